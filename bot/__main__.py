@@ -1,0 +1,122 @@
+"""Command line: `python -m bot run | migrate`.
+
+A missing or malformed setting, an unreachable database or a refused token stops the bot with one
+clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bot.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+class StartupError(Exception):
+    """Something outside the code stops the start; the message says what, for a person."""
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The configured database, or an embedded one started here and stopped on exit."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from bot.db.engine import EmbeddedPostgres
+
+    server = EmbeddedPostgres(settings.data_dir / "postgres")
+    try:
+        url = server.start()
+    except Exception as exc:  # noqa: BLE001 - any failure here is reported as one line
+        raise StartupError(f"could not start the embedded PostgreSQL in {settings.data_dir}: {exc}") from None
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def migrate(url: str) -> None:
+    from bot.db.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except OSError as exc:
+        raise StartupError(f"cannot reach the database (DATABASE_URL): {exc}") from None
+    except Exception as exc:
+        # asyncpg reports a wrong password or a missing database with its own exception types.
+        if type(exc).__module__.startswith("asyncpg"):
+            raise StartupError(f"the database refused the connection (DATABASE_URL): {exc}") from None
+        raise
+
+
+async def run_bot(settings: Settings, url: str) -> None:
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    from bot.app import Content, build_bot, build_dispatcher, publish_commands
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.i18n import create_i18n
+
+    engine = create_engine(url)
+    bot = build_bot(settings)
+    i18n = create_i18n(settings.default_language)
+    dispatcher = build_dispatcher(settings, engine, create_session_factory(engine), Content.load(), i18n)
+    try:
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise StartupError("BOT_TOKEN was refused by Telegram: check it with @BotFather") from None
+        except OSError as exc:
+            raise StartupError(f"cannot reach the Telegram Bot API: {exc}") from None
+        await publish_commands(bot, i18n)
+        log.info("polling", extra={"bot_id": me.id, "bot_username": me.username})
+        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+
+
+def command_run(settings: Settings) -> None:
+    settings.require_token()
+    with database(settings) as url:
+        migrate(url)
+        asyncio.run(run_bot(settings, url))
+
+
+def command_migrate(settings: Settings) -> None:
+    with database(settings) as url:
+        migrate(url)
+    log.info("migrations applied")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Qazvolunteer call-centre bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="apply migrations, then poll Telegram for updates")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    args = parser.parse_args(argv)
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    try:
+        settings = load_settings()
+        from bot.logs import setup_logging
+
+        setup_logging(settings.log_level)
+        {"run": command_run, "migrate": command_migrate}[args.command](settings)
+    except (SettingsError, StartupError) as exc:
+        for line in str(exc).splitlines():
+            print(f"Cannot start: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Builds the Bot and the Dispatcher: storage, middlewares, routers. Shared by `run`, the
+playground and the tests, so all three run the same bot."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import SUPPORTED_LANGUAGES, Settings
+from bot.db.storage import PostgresStorage
+from bot.handlers import errors, fallback, knowledge, menu, onboarding, privacy, settings
+from bot.i18n import N_, create_i18n
+from bot.middlewares.database import DatabaseSessionMiddleware
+from bot.middlewares.user import UserLocaleMiddleware, UserMiddleware
+from bot.services.directory import Directory
+from bot.services.knowledge import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    ("start", N_("Start, or back to the menu")),
+    ("help", N_("What the bot can do")),
+    ("settings", N_("Language and region")),
+    ("contacts", N_("Front-office contacts")),
+    ("privacy", N_("Personal data notice")),
+    ("forget", N_("Delete my data")),
+)
+
+
+@dataclass(frozen=True)
+class Content:
+    """Data files read once at start and shared by every update."""
+
+    kb: KnowledgeBase
+    directory: Directory
+
+    @classmethod
+    def load(cls) -> Content:
+        return cls(kb=KnowledgeBase.load(), directory=Directory.load())
+
+
+def build_bot(settings: Settings) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    return Bot(
+        token=settings.require_token(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def build_dispatcher(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    content: Content,
+    i18n: I18n | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+) -> Dispatcher:
+    i18n = i18n or create_i18n(settings.default_language)
+    dispatcher = Dispatcher(
+        storage=PostgresStorage(engine),
+        # One update of a person at a time: two fast taps must not race on the same state.
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        kb=content.kb,
+        directory=content.directory,
+        i18n=i18n,
+    )
+    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(UserMiddleware())
+    dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dispatcher.include_routers(
+        errors.router,
+        privacy.router,
+        onboarding.router,
+        menu.router,
+        settings.router,
+        knowledge.router,
+        fallback.router,
+    )
+    return dispatcher
+
+
+async def publish_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in Telegram, in each language (and the default one for everyone else)."""
+    for language in (None, *SUPPORTED_LANGUAGES):
+        locale = language or i18n.default_locale
+        commands = [
+            BotCommand(command=name, description=i18n.gettext(description, locale=locale))
+            for name, description in COMMANDS
+        ]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)

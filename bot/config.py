@@ -1,0 +1,124 @@
+"""Settings from the environment and an optional `.env` file.
+
+Everything the bot can be told lives here, validated once at start. `load_settings()` turns a
+validation failure into `SettingsError` whose message is one line per bad setting, so the command
+line can print it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_LANGUAGES = ("kk", "ru", "en")
+
+# Telegram tokens look like "123456789:AA…" (a numeric bot id, a colon, 35 url-safe characters).
+_TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is meant for a person, one line per setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: str | None = Field(default=None, description="token from @BotFather")
+    database_url: str | None = None
+    telegram_api_url: str | None = None
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    log_level: str = "INFO"
+    default_language: str = "kk"
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        value = value.strip()
+        if not _TOKEN_RE.match(value):
+            raise ValueError("does not look like a token from @BotFather (digits, a colon, then 35 letters)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.strip()
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+            raise ValueError("must be a PostgreSQL URL such as postgresql://user:password@host:5432/db")
+        # SQLAlchemy needs the async driver named in the scheme.
+        return f"postgresql+asyncpg://{rest}"
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8081")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> tuple[int, ...]:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, (list, tuple)):
+            items = [str(v) for v in value]
+        else:
+            items = [part for part in str(value).replace(" ", "").split(",") if part]
+        ids = []
+        for item in items:
+            if not item.isdigit():
+                raise ValueError(f"must be comma-separated numeric Telegram ids; {item!r} is not one")
+            ids.append(int(item))
+        return tuple(ids)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in logging.getLevelNamesMapping():
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _default_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    def require_token(self) -> str:
+        if not self.bot_token:
+            raise SettingsError(
+                "BOT_TOKEN is not set: get a token from @BotFather and put BOT_TOKEN=… in .env"
+            )
+        return self.bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings; raise `SettingsError` with one line per problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "setting"
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name} {reason}")
+        raise SettingsError("\n".join(lines)) from None

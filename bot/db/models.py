@@ -1,0 +1,47 @@
+"""The database schema as ORM models. Alembic migrations are the only way it reaches a database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    """A person who agreed to the processing of their data. Nothing is stored before consent.
+
+    Only what the bot needs to serve the person: no names, usernames or phone numbers here.
+    """
+
+    __tablename__ = "users"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(32))
+    consent_version: Mapped[int] = mapped_column(SmallInteger)
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    @property
+    def is_onboarded(self) -> bool:
+        return self.region is not None
+
+
+class FsmState(Base):
+    """aiogram FSM state and data of one conversation key, so a restart resumes a choice."""
+
+    __tablename__ = "fsm_states"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,80 @@
+"""aiogram FSM storage over the `fsm_states` table, so a conversation survives a restart and is
+shared by every replica. Each call is one short statement in its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.models import FsmState
+
+_table = FsmState.__table__
+
+
+def _state_name(state: StateType) -> str | None:
+    return state.state if isinstance(state, State) else state
+
+
+class PostgresStorage(BaseStorage):
+    def __init__(self, engine: AsyncEngine, key_builder: KeyBuilder | None = None) -> None:
+        self.engine = engine
+        self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        name = _state_name(state)
+        stmt = insert(_table).values(key=self.key_builder.build(key), state=name)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_table.c.key], set_={"state": name, "updated_at": func.now()}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+            if name is None:
+                # Forget keys that hold nothing: the table holds only live conversations.
+                await conn.execute(
+                    delete(_table).where(
+                        _table.c.key == self.key_builder.build(key), _table.c.data == {}
+                    )
+                )
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(
+                select(_table.c.state).where(_table.c.key == self.key_builder.build(key))
+            )
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        data = dict(data)
+        stmt = insert(_table).values(key=self.key_builder.build(key), data=data)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_table.c.key], set_={"data": data, "updated_at": func.now()}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            data = await conn.scalar(
+                select(_table.c.data).where(_table.c.key == self.key_builder.build(key))
+            )
+        return dict(data or {})
+
+    async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
+        # One statement instead of aiogram's default read-then-write: merge on the server.
+        patch = dict(data)
+        stmt = insert(_table).values(key=self.key_builder.build(key), data=patch)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_table.c.key],
+            set_={"data": _table.c.data.op("||")(stmt.excluded.data), "updated_at": func.now()},
+        ).returning(_table.c.data)
+        async with self.engine.begin() as conn:
+            return dict(await conn.scalar(stmt))
+
+    async def close(self) -> None:
+        # The engine belongs to the application, which disposes of it.
+        return None

@@ -1,0 +1,45 @@
+"""The last line: log a failure with its update id and tell the person, in their language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import I18n
+
+from bot.i18n import supported_language
+
+router = Router(name="errors")
+log = logging.getLogger(__name__)
+
+
+def stored_language(user: Any) -> str | None:
+    # The failed update's session may be gone; its User is then detached and may be unreadable.
+    try:
+        return user.language if user is not None else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool:
+    log.exception(
+        "update failed",
+        exc_info=event.exception,
+        extra={"update_id": event.update.update_id, "error": type(event.exception).__name__},
+    )
+    chat = data.get("event_chat")
+    if chat is None:
+        return True
+    from_user = data.get("event_from_user")
+    locale = stored_language(data.get("user")) or supported_language(
+        from_user.language_code if from_user else None
+    ) or i18n.default_locale
+    text = i18n.gettext("Sorry, something went wrong on our side. Please try again in a minute.", locale=locale)
+    try:
+        await bot.send_message(chat.id, text)
+    except Exception:  # noqa: BLE001 - the person is unreachable; the failure is already logged
+        log.warning("could not tell the person about a failure", extra={"update_id": event.update.update_id})
+    return True

@@ -1,0 +1,105 @@
+"""The knowledge base: browse topics with inline buttons, or type a question in any language."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.db.models import User
+from bot.filters import Onboarded
+from bot.handlers.texts import MAX_QUESTION_LENGTH, question_answer
+from bot.keyboards.callbacks import KnowledgeNav, KnowledgeView
+from bot.keyboards.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
+from bot.keyboards.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
+from bot.services.knowledge import KnowledgeBase
+
+router = Router(name="knowledge")
+router.message.filter(Onboarded())
+router.callback_query.filter(Onboarded())
+
+# The topic that "Become a volunteer" opens with its first answer.
+BECOME_TOPIC = "become"
+
+
+def topics_text(kb: KnowledgeBase, page: int) -> str:
+    pages = page_count(len(kb.topics))
+    text = _("📚 <b>Topics</b>: choose one, or type your question in your own words.")
+    if pages > 1:
+        text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
+    return text
+
+
+async def edit(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    # Pressing the button of the view already shown would be "message is not modified".
+    with suppress(TelegramBadRequest):
+        await callback.message.edit_text(text, reply_markup=markup)
+
+
+@router.message(MenuButton(ASK_QUESTION))
+async def on_ask(message: Message, user: User, kb: KnowledgeBase) -> None:
+    await message.answer(topics_text(kb, 0), reply_markup=topics_keyboard(kb, user.language))
+
+
+@router.message(MenuButton(BECOME_VOLUNTEER))
+async def on_become(message: Message, user: User, kb: KnowledgeBase) -> None:
+    topic = kb.topic(BECOME_TOPIC) or kb.topics[0]
+    question = topic.questions[0]
+    others = list(topic.questions[1:])
+    await message.answer(
+        question_answer(question, user.language),
+        reply_markup=answer_keyboard(question, others, user.language),
+    )
+
+
+@router.callback_query(KnowledgeNav.filter(F.view == KnowledgeView.TOPICS))
+async def on_topics(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
+    page = min(max(callback_data.page, 0), page_count(len(kb.topics)) - 1)
+    await edit(callback, topics_text(kb, page), topics_keyboard(kb, user.language, page))
+    await callback.answer()
+
+
+@router.callback_query(KnowledgeNav.filter(F.view == KnowledgeView.TOPIC))
+async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
+    topic = kb.topic(callback_data.topic)
+    if topic is None:
+        await callback.answer(_("This topic is no longer available."), show_alert=True)
+        return
+    text = f"📚 <b>{topic.title[user.language]}</b>\n" + _("Choose a question:")
+    await edit(callback, text, topic_keyboard(topic, user.language, callback_data.page))
+    await callback.answer()
+
+
+@router.callback_query(KnowledgeNav.filter(F.view == KnowledgeView.ANSWER))
+async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
+    question = kb.question(callback_data.topic, callback_data.question)
+    if question is None:
+        await callback.answer(_("This question is no longer available."), show_alert=True)
+        return
+    await edit(callback, question_answer(question, user.language), answer_keyboard(question, [], user.language))
+    await callback.answer()
+
+
+@router.message(F.text & ~F.text.startswith("/"))
+async def on_question(message: Message, user: User, kb: KnowledgeBase) -> None:
+    if len(message.text) > MAX_QUESTION_LENGTH:
+        await message.answer(
+            _("That is a long message. Please ask your question in a sentence or two (up to {limit} characters).").format(
+                limit=MAX_QUESTION_LENGTH
+            )
+        )
+        return
+    hits = kb.search(message.text)
+    if not hits:
+        await message.answer(
+            _("I did not find an answer to that. Try other words, or choose a topic:"),
+            reply_markup=topics_keyboard(kb, user.language),
+        )
+        return
+    best, others = hits[0].question, [hit.question for hit in hits[1:]]
+    await message.answer(
+        question_answer(best, user.language), reply_markup=answer_keyboard(best, others, user.language)
+    )

@@ -1,0 +1,43 @@
+"""The main menu and the commands of a set-up person: /help, /menu, Contacts."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.db.models import User
+from bot.filters import Onboarded
+from bot.handlers.texts import contacts
+from bot.keyboards.menu import CONTACTS, MenuButton, main_menu
+from bot.services.directory import Directory
+
+router = Router(name="menu")
+router.message.filter(Onboarded())
+
+
+def help_text() -> str:
+    return "\n".join(
+        [
+            _("I am the bot of the national volunteer Call-centre of Kazakhstan."),
+            "",
+            _("• Type any question in Kazakh, Russian or English and I will look for the answer."),
+            _("• The menu below: how to become a volunteer, topics of questions, contacts."),
+            "",
+            _("/settings: language and region"),
+            _("/privacy: how your personal data is handled"),
+            _("/forget: delete your data"),
+        ]
+    )
+
+
+@router.message(Command("help", "menu"))
+async def on_help(message: Message) -> None:
+    await message.answer(help_text(), reply_markup=main_menu())
+
+
+@router.message(MenuButton(CONTACTS))
+@router.message(Command("contacts"))
+async def on_contacts(message: Message, user: User, directory: Directory) -> None:
+    await message.answer(contacts(directory, user.region, user.language))

@@ -1,0 +1,183 @@
+"""First start: language, consent to personal data, region; then the main menu.
+
+Nothing about the person is stored before consent: the language chosen first waits in the FSM data.
+`/start` (or any message from someone not yet set up) resumes where they are and never loses what
+they stored.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import User
+from bot.filters import Onboarded, is_onboarded
+from bot.handlers.texts import choose_language_prompt, consent_request
+from bot.i18n import LANGUAGE_NAMES, language_order
+from bot.keyboards.callbacks import ConsentChoice, LanguageChoice, Purpose, RegionChoice
+from bot.keyboards.menu import main_menu
+from bot.keyboards.onboarding import consent_keyboard, language_keyboard, region_keyboard
+from bot.middlewares.user import ONBOARDING_LANGUAGE_KEY
+from bot.services import users
+from bot.services.directory import Directory
+
+router = Router(name="onboarding")
+
+
+class Onboarding(StatesGroup):
+    language = State()
+    consent = State()
+    region = State()
+
+
+async def ask_language(message: Message, state: FSMContext, i18n: I18n) -> None:
+    await state.set_state(Onboarding.language)
+    order = language_order(message.from_user.language_code if message.from_user else None)
+    await message.answer(
+        choose_language_prompt(i18n, order), reply_markup=language_keyboard(order, Purpose.ONBOARDING)
+    )
+
+
+async def ask_consent(message: Message, state: FSMContext) -> None:
+    await state.set_state(Onboarding.consent)
+    await message.answer(consent_request(), reply_markup=consent_keyboard())
+
+
+async def ask_region(message: Message, state: FSMContext, directory: Directory, language: str) -> None:
+    await state.set_state(Onboarding.region)
+    await message.answer(
+        _("Which region are you in? Your requests will go to its volunteer front-office."),
+        reply_markup=region_keyboard(directory, language, Purpose.ONBOARDING),
+    )
+
+
+async def show_menu(message: Message, text: str) -> None:
+    await message.answer(text, reply_markup=main_menu())
+
+
+async def resume(
+    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+) -> None:
+    """Show the step this person is at, or the menu when they are set up."""
+    if is_onboarded(user):
+        await state.clear()
+        await show_menu(message, _("Welcome back! Ask a question or choose from the menu below."))
+        return
+    current = await state.get_state()
+    if user is not None and not users.needs_consent(user):
+        await ask_region(message, state, directory, user.language)
+    elif current == Onboarding.consent.state:
+        await ask_consent(message, state)
+    else:
+        await ask_language(message, state, i18n)
+
+
+@router.message(CommandStart())
+async def on_start(
+    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+) -> None:
+    await resume(message, state, user, directory, i18n)
+
+
+@router.callback_query(Onboarding.language, LanguageChoice.filter(F.purpose == Purpose.ONBOARDING))
+async def on_language(
+    callback: CallbackQuery,
+    callback_data: LanguageChoice,
+    state: FSMContext,
+    i18n: I18n,
+) -> None:
+    if callback_data.code not in LANGUAGE_NAMES:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await state.update_data({ONBOARDING_LANGUAGE_KEY: callback_data.code})
+    with i18n.use_locale(callback_data.code):
+        await callback.message.edit_text(f"✅ {LANGUAGE_NAMES[callback_data.code]}")
+        await callback.answer()
+        await ask_consent(callback.message, state)
+
+
+@router.callback_query(Onboarding.consent, ConsentChoice.filter())
+async def on_consent(
+    callback: CallbackQuery,
+    callback_data: ConsentChoice,
+    state: FSMContext,
+    session: AsyncSession,
+    directory: Directory,
+    i18n: I18n,
+) -> None:
+    language = (await state.get_data()).get(ONBOARDING_LANGUAGE_KEY) or i18n.current_locale
+    if not callback_data.agree:
+        await state.clear()
+        await callback.message.edit_text(
+            _(
+                "Understood: nothing about you has been stored. Without consent the bot cannot "
+                "remember your language and region or pass your questions to a front-office. "
+                "Information for volunteers is also on Qazvolunteer.kz. If you change your mind, "
+                "send /start."
+            )
+        )
+        await callback.answer()
+        return
+    user = await users.give_consent(session, callback.from_user.id, language)
+    await callback.message.edit_text(_("✅ Thank you, your consent is recorded."))
+    await callback.answer()
+    if user.region is None:
+        await ask_region(callback.message, state, directory, language)
+    else:
+        await state.clear()
+        await show_menu(callback.message, _("All set! Ask a question or choose from the menu below."))
+
+
+@router.callback_query(Onboarding.region, RegionChoice.filter(F.purpose == Purpose.ONBOARDING))
+async def on_region(
+    callback: CallbackQuery,
+    callback_data: RegionChoice,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    directory: Directory,
+) -> None:
+    office = directory.get(callback_data.slug)
+    if user is None or office is None or office.is_national:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await users.set_region(session, directory, user, office.slug)
+    await state.clear()
+    await callback.message.edit_text(_("✅ Region: {region}").format(region=office.name[user.language]))
+    await callback.answer()
+    await show_menu(
+        callback.message,
+        _(
+            "All set! I am the bot of the volunteer Call-centre. Type a question in your own words "
+            "or choose from the menu below."
+        ),
+    )
+
+
+@router.message(StateFilter(Onboarding))
+async def on_unexpected_during_onboarding(
+    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+) -> None:
+    """Text, a sticker or a command where a button is expected: say so and show the step again."""
+    await message.answer(_("Please finish this step first: choose one of the buttons."))
+    await resume(message, state, user, directory, i18n)
+
+
+# Someone who is not set up and writes anything else (no state: e.g. after declining consent,
+# or a state lost with an old version): start, or resume, the set-up.
+@router.message(Onboarded(expected=False))
+async def on_message_before_setup(
+    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+) -> None:
+    await resume(message, state, user, directory, i18n)
+
+
+@router.callback_query(Onboarded(expected=False))
+async def on_button_before_setup(callback: CallbackQuery) -> None:
+    await callback.answer(_("Please send /start first."), show_alert=True)

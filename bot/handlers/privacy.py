@@ -1,0 +1,63 @@
+"""/privacy (the full notice) and /forget (withdraw consent, erase the person's data).
+Both work at any moment, also in the middle of the first set-up."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import User
+from bot.handlers.texts import privacy_notice
+from bot.keyboards.callbacks import ForgetChoice
+from bot.services import users
+
+router = Router(name="privacy")
+
+
+@router.message(Command("privacy"))
+async def on_privacy(message: Message) -> None:
+    await message.answer(privacy_notice())
+
+
+@router.message(Command("forget"))
+async def on_forget(message: Message, user: User | None) -> None:
+    if user is None:
+        await message.answer(_("Nothing about you is stored."))
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗑 Yes, delete my data"), callback_data=ForgetChoice(confirm=True))
+    builder.button(text=_("Cancel"), callback_data=ForgetChoice(confirm=False))
+    builder.adjust(1)
+    await message.answer(
+        _(
+            "Delete everything the bot stores about you (language, region, consent) and withdraw "
+            "your consent? This cannot be undone."
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+@router.callback_query(ForgetChoice.filter())
+async def on_forget_choice(
+    callback: CallbackQuery, callback_data: ForgetChoice, state: FSMContext, session: AsyncSession
+) -> None:
+    if not callback_data.confirm:
+        await callback.message.edit_text(_("Nothing was deleted."))
+        await callback.answer()
+        return
+    erased = await users.forget(session, callback.from_user.id)
+    await state.clear()
+    await callback.answer()
+    if not erased:
+        await callback.message.edit_text(_("Nothing about you is stored."))
+        return
+    await callback.message.edit_text(_("Your data has been deleted and your consent withdrawn."))
+    await callback.message.answer(
+        _("Goodbye! Send /start whenever you want to use the bot again."),
+        reply_markup=ReplyKeyboardRemove(),
+    )

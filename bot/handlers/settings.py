@@ -1,0 +1,127 @@
+"""Settings: change language and region at any time; the privacy notice."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import User
+from bot.filters import Onboarded
+from bot.handlers.texts import privacy_notice
+from bot.i18n import LANGUAGE_NAMES, language_order
+from bot.keyboards.callbacks import LanguageChoice, Purpose, RegionChoice, SettingsAction
+from bot.keyboards.menu import SETTINGS, MenuButton, main_menu
+from bot.keyboards.onboarding import language_keyboard, region_keyboard
+from bot.services import users
+from bot.services.directory import Directory
+
+router = Router(name="settings")
+router.message.filter(Onboarded())
+router.callback_query.filter(Onboarded())
+
+
+def summary(user: User, directory: Directory) -> str:
+    office = directory.get(user.region)
+    return "\n".join(
+        [
+            _("<b>⚙️ Settings</b>"),
+            "",
+            _("Language: {language}").format(language=LANGUAGE_NAMES[user.language]),
+            _("Region: {region}").format(region=office.name[user.language] if office else "—"),
+        ]
+    )
+
+
+def summary_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🌐 Change language"), callback_data=SettingsAction(action="language"))
+    builder.button(text=_("📍 Change region"), callback_data=SettingsAction(action="region"))
+    builder.button(text=_("🔒 Personal data"), callback_data=SettingsAction(action="privacy"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder.from_markup(markup)
+    builder.row()
+    builder.button(text=_("⬅️ Back"), callback_data=SettingsAction(action="back"))
+    return builder.as_markup()
+
+
+@router.message(MenuButton(SETTINGS))
+@router.message(Command("settings"))
+async def on_settings(message: Message, user: User, directory: Directory) -> None:
+    await message.answer(summary(user, directory), reply_markup=summary_keyboard())
+
+
+@router.callback_query(SettingsAction.filter(F.action == "language"))
+async def on_change_language(callback: CallbackQuery, user: User) -> None:
+    order = language_order(user.language)
+    keyboard = with_back(language_keyboard(order, Purpose.SETTINGS, current=user.language))
+    await callback.message.edit_text(_("Choose the language of the bot:"), reply_markup=keyboard)
+    await callback.answer()
+
+
+@router.callback_query(SettingsAction.filter(F.action == "region"))
+async def on_change_region(callback: CallbackQuery, user: User, directory: Directory) -> None:
+    keyboard = with_back(region_keyboard(directory, user.language, Purpose.SETTINGS, current=user.region))
+    await callback.message.edit_text(_("Choose your region:"), reply_markup=keyboard)
+    await callback.answer()
+
+
+@router.callback_query(SettingsAction.filter(F.action == "privacy"))
+async def on_privacy(callback: CallbackQuery) -> None:
+    await callback.message.answer(privacy_notice())
+    await callback.answer()
+
+
+@router.callback_query(SettingsAction.filter(F.action == "back"))
+async def on_back(callback: CallbackQuery, user: User, directory: Directory) -> None:
+    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
+    await callback.answer()
+
+
+@router.callback_query(LanguageChoice.filter(F.purpose == Purpose.SETTINGS))
+async def on_language_chosen(
+    callback: CallbackQuery,
+    callback_data: LanguageChoice,
+    session: AsyncSession,
+    user: User,
+    directory: Directory,
+    i18n: I18n,
+) -> None:
+    if callback_data.code not in LANGUAGE_NAMES:
+        await callback.answer(_("This button is no longer active."))
+        return
+    changed = callback_data.code != user.language
+    await users.set_language(session, user, callback_data.code)
+    with i18n.use_locale(user.language):
+        await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
+        await callback.answer()
+        if changed:
+            # The reply keyboard carries labels too: send it again in the new language.
+            await callback.message.answer(
+                _("Done: I will speak {language} now.").format(language=LANGUAGE_NAMES[user.language]),
+                reply_markup=main_menu(),
+            )
+
+
+@router.callback_query(RegionChoice.filter(F.purpose == Purpose.SETTINGS))
+async def on_region_chosen(
+    callback: CallbackQuery,
+    callback_data: RegionChoice,
+    session: AsyncSession,
+    user: User,
+    directory: Directory,
+) -> None:
+    if not directory.is_region(callback_data.slug):
+        await callback.answer(_("This button is no longer active."))
+        return
+    await users.set_region(session, directory, user, callback_data.slug)
+    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
+    await callback.answer(_("Region saved."))

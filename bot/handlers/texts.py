@@ -1,0 +1,110 @@
+"""Texts that more than one handler shows. Each is built at call time, in the current language."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.services.directory import Directory, FrontOffice
+from bot.services.knowledge import Question
+
+# Longest question the search accepts: a question, not a letter; Telegram allows 4096.
+MAX_QUESTION_LENGTH = 300
+
+
+def choose_language_prompt(i18n: I18n, order: list[str]) -> str:
+    """Asked before the person has a language, so shown in all three, theirs first."""
+    return "\n".join(i18n.gettext("Please choose your language:", locale=code) for code in order)
+
+
+def consent_request() -> str:
+    return "\n\n".join(
+        [
+            _("<b>Before we begin: your personal data</b>"),
+            _(
+                "To answer you in your language and connect you with your region's front-office, "
+                "the bot stores your Telegram ID and the language and region you choose. If you later "
+                "write to an operator or ask volunteers for help, it also keeps what you send and the "
+                "phone number you decide to share."
+            ),
+            _(
+                "Your data is used only to answer you, is not passed to anyone else and can be "
+                "deleted at any time with /forget. The full notice: /privacy."
+            ),
+            _("Do you agree to the processing of your personal data?"),
+        ]
+    )
+
+
+def privacy_notice() -> str:
+    return "\n\n".join(
+        [
+            _("<b>Personal data notice</b>"),
+            _(
+                "This bot is the Telegram channel of the national volunteer Call-centre and the "
+                "volunteer front-offices of Kazakhstan. It processes personal data under the Law of "
+                "the Republic of Kazakhstan \"On personal data and their protection\", only with your "
+                "consent."
+            ),
+            _(
+                "<b>What is stored.</b> Your Telegram ID, the language and the region you chose, and "
+                "when you gave consent. Only if you write to an operator or ask volunteers for help: "
+                "the messages, photos and files you send, and the phone number you share for that "
+                "request. Your Telegram name and username are not stored."
+            ),
+            _(
+                "<b>Why.</b> To answer you in your language, to pass your request to your region's "
+                "front-office and to keep anonymous statistics of the call-centre's work."
+            ),
+            _(
+                "<b>Who sees it.</b> Only the staff of the front-office that handles your request. "
+                "Nothing is sold or passed to third parties."
+            ),
+            _(
+                "<b>Your rights.</b> You can see what is stored in /settings, change it at any time, "
+                "and withdraw your consent with /forget: the bot then deletes your data. Anonymous "
+                "counts (for example, that a question came from your region) stay so statistics remain "
+                "true."
+            ),
+        ]
+    )
+
+
+def question_answer(question: Question, language: str) -> str:
+    return f"<b>{escape(question.question[language])}</b>\n\n{escape(question.answer[language])}"
+
+
+def _field(value: str) -> str:
+    return escape(value) if value else _("not yet published — use Qazvolunteer.kz")
+
+
+def office_card(office: FrontOffice, language: str) -> str:
+    if office.is_national:
+        title = office.name[language]
+    else:
+        title = _("{region}: regional volunteer front-office").format(region=office.name[language])
+    lines = [
+        f"<b>{escape(title)}</b>",
+        _("📍 Address: {value}").format(value=_field(office.address[language])),
+        _("☎️ Phone: {value}").format(value=_field(office.phone)),
+        _("✉️ E-mail: {value}").format(value=_field(office.email)),
+        _("🕘 Hours: {value}").format(value=_field(office.hours[language])),
+    ]
+    return "\n".join(lines)
+
+
+def contacts(directory: Directory, region: str | None, language: str) -> str:
+    parts = [_("<b>Contacts of the volunteer front-offices</b>")]
+    office = directory.get(region)
+    if office is not None:
+        parts.append(office_card(office, language))
+    parts.append(office_card(directory.national, language))
+    parts.append(
+        _(
+            "Projects, news and the volunteer register are on the national platform Qazvolunteer.kz. "
+            "You can change your region in /settings."
+        )
+    )
+    return "\n\n".join(parts)

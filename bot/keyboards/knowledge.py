@@ -1,0 +1,74 @@
+"""Inline keyboards to browse the knowledge base: topics, a topic's questions, an answer."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.keyboards.callbacks import KnowledgeNav, KnowledgeView
+from bot.services.knowledge import KnowledgeBase, Question, Topic
+
+PAGE_SIZE = 6
+
+
+def page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def _pager(builder: InlineKeyboardBuilder, page: int, pages: int, view: KnowledgeView, topic: str = "") -> int:
+    """Add ◀ n/N ▶ when there is more than one page; return the number of buttons added."""
+    if pages <= 1:
+        return 0
+    added = 0
+    if page > 0:
+        builder.button(text="◀", callback_data=KnowledgeNav(view=view, topic=topic, page=page - 1))
+        added += 1
+    if page < pages - 1:
+        builder.button(text="▶", callback_data=KnowledgeNav(view=view, topic=topic, page=page + 1))
+        added += 1
+    return added
+
+
+def topics_keyboard(kb: KnowledgeBase, language: str, page: int = 0) -> InlineKeyboardMarkup:
+    pages = page_count(len(kb.topics))
+    page = min(max(page, 0), pages - 1)
+    builder = InlineKeyboardBuilder()
+    shown = kb.topics[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    for topic in shown:
+        builder.button(text=topic.title[language], callback_data=KnowledgeNav(view=KnowledgeView.TOPIC, topic=topic.id))
+    nav = _pager(builder, page, pages, KnowledgeView.TOPICS)
+    builder.adjust(*([1] * len(shown)), *([nav] if nav else []))
+    return builder.as_markup()
+
+
+def topic_keyboard(topic: Topic, language: str, page: int = 0) -> InlineKeyboardMarkup:
+    pages = page_count(len(topic.questions))
+    page = min(max(page, 0), pages - 1)
+    builder = InlineKeyboardBuilder()
+    shown = topic.questions[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    for question in shown:
+        builder.button(
+            text=question.question[language],
+            callback_data=KnowledgeNav(view=KnowledgeView.ANSWER, topic=topic.id, question=question.id),
+        )
+    nav = _pager(builder, page, pages, KnowledgeView.TOPIC, topic.id)
+    builder.button(text=_("📚 All topics"), callback_data=KnowledgeNav(view=KnowledgeView.TOPICS))
+    builder.adjust(*([1] * len(shown)), *([nav] if nav else []), 1)
+    return builder.as_markup()
+
+
+def answer_keyboard(question: Question, related: list[Question], language: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for other in related:
+        builder.button(
+            text=other.question[language],
+            callback_data=KnowledgeNav(view=KnowledgeView.ANSWER, topic=other.topic_id, question=other.id),
+        )
+    builder.button(
+        text=_("⬅️ More on this topic"),
+        callback_data=KnowledgeNav(view=KnowledgeView.TOPIC, topic=question.topic_id),
+    )
+    builder.button(text=_("📚 All topics"), callback_data=KnowledgeNav(view=KnowledgeView.TOPICS))
+    builder.adjust(1)
+    return builder.as_markup()

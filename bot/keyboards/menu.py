@@ -1,0 +1,63 @@
+"""The main menu (a reply keyboard) and a filter that recognises its buttons in any language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import N_
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    emoji: str
+    msgid: str
+
+    def label(self) -> str:
+        return f"{self.emoji} {_(self.msgid)}"
+
+
+BECOME_VOLUNTEER = MenuEntry("🙋", N_("Become a volunteer"))
+ASK_QUESTION = MenuEntry("❓", N_("Ask a question"))
+CONTACTS = MenuEntry("📞", N_("Contacts"))
+SETTINGS = MenuEntry("⚙️", N_("Settings"))
+
+MENU_ROWS = ((BECOME_VOLUNTEER, ASK_QUESTION), (CONTACTS, SETTINGS))
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=entry.label()) for entry in row] for row in MENU_ROWS],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=_("Type a question or choose below"),
+    )
+
+
+class MenuButton(Filter):
+    """Matches a menu button in any of the bot's languages (an old keyboard may still be shown
+    after the person switched language), with or without its emoji, in any letter case."""
+
+    _labels: dict[MenuEntry, frozenset[str]] = {}
+
+    def __init__(self, entry: MenuEntry) -> None:
+        self.entry = entry
+
+    def _labels_for(self, i18n: I18n) -> frozenset[str]:
+        labels = self._labels.get(self.entry)
+        if labels is None:
+            texts = {i18n.gettext(self.entry.msgid, locale=lang) for lang in i18n.available_locales}
+            texts.add(self.entry.msgid)
+            labels = frozenset(
+                variant.casefold() for text in texts for variant in (text, f"{self.entry.emoji} {text}")
+            )
+            self._labels[self.entry] = labels
+        return labels
+
+    async def __call__(self, message: Message, i18n: I18n, **_: Any) -> bool:
+        return bool(message.text) and message.text.strip().casefold() in self._labels_for(i18n)

@@ -1,0 +1,43 @@
+"""Language, consent and region keyboards (used at first start and in the settings)."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import LANGUAGE_NAMES
+from bot.keyboards.callbacks import ConsentChoice, LanguageChoice, Purpose, RegionChoice
+from bot.services.directory import Directory
+
+
+def language_keyboard(order: list[str], purpose: Purpose, current: str | None = None) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code in order:
+        mark = "✅ " if code == current else ""
+        builder.button(text=f"{mark}{LANGUAGE_NAMES[code]}", callback_data=LanguageChoice(code=code, purpose=purpose))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ I agree"), callback_data=ConsentChoice(agree=True))
+    builder.button(text=_("❌ I do not agree"), callback_data=ConsentChoice(agree=False))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def region_keyboard(
+    directory: Directory, language: str, purpose: Purpose, current: str | None = None
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for office in directory.regions:
+        mark = "✅ " if office.slug == current else ""
+        builder.button(
+            text=f"{mark}{office.name[language]}",
+            callback_data=RegionChoice(slug=office.slug, purpose=purpose),
+        )
+    # Cities first on their own row, then the oblasts two by two (their names are long).
+    builder.adjust(3, *([2] * 9))
+    return builder.as_markup()

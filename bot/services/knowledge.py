@@ -1,0 +1,263 @@
+"""The call-centre's knowledge base: topics of questions and answers in kk/ru/en, and a search
+that finds the right answer from a question typed in any of the three languages, typos included.
+
+How the search works (a small fuzzy BM25-like scorer; the whole base is a few hundred words, so it
+lives in memory and answers in well under a millisecond):
+
+* Text is folded: lower case, "ё" as "е", Kazakh letters as their nearest Russian ones (people
+  often type Kazakh on a Russian keyboard: "кайырымдылык" for "қайырымдылық"), punctuation away.
+* Every question is a document made of its question texts and keywords in all three languages
+  (full weight), its topic's titles (half weight) and its answers (a third).
+* Each query word is matched against the vocabulary with `rapidfuzz`: an edit-similarity for
+  typos, and a shared-stem rule for inflections ("волонтёром" ~ "волонтер", "болу" ~ "болуға").
+* A document's score is the idf-weighted share of the query's words it matches, between 0 and 1.
+  A query none of whose words the base knows scores 0, so "pizza delivery" finds nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.config import SUPPORTED_LANGUAGES
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "content" / "faq"
+SLUG_RE = re.compile(r"^[a-z0-9-]{1,10}$")
+# Telegram allows 4096 characters; leave room for the question heading.
+MAX_ANSWER_LENGTH = 3500
+
+# A query must match at least this share of its (weighted) words to count as an answer.
+MIN_SCORE = 0.5
+# Other matches are offered only when close to the best one.
+RELATED_SHARE = 0.6
+
+_FOLD = str.maketrans(
+    {"ё": "е", "ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х",
+     "і": "и", "ı": "и"}
+)
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+
+# Words that carry no meaning for the search, already folded.
+_STOPWORDS = frozenset(
+    """
+    how do does did i me my a an the to is are am be what where which who when can could should
+    would of in on at for and or about please tell want need it this that with from there any you
+    your we our get
+    как что где кто когда мне меня мой моя я а и в во на о об про для это то же ли бы у к с со по
+    ну хочу хотел хотела подскажите пожалуйста какой какая какие каков можно нужно ли есть ваш вы
+    мы нам нас его ее их или там тут
+    калай не кайда кашан кім мен маган менин бизге биз ма ме ба бе па пе та те жане ушин туралы
+    деген керек кандай ол бул осы сиз сизге
+    """.translate(_FOLD).split()
+)
+
+
+def fold(text: str) -> str:
+    return text.lower().translate(_FOLD)
+
+
+def words(text: str) -> list[str]:
+    return [w for w in _WORD_RE.findall(fold(text)) if len(w) > 1 and w not in _STOPWORDS]
+
+
+class KnowledgeBaseError(ValueError):
+    """A data file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    topic_id: str
+    id: str
+    question: dict[str, str]
+    answer: dict[str, str]
+    keywords: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    title: dict[str, str]
+    questions: tuple[Question, ...]
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    question: Question
+    score: float
+
+
+def _texts(raw: dict, field: str, where: str, *, max_length: int | None = None) -> dict[str, str]:
+    value = raw.get(field)
+    if not isinstance(value, dict):
+        raise KnowledgeBaseError(f"{where}: '{field}' must be a table with kk, ru and en")
+    texts = {}
+    for lang in SUPPORTED_LANGUAGES:
+        text = value.get(lang)
+        if not isinstance(text, str) or not text.strip():
+            raise KnowledgeBaseError(f"{where}: '{field}.{lang}' is missing or empty")
+        text = text.strip()
+        if max_length is not None and len(text) > max_length:
+            raise KnowledgeBaseError(f"{where}: '{field}.{lang}' is over {max_length} characters")
+        texts[lang] = text
+    return texts
+
+
+def _slug(raw: dict, where: str) -> str:
+    slug = raw.get("id")
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise KnowledgeBaseError(f"{where}: 'id' must be 1-10 characters of a-z, 0-9 and '-'")
+    return slug
+
+
+def parse_topic(raw: dict, where: str) -> Topic:
+    topic_id = _slug(raw, where)
+    questions: list[Question] = []
+    for index, entry in enumerate(raw.get("questions", []), start=1):
+        q_where = f"{where}: question {index}"
+        question_id = _slug(entry, q_where)
+        if any(q.id == question_id for q in questions):
+            raise KnowledgeBaseError(f"{q_where}: id {question_id!r} is used twice")
+        keywords_raw = entry.get("keywords", {})
+        keywords = {
+            lang: tuple(str(k) for k in keywords_raw.get(lang, ())) for lang in SUPPORTED_LANGUAGES
+        }
+        questions.append(
+            Question(
+                topic_id=topic_id,
+                id=question_id,
+                question=_texts(entry, "question", q_where, max_length=200),
+                answer=_texts(entry, "answer", q_where, max_length=MAX_ANSWER_LENGTH),
+                keywords=keywords,
+            )
+        )
+    if not questions:
+        raise KnowledgeBaseError(f"{where}: a topic needs at least one question")
+    return Topic(id=topic_id, title=_texts(raw, "title", where, max_length=60), questions=tuple(questions))
+
+
+class KnowledgeBase:
+    def __init__(self, topics: list[Topic]) -> None:
+        ids = [t.id for t in topics]
+        if len(set(ids)) != len(ids):
+            raise KnowledgeBaseError("two topics share an id")
+        self.topics: tuple[Topic, ...] = tuple(topics)
+        self._by_id = {t.id: t for t in topics}
+        self._build_index()
+
+    @classmethod
+    def load(cls, folder: Path = DEFAULT_PATH) -> KnowledgeBase:
+        """Read every `*.toml` in `folder`, in file-name order (the order topics are shown in)."""
+        topics = []
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                with path.open("rb") as fp:
+                    raw = tomllib.load(fp)
+            except tomllib.TOMLDecodeError as exc:
+                raise KnowledgeBaseError(f"{path.name}: {exc}") from None
+            topics.append(parse_topic(raw, path.name))
+        if not topics:
+            raise KnowledgeBaseError(f"no topics in {folder}")
+        return cls(topics)
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return self._by_id.get(topic_id)
+
+    def question(self, topic_id: str, question_id: str) -> Question | None:
+        topic = self._by_id.get(topic_id)
+        return topic.question(question_id) if topic else None
+
+    # --- search -------------------------------------------------------------------------------
+
+    def _build_index(self) -> None:
+        self._docs: list[Question] = [q for t in self.topics for q in t.questions]
+        # word -> {doc index: field weight}
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        for index, (topic, question) in enumerate(
+            (t, q) for t in self.topics for q in t.questions
+        ):
+            fields = [
+                (1.0, list(question.question.values())
+                 + [k for ks in question.keywords.values() for k in ks]),
+                (0.5, list(topic.title.values())),
+                (0.34, list(question.answer.values())),
+            ]
+            for weight, texts in fields:
+                for text in texts:
+                    for word in words(text):
+                        if postings[word].get(index, 0.0) < weight:
+                            postings[word][index] = weight
+        count = len(self._docs)
+        self._postings = dict(postings)
+        self._idf = {w: math.log(1 + count / len(docs)) for w, docs in postings.items()}
+        self._vocabulary = sorted(self._postings)
+        self._max_idf = math.log(1 + count)
+
+    def _words_starting_with(self, prefix: str) -> list[str]:
+        start = bisect.bisect_left(self._vocabulary, prefix)
+        end = bisect.bisect_left(self._vocabulary, prefix + "\uffff")
+        return self._vocabulary[start:end]
+
+    def _similar_words(self, word: str) -> list[tuple[str, float]]:
+        """Vocabulary words close to `word`, with a similarity in 0..1."""
+        if word in self._postings:
+            found = {word: 1.0}
+        else:
+            found = {}
+        cutoff = 100 if len(word) <= 3 else 80 if len(word) <= 5 else 75
+        for candidate, score, _ in process.extract(
+            word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8
+        ):
+            found[candidate] = max(found.get(candidate, 0.0), score / 100)
+        # Shared stem: inflected forms of one word ("волонтер", "волонтером", "волонтерлер").
+        if len(word) >= 4:
+            for prefix_length in range(max(4, math.ceil(len(word) / 2)), len(word)):
+                candidate = word[:prefix_length]
+                if candidate in self._postings:  # a shorter known word the query word extends
+                    found[candidate] = max(found.get(candidate, 0.0), 0.95)
+            stem = word[: max(4, math.ceil(len(word) * 0.7))]
+            for candidate in self._words_starting_with(stem):
+                similarity = 0.95 if candidate.startswith(word) and len(word) * 2 >= len(candidate) else 0.85
+                found[candidate] = max(found.get(candidate, 0.0), similarity)
+        return list(found.items())
+
+    def search(self, query: str, limit: int = 4) -> list[SearchHit]:
+        """Best answers first; empty when nothing matches well enough."""
+        query_words = list(dict.fromkeys(words(query)))
+        if not query_words:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        total_weight = 0.0
+        for word in query_words:
+            matches = self._similar_words(word)
+            # An unknown word weighs like the rarest one: the base does not know what it means.
+            weight = max((self._idf[m] for m, _ in matches), default=self._max_idf)
+            total_weight += weight
+            best_per_doc: dict[int, float] = {}
+            for match, similarity in matches:
+                idf = self._idf[match]
+                for doc, field_weight in self._postings[match].items():
+                    value = similarity * field_weight * min(idf, weight)
+                    if value > best_per_doc.get(doc, 0.0):
+                        best_per_doc[doc] = value
+            for doc, value in best_per_doc.items():
+                scores[doc] += value
+        if total_weight == 0:
+            return []
+        ranked = sorted(
+            (SearchHit(self._docs[doc], score / total_weight) for doc, score in scores.items()),
+            key=lambda hit: -hit.score,
+        )
+        if not ranked or ranked[0].score < MIN_SCORE:
+            return []
+        best = ranked[0].score
+        return [h for h in ranked[:limit] if h.score >= max(MIN_SCORE, best * RELATED_SHARE)]
