@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
-from bot.handlers import errors, fallback, knowledge, menu, onboarding, privacy, settings
+from bot.handlers import errors, fallback, knowledge, menu, onboarding, privacy
+from bot.handlers import settings as settings_handlers
 from bot.i18n import N_, create_i18n
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.user import UserLocaleMiddleware, UserMiddleware
@@ -70,7 +71,10 @@ def build_dispatcher(
     content: Content,
     i18n: I18n | None = None,
     events_isolation: BaseEventIsolation | None = None,
+    outermost_middlewares: tuple[BaseMiddleware, ...] = (),
 ) -> Dispatcher:
+    """`outermost_middlewares` wrap everything of ours, the commit included (the tests use one to
+    learn when an update is fully handled)."""
     i18n = i18n or create_i18n(settings.default_language)
     dispatcher = Dispatcher(
         storage=PostgresStorage(engine),
@@ -81,6 +85,8 @@ def build_dispatcher(
         directory=content.directory,
         i18n=i18n,
     )
+    for middleware in outermost_middlewares:
+        dispatcher.update.outer_middleware(middleware)
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(UserMiddleware())
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
@@ -89,7 +95,7 @@ def build_dispatcher(
         privacy.router,
         onboarding.router,
         menu.router,
-        settings.router,
+        settings_handlers.router,
         knowledge.router,
         fallback.router,
     )

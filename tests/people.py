@@ -1,0 +1,104 @@
+"""People in a chat with the bot, acting as a person would: type, tap the reply keyboard, press an
+inline button, send a sticker or a photo. Each action waits until the bot has fully handled the
+update (its transaction committed) and returns what changed in the chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.playground.server import BotApiServer, ChatMessage
+
+EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
+SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+@dataclass
+class Reaction:
+    """What the bot did in this chat in answer to one action."""
+
+    sent: list[ChatMessage] = field(default_factory=list)
+    edited: list[ChatMessage] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    answer: dict | None = None  # answerCallbackQuery of a pressed button
+
+    @property
+    def text(self) -> str:
+        return "\n---\n".join(m.text or m.caption or "" for m in self.sent)
+
+    @property
+    def last(self) -> ChatMessage:
+        assert self.sent, "the bot sent nothing"
+        return self.sent[-1]
+
+
+class Person:
+    def __init__(self, api: BotApiServer, user_id: int, name: str, language_code: str | None, timeout: float = 10.0) -> None:
+        self.api = api
+        self.id = user_id
+        self.timeout = timeout
+        api.add_person(user_id, name, language_code)
+
+    async def _after(self, action) -> Reaction:
+        mark = len(self.api.calls)
+        update_id, *rest = await action
+        await self.api.wait_for(lambda: update_id in self.api.handled_updates, self.timeout)
+        reaction = Reaction()
+        for call in self.api.calls[mark:]:
+            if call.chat_id != self.id and call.method != "answerCallbackQuery":
+                continue
+            if not call.ok:
+                reaction.errors.append(f"{call.method}: {call.error}")
+            elif call.method in SEND_METHODS:
+                reaction.sent.append(self.api.message(self.id, call.result["message_id"]))
+            elif call.method in EDIT_METHODS:
+                message = self.api.message(self.id, call.result["message_id"])
+                if message not in reaction.edited:
+                    reaction.edited.append(message)
+            elif call.method == "answerCallbackQuery" and rest and call.params.get("callback_query_id") == rest[0]:
+                reaction.answer = self.api.callback_answers[rest[0]]
+        assert not reaction.errors, f"Telegram refused the bot's calls: {reaction.errors}"
+        return reaction
+
+    async def send(self, text: str) -> Reaction:
+        return await self._after(self.api.send_text(self.id, text))
+
+    async def tap(self, label: str) -> Reaction:
+        """Tap a button of the reply keyboard the person sees now."""
+        keyboard = self.api.reply_keyboard(self.id)
+        assert keyboard is not None, "no reply keyboard is shown"
+        labels = [button["text"] for row in keyboard["keyboard"] for button in row]
+        matches = [l for l in labels if label in l]
+        assert matches, f"no reply button like {label!r}: {labels}"
+        return await self.send(matches[0])
+
+    async def press(self, button_text: str, message: ChatMessage | None = None) -> Reaction:
+        """Press an inline button (by its text, a part of it) under `message` or the newest bot
+        message that has such a button."""
+        candidates = [message] if message else [m for m in reversed(self.api.chat(self.id)) if m.from_bot]
+        for candidate in candidates:
+            for button in candidate.buttons:
+                if button_text in button["text"]:
+                    return await self._after(self.api.press(self.id, candidate.message_id, button["callback_data"]))
+        raise AssertionError(f"no inline button like {button_text!r} in the chat")
+
+    async def press_data(self, message: ChatMessage, callback_data: str) -> Reaction:
+        return await self._after(self.api.press(self.id, message.message_id, callback_data))
+
+    async def send_sticker(self) -> Reaction:
+        sticker = {"file_id": "CAACAgIAAxkBAAE", "file_unique_id": "AgADsticker", "type": "regular",
+                   "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}
+        return await self._after(self.api.send_media(self.id, "sticker", sticker))
+
+    async def send_photo(self, content: bytes = b"\xff\xd8\xff\xe0 photo", caption: str | None = None) -> Reaction:
+        return await self._after(self.api.send_photo(self.id, content, caption))
+
+    async def send_location(self, latitude: float = 51.1282, longitude: float = 71.4304) -> Reaction:
+        return await self._after(self.api.send_media(self.id, "location", {"latitude": latitude, "longitude": longitude}))
+
+    @property
+    def reply_labels(self) -> list[str]:
+        keyboard = self.api.reply_keyboard(self.id)
+        return [b["text"] for row in keyboard["keyboard"] for b in row] if keyboard else []
+
+    def last_bot_message(self) -> ChatMessage:
+        return next(m for m in reversed(self.api.chat(self.id)) if m.from_bot)
