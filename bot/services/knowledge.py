@@ -52,7 +52,7 @@ _STOPWORDS = frozenset(
     your we our get
     как что где кто когда мне меня мой моя я а и в во на о об про для это то же ли бы у к с со по
     ну хочу хотел хотела подскажите пожалуйста какой какая какие каков можно нужно ли есть ваш вы
-    мы нам нас его ее их или там тут
+    мы нам нас его ее их или там тут делать делает делают сделать
     калай не кайда кашан кім мен маган менин бизге биз ма ме ба бе па пе та те жане ушин туралы
     деген керек кандай ол бул осы сиз сизге
     """.translate(_FOLD).split()
@@ -197,8 +197,13 @@ class KnowledgeBase:
                         if postings[word].get(index, 0.0) < weight:
                             postings[word][index] = weight
         count = len(self._docs)
+        # The words of each question's own wording, per language: to prefer, among equally good
+        # matches, the question the query says most completely ("how to become a volunteer" is
+        # "How do I become a volunteer?" before "How can an older person become a volunteer?").
+        self._question_words = [
+            [frozenset(words(text)) for text in q.question.values()] for q in self._docs
+        ]
         self._postings = dict(postings)
-        self._idf = {w: math.log(1 + count / len(docs)) for w, docs in postings.items()}
         self._vocabulary = sorted(self._postings)
         self._max_idf = math.log(1 + count)
 
@@ -213,11 +218,16 @@ class KnowledgeBase:
             found = {word: 1.0}
         else:
             found = {}
-        cutoff = 100 if len(word) <= 3 else 80 if len(word) <= 5 else 75
-        for candidate, score, _ in process.extract(
-            word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8
-        ):
-            found[candidate] = max(found.get(candidate, 0.0), score / 100)
+        # Typos: one wrong letter in a short word, about two in a long one; a short word may not
+        # lose or gain more than a letter ("погода" is not "года").
+        if len(word) > 3:
+            cutoff = 85 if len(word) <= 5 else 80 if len(word) <= 7 else 75
+            for candidate, score, _ in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8
+            ):
+                if len(word) <= 7 and abs(len(candidate) - len(word)) > 1:
+                    continue
+                found[candidate] = max(found.get(candidate, 0.0), score / 100)
         # Shared stem: inflected forms of one word ("волонтер", "волонтером", "волонтерлер").
         if len(word) >= 4:
             for prefix_length in range(max(4, math.ceil(len(word) / 2)), len(word)):
@@ -235,28 +245,38 @@ class KnowledgeBase:
         query_words = list(dict.fromkeys(words(query)))
         if not query_words:
             return []
+        count = len(self._docs)
         scores: dict[int, float] = defaultdict(float)
         total_weight = 0.0
+        matched_words: set[str] = set()
         for word in query_words:
-            matches = self._similar_words(word)
-            # An unknown word weighs like the rarest one: the base does not know what it means.
-            weight = max((self._idf[m] for m, _ in matches), default=self._max_idf)
-            total_weight += weight
+            # The query word stands for all its close forms at once: its postings are the union of
+            # theirs, so a rare inflection does not outweigh the common one.
             best_per_doc: dict[int, float] = {}
-            for match, similarity in matches:
-                idf = self._idf[match]
+            for match, similarity in self._similar_words(word):
+                matched_words.add(match)
                 for doc, field_weight in self._postings[match].items():
-                    value = similarity * field_weight * min(idf, weight)
+                    value = similarity * field_weight
                     if value > best_per_doc.get(doc, 0.0):
                         best_per_doc[doc] = value
+            # An unknown word weighs like the rarest one: the base does not know what it means.
+            weight = math.log(1 + count / len(best_per_doc)) if best_per_doc else self._max_idf
+            total_weight += weight
             for doc, value in best_per_doc.items():
-                scores[doc] += value
-        if total_weight == 0:
-            return []
-        ranked = sorted(
-            (SearchHit(self._docs[doc], score / total_weight) for doc, score in scores.items()),
-            key=lambda hit: -hit.score,
-        )
+                scores[doc] += value * weight
+        def precision(doc: int) -> float:
+            return max((len(ws & matched_words) / len(ws) for ws in self._question_words[doc] if ws), default=0.0)
+
+        ranked = [
+            hit
+            for _, _, hit in sorted(
+                (
+                    (-(score / total_weight) - 0.25 * precision(doc), doc, SearchHit(self._docs[doc], score / total_weight))
+                    for doc, score in scores.items()
+                ),
+                key=lambda item: (item[0], item[1]),
+            )
+        ]
         if not ranked or ranked[0].score < MIN_SCORE:
             return []
         best = ranked[0].score

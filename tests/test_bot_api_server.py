@@ -1,0 +1,142 @@
+"""The Bot API stand-in refuses what Telegram refuses, with Telegram's own error texts."""
+
+import json
+
+import aiohttp
+import pytest
+
+from bot.playground.server import BotApiServer
+
+TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
+
+
+@pytest.fixture
+async def call(api: BotApiServer):
+    api.add_person(42, "Aigerim", "kk")
+    async with aiohttp.ClientSession() as http:
+
+        async def _call(method: str, **params):
+            form = {k: json.dumps(v) if isinstance(v, (dict, list)) else str(v) for k, v in params.items()}
+            async with http.post(f"{api.url}/bot{TOKEN}/{method}", data=form) as response:
+                return response.status, await response.json()
+
+        yield _call
+
+
+async def test_a_message_goes_to_the_chat_with_its_inline_keyboard_but_not_a_reply_keyboard(call, api):
+    status, body = await call("sendMessage", chat_id=42, text="<b>Сәлем</b>, досым!", parse_mode="HTML",
+                              reply_markup={"keyboard": [[{"text": "Мәзір"}]]})
+    assert status == 200 and body["ok"]
+    assert body["result"]["text"] == "Сәлем, досым!"
+    assert body["result"]["entities"] == [{"type": "bold", "offset": 0, "length": 5}]
+    assert "reply_markup" not in body["result"]
+    assert api.reply_keyboard(42) == {"keyboard": [[{"text": "Мәзір"}]]}
+
+    status, body = await call("sendMessage", chat_id=42, text="Таңдаңыз",
+                              reply_markup={"inline_keyboard": [[{"text": "Иә", "callback_data": "yes"}]]})
+    assert body["result"]["reply_markup"] == {"inline_keyboard": [[{"text": "Иә", "callback_data": "yes"}]]}
+
+
+@pytest.mark.parametrize(
+    ("params", "description"),
+    [
+        ({"text": "x" * 4097}, "Bad Request: message is too long"),
+        ({"text": "<b>" + "x" * 4096 + "</b>", "parse_mode": "HTML"}, None),  # 4096 after parsing is fine
+        ({"text": "   "}, "Bad Request: message text is empty"),
+        ({"text": "<b>bold", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'),
+        ({"text": "a <div>b</div>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "div" at byte offset 2'),
+        ({"text": "line<br/>break", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "br" at byte offset 4'),
+        ({"text": "<b>x</i>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'),
+        ({"text": "ok", "reply_markup": {"inline_keyboard": [[{"text": "long", "callback_data": "d" * 65}]]}}, "Bad Request: BUTTON_DATA_INVALID"),
+        ({"text": "ok", "reply_markup": {"inline_keyboard": [[{"text": "ok", "callback_data": "ә" * 32}]]}}, None),  # 64 bytes
+        ({"text": "ok", "reply_markup": {"inline_keyboard": [[{"text": "ok", "callback_data": "ә" * 33}]]}}, "Bad Request: BUTTON_DATA_INVALID"),
+    ],
+)
+async def test_send_message_refusals(call, params, description):
+    status, body = await call("sendMessage", chat_id=42, **params)
+    if description is None:
+        assert status == 200, body
+    else:
+        assert (status, body["description"]) == (400, description)
+
+
+async def test_unknown_chat_blocked_person_and_injected_flood_limit(call, api):
+    status, body = await call("sendMessage", chat_id=999, text="hi")
+    assert (status, body["description"]) == (400, "Bad Request: chat not found")
+
+    api.block(42)
+    status, body = await call("sendMessage", chat_id=42, text="hi")
+    assert (status, body["error_code"], body["description"]) == (403, 403, "Forbidden: bot was blocked by the user")
+
+    api.people[42].blocked_bot = False
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    status, body = await call("sendMessage", chat_id=42, text="hi")
+    assert status == 429 and body["parameters"] == {"retry_after": 3}
+    status, body = await call("sendMessage", chat_id=42, text="hi")
+    assert status == 200
+    failed = [c for c in api.calls if not c.ok]
+    assert [c.error for c in failed][-1] == "Too Many Requests: retry after 3"
+
+
+async def test_edits_and_deletes(call, api):
+    _, body = await call("sendMessage", chat_id=42, text="Бірінші")
+    message_id = body["result"]["message_id"]
+    status, body = await call("editMessageText", chat_id=42, message_id=message_id, text="Бірінші")
+    assert status == 400 and body["description"].startswith("Bad Request: message is not modified")
+    status, body = await call("editMessageText", chat_id=42, message_id=message_id, text="Екінші")
+    assert status == 200 and api.message(42, message_id).text == "Екінші"
+    status, body = await call("editMessageText", chat_id=42, message_id=9999, text="x")
+    assert body["description"] == "Bad Request: message to edit not found"
+    assert (await call("deleteMessage", chat_id=42, message_id=message_id))[0] == 200
+    status, body = await call("deleteMessage", chat_id=42, message_id=message_id)
+    assert body["description"] == "Bad Request: message to delete not found"
+    assert all(m.message_id != message_id for m in api.chat(42))
+
+
+async def test_caption_limit_and_multipart_upload(api):
+    api.add_person(42, "Aigerim", "kk")
+    async with aiohttp.ClientSession() as http:
+        form = aiohttp.FormData()
+        form.add_field("chat_id", "42")
+        form.add_field("caption", "ф" * 1025)
+        form.add_field("photo", "attach://pic")
+        form.add_field("pic", b"\x89PNG fake", filename="chart.png", content_type="image/png")
+        async with http.post(f"{api.url}/bot{TOKEN}/sendPhoto", data=form) as response:
+            body = await response.json()
+        assert (response.status, body["description"]) == (400, "Bad Request: message caption is too long")
+
+        form = aiohttp.FormData()
+        form.add_field("chat_id", "42")
+        form.add_field("caption", "Диаграмма")
+        form.add_field("photo", "attach://pic")
+        form.add_field("pic", b"\x89PNG fake", filename="chart.png", content_type="image/png")
+        async with http.post(f"{api.url}/bot{TOKEN}/sendPhoto", data=form) as response:
+            body = await response.json()
+        assert response.status == 200
+        file_id = body["result"]["photo"][0]["file_id"]
+        async with http.post(f"{api.url}/bot{TOKEN}/getFile", data={"file_id": file_id}) as response:
+            path = (await response.json())["result"]["file_path"]
+        async with http.get(f"{api.url}/file/bot{TOKEN}/{path}") as response:
+            assert await response.read() == b"\x89PNG fake"
+
+
+async def test_updates_are_confirmed_by_offset_and_callback_queries_answered_once(call, api):
+    update_id, message = await api.send_text(42, "/start")
+    status, body = await call("getUpdates", offset=0, timeout=0)
+    assert [u["update_id"] for u in body["result"]] == [update_id]
+    assert body["result"][0]["message"]["entities"][0]["type"] == "bot_command"
+    _, body = await call("getUpdates", offset=update_id + 1, timeout=0)
+    assert body["result"] == []
+
+    _, sent = await call("sendMessage", chat_id=42, text="?", reply_markup={"inline_keyboard": [[{"text": "Иә", "callback_data": "yes"}]]})
+    _, query_id = await api.press(42, sent["result"]["message_id"], "yes")
+    assert (await call("answerCallbackQuery", callback_query_id=query_id, text="OK"))[0] == 200
+    status, body = await call("answerCallbackQuery", callback_query_id=query_id)
+    assert body["description"] == "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    with pytest.raises(LookupError):
+        await api.press(42, sent["result"]["message_id"], "no-such-button")
+
+
+async def test_unknown_method_is_not_found(call):
+    status, body = await call("sendTelepathy", chat_id=42)
+    assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
