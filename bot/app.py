@@ -90,14 +90,13 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(UserMiddleware())
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
+    # Order matters: privacy commands work at every step; onboarding catches people not set up;
+    # the fallback takes whatever nothing else did.
     dispatcher.include_routers(
-        errors.router,
-        privacy.router,
-        onboarding.router,
-        menu.router,
-        settings_handlers.router,
-        knowledge.router,
-        fallback.router,
+        *(
+            module.create_router()
+            for module in (errors, privacy, onboarding, menu, settings_handlers, knowledge, fallback)
+        )
     )
     return dispatcher
 

@@ -147,3 +147,59 @@ def people(api: BotApiServer, bot: RunningBot):
         return Person(api, next(counter), name, language_code)
 
     return make
+
+
+@pytest.fixture
+def t(i18n):
+    """t(language, msgid): the text a person of that language sees for a msgid."""
+
+    def translate(language: str, msgid: str) -> str:
+        return i18n.gettext(msgid, locale=language)
+
+    return translate
+
+
+@pytest.fixture
+async def stored(engine: AsyncEngine):
+    """stored(telegram_id) -> the users row as a dict, or None; fsm(telegram_id) -> (state, data)."""
+
+    class Stored:
+        async def user(self, telegram_id: int) -> dict | None:
+            async with engine.connect() as conn:
+                row = (await conn.execute(text("SELECT * FROM users WHERE telegram_id = :id"), {"id": telegram_id})).mappings().first()
+            return dict(row) if row else None
+
+        async def users(self) -> int:
+            async with engine.connect() as conn:
+                return await conn.scalar(text("SELECT count(*) FROM users"))
+
+        async def fsm(self, telegram_id: int) -> tuple[str | None, dict]:
+            async with engine.connect() as conn:
+                row = (await conn.execute(text("SELECT state, data FROM fsm_states WHERE key LIKE :k"), {"k": f"%:{telegram_id}:{telegram_id}:%"})).first()
+            return (row[0], row[1]) if row else (None, {})
+
+    return Stored()
+
+
+LANGUAGE_BUTTONS = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+REGION_EXAMPLE = {"kk": "Ақмола облысы", "ru": "Акмолинская область", "en": "Akmola Region"}
+
+
+async def onboard(person: Person, language: str, region_label: str | None = None) -> None:
+    """Take a person through /start, language, consent and region."""
+    await person.send("/start")
+    await person.press(LANGUAGE_BUTTONS[language])
+    await person.press("✅")  # "I agree", in any language
+    await person.press(region_label or REGION_EXAMPLE[language])
+
+
+@pytest.fixture
+def citizen(people):
+    """citizen(language) -> a person already set up in that language (region: Akmola)."""
+
+    async def make(language: str = "ru", telegram_language: str | None = None) -> Person:
+        person = people(telegram_language or language)
+        await onboard(person, language)
+        return person
+
+    return make

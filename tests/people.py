@@ -81,8 +81,9 @@ class Person:
                     return await self._after(self.api.press(self.id, candidate.message_id, button["callback_data"]))
         raise AssertionError(f"no inline button like {button_text!r} in the chat")
 
-    async def press_data(self, message: ChatMessage, callback_data: str) -> Reaction:
-        return await self._after(self.api.press(self.id, message.message_id, callback_data))
+    async def press_forged(self, message: ChatMessage, callback_data: str) -> Reaction:
+        """Send callback data that is on no button (a modified client can)."""
+        return await self._after(self.api.press(self.id, message.message_id, callback_data, forged=True))
 
     async def send_sticker(self) -> Reaction:
         sticker = {"file_id": "CAACAgIAAxkBAAE", "file_unique_id": "AgADsticker", "type": "regular",

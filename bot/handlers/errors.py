@@ -11,7 +11,6 @@ from aiogram.utils.i18n import I18n
 
 from bot.i18n import supported_language
 
-router = Router(name="errors")
 log = logging.getLogger(__name__)
 
 
@@ -23,7 +22,6 @@ def stored_language(user: Any) -> str | None:
         return None
 
 
-@router.errors()
 async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool:
     log.exception(
         "update failed",
@@ -43,3 +41,9 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool
     except Exception:  # noqa: BLE001 - the person is unreachable; the failure is already logged
         log.warning("could not tell the person about a failure", extra={"update_id": event.update.update_id})
     return True
+
+
+def create_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

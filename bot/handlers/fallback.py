@@ -8,17 +8,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import main_menu
 
-router = Router(name="fallback")
 
 
-@router.message(F.text.startswith("/"))
 async def on_unknown_command(message: Message) -> None:
     await message.answer(
         _("I do not know that command. Try /help, /settings or /privacy."), reply_markup=main_menu()
     )
 
 
-@router.message()
 async def on_unsupported_message(message: Message) -> None:
     # Stickers, photos, voice, locations…: nothing here needs them yet.
     await message.answer(
@@ -27,6 +24,13 @@ async def on_unsupported_message(message: Message) -> None:
     )
 
 
-@router.callback_query()
 async def on_stale_button(callback: CallbackQuery) -> None:
     await callback.answer(_("This button is no longer active."))
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.register(on_unknown_command, F.text.startswith("/"))
+    router.message.register(on_unsupported_message)
+    router.callback_query.register(on_stale_button)
+    return router

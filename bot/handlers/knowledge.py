@@ -17,9 +17,6 @@ from bot.keyboards.knowledge import answer_keyboard, page_count, topic_keyboard,
 from bot.keyboards.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
 from bot.services.knowledge import KnowledgeBase
 
-router = Router(name="knowledge")
-router.message.filter(Onboarded())
-router.callback_query.filter(Onboarded())
 
 # The topic that "Become a volunteer" opens with its first answer.
 BECOME_TOPIC = "become"
@@ -39,12 +36,10 @@ async def edit(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup)
         await callback.message.edit_text(text, reply_markup=markup)
 
 
-@router.message(MenuButton(ASK_QUESTION))
 async def on_ask(message: Message, user: User, kb: KnowledgeBase) -> None:
     await message.answer(topics_text(kb, 0), reply_markup=topics_keyboard(kb, user.language))
 
 
-@router.message(MenuButton(BECOME_VOLUNTEER))
 async def on_become(message: Message, user: User, kb: KnowledgeBase) -> None:
     topic = kb.topic(BECOME_TOPIC) or kb.topics[0]
     question = topic.questions[0]
@@ -55,14 +50,12 @@ async def on_become(message: Message, user: User, kb: KnowledgeBase) -> None:
     )
 
 
-@router.callback_query(KnowledgeNav.filter(F.view == KnowledgeView.TOPICS))
 async def on_topics(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
     page = min(max(callback_data.page, 0), page_count(len(kb.topics)) - 1)
     await edit(callback, topics_text(kb, page), topics_keyboard(kb, user.language, page))
     await callback.answer()
 
 
-@router.callback_query(KnowledgeNav.filter(F.view == KnowledgeView.TOPIC))
 async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
     topic = kb.topic(callback_data.topic)
     if topic is None:
@@ -73,7 +66,6 @@ async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: U
     await callback.answer()
 
 
-@router.callback_query(KnowledgeNav.filter(F.view == KnowledgeView.ANSWER))
 async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
     question = kb.question(callback_data.topic, callback_data.question)
     if question is None:
@@ -83,7 +75,6 @@ async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: 
     await callback.answer()
 
 
-@router.message(F.text & ~F.text.startswith("/"))
 async def on_question(message: Message, user: User, kb: KnowledgeBase) -> None:
     if len(message.text) > MAX_QUESTION_LENGTH:
         await message.answer(
@@ -103,3 +94,16 @@ async def on_question(message: Message, user: User, kb: KnowledgeBase) -> None:
     await message.answer(
         question_answer(best, user.language), reply_markup=answer_keyboard(best, others, user.language)
     )
+
+
+def create_router() -> Router:
+    router = Router(name="knowledge")
+    router.message.filter(Onboarded())
+    router.callback_query.filter(Onboarded())
+    router.message.register(on_ask, MenuButton(ASK_QUESTION))
+    router.message.register(on_become, MenuButton(BECOME_VOLUNTEER))
+    router.callback_query.register(on_topics, KnowledgeNav.filter(F.view == KnowledgeView.TOPICS))
+    router.callback_query.register(on_topic, KnowledgeNav.filter(F.view == KnowledgeView.TOPIC))
+    router.callback_query.register(on_answer, KnowledgeNav.filter(F.view == KnowledgeView.ANSWER))
+    router.message.register(on_question, F.text & ~F.text.startswith("/"))
+    return router

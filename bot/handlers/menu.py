@@ -13,8 +13,6 @@ from bot.handlers.texts import contacts
 from bot.keyboards.menu import CONTACTS, MenuButton, main_menu
 from bot.services.directory import Directory
 
-router = Router(name="menu")
-router.message.filter(Onboarded())
 
 
 def help_text() -> str:
@@ -32,12 +30,18 @@ def help_text() -> str:
     )
 
 
-@router.message(Command("help", "menu"))
 async def on_help(message: Message) -> None:
     await message.answer(help_text(), reply_markup=main_menu())
 
 
-@router.message(MenuButton(CONTACTS))
-@router.message(Command("contacts"))
 async def on_contacts(message: Message, user: User, directory: Directory) -> None:
     await message.answer(contacts(directory, user.region, user.language))
+
+
+def create_router() -> Router:
+    router = Router(name="menu")
+    router.message.filter(Onboarded())
+    router.message.register(on_help, Command("help", "menu"))
+    router.message.register(on_contacts, MenuButton(CONTACTS))
+    router.message.register(on_contacts, Command("contacts"))
+    return router

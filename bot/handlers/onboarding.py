@@ -27,7 +27,6 @@ from bot.middlewares.user import ONBOARDING_LANGUAGE_KEY
 from bot.services import users
 from bot.services.directory import Directory
 
-router = Router(name="onboarding")
 
 
 class Onboarding(StatesGroup):
@@ -78,14 +77,12 @@ async def resume(
         await ask_language(message, state, i18n)
 
 
-@router.message(CommandStart())
 async def on_start(
     message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
 ) -> None:
     await resume(message, state, user, directory, i18n)
 
 
-@router.callback_query(Onboarding.language, LanguageChoice.filter(F.purpose == Purpose.ONBOARDING))
 async def on_language(
     callback: CallbackQuery,
     callback_data: LanguageChoice,
@@ -102,7 +99,6 @@ async def on_language(
         await ask_consent(callback.message, state)
 
 
-@router.callback_query(Onboarding.consent, ConsentChoice.filter())
 async def on_consent(
     callback: CallbackQuery,
     callback_data: ConsentChoice,
@@ -134,7 +130,6 @@ async def on_consent(
         await show_menu(callback.message, _("All set! Ask a question or choose from the menu below."))
 
 
-@router.callback_query(Onboarding.region, RegionChoice.filter(F.purpose == Purpose.ONBOARDING))
 async def on_region(
     callback: CallbackQuery,
     callback_data: RegionChoice,
@@ -160,7 +155,6 @@ async def on_region(
     )
 
 
-@router.message(StateFilter(Onboarding))
 async def on_unexpected_during_onboarding(
     message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
 ) -> None:
@@ -171,13 +165,23 @@ async def on_unexpected_during_onboarding(
 
 # Someone who is not set up and writes anything else (no state: e.g. after declining consent,
 # or a state lost with an old version): start, or resume, the set-up.
-@router.message(Onboarded(expected=False))
 async def on_message_before_setup(
     message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
 ) -> None:
     await resume(message, state, user, directory, i18n)
 
 
-@router.callback_query(Onboarded(expected=False))
 async def on_button_before_setup(callback: CallbackQuery) -> None:
     await callback.answer(_("Please send /start first."), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name="onboarding")
+    router.message.register(on_start, CommandStart())
+    router.callback_query.register(on_language, Onboarding.language, LanguageChoice.filter(F.purpose == Purpose.ONBOARDING))
+    router.callback_query.register(on_consent, Onboarding.consent, ConsentChoice.filter())
+    router.callback_query.register(on_region, Onboarding.region, RegionChoice.filter(F.purpose == Purpose.ONBOARDING))
+    router.message.register(on_unexpected_during_onboarding, StateFilter(Onboarding))
+    router.message.register(on_message_before_setup, Onboarded(expected=False))
+    router.callback_query.register(on_button_before_setup, Onboarded(expected=False))
+    return router

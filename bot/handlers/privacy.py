@@ -16,15 +16,12 @@ from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
 from bot.services import users
 
-router = Router(name="privacy")
 
 
-@router.message(Command("privacy"))
 async def on_privacy(message: Message) -> None:
     await message.answer(privacy_notice())
 
 
-@router.message(Command("forget"))
 async def on_forget(message: Message, user: User | None) -> None:
     if user is None:
         await message.answer(_("Nothing about you is stored."))
@@ -42,7 +39,6 @@ async def on_forget(message: Message, user: User | None) -> None:
     )
 
 
-@router.callback_query(ForgetChoice.filter())
 async def on_forget_choice(
     callback: CallbackQuery, callback_data: ForgetChoice, state: FSMContext, session: AsyncSession
 ) -> None:
@@ -61,3 +57,11 @@ async def on_forget_choice(
         _("Goodbye! Send /start whenever you want to use the bot again."),
         reply_markup=ReplyKeyboardRemove(),
     )
+
+
+def create_router() -> Router:
+    router = Router(name="privacy")
+    router.message.register(on_privacy, Command("privacy"))
+    router.message.register(on_forget, Command("forget"))
+    router.callback_query.register(on_forget_choice, ForgetChoice.filter())
+    return router

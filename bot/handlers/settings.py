@@ -20,9 +20,6 @@ from bot.keyboards.onboarding import language_keyboard, region_keyboard
 from bot.services import users
 from bot.services.directory import Directory
 
-router = Router(name="settings")
-router.message.filter(Onboarded())
-router.callback_query.filter(Onboarded())
 
 
 def summary(user: User, directory: Directory) -> str:
@@ -53,13 +50,10 @@ def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(MenuButton(SETTINGS))
-@router.message(Command("settings"))
 async def on_settings(message: Message, user: User, directory: Directory) -> None:
     await message.answer(summary(user, directory), reply_markup=summary_keyboard())
 
 
-@router.callback_query(SettingsAction.filter(F.action == "language"))
 async def on_change_language(callback: CallbackQuery, user: User) -> None:
     order = language_order(user.language)
     keyboard = with_back(language_keyboard(order, Purpose.SETTINGS, current=user.language))
@@ -67,26 +61,22 @@ async def on_change_language(callback: CallbackQuery, user: User) -> None:
     await callback.answer()
 
 
-@router.callback_query(SettingsAction.filter(F.action == "region"))
 async def on_change_region(callback: CallbackQuery, user: User, directory: Directory) -> None:
     keyboard = with_back(region_keyboard(directory, user.language, Purpose.SETTINGS, current=user.region))
     await callback.message.edit_text(_("Choose your region:"), reply_markup=keyboard)
     await callback.answer()
 
 
-@router.callback_query(SettingsAction.filter(F.action == "privacy"))
 async def on_privacy(callback: CallbackQuery) -> None:
     await callback.message.answer(privacy_notice())
     await callback.answer()
 
 
-@router.callback_query(SettingsAction.filter(F.action == "back"))
 async def on_back(callback: CallbackQuery, user: User, directory: Directory) -> None:
     await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
     await callback.answer()
 
 
-@router.callback_query(LanguageChoice.filter(F.purpose == Purpose.SETTINGS))
 async def on_language_chosen(
     callback: CallbackQuery,
     callback_data: LanguageChoice,
@@ -111,7 +101,6 @@ async def on_language_chosen(
             )
 
 
-@router.callback_query(RegionChoice.filter(F.purpose == Purpose.SETTINGS))
 async def on_region_chosen(
     callback: CallbackQuery,
     callback_data: RegionChoice,
@@ -125,3 +114,18 @@ async def on_region_chosen(
     await users.set_region(session, directory, user, callback_data.slug)
     await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
     await callback.answer(_("Region saved."))
+
+
+def create_router() -> Router:
+    router = Router(name="settings")
+    router.message.filter(Onboarded())
+    router.callback_query.filter(Onboarded())
+    router.message.register(on_settings, MenuButton(SETTINGS))
+    router.message.register(on_settings, Command("settings"))
+    router.callback_query.register(on_change_language, SettingsAction.filter(F.action == "language"))
+    router.callback_query.register(on_change_region, SettingsAction.filter(F.action == "region"))
+    router.callback_query.register(on_privacy, SettingsAction.filter(F.action == "privacy"))
+    router.callback_query.register(on_back, SettingsAction.filter(F.action == "back"))
+    router.callback_query.register(on_language_chosen, LanguageChoice.filter(F.purpose == Purpose.SETTINGS))
+    router.callback_query.register(on_region_chosen, RegionChoice.filter(F.purpose == Purpose.SETTINGS))
+    return router

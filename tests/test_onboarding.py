@@ -1,0 +1,133 @@
+"""First start: language, consent, region, menu — in each language; returning people; restarts."""
+
+import pytest
+
+from tests.conftest import LANGUAGE_BUTTONS, REGION_EXAMPLE, onboard
+
+MENU = ("Become a volunteer", "Ask a question", "Contacts", "Settings")
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_a_new_person_chooses_language_consents_and_chooses_region(people, stored, t, language):
+    person = people(language)
+
+    reaction = await person.send("/start")
+    buttons = [b["text"] for b in reaction.last.buttons]
+    assert buttons[0] == LANGUAGE_BUTTONS[language], "the person's Telegram language comes first"
+    assert sorted(buttons) == sorted(LANGUAGE_BUTTONS.values())
+    assert reaction.last.text.splitlines()[0] == t(language, "Please choose your language:")
+    assert await stored.users() == 0
+
+    reaction = await person.press(LANGUAGE_BUTTONS[language])
+    assert reaction.edited[0].text == f"✅ {LANGUAGE_BUTTONS[language]}" and not reaction.edited[0].buttons
+    consent = reaction.last
+    assert t(language, "Do you agree to the processing of your personal data?") in consent.text
+    assert "/privacy" in consent.text
+    assert [b["text"] for b in consent.buttons] == [t(language, "✅ I agree"), t(language, "❌ I do not agree")]
+    assert await stored.users() == 0, "nothing is stored before consent"
+
+    reaction = await person.press(t(language, "✅ I agree"))
+    region_prompt = reaction.last
+    assert region_prompt.text == t(language, "Which region are you in? Your requests will go to its volunteer front-office.")
+    labels = [b["text"] for b in region_prompt.buttons]
+    assert len(labels) == 20 and REGION_EXAMPLE[language] in labels
+    assert all("national" not in b["callback_data"] for b in region_prompt.buttons)
+
+    reaction = await person.press(REGION_EXAMPLE[language])
+    assert reaction.edited[0].text == t(language, "✅ Region: {region}").format(region=REGION_EXAMPLE[language])
+    assert person.reply_labels == [label for label in person.reply_labels if label]
+    for msgid in MENU:
+        assert any(t(language, msgid) in label for label in person.reply_labels), msgid
+    row = await stored.user(person.id)
+    assert row["language"] == language and row["region"] == "akmola"
+    assert row["consent_at"] is not None and row["consent_version"] == 1
+    assert await stored.fsm(person.id) == (None, {}), "no conversation is left hanging"
+
+
+async def test_a_telegram_language_the_bot_lacks_offers_the_state_language_first(people):
+    person = people("de")
+    reaction = await person.send("/start")
+    assert [b["text"] for b in reaction.last.buttons] == ["Қазақша", "Русский", "English"]
+
+
+async def test_the_person_may_pick_another_language_than_telegrams(people, stored, t):
+    person = people("ru")
+    await onboard(person, "kk")
+    assert (await stored.user(person.id))["language"] == "kk"
+    assert any(t("kk", "Contacts") in label for label in person.reply_labels)
+
+
+async def test_a_returning_person_goes_straight_to_the_menu_and_keeps_their_data(citizen, stored, t):
+    person = await citizen("kk")
+    before = await stored.user(person.id)
+    reaction = await person.send("/start")
+    assert reaction.text == t("kk", "Welcome back! Ask a question or choose from the menu below.")
+    assert any(t("kk", "Settings") in label for label in person.reply_labels)
+    assert await stored.user(person.id) == before
+
+
+async def test_declining_consent_stores_nothing_and_start_asks_again(people, stored, t):
+    person = people("en")
+    await person.send("/start")
+    await person.press("English")
+    reaction = await person.press(t("en", "❌ I do not agree"))
+    assert "nothing about you has been stored" in reaction.edited[0].text
+    assert await stored.users() == 0
+    assert await stored.fsm(person.id) == (None, {})
+    reaction = await person.send("hello")
+    assert reaction.last.text.splitlines()[0] == t("en", "Please choose your language:")
+
+
+async def test_start_in_the_middle_of_a_choice_shows_the_same_step_again(people, stored, t):
+    person = people("ru")
+    await person.send("/start")
+    await person.press("Русский")
+    await person.press(t("ru", "✅ I agree"))
+    before = await stored.user(person.id)
+    reaction = await person.send("/start")
+    assert reaction.last.text == t("ru", "Which region are you in? Your requests will go to its volunteer front-office.")
+    assert await stored.user(person.id) == before
+    await person.press("Алматы")
+    assert (await stored.user(person.id))["region"] == "almaty"
+
+
+async def test_a_restart_in_the_middle_of_a_choice_resumes_it(people, bot, stored, t):
+    person = people("kk")
+    await person.send("/start")
+    await person.press("Қазақша")
+    assert (await stored.fsm(person.id))[0] == "Onboarding:consent"
+
+    await bot.restart()
+
+    reaction = await person.press(t("kk", "✅ I agree"))
+    assert reaction.last.text == t("kk", "Which region are you in? Your requests will go to its volunteer front-office.")
+    assert (await stored.user(person.id))["language"] == "kk", "the language chosen before the restart is kept"
+
+
+async def test_privacy_notice_is_available_at_any_step(people, t):
+    person = people("kk")
+    await person.send("/start")
+    await person.press("Қазақша")
+    reaction = await person.send("/privacy")
+    assert reaction.text.startswith(t("kk", "<b>Personal data notice</b>").replace("<b>", "").replace("</b>", ""))
+    assert "/forget" in reaction.text
+    # The consent step is still waiting.
+    reaction = await person.press(t("kk", "✅ I agree"))
+    assert len(reaction.last.buttons) == 20
+
+
+async def test_forget_erases_the_person_after_confirmation(citizen, stored, t):
+    person = await citizen("ru")
+    reaction = await person.send("/forget")
+    assert reaction.last.buttons
+    reaction = await person.press(t("ru", "Cancel"))
+    assert reaction.edited[0].text == t("ru", "Nothing was deleted.")
+    assert await stored.user(person.id) is not None
+
+    await person.send("/forget")
+    reaction = await person.press(t("ru", "🗑 Yes, delete my data"))
+    assert reaction.edited[0].text == t("ru", "Your data has been deleted and your consent withdrawn.")
+    assert person.reply_labels == [], "the menu is taken away"
+    assert await stored.user(person.id) is None
+    reaction = await person.send("/start")
+    assert reaction.last.text.splitlines()[0] == t("ru", "Please choose your language:")
