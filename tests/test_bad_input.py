@@ -1,0 +1,123 @@
+"""Anything unexpected gets a short translated answer, and what is stored stays as it was."""
+
+import pytest
+
+from tests.conftest import LANGUAGE_BUTTONS
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_a_sticker_a_photo_or_a_location_where_text_is_wanted(citizen, stored, t, language):
+    person = await citizen(language)
+    before = await stored.user(person.id)
+    expected = t(language, "I can read only text here. Type your question or choose from the menu below.")
+    assert (await person.send_sticker()).text == expected
+    assert (await person.send_photo()).text == expected
+    assert (await person.send_location()).text == expected
+    assert person.reply_labels, "the menu is shown again"
+    assert await stored.user(person.id) == before
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_five_thousand_characters(citizen, stored, t, language):
+    person = await citizen(language)
+    before = await stored.user(person.id)
+    reaction = await person.send("волонтер " * 555)  # ~5,000 characters
+    assert reaction.text == t(
+        language, "That is a long message. Please ask your question in a sentence or two (up to {limit} characters)."
+    ).format(limit=300)
+    assert await stored.user(person.id) == before
+
+
+async def test_text_and_a_sticker_while_a_button_is_expected(people, stored, t):
+    person = people("kk")
+    await person.send("/start")
+    reaction = await person.send("сәлем")
+    assert reaction.sent[0].text == t("kk", "Please finish this step first: choose one of the buttons.")
+    assert [b["text"] for b in reaction.last.buttons][0] == "Қазақша", "the language choice is shown again"
+    await person.press("Қазақша")
+    reaction = await person.send_sticker()
+    assert reaction.sent[0].text == t("kk", "Please finish this step first: choose one of the buttons.")
+    assert t("kk", "✅ I agree") in [b["text"] for b in reaction.last.buttons]
+    assert await stored.users() == 0
+
+
+@pytest.mark.parametrize("command", ["/help", "/settings", "/contacts", "/nonsense"])
+async def test_a_command_in_the_middle_of_the_region_choice(people, stored, t, command):
+    person = people("ru")
+    await person.send("/start")
+    await person.press("Русский")
+    await person.press(t("ru", "✅ I agree"))
+    before = await stored.user(person.id)
+    reaction = await person.send(command)
+    assert reaction.sent[0].text == t("ru", "Please finish this step first: choose one of the buttons.")
+    assert len(reaction.last.buttons) == 20, "the region choice is shown again"
+    assert await stored.user(person.id) == before
+    assert (await stored.fsm(person.id))[0] == "Onboarding:region"
+
+
+async def test_an_unknown_command_after_set_up(citizen, t):
+    person = await citizen("en")
+    reaction = await person.send("/nonsense")
+    assert reaction.text == t("en", "I do not know that command. Try /help, /settings or /privacy.")
+
+
+async def test_a_button_from_an_old_message_changes_nothing(people, stored, t):
+    person = people("ru")
+    first = (await person.send("/start")).last
+    await person.press("Русский", first)
+    old_consent = person.last_bot_message()
+    second_consent = (await person.send("/start")).last  # the consent is asked again
+    await person.press(t("ru", "✅ I agree"), second_consent)
+    await person.press("Алматы")
+    before = await stored.user(person.id)
+
+    reaction = await person.press(t("ru", "✅ I agree"), old_consent)
+    assert reaction.answer == {"text": t("ru", "This button is no longer active."), "show_alert": False}
+    assert not reaction.sent and not reaction.edited
+    assert await stored.user(person.id) == before
+
+
+async def test_forged_button_data_is_refused(people, stored, t):
+    person = people("en")
+    await person.send("/start")
+    await person.press("English")
+    await person.press(t("en", "✅ I agree"))
+    region_prompt = person.last_bot_message()
+    before = await stored.user(person.id)
+    for data in ("reg:national:o", "reg:atlantis:o", "lang:xx:s", "kb:a:nope:nope:0", "garbage"):
+        reaction = await person.press_forged(region_prompt, data)
+        assert reaction.answer is not None and not reaction.sent, data
+    assert await stored.user(person.id) == before
+    assert (await stored.fsm(person.id))[0] == "Onboarding:region"
+
+
+async def test_a_knowledge_button_of_a_topic_that_no_longer_exists(citizen, t):
+    person = await citizen("kk")
+    message = (await person.tap(t("kk", "Ask a question"))).last
+    reaction = await person.press_forged(message, "kb:t:gone::0")
+    assert reaction.answer == {"text": t("kk", "This topic is no longer available."), "show_alert": True}
+    reaction = await person.press_forged(message, "kb:a:become:gone:0")
+    assert reaction.answer == {"text": t("kk", "This question is no longer available."), "show_alert": True}
+
+
+async def test_a_telegram_failure_in_the_middle_is_reported_to_the_person(citizen, api, t, stored):
+    person = await citizen("kk")
+    before = await stored.user(person.id)
+    api.fail_next("sendMessage", 500, "Internal Server Error: restart")
+    update_id, _ = await api.send_text(person.id, "/help")
+    apology = t("kk", "Sorry, something went wrong on our side. Please try again in a minute.")
+    await api.wait_for(lambda: any(m.text == apology for m in api.chat(person.id)), 10)
+    assert await stored.user(person.id) == before
+
+
+async def test_two_fast_taps_on_the_language_are_handled_one_at_a_time(people, api, stored, t):
+    person = people("en")
+    prompt = (await person.send("/start")).last
+    # Two presses before the bot answers either: the second must find the step already done.
+    first, _ = await api.press(person.id, prompt.message_id, "lang:en:o")
+    second, _ = await api.press(person.id, prompt.message_id, "lang:ru:o")
+    await api.wait_for(lambda: {first, second} <= api.handled_updates, 10)
+    consent_prompts = [m for m in api.chat(person.id) if m.from_bot and any("consent" in b["callback_data"] for b in m.buttons)]
+    assert len(consent_prompts) == 1
+    assert (await stored.fsm(person.id))[1] == {"language": "en"}
+    assert LANGUAGE_BUTTONS["en"] in api.message(person.id, prompt.message_id).text

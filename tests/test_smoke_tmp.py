@@ -1,0 +1,12 @@
+async def test_start(people, api):
+    alice = people("ru")
+    r = await alice.send("/start")
+    print(r.text, r.last.buttons)
+    r = await alice.press("Русский")
+    print(r.edited[0].text, "|", r.text)
+    r = await alice.press("agree")
+    print(r.text)
+    r = await alice.press("Алматы")
+    print(r.text, alice.reply_labels)
+    r = await alice.send("как стать волонтёром")
+    print(r.text)
