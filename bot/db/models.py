@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, SmallInteger, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, SmallInteger, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -20,10 +20,11 @@ class User(Base):
     """
 
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("language IN ('kk', 'ru', 'en')", name="users_language_known"),)
 
     telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     language: Mapped[str] = mapped_column(String(2))
-    region: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(32), index=True)
     consent_version: Mapped[int] = mapped_column(SmallInteger)
     consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

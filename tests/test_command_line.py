@@ -1,0 +1,52 @@
+"""`python -m bot`: a bad or missing setting stops it with one clear line, never a traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+
+TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
+
+
+def run_bot(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_URL"}}
+    clean["PYTHONPATH"] = str(PROJECT_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env={**clean, **env},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({}, "Cannot start: BOT_TOKEN is not set: get a token from @BotFather and put BOT_TOKEN=… in .env"),
+        ({"BOT_TOKEN": "not-a-token"}, "Cannot start: BOT_TOKEN does not look like a token from @BotFather"),
+        ({"BOT_TOKEN": TOKEN, "ADMIN_IDS": "12,abc"}, "Cannot start: ADMIN_IDS must be comma-separated numeric Telegram ids; 'abc' is not one"),
+        ({"BOT_TOKEN": TOKEN, "LOG_LEVEL": "loud"}, "Cannot start: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://x@y/z"}, "Cannot start: DATABASE_URL must be a PostgreSQL URL"),
+        ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost:8081"}, "Cannot start: TELEGRAM_API_URL must be an http(s) URL"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"}, "Cannot start: cannot reach the database (DATABASE_URL)"),
+    ],
+)
+def test_a_bad_setting_stops_the_bot_with_one_clear_line(tmp_path, env, line):
+    result = run_bot(tmp_path, "run", **env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [l for l in result.stderr.splitlines() if l.startswith("Cannot start:")]
+    assert len(errors) == 1 and errors[0].startswith(line), result.stderr
+
+
+def test_settings_are_read_from_a_dot_env_file(tmp_path):
+    (tmp_path / ".env").write_text("BOT_TOKEN=nope\n")
+    result = run_bot(tmp_path, "run")
+    assert "Cannot start: BOT_TOKEN does not look like a token" in result.stderr
+
+
+def test_migrate_against_a_server(tmp_path, database_url):
+    result = run_bot(tmp_path, "migrate", DATABASE_URL=database_url.replace("+asyncpg", ""))
+    assert result.returncode == 0, result.stderr
+    assert "migrations applied" in result.stderr
