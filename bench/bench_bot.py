@@ -124,10 +124,18 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
             if human:
                 await asyncio.sleep(random.uniform(0.5, 1.5))
 
+        spy = None
+        if os.environ.get("BENCH_PY_SPY") and name == "qazvolunteer" and not human:
+            spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-o", os.environ["BENCH_PY_SPY"],
+                                    "--format", "raw", "-r", "200", "-d", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await asyncio.sleep(1)
         started = time.perf_counter()
         await asyncio.gather(*(scenario(api, replies, chat_id, pace, latencies) for chat_id in ids))
         elapsed = time.perf_counter() - started
         cpu = sum(proc.cpu_times()[:2]) - cpu_before
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(30)
     finally:
         process.terminate()
         try:
@@ -154,6 +162,7 @@ async def main() -> None:
     parser.add_argument("--people", type=int, default=200, help="people at a human pace (latency)")
     parser.add_argument("--throughput-people", type=int, default=50, help="people in the closed loop")
     parser.add_argument("--rounds", type=int, default=1, help="repeat each measurement, keep the best")
+    parser.add_argument("--profile", metavar="FILE", help="run our bot under cProfile, stats to FILE")
     parser.add_argument("--only", choices=["echo", "qazvolunteer"], help="measure one bot (no ratios)")
     args = parser.parse_args()
 
@@ -164,6 +173,8 @@ async def main() -> None:
     database_url = server.get_uri("postgres")
     base_env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     ours = [sys.executable, "-m", "bot", "run"]
+    if args.profile:
+        ours = [sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "bot", "run"]
     echo = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
     results = []
     next_id = 1_000_000

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
@@ -26,6 +25,7 @@ from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.user import UserLocaleMiddleware, UserMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
+from bot.telegram_session import TelegramSession
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ class Content:
 
 def build_bot(settings: Settings) -> Bot:
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         if settings.telegram_api_url
-        else AiohttpSession()
+        else TelegramSession()
     )
     return Bot(
         token=settings.require_token(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -30,6 +32,7 @@ def _pager(builder: InlineKeyboardBuilder, page: int, pages: int, view: Knowledg
     return added
 
 
+@lru_cache(maxsize=64)  # static per language and page; no gettext inside
 def topics_keyboard(kb: KnowledgeBase, language: str, page: int = 0) -> InlineKeyboardMarkup:
     pages = page_count(len(kb.topics))
     page = min(max(page, 0), pages - 1)

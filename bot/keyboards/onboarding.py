@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -28,6 +30,7 @@ def consent_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+@lru_cache(maxsize=256)  # 20 buttons of pydantic models: built once per language and mark
 def region_keyboard(
     directory: Directory, language: str, purpose: Purpose, current: str | None = None
 ) -> InlineKeyboardMarkup:
