@@ -10,8 +10,9 @@ from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from bot.handlers import errors, fallback, knowledge, menu, onboarding, privacy
 from bot.handlers import settings as settings_handlers
 from bot.i18n import N_, create_i18n
 from bot.middlewares.database import DatabaseSessionMiddleware
+from bot.middlewares.isolation import EventIsolationMiddleware
 from bot.middlewares.user import UserLocaleMiddleware, UserMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
@@ -76,10 +78,10 @@ def build_dispatcher(
     """`outermost_middlewares` wrap everything of ours, the commit included (the tests use one to
     learn when an update is fully handled)."""
     i18n = i18n or create_i18n(settings.default_language)
+    storage = PostgresStorage(engine)
     dispatcher = Dispatcher(
-        storage=PostgresStorage(engine),
-        # One update of a person at a time: two fast taps must not race on the same state.
-        events_isolation=events_isolation or SimpleEventIsolation(),
+        storage=storage,
+        disable_fsm=True,  # registered below, inside the database session
         settings=settings,
         kb=content.kb,
         directory=content.directory,
@@ -87,7 +89,14 @@ def build_dispatcher(
     )
     for middleware in outermost_middlewares:
         dispatcher.update.outer_middleware(middleware)
+    # One update of a person at a time, commit included: two fast taps must not race.
+    dispatcher.update.outer_middleware(
+        EventIsolationMiddleware(events_isolation or SimpleEventIsolation(), dispatcher.fsm)
+    )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(
+        FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
+    )
     dispatcher.update.outer_middleware(UserMiddleware())
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
     # Order matters: privacy commands work at every step; onboarding catches people not set up;

@@ -4,8 +4,8 @@ shared by every replica.
 Inside an update the storage writes through that update's database session (`current_session`,
 set by the session middleware): a state change commits together with what the handler stored, or
 not at all, and needs no second pooled connection, which under load would deadlock against the
-sessions holding the pool. Outside one (aiogram reads the state before our middleware runs), each
-call is one short statement on its own connection."""
+sessions holding the pool. Outside one (a restart's clean-up, a job), each call is one
+autocommitted statement on its own connection."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def _state_name(state: StateType) -> str | None:
 class PostgresStorage(BaseStorage):
     def __init__(self, engine: AsyncEngine, key_builder: KeyBuilder | None = None) -> None:
         self.engine = engine
+        # Outside an update each call is a single statement: no BEGIN/COMMIT round trips.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
 
     @asynccontextmanager
@@ -43,7 +45,7 @@ class PostgresStorage(BaseStorage):
         if session is not None:
             yield session
             return
-        async with self.engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             yield conn
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
