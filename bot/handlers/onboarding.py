@@ -43,9 +43,9 @@ async def ask_language(message: Message, state: FSMContext, i18n: I18n) -> None:
     )
 
 
-async def ask_consent(message: Message, state: FSMContext) -> None:
+async def ask_consent(message: Message, state: FSMContext, i18n: I18n) -> None:
     await state.set_state(Onboarding.consent)
-    await message.answer(consent_request(), reply_markup=consent_keyboard())
+    await message.answer(consent_request(), reply_markup=consent_keyboard(i18n.current_locale))
 
 
 async def ask_region(message: Message, state: FSMContext, directory: Directory, language: str) -> None:
@@ -72,7 +72,7 @@ async def resume(
     if user is not None and not users.needs_consent(user):
         await ask_region(message, state, directory, user.language)
     elif current == Onboarding.consent.state:
-        await ask_consent(message, state)
+        await ask_consent(message, state, i18n)
     else:
         await ask_language(message, state, i18n)
 
@@ -96,7 +96,7 @@ async def on_language(
     with i18n.use_locale(callback_data.code):
         await callback.message.edit_text(f"✅ {LANGUAGE_NAMES[callback_data.code]}")
         await callback.answer()
-        await ask_consent(callback.message, state)
+        await ask_consent(callback.message, state, i18n)
 
 
 async def on_consent(

@@ -62,6 +62,11 @@ def topic_keyboard(topic: Topic, language: str, page: int = 0) -> InlineKeyboard
 
 
 def answer_keyboard(question: Question, related: list[Question], language: str) -> InlineKeyboardMarkup:
+    return _answer_keyboard(question, tuple(related), language)
+
+
+@lru_cache(maxsize=1024)  # a few answers are asked most; texts in `language`, not the context's
+def _answer_keyboard(question: Question, related: tuple[Question, ...], language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for other in related:
         builder.button(
@@ -69,9 +74,9 @@ def answer_keyboard(question: Question, related: list[Question], language: str) 
             callback_data=KnowledgeNav(view=KnowledgeView.ANSWER, topic=other.topic_id, question=other.id),
         )
     builder.button(
-        text=_("⬅️ More on this topic"),
+        text=_("⬅️ More on this topic", locale=language),
         callback_data=KnowledgeNav(view=KnowledgeView.TOPIC, topic=question.topic_id),
     )
-    builder.button(text=_("📚 All topics"), callback_data=KnowledgeNav(view=KnowledgeView.TOPICS))
+    builder.button(text=_("📚 All topics", locale=language), callback_data=KnowledgeNav(view=KnowledgeView.TOPICS))
     builder.adjust(1)
     return builder.as_markup()

@@ -14,6 +14,11 @@ from bot.services.directory import Directory
 
 
 def language_keyboard(order: list[str], purpose: Purpose, current: str | None = None) -> InlineKeyboardMarkup:
+    return _language_keyboard(tuple(order), purpose, current)
+
+
+@lru_cache(maxsize=64)
+def _language_keyboard(order: tuple[str, ...], purpose: Purpose, current: str | None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code in order:
         mark = "✅ " if code == current else ""
@@ -22,10 +27,15 @@ def language_keyboard(order: list[str], purpose: Purpose, current: str | None = 
     return builder.as_markup()
 
 
-def consent_keyboard() -> InlineKeyboardMarkup:
+def consent_keyboard(language: str) -> InlineKeyboardMarkup:
+    return _consent_keyboard(language)
+
+
+@lru_cache(maxsize=8)
+def _consent_keyboard(language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ I agree"), callback_data=ConsentChoice(agree=True))
-    builder.button(text=_("❌ I do not agree"), callback_data=ConsentChoice(agree=False))
+    builder.button(text=_("✅ I agree", locale=language), callback_data=ConsentChoice(agree=True))
+    builder.button(text=_("❌ I do not agree", locale=language), callback_data=ConsentChoice(agree=False))
     builder.adjust(1)
     return builder.as_markup()
 

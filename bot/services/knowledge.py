@@ -22,6 +22,7 @@ import re
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -71,7 +72,7 @@ class KnowledgeBaseError(ValueError):
     """A data file is malformed; the message names the file and the field."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: hashable, one object per question
 class Question:
     topic_id: str
     id: str
@@ -80,7 +81,7 @@ class Question:
     keywords: dict[str, tuple[str, ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Topic:
     id: str
     title: dict[str, str]
@@ -206,13 +207,16 @@ class KnowledgeBase:
         self._postings = dict(postings)
         self._vocabulary = sorted(self._postings)
         self._max_idf = math.log(1 + count)
+        # People ask the same words again and again; matching a word against the vocabulary is
+        # the costly part of a search, and its result depends on the word alone.
+        self._similar_words = lru_cache(maxsize=8192)(self._match_word)
 
     def _words_starting_with(self, prefix: str) -> list[str]:
         start = bisect.bisect_left(self._vocabulary, prefix)
         end = bisect.bisect_left(self._vocabulary, prefix + "\uffff")
         return self._vocabulary[start:end]
 
-    def _similar_words(self, word: str) -> list[tuple[str, float]]:
+    def _match_word(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word`, with a similarity in 0..1."""
         if word in self._postings:
             found = {word: 1.0}
@@ -238,7 +242,7 @@ class KnowledgeBase:
             for candidate in self._words_starting_with(stem):
                 similarity = 0.95 if candidate.startswith(word) and len(word) * 2 >= len(candidate) else 0.85
                 found[candidate] = max(found.get(candidate, 0.0), similarity)
-        return list(found.items())
+        return tuple(found.items())
 
     def search(self, query: str, limit: int = 4) -> list[SearchHit]:
         """Best answers first; empty when nothing matches well enough."""
