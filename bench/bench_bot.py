@@ -115,6 +115,9 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         await scenario(api, replies, first_id - 1, _no_pause, [])
         proc = psutil.Process(process.pid)
         cpu_before = sum(proc.cpu_times()[:2])
+        harness_before = time.process_time()
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        postgres_before = sum(sum(p.cpu_times()[:2]) for p in postgres if p.is_running())
         latencies: list[float] = []
         ids = list(range(first_id, first_id + people))
         for chat_id in ids:
@@ -133,6 +136,8 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         await asyncio.gather(*(scenario(api, replies, chat_id, pace, latencies) for chat_id in ids))
         elapsed = time.perf_counter() - started
         cpu = sum(proc.cpu_times()[:2]) - cpu_before
+        harness_cpu = time.process_time() - harness_before
+        postgres_cpu = sum(sum(p.cpu_times()[:2]) for p in postgres if p.is_running()) - postgres_before
         if spy is not None:
             spy.send_signal(2)
             spy.wait(30)
@@ -150,6 +155,9 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         "updates_per_s": round(updates / elapsed, 1), "p50_ms": round(percentile(latencies, 0.50), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1), "p99_ms": round(percentile(latencies, 0.99), 1),
         "cpu_ms_per_update": round(cpu * 1000 / updates, 2),
+        "harness_cpu_ms_per_update": round(harness_cpu * 1000 / updates, 2),
+        "postgres_cpu_ms_per_update": round(postgres_cpu * 1000 / updates, 2),
+        "elapsed_s": round(elapsed, 2),
     }
 
 

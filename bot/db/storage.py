@@ -70,6 +70,15 @@ class PostgresStorage(BaseStorage):
         async with self._autocommit.connect() as conn:
             yield conn
 
+    @staticmethod
+    def _memo(key: str) -> dict[str, Any] | None:
+        """What this update already read or wrote for `key` (state and data are read by several
+        middlewares and the handler of one update; each read was a round trip)."""
+        session = current_session.get()
+        if session is None:
+            return None
+        return session.info.setdefault("fsm", {}).setdefault(key, {})
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name, params = _state_name(state), {"key": self.key_builder.build(key)}
         async with self._connection() as conn:
@@ -77,24 +86,46 @@ class PostgresStorage(BaseStorage):
             if name is None:
                 # Forget keys that hold nothing: the table holds only live conversations.
                 await conn.execute(_DELETE_IF_EMPTY, params)
+        if (memo := self._memo(params["key"])) is not None:
+            memo["state"] = name
 
     async def get_state(self, key: StorageKey) -> str | None:
+        built = self.key_builder.build(key)
+        memo = self._memo(built)
+        if memo is not None and "state" in memo:
+            return memo["state"]
         async with self._connection() as conn:
-            return await conn.scalar(_SELECT_STATE, {"key": self.key_builder.build(key)})
+            state = await conn.scalar(_SELECT_STATE, {"key": built})
+        if memo is not None:
+            memo["state"] = state
+        return state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        built = self.key_builder.build(key)
         async with self._connection() as conn:
-            await conn.execute(_UPSERT_DATA, {"key": self.key_builder.build(key), "value": dict(data)})
+            await conn.execute(_UPSERT_DATA, {"key": built, "value": dict(data)})
+        if (memo := self._memo(built)) is not None:
+            memo["data"] = dict(data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        built = self.key_builder.build(key)
+        memo = self._memo(built)
+        if memo is not None and "data" in memo:
+            return dict(memo["data"])
         async with self._connection() as conn:
-            data = await conn.scalar(_SELECT_DATA, {"key": self.key_builder.build(key)})
-        return dict(data or {})
+            data = dict(await conn.scalar(_SELECT_DATA, {"key": built}) or {})
+        if memo is not None:
+            memo["data"] = data
+        return dict(data)
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
         # One statement instead of aiogram's default read-then-write: merge on the server.
+        built = self.key_builder.build(key)
         async with self._connection() as conn:
-            return dict(await conn.scalar(_MERGE_DATA, {"key": self.key_builder.build(key), "value": dict(data)}))
+            merged = dict(await conn.scalar(_MERGE_DATA, {"key": built, "value": dict(data)}))
+        if (memo := self._memo(built)) is not None:
+            memo["data"] = merged
+        return dict(merged)
 
     async def close(self) -> None:
         # The engine belongs to the application, which disposes of it.

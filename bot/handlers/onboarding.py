@@ -104,6 +104,7 @@ async def on_consent(
     callback_data: ConsentChoice,
     state: FSMContext,
     session: AsyncSession,
+    user: User | None,
     directory: Directory,
     i18n: I18n,
 ) -> None:
@@ -120,7 +121,7 @@ async def on_consent(
         )
         await callback.answer()
         return
-    user = await users.give_consent(session, callback.from_user.id, language)
+    user = await users.give_consent(session, user, callback.from_user.id, language)
     await callback.message.edit_text(_("✅ Thank you, your consent is recorded."))
     await callback.answer()
     if user.region is None:

@@ -26,12 +26,12 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.get(User, telegram_id)
 
 
-async def give_consent(session: AsyncSession, telegram_id: int, language: str) -> User:
-    """Record consent (creating the person on first consent); keeps a region already stored."""
+async def give_consent(session: AsyncSession, user: User | None, telegram_id: int, language: str) -> User:
+    """Record consent (creating the person on first consent); keeps a region already stored.
+    `user` is the person as this update already loaded them (None if not stored)."""
     if language not in SUPPORTED_LANGUAGES:
         raise UnknownLanguage(language)
     now = datetime.now(UTC)
-    user = await session.get(User, telegram_id)
     if user is None:
         user = User(telegram_id=telegram_id, language=language)
         session.add(user)
