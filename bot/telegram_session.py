@@ -10,12 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import Response, TelegramMethod
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class TelegramSession(AiohttpSession):
+    """Also: orjson for the Bot API's JSON, several times faster than the standard library's on
+    every answer the bot receives."""
+
     _response_types: dict[Any, type] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)
 
     def check_response(self, bot: Any, method: TelegramMethod[Any], status_code: int, content: str) -> Any:
         returning = method.__returning__

@@ -19,8 +19,9 @@ async def test_a_new_person_chooses_language_consents_and_chooses_region(people,
     assert await stored.users() == 0
 
     reaction = await person.press(LANGUAGE_BUTTONS[language])
-    assert reaction.edited[0].text == f"✅ {LANGUAGE_BUTTONS[language]}" and not reaction.edited[0].buttons
-    consent = reaction.last
+    assert not reaction.sent, "the language question itself turns into the consent request"
+    consent = reaction.edited[0]
+    assert consent.text.startswith(f"✅ {LANGUAGE_BUTTONS[language]}")
     assert t(language, "Do you agree to the processing of your personal data?") in consent.text
     assert "/privacy" in consent.text
     assert [b["text"] for b in consent.buttons] == [t(language, "✅ I agree"), t(language, "❌ I do not agree")]

@@ -93,10 +93,14 @@ async def on_language(
         await callback.answer(_("This button is no longer active."))
         return
     await state.update_data({ONBOARDING_LANGUAGE_KEY: callback_data.code})
+    await state.set_state(Onboarding.consent)
     with i18n.use_locale(callback_data.code):
-        await callback.message.edit_text(f"✅ {LANGUAGE_NAMES[callback_data.code]}")
+        # The language question turns into the consent request, in the language just chosen.
+        await callback.message.edit_text(
+            f"✅ {LANGUAGE_NAMES[callback_data.code]}\n\n{consent_request()}",
+            reply_markup=consent_keyboard(callback_data.code),
+        )
         await callback.answer()
-        await ask_consent(callback.message, state, i18n)
 
 
 async def on_consent(
