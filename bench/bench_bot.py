@@ -40,26 +40,30 @@ QUESTIONS = ["как стать волонтёром", "волонтер бол�
 
 
 class Replies:
-    """Resolves a waiter when the bot sends a message into a chat."""
+    """Resolves a waiter when the bot sends (or edits, if that is the step's reply) a message."""
 
     def __init__(self, api: BotApiServer) -> None:
         self.waiters: dict[int, asyncio.Future] = {}
         api.listeners.append(self.on_event)
 
     def on_event(self, kind: str, payload: dict) -> None:
-        if kind == "message":
-            waiter = self.waiters.pop(int(payload["chat_id"]), None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(time.perf_counter())
+        if kind in ("message", "edit"):
+            chat_id = int(payload["chat_id"])
+            expected = self.waiters.get(chat_id)
+            if expected is not None and expected[0] == kind:
+                self.waiters.pop(chat_id)
+                if not expected[1].done():
+                    expected[1].set_result(time.perf_counter())
 
-    def expect(self, chat_id: int) -> asyncio.Future:
+    def expect(self, chat_id: int, kind: str) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
-        self.waiters[chat_id] = future
+        self.waiters[chat_id] = (kind, future)
         return future
 
 
-async def step(api: BotApiServer, replies: Replies, chat_id: int, action, latencies: list[float]) -> None:
-    waiter = replies.expect(chat_id)
+async def step(api: BotApiServer, replies: Replies, chat_id: int, action, latencies: list[float], reply: str = "message") -> None:
+    """`reply`: the bot's last answer to this step, a new "message" or an "edit" of one."""
+    waiter = replies.expect(chat_id, reply)
     started = time.perf_counter()
     await action()
     done = await asyncio.wait_for(waiter, 30)
@@ -80,15 +84,15 @@ async def our_scenario(api: BotApiServer, replies: Replies, chat_id: int, pace, 
         await api.press(chat_id, message_id, data)
 
     actions = [
-        lambda: api.send_text(chat_id, "/start"),
-        lambda: press("Русский"),
-        lambda: press("✅"),
-        lambda: press("Алматы"),
-        *[(lambda q=q: api.send_text(chat_id, q)) for q in random.sample(QUESTIONS, 3)],
+        (lambda: api.send_text(chat_id, "/start"), "message"),
+        (lambda: press("Русский"), "edit"),  # the language question becomes the consent request
+        (lambda: press("✅"), "message"),
+        (lambda: press("Алматы"), "message"),
+        *[(lambda q=q: api.send_text(chat_id, q), "message") for q in random.sample(QUESTIONS, 3)],
     ]
-    for action in actions:
+    for action, reply in actions:
         await pace()
-        await step(api, replies, chat_id, action, latencies)
+        await step(api, replies, chat_id, action, latencies, reply)
 
 
 async def echo_scenario(api: BotApiServer, replies: Replies, chat_id: int, pace, latencies: list[float]) -> None:
