@@ -24,7 +24,7 @@ from bot.handlers import settings as settings_handlers
 from bot.i18n import N_, create_i18n
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.isolation import EventIsolationMiddleware
-from bot.middlewares.user import UserLocaleMiddleware, UserMiddleware
+from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
 from bot.telegram_session import TelegramSession
@@ -94,10 +94,10 @@ def build_dispatcher(
         EventIsolationMiddleware(events_isolation or SimpleEventIsolation(), dispatcher.fsm)
     )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(ArrivalMiddleware(engine, storage, dispatcher.fsm))
     dispatcher.update.outer_middleware(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )
-    dispatcher.update.outer_middleware(UserMiddleware())
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
     # Order matters: privacy commands work at every step; onboarding catches people not set up;
     # the fallback takes whatever nothing else did.

@@ -79,6 +79,12 @@ class PostgresStorage(BaseStorage):
             return None
         return session.info.setdefault("fsm", {}).setdefault(key, {})
 
+    def remember(self, key: str, state: str | None, data: dict[str, Any]) -> None:
+        """Prime this update's memo with a state and data read together with the person."""
+        memo = self._memo(key)
+        if memo is not None:
+            memo.update(state=state, data=dict(data))
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name, params = _state_name(state), {"key": self.key_builder.build(key)}
         async with self._connection() as conn:

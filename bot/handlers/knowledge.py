@@ -9,7 +9,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.db.models import User
+from bot.services.users import Person
 from bot.filters import Onboarded
 from bot.handlers.texts import MAX_QUESTION_LENGTH, question_answer
 from bot.keyboards.callbacks import KnowledgeNav, KnowledgeView
@@ -36,11 +36,11 @@ async def edit(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup)
         await callback.message.edit_text(text, reply_markup=markup)
 
 
-async def on_ask(message: Message, user: User, kb: KnowledgeBase) -> None:
+async def on_ask(message: Message, user: Person, kb: KnowledgeBase) -> None:
     await message.answer(topics_text(kb, 0), reply_markup=topics_keyboard(kb, user.language))
 
 
-async def on_become(message: Message, user: User, kb: KnowledgeBase) -> None:
+async def on_become(message: Message, user: Person, kb: KnowledgeBase) -> None:
     topic = kb.topic(BECOME_TOPIC) or kb.topics[0]
     question = topic.questions[0]
     others = list(topic.questions[1:])
@@ -50,13 +50,13 @@ async def on_become(message: Message, user: User, kb: KnowledgeBase) -> None:
     )
 
 
-async def on_topics(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
+async def on_topics(callback: CallbackQuery, callback_data: KnowledgeNav, user: Person, kb: KnowledgeBase) -> None:
     page = min(max(callback_data.page, 0), page_count(len(kb.topics)) - 1)
     await edit(callback, topics_text(kb, page), topics_keyboard(kb, user.language, page))
     await callback.answer()
 
 
-async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
+async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: Person, kb: KnowledgeBase) -> None:
     topic = kb.topic(callback_data.topic)
     if topic is None:
         await callback.answer(_("This topic is no longer available."), show_alert=True)
@@ -66,7 +66,7 @@ async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: U
     await callback.answer()
 
 
-async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: User, kb: KnowledgeBase) -> None:
+async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: Person, kb: KnowledgeBase) -> None:
     question = kb.question(callback_data.topic, callback_data.question)
     if question is None:
         await callback.answer(_("This question is no longer available."), show_alert=True)
@@ -75,7 +75,7 @@ async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: 
     await callback.answer()
 
 
-async def on_question(message: Message, user: User, kb: KnowledgeBase) -> None:
+async def on_question(message: Message, user: Person, kb: KnowledgeBase) -> None:
     if len(message.text) > MAX_QUESTION_LENGTH:
         await message.answer(
             _("That is a long message. Please ask your question in a sentence or two (up to {limit} characters).").format(

@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.db.models import User
+from bot.services.users import Person
 from bot.filters import Onboarded
 from bot.handlers.texts import contacts
 from bot.keyboards.menu import CONTACTS, MenuButton, main_menu
@@ -34,7 +34,7 @@ async def on_help(message: Message) -> None:
     await message.answer(help_text(), reply_markup=main_menu())
 
 
-async def on_contacts(message: Message, user: User, directory: Directory) -> None:
+async def on_contacts(message: Message, user: Person, directory: Directory) -> None:
     await message.answer(contacts(directory, user.region, user.language))
 
 

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import User
+from bot.services.users import Person
 from bot.filters import Onboarded, is_onboarded
 from bot.handlers.texts import choose_language_prompt, consent_request
 from bot.i18n import LANGUAGE_NAMES, language_order
@@ -61,7 +61,7 @@ async def show_menu(message: Message, text: str) -> None:
 
 
 async def resume(
-    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+    message: Message, state: FSMContext, user: Person | None, directory: Directory, i18n: I18n
 ) -> None:
     """Show the step this person is at, or the menu when they are set up."""
     if is_onboarded(user):
@@ -78,7 +78,7 @@ async def resume(
 
 
 async def on_start(
-    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+    message: Message, state: FSMContext, user: Person | None, directory: Directory, i18n: I18n
 ) -> None:
     await resume(message, state, user, directory, i18n)
 
@@ -108,7 +108,6 @@ async def on_consent(
     callback_data: ConsentChoice,
     state: FSMContext,
     session: AsyncSession,
-    user: User | None,
     directory: Directory,
     i18n: I18n,
 ) -> None:
@@ -125,7 +124,7 @@ async def on_consent(
         )
         await callback.answer()
         return
-    user = await users.give_consent(session, user, callback.from_user.id, language)
+    user = await users.give_consent(session, callback.from_user.id, language)
     await callback.message.edit_text(_("✅ Thank you, your consent is recorded."))
     await callback.answer()
     if user.region is None:
@@ -140,14 +139,14 @@ async def on_region(
     callback_data: RegionChoice,
     state: FSMContext,
     session: AsyncSession,
-    user: User | None,
+    user: Person | None,
     directory: Directory,
 ) -> None:
     office = directory.get(callback_data.slug)
     if user is None or office is None or office.is_national:
         await callback.answer(_("This button is no longer active."))
         return
-    await users.set_region(session, directory, user, office.slug)
+    user = await users.set_region(session, directory, user, office.slug)
     await state.clear()
     await callback.message.edit_text(_("✅ Region: {region}").format(region=office.name[user.language]))
     await callback.answer()
@@ -161,7 +160,7 @@ async def on_region(
 
 
 async def on_unexpected_during_onboarding(
-    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+    message: Message, state: FSMContext, user: Person | None, directory: Directory, i18n: I18n
 ) -> None:
     """Text, a sticker or a command where a button is expected: say so and show the step again."""
     await message.answer(_("Please finish this step first: choose one of the buttons."))
@@ -171,7 +170,7 @@ async def on_unexpected_during_onboarding(
 # Someone who is not set up and writes anything else (no state: e.g. after declining consent,
 # or a state lost with an old version): start, or resume, the set-up.
 async def on_message_before_setup(
-    message: Message, state: FSMContext, user: User | None, directory: Directory, i18n: I18n
+    message: Message, state: FSMContext, user: Person | None, directory: Directory, i18n: I18n
 ) -> None:
     await resume(message, state, user, directory, i18n)
 

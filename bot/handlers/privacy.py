@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import User
+from bot.services.users import Person
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
 from bot.services import users
@@ -22,7 +22,7 @@ async def on_privacy(message: Message) -> None:
     await message.answer(privacy_notice())
 
 
-async def on_forget(message: Message, user: User | None) -> None:
+async def on_forget(message: Message, user: Person | None) -> None:
     if user is None:
         await message.answer(_("Nothing about you is stored."))
         return

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import User
+from bot.services.users import Person
 from bot.filters import Onboarded
 from bot.handlers.texts import privacy_notice
 from bot.i18n import LANGUAGE_NAMES, language_order
@@ -22,7 +22,7 @@ from bot.services.directory import Directory
 
 
 
-def summary(user: User, directory: Directory) -> str:
+def summary(user: Person, directory: Directory) -> str:
     office = directory.get(user.region)
     return "\n".join(
         [
@@ -50,18 +50,18 @@ def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def on_settings(message: Message, user: User, directory: Directory) -> None:
+async def on_settings(message: Message, user: Person, directory: Directory) -> None:
     await message.answer(summary(user, directory), reply_markup=summary_keyboard())
 
 
-async def on_change_language(callback: CallbackQuery, user: User) -> None:
+async def on_change_language(callback: CallbackQuery, user: Person) -> None:
     order = language_order(user.language)
     keyboard = with_back(language_keyboard(order, Purpose.SETTINGS, current=user.language))
     await callback.message.edit_text(_("Choose the language of the bot:"), reply_markup=keyboard)
     await callback.answer()
 
 
-async def on_change_region(callback: CallbackQuery, user: User, directory: Directory) -> None:
+async def on_change_region(callback: CallbackQuery, user: Person, directory: Directory) -> None:
     keyboard = with_back(region_keyboard(directory, user.language, Purpose.SETTINGS, current=user.region))
     await callback.message.edit_text(_("Choose your region:"), reply_markup=keyboard)
     await callback.answer()
@@ -72,7 +72,7 @@ async def on_privacy(callback: CallbackQuery) -> None:
     await callback.answer()
 
 
-async def on_back(callback: CallbackQuery, user: User, directory: Directory) -> None:
+async def on_back(callback: CallbackQuery, user: Person, directory: Directory) -> None:
     await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
     await callback.answer()
 
@@ -81,7 +81,7 @@ async def on_language_chosen(
     callback: CallbackQuery,
     callback_data: LanguageChoice,
     session: AsyncSession,
-    user: User,
+    user: Person,
     directory: Directory,
     i18n: I18n,
 ) -> None:
@@ -89,7 +89,7 @@ async def on_language_chosen(
         await callback.answer(_("This button is no longer active."))
         return
     changed = callback_data.code != user.language
-    await users.set_language(session, user, callback_data.code)
+    user = await users.set_language(session, user, callback_data.code)
     with i18n.use_locale(user.language):
         await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
         await callback.answer()
@@ -105,13 +105,13 @@ async def on_region_chosen(
     callback: CallbackQuery,
     callback_data: RegionChoice,
     session: AsyncSession,
-    user: User,
+    user: Person,
     directory: Directory,
 ) -> None:
     if not directory.is_region(callback_data.slug):
         await callback.answer(_("This button is no longer active."))
         return
-    await users.set_region(session, directory, user, callback_data.slug)
+    user = await users.set_region(session, directory, user, callback_data.slug)
     await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
     await callback.answer(_("Region saved."))
 

@@ -1,4 +1,10 @@
-"""Who is writing: their stored record (or None before consent) and the language to answer in."""
+"""Who is writing: their stored record (None before consent), their conversation state, and the
+language to answer in.
+
+`ArrivalMiddleware` reads the person and the FSM row in one statement on an autocommitted
+connection, before aiogram's FSM middleware, and hands the state to the storage's per-update memo:
+an update that only reads (most of them: questions, menus) costs that one round trip, and the
+update's session opens a transaction only if a handler writes."""
 
 from __future__ import annotations
 
@@ -6,17 +12,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import TelegramObject, User as TelegramUser
 from aiogram.utils.i18n import I18nMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.storage import PostgresStorage
 from bot.i18n import supported_language
-from bot.services.users import get_user
+from bot.services.users import arrive
 
 # During onboarding the chosen language is kept in the FSM data until the person consents.
 ONBOARDING_LANGUAGE_KEY = "language"
 
 
-class UserMiddleware(BaseMiddleware):
+class ArrivalMiddleware(BaseMiddleware):
+    def __init__(self, engine: AsyncEngine, storage: PostgresStorage, fsm: FSMContextMiddleware) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.storage = storage
+        self.fsm = fsm  # only to build the same key as aiogram's FSM middleware
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -24,7 +38,15 @@ class UserMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         from_user: TelegramUser | None = data.get("event_from_user")
-        data["user"] = await get_user(data["session"], from_user.id) if from_user else None
+        context = self.fsm.resolve_event_context(data["bot"], data)
+        if from_user is None or context is None:
+            data["user"] = None
+            return await handler(event, data)
+        key = self.storage.key_builder.build(context.key)
+        async with self.engine.connect() as conn:
+            arrival = await arrive(conn, from_user.id, key)
+        self.storage.remember(key, arrival.state, arrival.data)
+        data["user"] = arrival.person
         return await handler(event, data)
 
 

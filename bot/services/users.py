@@ -1,17 +1,30 @@
-"""People who use the bot: consent, language and region. Knows nothing of Telegram."""
+"""People who use the bot: consent, language and region. Knows nothing of Telegram.
+
+Reads and writes are single Core statements built once: the person is read on every update, and
+the ORM's identity-map load cost a visible share of the bot's CPU. A `Person` is an immutable
+snapshot; a change returns the new one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.db.models import User
+from bot.db.models import FsmState, User
 from bot.services.directory import Directory
 
 # Bump when the privacy notice changes in substance; people who agreed to an older one are asked again.
 CONSENT_VERSION = 1
+
+_users = User.__table__
+_fsm = FsmState.__table__
+_COLUMNS = (_users.c.telegram_id, _users.c.language, _users.c.region, _users.c.consent_version)
 
 
 class UnknownLanguage(ValueError):
@@ -22,49 +35,93 @@ class UnknownRegion(ValueError):
     pass
 
 
-async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
-    return await session.get(User, telegram_id)
+@dataclass(frozen=True, slots=True)
+class Person:
+    telegram_id: int
+    language: str
+    region: str | None
+    consent_version: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> Person:
+        return cls(row.telegram_id, row.language, row.region, row.consent_version)
 
 
-async def give_consent(session: AsyncSession, user: User | None, telegram_id: int, language: str) -> User:
-    """Record consent (creating the person on first consent); keeps a region already stored.
-    `user` is the person as this update already loaded them (None if not stored)."""
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """What an update needs to know first: the person (None before consent) and their FSM row."""
+
+    person: Person | None
+    state: str | None
+    data: dict[str, Any]
+
+
+_me = select(bindparam("person_id", type_=BigInteger).label("id")).subquery("me")
+_ARRIVAL = (
+    select(*_COLUMNS, _fsm.c.state, _fsm.c.data)
+    .select_from(_me)
+    .outerjoin(_users, _users.c.telegram_id == _me.c.id)
+    .outerjoin(_fsm, _fsm.c.key == bindparam("fsm_key"))
+)
+_consent = insert(_users).values(
+    telegram_id=bindparam("person_id"), language=bindparam("new_language"),
+    consent_version=bindparam("new_consent_version"), consent_at=bindparam("now"),
+)
+_CONSENT = _consent.on_conflict_do_update(
+    index_elements=[_users.c.telegram_id],
+    set_={"language": _consent.excluded.language, "consent_version": _consent.excluded.consent_version,
+          "consent_at": _consent.excluded.consent_at, "updated_at": func.now()},
+).returning(*_COLUMNS)
+_SET_LANGUAGE = (
+    update(_users).where(_users.c.telegram_id == bindparam("person_id"))
+    .values(language=bindparam("new_language"), updated_at=func.now()).returning(*_COLUMNS)
+)
+_SET_REGION = (
+    update(_users).where(_users.c.telegram_id == bindparam("person_id"))
+    .values(region=bindparam("new_region"), updated_at=func.now()).returning(*_COLUMNS)
+)
+_FORGET = delete(_users).where(_users.c.telegram_id == bindparam("person_id")).returning(_users.c.telegram_id)
+
+
+async def arrive(conn: AsyncConnection | AsyncSession, telegram_id: int, fsm_key: str) -> Arrival:
+    """The person and their conversation state in one round trip."""
+    row = (await conn.execute(_ARRIVAL, {"person_id": telegram_id, "fsm_key": fsm_key})).one()
+    person = Person.from_row(row) if row.telegram_id is not None else None
+    return Arrival(person, row.state, dict(row.data or {}))
+
+
+async def give_consent(session: AsyncSession, telegram_id: int, language: str) -> Person:
+    """Record consent (creating the person on first consent); keeps a region already stored."""
     if language not in SUPPORTED_LANGUAGES:
         raise UnknownLanguage(language)
-    now = datetime.now(UTC)
-    if user is None:
-        user = User(telegram_id=telegram_id, language=language)
-        session.add(user)
-    user.language = language
-    user.consent_version = CONSENT_VERSION
-    user.consent_at = now
-    await session.flush()
-    return user
+    row = (
+        await session.execute(
+            _CONSENT,
+            {"person_id": telegram_id, "new_language": language, "new_consent_version": CONSENT_VERSION,
+             "now": datetime.now(UTC)},
+        )
+    ).one()
+    return Person.from_row(row)
 
 
-def needs_consent(user: User | None) -> bool:
-    return user is None or user.consent_version < CONSENT_VERSION
+def needs_consent(person: Person | None) -> bool:
+    return person is None or person.consent_version < CONSENT_VERSION
 
 
-async def set_language(session: AsyncSession, user: User, language: str) -> None:
+async def set_language(session: AsyncSession, person: Person, language: str) -> Person:
     if language not in SUPPORTED_LANGUAGES:
         raise UnknownLanguage(language)
-    user.language = language
-    await session.flush()
+    row = (await session.execute(_SET_LANGUAGE, {"person_id": person.telegram_id, "new_language": language})).one()
+    return Person.from_row(row)
 
 
-async def set_region(session: AsyncSession, directory: Directory, user: User, slug: str) -> None:
+async def set_region(session: AsyncSession, directory: Directory, person: Person, slug: str) -> Person:
     if not directory.is_region(slug):
         raise UnknownRegion(slug)
-    user.region = slug
-    await session.flush()
+    row = (await session.execute(_SET_REGION, {"person_id": person.telegram_id, "new_region": slug})).one()
+    return Person.from_row(row)
 
 
 async def forget(session: AsyncSession, telegram_id: int) -> bool:
     """Erase everything stored about the person; True if there was anything."""
-    user = await session.get(User, telegram_id)
-    if user is None:
-        return False
-    await session.delete(user)
-    await session.flush()
-    return True
+    return (await session.execute(_FORGET, {"person_id": telegram_id})).first() is not None
