@@ -28,14 +28,18 @@ async def test_a_new_person_chooses_language_consents_and_chooses_region(people,
     assert await stored.users() == 0, "nothing is stored before consent"
 
     reaction = await person.press(t(language, "✅ I agree"))
-    region_prompt = reaction.last
-    assert region_prompt.text == t(language, "Which region are you in? Your requests will go to its volunteer front-office.")
+    assert not reaction.sent, "the consent request turns into the region question"
+    region_prompt = reaction.edited[0]
+    recorded = t(language, "✅ Thank you, your consent is recorded.")
+    assert region_prompt.text == recorded + "\n\n" + t(language, "Which region are you in? Your requests will go to its volunteer front-office.")
     labels = [b["text"] for b in region_prompt.buttons]
     assert len(labels) == 20 and REGION_EXAMPLE[language] in labels
     assert all("national" not in b["callback_data"] for b in region_prompt.buttons)
 
     reaction = await person.press(REGION_EXAMPLE[language])
-    assert reaction.edited[0].text == t(language, "✅ Region: {region}").format(region=REGION_EXAMPLE[language])
+    region_line = t(language, "✅ Region: {region}").format(region=REGION_EXAMPLE[language])
+    assert reaction.edited[0].text == f"{recorded}\n{region_line}", "the record of consent stays"
+    assert not reaction.edited[0].buttons
     assert person.reply_labels == [label for label in person.reply_labels if label]
     for msgid in MENU:
         assert any(t(language, msgid) in label for label in person.reply_labels), msgid
@@ -101,7 +105,7 @@ async def test_a_restart_in_the_middle_of_a_choice_resumes_it(people, bot, store
     await bot.restart()
 
     reaction = await person.press(t("kk", "✅ I agree"))
-    assert reaction.last.text == t("kk", "Which region are you in? Your requests will go to its volunteer front-office.")
+    assert reaction.edited[0].text.endswith(t("kk", "Which region are you in? Your requests will go to its volunteer front-office."))
     assert (await stored.user(person.id))["language"] == "kk", "the language chosen before the restart is kept"
 
 
@@ -114,7 +118,7 @@ async def test_privacy_notice_is_available_at_any_step(people, t):
     assert "/forget" in reaction.text
     # The consent step is still waiting.
     reaction = await person.press(t("kk", "✅ I agree"))
-    assert len(reaction.last.buttons) == 20
+    assert len(reaction.edited[0].buttons) == 20
 
 
 async def test_forget_erases_the_person_after_confirmation(citizen, stored, t):

@@ -42,6 +42,7 @@ _SELECT_DATA = select(_table.c.data).where(_table.c.key == bindparam("key"))
 _UPSERT_STATE = _upsert("state")
 _UPSERT_DATA = _upsert("data")
 _MERGE_DATA = _upsert("data", merge=True).returning(_table.c.data)
+_DELETE = delete(_table).where(_table.c.key == bindparam("key"))
 _DELETE_IF_EMPTY = delete(_table).where(
     _table.c.key == bindparam("key"), _table.c.state.is_(None), _table.c.data == literal({}, JSONB)
 )
@@ -87,12 +88,18 @@ class PostgresStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name, params = _state_name(state), {"key": self.key_builder.build(key)}
+        memo = self._memo(params["key"])
+        if memo is not None and name is None and memo.get("state", "?") is None and memo.get("data") == {}:
+            return  # nothing is stored for this key: clearing it again costs nothing
         async with self._connection() as conn:
-            await conn.execute(_UPSERT_STATE, {**params, "value": name})
-            if name is None:
+            if name is None and memo is not None and memo.get("data") == {}:
                 # Forget keys that hold nothing: the table holds only live conversations.
-                await conn.execute(_DELETE_IF_EMPTY, params)
-        if (memo := self._memo(params["key"])) is not None:
+                await conn.execute(_DELETE, params)
+            else:
+                await conn.execute(_UPSERT_STATE, {**params, "value": name})
+                if name is None:
+                    await conn.execute(_DELETE_IF_EMPTY, params)
+        if memo is not None:
             memo["state"] = name
 
     async def get_state(self, key: StorageKey) -> str | None:
@@ -108,9 +115,17 @@ class PostgresStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         built = self.key_builder.build(key)
+        memo = self._memo(built)
+        if memo is not None and not data and memo.get("state", "?") is None:
+            # No state and no data: the key holds nothing, so it is not stored at all.
+            if memo.get("data") != {}:
+                async with self._connection() as conn:
+                    await conn.execute(_DELETE, {"key": built})
+            memo["data"] = {}
+            return
         async with self._connection() as conn:
             await conn.execute(_UPSERT_DATA, {"key": built, "value": dict(data)})
-        if (memo := self._memo(built)) is not None:
+        if memo is not None:
             memo["data"] = dict(data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:

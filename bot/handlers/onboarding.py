@@ -48,12 +48,13 @@ async def ask_consent(message: Message, state: FSMContext, i18n: I18n) -> None:
     await message.answer(consent_request(), reply_markup=consent_keyboard(i18n.current_locale))
 
 
+def region_question() -> str:
+    return _("Which region are you in? Your requests will go to its volunteer front-office.")
+
+
 async def ask_region(message: Message, state: FSMContext, directory: Directory, language: str) -> None:
     await state.set_state(Onboarding.region)
-    await message.answer(
-        _("Which region are you in? Your requests will go to its volunteer front-office."),
-        reply_markup=region_keyboard(directory, language, Purpose.ONBOARDING),
-    )
+    await message.answer(region_question(), reply_markup=region_keyboard(directory, language, Purpose.ONBOARDING))
 
 
 async def show_menu(message: Message, text: str) -> None:
@@ -125,12 +126,19 @@ async def on_consent(
         await callback.answer()
         return
     user = await users.give_consent(session, callback.from_user.id, language)
-    await callback.message.edit_text(_("✅ Thank you, your consent is recorded."))
-    await callback.answer()
+    recorded = _("✅ Thank you, your consent is recorded.")
     if user.region is None:
-        await ask_region(callback.message, state, directory, language)
+        # The consent request turns into the region question; the record of consent stays on top.
+        await state.set_state(Onboarding.region)
+        await callback.message.edit_text(
+            f"{recorded}\n\n{region_question()}",
+            reply_markup=region_keyboard(directory, language, Purpose.ONBOARDING),
+        )
+        await callback.answer()
     else:
         await state.clear()
+        await callback.message.edit_text(recorded)
+        await callback.answer()
         await show_menu(callback.message, _("All set! Ask a question or choose from the menu below."))
 
 
@@ -148,7 +156,12 @@ async def on_region(
         return
     user = await users.set_region(session, directory, user, office.slug)
     await state.clear()
-    await callback.message.edit_text(_("✅ Region: {region}").format(region=office.name[user.language]))
+    region_line = _("✅ Region: {region}").format(region=office.name[user.language])
+    first_line = (callback.message.text or "").split("\n", 1)[0]
+    # Keep the record of consent when the region question carried it (the first set-up).
+    recorded = _("✅ Thank you, your consent is recorded.")
+    text = f"{recorded}\n{region_line}" if first_line == recorded else region_line
+    await callback.message.edit_text(text)
     await callback.answer()
     await show_menu(
         callback.message,
