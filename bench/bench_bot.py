@@ -140,7 +140,7 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
                 await asyncio.sleep(random.uniform(0.5, 1.5))
 
         spy = None
-        if os.environ.get("BENCH_PY_SPY") and name == "qazvolunteer" and not human:
+        if os.environ.get("BENCH_PY_SPY") and name == "qazvolunteer":
             spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-o", os.environ["BENCH_PY_SPY"],
                                     "--format", "raw", "-r", "200", "-d", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             await asyncio.sleep(1)
