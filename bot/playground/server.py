@@ -605,43 +605,37 @@ class BotApiServer:
         self._target(params)
         return True
 
-    async def _api_editmessagetext(self, params: dict, uploads: dict) -> dict:
+    async def _edit(self, params: dict, field: str | None) -> dict:
+        """editMessageText / editMessageCaption (`field` "text" / "caption") and
+        editMessageReplyMarkup (`field` None): Telegram's checks, then the change."""
         message = self._editable(params)
-        if message.text is None:
-            raise bad_request("there is no text in the message to edit")
-        text, entities, html = self._formatted(str(params.get("text") or ""), params)
         inline, _ = self._keyboards(params)
-        if text == message.text and entities == message.entities and inline == message.inline_keyboard:
+        if field is None:
+            changes: dict[str, Any] = {}
+        else:
+            if field == "text" and message.text is None:
+                raise bad_request("there is no text in the message to edit")
+            if field == "caption" and message.photo is None and message.document is None:
+                raise bad_request("there is no caption in the message to edit")
+            content, entities, html = self._formatted(str(params.get(field) or ""), params, caption=field == "caption")
+            changes = {field: content, "entities": entities, "html": html}
+        if all(getattr(message, k) == v for k, v in changes.items() if k != "html") and inline == message.inline_keyboard:
             raise bad_request(NOT_MODIFIED)
-        message.text, message.entities, message.html = text, entities, html
+        for name, value in changes.items():
+            setattr(message, name, value)
         message.inline_keyboard = inline
         message.edit_date = int(time.time())
         await self._notify("edit", {"chat_id": message.chat_id, "message_id": message.message_id})
         return self.message_api(message)
 
-    async def _api_editmessagereplymarkup(self, params: dict, uploads: dict) -> dict:
-        message = self._editable(params)
-        inline, _ = self._keyboards(params)
-        if inline == message.inline_keyboard:
-            raise bad_request(NOT_MODIFIED)
-        message.inline_keyboard = inline
-        message.edit_date = int(time.time())
-        await self._notify("edit", {"chat_id": message.chat_id, "message_id": message.message_id})
-        return self.message_api(message)
+    async def _api_editmessagetext(self, params: dict, uploads: dict) -> dict:
+        return await self._edit(params, "text")
 
     async def _api_editmessagecaption(self, params: dict, uploads: dict) -> dict:
-        message = self._editable(params)
-        if message.photo is None and message.document is None:
-            raise bad_request("there is no caption in the message to edit")
-        caption, entities, html = self._formatted(str(params.get("caption") or ""), params, caption=True)
-        inline, _ = self._keyboards(params)
-        if caption == message.caption and inline == message.inline_keyboard:
-            raise bad_request(NOT_MODIFIED)
-        message.caption, message.entities, message.html = caption, entities, html
-        message.inline_keyboard = inline
-        message.edit_date = int(time.time())
-        await self._notify("edit", {"chat_id": message.chat_id, "message_id": message.message_id})
-        return self.message_api(message)
+        return await self._edit(params, "caption")
+
+    async def _api_editmessagereplymarkup(self, params: dict, uploads: dict) -> dict:
+        return await self._edit(params, None)
 
     async def _api_deletemessage(self, params: dict, uploads: dict) -> bool:
         self._target(params)
