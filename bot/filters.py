@@ -7,8 +7,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
-from bot.services.users import Person
-from bot.services.users import needs_consent
+from bot.services.users import Person, needs_consent
 
 
 def is_onboarded(user: Person | None) -> bool:

@@ -1,7 +1,6 @@
 """Every user-visible string exists in kk, ru and en; a catalog missing a msgid or a translation fails."""
 
 import re
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir

@@ -9,7 +9,6 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.menu import main_menu
 
 
-
 async def on_unknown_command(message: Message) -> None:
     await message.answer(
         _("I do not know that command. Try /help, /settings or /privacy."), reply_markup=main_menu()

@@ -9,14 +9,13 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.users import Person
 from bot.filters import Onboarded
 from bot.handlers.texts import MAX_QUESTION_LENGTH, question_answer
 from bot.keyboards.callbacks import KnowledgeNav, KnowledgeView
 from bot.keyboards.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
 from bot.keyboards.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
 from bot.services.knowledge import KnowledgeBase
-
+from bot.services.users import Person
 
 # The topic that "Become a volunteer" opens with its first answer.
 BECOME_TOPIC = "become"

@@ -7,12 +7,11 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.users import Person
 from bot.filters import Onboarded
 from bot.handlers.texts import contacts
 from bot.keyboards.menu import CONTACTS, MenuButton, main_menu
 from bot.services.directory import Directory
-
+from bot.services.users import Person
 
 
 def help_text() -> str:

@@ -16,7 +16,6 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.users import Person
 from bot.filters import Onboarded, is_onboarded
 from bot.handlers.texts import choose_language_prompt, consent_request
 from bot.i18n import LANGUAGE_NAMES, language_order
@@ -26,7 +25,7 @@ from bot.keyboards.onboarding import consent_keyboard, language_keyboard, region
 from bot.middlewares.user import ONBOARDING_LANGUAGE_KEY
 from bot.services import users
 from bot.services.directory import Directory
-
+from bot.services.users import Person
 
 
 class Onboarding(StatesGroup):

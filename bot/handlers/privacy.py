@@ -11,11 +11,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.users import Person
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
 from bot.services import users
-
+from bot.services.users import Person
 
 
 async def on_privacy(message: Message) -> None:

@@ -10,7 +10,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.users import Person
 from bot.filters import Onboarded
 from bot.handlers.texts import privacy_notice
 from bot.i18n import LANGUAGE_NAMES, language_order
@@ -19,7 +18,7 @@ from bot.keyboards.menu import SETTINGS, MenuButton, main_menu
 from bot.keyboards.onboarding import language_keyboard, region_keyboard
 from bot.services import users
 from bot.services.directory import Directory
-
+from bot.services.users import Person
 
 
 def summary(user: Person, directory: Directory) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
 
-class Purpose(str, Enum):
+class Purpose(StrEnum):
     """Where a language or region button was shown: first set-up or the settings."""
 
     ONBOARDING = "o"
@@ -32,7 +32,7 @@ class SettingsAction(CallbackData, prefix="set"):
     action: str  # "language", "region", "privacy", "back"
 
 
-class KnowledgeView(str, Enum):
+class KnowledgeView(StrEnum):
     TOPICS = "ts"
     TOPIC = "t"
     ANSWER = "a"

@@ -17,6 +17,7 @@ What is deliberately like Telegram, because bots trip on it:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -349,10 +350,8 @@ class BotApiServer:
         if message.edit_date:
             api["edit_date"] = message.edit_date
         if message.reply_to is not None:
-            try:
+            with contextlib.suppress(LookupError):
                 api["reply_to_message"] = self.message_api(self.message(message.chat_id, message.reply_to))
-            except LookupError:
-                pass
         if message.inline_keyboard:
             api["reply_markup"] = {"inline_keyboard": message.inline_keyboard}
         return api

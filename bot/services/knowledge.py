@@ -218,10 +218,7 @@ class KnowledgeBase:
 
     def _match_word(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word`, with a similarity in 0..1."""
-        if word in self._postings:
-            found = {word: 1.0}
-        else:
-            found = {}
+        found = {word: 1.0} if word in self._postings else {}
         # Typos: one wrong letter in a short word, about two in a long one; a short word may not
         # lose or gain more than a letter ("погода" is not "года").
         if len(word) > 3:
