@@ -111,9 +111,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def measure(name: str, command: list[str], env: dict, scenario, people: int, human: bool, first_id: int, waves: int = 1) -> dict:
+async def measure(name: str, command: list[str], env: dict, scenario, people: int, human: bool, first_id: int,
+                  waves: int = 1, spread: float = 0.0) -> dict:
     """`people` act at once; with `waves` > 1 each of them is followed by another new person when
-    done, so the load stays at `people` concurrent conversations for longer."""
+    done, so the load stays at `people` concurrent conversations for longer. With `spread`, each
+    person starts at a random moment within that many seconds (steady state instead of a crowd
+    arriving in the same second)."""
     api = BotApiServer()
     await api.start()
     replies = Replies(api)
@@ -145,6 +148,8 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
             await asyncio.sleep(1)
         started = time.perf_counter()
         async def slot(index: int) -> None:
+            if spread:
+                await asyncio.sleep(random.uniform(0, spread))
             for chat_id in ids[index::people]:
                 await scenario(api, replies, chat_id, pace, latencies)
 
@@ -166,7 +171,7 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         await api.stop()
     updates = len(latencies)
     return {
-        "bot": name, "mode": "human pace" if human else "closed loop", "people": people, "updates": updates,
+        "bot": name, "mode": ("human pace, " + ("steady" if spread else "crowd")) if human else "closed loop", "people": people, "updates": updates,
         "updates_per_s": round(updates / elapsed, 1), "p50_ms": round(percentile(latencies, 0.50), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1), "p99_ms": round(percentile(latencies, 0.99), 1),
         "cpu_ms_per_update": round(cpu * 1000 / updates, 2),
@@ -184,6 +189,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200, help="people at a human pace (latency)")
     parser.add_argument("--throughput-people", type=int, default=50, help="people in the closed loop")
+    parser.add_argument("--spread", type=float, default=7.0,
+                        help="human pace, steady state: people start within this many seconds (one scenario's length)")
     parser.add_argument("--waves", type=int, default=4, help="closed loop: people each slot serves in turn")
     parser.add_argument("--rounds", type=int, default=3, help="repeat each measurement, report the median")
     parser.add_argument("--profile", metavar="FILE", help="run our bot under cProfile, stats to FILE")
@@ -206,14 +213,16 @@ async def main() -> None:
         bots = [("echo", echo, echo_scenario), ("qazvolunteer", ours, our_scenario)]
         if args.only:
             bots = [b for b in bots if b[0] == args.only]
-        for human, people in ((False, args.throughput_people), (True, args.people)):
+        for human, people, spread in ((False, args.throughput_people, 0.0), (True, args.people, args.spread), (True, args.people, 0.0)):
             if not people:
                 continue
             for name, command, scenario in bots:
                 runs = []
                 for _ in range(args.rounds):
-                    waves = 1 if human else args.waves
-                    runs.append(await measure(name, command, base_env, scenario, people, human, next_id, waves))
+                    # Steady state: every slot serves people back to back, so all `people` stay
+                    # active once the staggered starts are past; the crowd is one wave.
+                    waves = args.waves if not human or spread else 1
+                    runs.append(await measure(name, command, base_env, scenario, people, human, next_id, waves, spread))
                     next_id += people * waves + 10
                     print(json.dumps(runs[-1]), flush=True)
                 # This machine is shared: single runs vary by tens of percent, so the median run.
@@ -235,9 +244,11 @@ async def main() -> None:
     closed = by[("qazvolunteer", "closed loop")]["updates_per_s"] / by[("echo", "closed loop")]["updates_per_s"]
     cpu = by[("qazvolunteer", "closed loop")]["cpu_ms_per_update"] / by[("echo", "closed loop")]["cpu_ms_per_update"]
     print(f"\nthroughput, ours / echo: {closed:.0%}   CPU per update, ours / echo: {cpu:.1f}x")
-    human = by[("qazvolunteer", "human pace")]
-    print(f"human pace, {human['people']} people: p50 {human['p50_ms']} ms, p95 {human['p95_ms']} ms, p99 {human['p99_ms']} ms "
-          f"(echo: p99 {by[('echo', 'human pace')]['p99_ms']} ms)")
+    for mode in ("human pace, steady", "human pace, crowd"):
+        ours, echo_run = by.get(("qazvolunteer", mode)), by.get(("echo", mode))
+        if ours and echo_run:
+            print(f"{mode}, {ours['people']} people: p50 {ours['p50_ms']} ms, p95 {ours['p95_ms']} ms, p99 {ours['p99_ms']} ms "
+                  f"(echo: p99 {echo_run['p99_ms']} ms)")
 
 
 if __name__ == "__main__":

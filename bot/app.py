@@ -93,7 +93,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(
         EventIsolationMiddleware(events_isolation or SimpleEventIsolation(), dispatcher.fsm)
     )
-    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory, storage))
     dispatcher.update.outer_middleware(ArrivalMiddleware(engine, storage, dispatcher.fsm))
     dispatcher.update.outer_middleware(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)

@@ -121,3 +121,16 @@ async def test_two_fast_taps_on_the_language_are_handled_one_at_a_time(people, a
     assert len(consent_prompts) == 1
     assert (await stored.fsm(person.id))[1] == {"language": "en"}
     assert LANGUAGE_BUTTONS["en"] in api.message(person.id, prompt.message_id).text
+
+
+async def test_a_failure_after_a_state_change_stores_nothing_and_the_step_can_be_retried(people, api, stored, t):
+    person = people("ru")
+    prompt = (await person.send("/start")).last
+    api.fail_next("editMessageText", 500, "Internal Server Error: restart")
+    update_id, _ = await api.press(person.id, prompt.message_id, "lang:ru:o")
+    apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
+    await api.wait_for(lambda: any(m.text == apology for m in api.chat(person.id)), 10)
+    assert await stored.fsm(person.id) == ("Onboarding:language", {}), "the step did not half-happen"
+    reaction = await person.press("Русский", prompt)
+    assert t("ru", "✅ I agree") in [b["text"] for b in reaction.edited[0].buttons]
+    assert await stored.fsm(person.id) == ("Onboarding:consent", {"language": "ru"})

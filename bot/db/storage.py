@@ -1,11 +1,13 @@
 """aiogram FSM storage over the `fsm_states` table, so a conversation survives a restart and is
 shared by every replica.
 
-Inside an update the storage writes through that update's database session (`current_session`,
-set by the session middleware): a state change commits together with what the handler stored, or
-not at all, and needs no second pooled connection, which under load would deadlock against the
-sessions holding the pool. Outside one (a restart's clean-up, a job), each call is one
-autocommitted statement on its own connection."""
+Inside an update (the session middleware sets `current_session`) the storage works on a memo kept
+in that session: reads come from it (the person's state and data are read together with the person
+before the handlers run), and writes are collected there and stored by `flush()` as one statement
+just before the update commits, or not at all if the handler fails. A state change thus commits
+with what the handler stored, costs one statement however often a handler touches the state, and
+needs no connection of its own (which under load would deadlock against the sessions holding the
+pool). Outside an update (a job, a clean-up) each call is one autocommitted statement."""
 
 from __future__ import annotations
 
@@ -42,6 +44,15 @@ def _upsert(column: str, merge: bool = False):
     )
 
 
+_SELECT_ROW = select(_table.c.state, _table.c.data).where(_table.c.key == bindparam("key"))
+_row = insert(_table).values(
+    key=bindparam("key"), state=bindparam("state", type_=_table.c.state.type),
+    data=bindparam("data", type_=_table.c.data.type),
+)
+_UPSERT_ROW = _row.on_conflict_do_update(
+    index_elements=[_table.c.key],
+    set_={"state": _row.excluded.state, "data": _row.excluded.data, "updated_at": func.now()},
+)
 _SELECT_STATE = select(_table.c.state).where(_table.c.key == bindparam("key"))
 _SELECT_DATA = select(_table.c.data).where(_table.c.key == bindparam("key"))
 _UPSERT_STATE = _upsert("state")
@@ -78,80 +89,91 @@ class PostgresStorage(BaseStorage):
 
     @staticmethod
     def _memo(key: str) -> dict[str, Any] | None:
-        """What this update already read or wrote for `key` (state and data are read by several
-        middlewares and the handler of one update; each read was a round trip)."""
         session = current_session.get()
         if session is None:
             return None
         return session.info.setdefault("fsm", {}).setdefault(key, {})
 
     def remember(self, key: str, state: str | None, data: dict[str, Any]) -> None:
-        """Prime this update's memo with a state and data read together with the person."""
+        """Prime this update's memo with what was read together with the person."""
         memo = self._memo(key)
         if memo is not None:
-            memo.update(state=state, data=dict(data))
+            memo.update(state=state, data=dict(data), stored=state is not None or bool(data))
+
+    async def _load(self, key: str, memo: dict[str, Any]) -> None:
+        if "state" not in memo:
+            async with self._connection() as conn:
+                row = (await conn.execute(_SELECT_ROW, {"key": key})).first()
+            memo.update(state=row.state if row else None, data=dict(row.data or {}) if row else {}, stored=row is not None)
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Store this update's changes, one statement per changed conversation (usually one)."""
+        for key, memo in session.info.get("fsm", {}).items():
+            if not memo.get("dirty"):
+                continue
+            empty = memo["state"] is None and not memo["data"]
+            if empty and not memo.get("stored"):
+                continue
+            statement = _DELETE if empty else _UPSERT_ROW
+            params = {"key": key} if empty else {"key": key, "state": memo["state"], "data": memo["data"]}
+            if session.in_transaction():
+                await session.execute(statement, params)
+            else:
+                # The update wrote nothing else: no transaction needed for one statement.
+                async with self._autocommit.connect() as conn:
+                    await conn.execute(statement, params)
+            memo.update(dirty=False, stored=not empty)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        name, params = _state_name(state), {"key": self.key_builder.build(key)}
-        memo = self._memo(params["key"])
-        if memo is not None and name is None and memo.get("state", "?") is None and memo.get("data") == {}:
-            return  # nothing is stored for this key: clearing it again costs nothing
-        async with self._connection() as conn:
-            if name is None and memo is not None and memo.get("data") == {}:
-                # Forget keys that hold nothing: the table holds only live conversations.
-                await conn.execute(_DELETE, params)
-            else:
-                await conn.execute(_UPSERT_STATE, {**params, "value": name})
+        built, name = self.key_builder.build(key), _state_name(state)
+        memo = self._memo(built)
+        if memo is None:
+            async with self._connection() as conn:
+                await conn.execute(_UPSERT_STATE, {"key": built, "value": name})
                 if name is None:
-                    await conn.execute(_DELETE_IF_EMPTY, params)
-        if memo is not None:
-            memo["state"] = name
+                    await conn.execute(_DELETE_IF_EMPTY, {"key": built})
+            return
+        await self._load(built, memo)
+        memo.update(state=name, dirty=True)
 
     async def get_state(self, key: StorageKey) -> str | None:
         built = self.key_builder.build(key)
         memo = self._memo(built)
-        if memo is not None and "state" in memo:
-            return memo["state"]
-        async with self._connection() as conn:
-            state = await conn.scalar(_SELECT_STATE, {"key": built})
-        if memo is not None:
-            memo["state"] = state
-        return state
+        if memo is None:
+            async with self._connection() as conn:
+                return await conn.scalar(_SELECT_STATE, {"key": built})
+        await self._load(built, memo)
+        return memo["state"]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         built = self.key_builder.build(key)
         memo = self._memo(built)
-        if memo is not None and not data and memo.get("state", "?") is None:
-            # No state and no data: the key holds nothing, so it is not stored at all.
-            if memo.get("data") != {}:
-                async with self._connection() as conn:
-                    await conn.execute(_DELETE, {"key": built})
-            memo["data"] = {}
+        if memo is None:
+            async with self._connection() as conn:
+                await conn.execute(_UPSERT_DATA, {"key": built, "value": dict(data)})
             return
-        async with self._connection() as conn:
-            await conn.execute(_UPSERT_DATA, {"key": built, "value": dict(data)})
-        if memo is not None:
-            memo["data"] = dict(data)
+        await self._load(built, memo)
+        memo.update(data=dict(data), dirty=True)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         built = self.key_builder.build(key)
         memo = self._memo(built)
-        if memo is not None and "data" in memo:
-            return dict(memo["data"])
-        async with self._connection() as conn:
-            data = dict(await conn.scalar(_SELECT_DATA, {"key": built}) or {})
-        if memo is not None:
-            memo["data"] = data
-        return dict(data)
+        if memo is None:
+            async with self._connection() as conn:
+                return dict(await conn.scalar(_SELECT_DATA, {"key": built}) or {})
+        await self._load(built, memo)
+        return dict(memo["data"])
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        # One statement instead of aiogram's default read-then-write: merge on the server.
         built = self.key_builder.build(key)
-        async with self._connection() as conn:
-            merged = dict(await conn.scalar(_MERGE_DATA, {"key": built, "value": dict(data)}))
-        if (memo := self._memo(built)) is not None:
-            memo["data"] = merged
-        return dict(merged)
+        memo = self._memo(built)
+        if memo is None:
+            # One statement instead of aiogram's default read-then-write: merge on the server.
+            async with self._connection() as conn:
+                return dict(await conn.scalar(_MERGE_DATA, {"key": built, "value": dict(data)}))
+        await self._load(built, memo)
+        memo.update(data={**memo["data"], **data}, dirty=True)
+        return dict(memo["data"])
 
     async def close(self) -> None:
         # The engine belongs to the application, which disposes of it.

@@ -9,12 +9,13 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.storage import current_session
+from bot.db.storage import PostgresStorage, current_session
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], storage: PostgresStorage) -> None:
         self.session_factory = session_factory
+        self.storage = storage
 
     async def __call__(
         self,
@@ -27,6 +28,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             token = current_session.set(session)
             try:
                 result = await handler(event, data)
+                await self.storage.flush(session)
             finally:
                 current_session.reset(token)
             if session.in_transaction():
