@@ -268,17 +268,14 @@ class KnowledgeBase:
         def precision(doc: int) -> float:
             return max((len(ws & matched_words) / len(ws) for ws in self._question_words[doc] if ws), default=0.0)
 
+        coverage = {doc: score / total_weight for doc, score in scores.items()}
+        best = max(coverage.values(), default=0.0)
+        # The tie-break adds at most 0.25: only questions that close to the best can be reordered.
+        contenders = [doc for doc, value in coverage.items() if value >= max(MIN_SCORE, best * RELATED_SHARE) - 0.25]
         ranked = [
-            hit
-            for _, _, hit in sorted(
-                (
-                    (-(score / total_weight) - 0.25 * precision(doc), doc, SearchHit(self._docs[doc], score / total_weight))
-                    for doc, score in scores.items()
-                ),
-                key=lambda item: (item[0], item[1]),
-            )
+            SearchHit(self._docs[doc], coverage[doc])
+            for doc in sorted(contenders, key=lambda doc: (-(coverage[doc] + 0.25 * precision(doc)), doc))
         ]
         if not ranked or ranked[0].score < MIN_SCORE:
             return []
-        best = ranked[0].score
-        return [h for h in ranked[:limit] if h.score >= max(MIN_SCORE, best * RELATED_SHARE)]
+        return [h for h in ranked[:limit] if h.score >= max(MIN_SCORE, ranked[0].score * RELATED_SHARE)]
