@@ -94,7 +94,7 @@ def build_dispatcher(
         EventIsolationMiddleware(events_isolation or SimpleEventIsolation(), dispatcher.fsm)
     )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory, storage))
-    dispatcher.update.outer_middleware(ArrivalMiddleware(engine, storage, dispatcher.fsm))
+    dispatcher.update.outer_middleware(ArrivalMiddleware(engine, storage))
     dispatcher.update.outer_middleware(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )

@@ -14,14 +14,6 @@ from bot.i18n import supported_language
 log = logging.getLogger(__name__)
 
 
-def stored_language(user: Any) -> str | None:
-    # The failed update's session may be gone; its User is then detached and may be unreadable.
-    try:
-        return user.language if user is not None else None
-    except Exception:  # noqa: BLE001
-        return None
-
-
 async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool:
     log.exception(
         "update failed",
@@ -31,10 +23,12 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool
     chat = data.get("event_chat")
     if chat is None:
         return True
-    from_user = data.get("event_from_user")
-    locale = stored_language(data.get("user")) or supported_language(
-        from_user.language_code if from_user else None
-    ) or i18n.default_locale
+    user, from_user = data.get("user"), data.get("event_from_user")
+    locale = (
+        user.language
+        if user is not None
+        else supported_language(from_user.language_code if from_user else None) or i18n.default_locale
+    )
     text = i18n.gettext("Sorry, something went wrong on our side. Please try again in a minute.", locale=locale)
     try:
         await bot.send_message(chat.id, text)

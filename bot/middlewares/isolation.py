@@ -16,6 +16,8 @@ from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import TelegramObject
 
+FSM_KEY = "fsm_storage_key"
+
 
 class EventIsolationMiddleware(BaseMiddleware):
     def __init__(self, isolation: BaseEventIsolation, fsm: FSMContextMiddleware) -> None:
@@ -31,5 +33,6 @@ class EventIsolationMiddleware(BaseMiddleware):
         context = self.fsm.resolve_event_context(data["bot"], data)
         if context is None:
             return await handler(event, data)
+        data[FSM_KEY] = context.key  # resolved once per update; ArrivalMiddleware reads it
         async with self.isolation.lock(key=context.key):
             return await handler(event, data)

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18nMiddleware
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.storage import PostgresStorage
 from bot.i18n import supported_language
+from bot.middlewares.isolation import FSM_KEY
 from bot.services.users import arrive
 
 # During onboarding the chosen language is kept in the FSM data until the person consents.
@@ -27,10 +27,9 @@ ONBOARDING_LANGUAGE_KEY = "language"
 
 
 class ArrivalMiddleware(BaseMiddleware):
-    def __init__(self, engine: AsyncEngine, storage: PostgresStorage, fsm: FSMContextMiddleware) -> None:
+    def __init__(self, engine: AsyncEngine, storage: PostgresStorage) -> None:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.storage = storage
-        self.fsm = fsm  # only to build the same key as aiogram's FSM middleware
 
     async def __call__(
         self,
@@ -39,11 +38,11 @@ class ArrivalMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         from_user: TelegramUser | None = data.get("event_from_user")
-        context = self.fsm.resolve_event_context(data["bot"], data)
-        if from_user is None or context is None:
+        storage_key = data.get(FSM_KEY)  # set by EventIsolationMiddleware, outermost
+        if from_user is None or storage_key is None:
             data["user"] = None
             return await handler(event, data)
-        key = self.storage.key_builder.build(context.key)
+        key = self.storage.key_builder.build(storage_key)
         async with self.engine.connect() as conn:
             arrival = await arrive(conn, from_user.id, key)
         self.storage.remember(key, arrival.state, arrival.data)
