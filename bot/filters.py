@@ -1,11 +1,15 @@
-"""Who may use which router: people who finished the first set-up, and those who did not."""
+"""Who may use which router (people who finished the first set-up, and those who did not), and
+what kind of text a message holds.
+
+Every filter here is a coroutine: aiogram runs a synchronous filter, its magic `F` filters included,
+in a worker thread for each message it checks, which costs more than the check itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
 
 from bot.services.users import Person, needs_consent
 
@@ -22,3 +26,17 @@ class Onboarded(Filter):
 
     async def __call__(self, event: TelegramObject, user: Person | None = None, **_: Any) -> bool:
         return is_onboarded(user) is self.expected
+
+
+class TypedText(Filter):
+    """A message with text that is not a command: a question in the person's own words."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and not message.text.startswith("/")
+
+
+class TypedCommand(Filter):
+    """A message whose text starts with a slash, known command or not."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and message.text.startswith("/")

@@ -16,7 +16,7 @@ Three costs of aiogram's defaults, each measured under load in `bench/`:
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -32,7 +32,7 @@ def _dumps(value: Any) -> str:
 class TelegramSession(AiohttpSession):
     """Also: orjson for the Bot API's JSON, several times faster than the standard library's."""
 
-    _response_types: dict[Any, type[Response[Any]]] = {}
+    _response_types: ClassVar[dict[Any, type[Response[Any]]]] = {}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.filters import TypedCommand
 from bot.keyboards.menu import main_menu
 
 
@@ -29,7 +30,7 @@ async def on_stale_button(callback: CallbackQuery) -> None:
 
 def create_router() -> Router:
     router = Router(name="fallback")
-    router.message.register(on_unknown_command, F.text.startswith("/"))
+    router.message.register(on_unknown_command, TypedCommand())
     router.message.register(on_unsupported_message)
     router.callback_query.register(on_stale_button)
     return router

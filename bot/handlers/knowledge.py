@@ -9,7 +9,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.filters import Onboarded
+from bot.filters import Onboarded, TypedText
 from bot.handlers.texts import MAX_QUESTION_LENGTH, question_answer
 from bot.keyboards.callbacks import KnowledgeNav, KnowledgeView
 from bot.keyboards.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
@@ -104,5 +104,5 @@ def create_router() -> Router:
     router.callback_query.register(on_topics, KnowledgeNav.filter(F.view == KnowledgeView.TOPICS))
     router.callback_query.register(on_topic, KnowledgeNav.filter(F.view == KnowledgeView.TOPIC))
     router.callback_query.register(on_answer, KnowledgeNav.filter(F.view == KnowledgeView.ANSWER))
-    router.message.register(on_question, F.text & ~F.text.startswith("/"))
+    router.message.register(on_question, TypedText())
     return router
