@@ -192,11 +192,12 @@ async def on_button_before_setup(callback: CallbackQuery) -> None:
 
 
 def create_router() -> Router:
+    # StateFilter rather than a bare State: aiogram runs a synchronous filter in a worker thread.
     router = Router(name="onboarding")
     router.message.register(on_start, CommandStart())
-    router.callback_query.register(on_language, Onboarding.language, LanguageChoice.filter(F.purpose == Purpose.ONBOARDING))
-    router.callback_query.register(on_consent, Onboarding.consent, ConsentChoice.filter())
-    router.callback_query.register(on_region, Onboarding.region, RegionChoice.filter(F.purpose == Purpose.ONBOARDING))
+    router.callback_query.register(on_language, StateFilter(Onboarding.language), LanguageChoice.filter(F.purpose == Purpose.ONBOARDING))
+    router.callback_query.register(on_consent, StateFilter(Onboarding.consent), ConsentChoice.filter())
+    router.callback_query.register(on_region, StateFilter(Onboarding.region), RegionChoice.filter(F.purpose == Purpose.ONBOARDING))
     router.message.register(on_unexpected_during_onboarding, StateFilter(Onboarding))
     router.message.register(on_message_before_setup, Onboarded(expected=False))
     router.callback_query.register(on_button_before_setup, Onboarded(expected=False))
