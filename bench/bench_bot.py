@@ -197,7 +197,8 @@ async def main() -> None:
     parser.add_argument("--throughput-people", type=int, default=50, help="people in the closed loop")
     parser.add_argument("--spread", type=float, default=7.0,
                         help="human pace, steady state: people start within this many seconds (one scenario's length)")
-    parser.add_argument("--waves", type=int, default=4, help="closed loop: people each slot serves in turn")
+    parser.add_argument("--waves", type=int, default=12, help="closed loop: people each slot serves in turn")
+    parser.add_argument("--steady-waves", type=int, default=4, help="human pace, steady: people each slot serves in turn")
     parser.add_argument("--rounds", type=int, default=3, help="repeat each measurement, report the median")
     parser.add_argument("--profile", metavar="FILE", help="run our bot under cProfile, stats to FILE")
     parser.add_argument("--only", choices=["echo", "qazvolunteer"], help="measure one bot (no ratios)")
@@ -227,7 +228,7 @@ async def main() -> None:
                 for _ in range(args.rounds):
                     # Steady state: every slot serves people back to back, so all `people` stay
                     # active once the staggered starts are past; the crowd is one wave.
-                    waves = args.waves if not human or spread else 1
+                    waves = args.waves if not human else args.steady_waves if spread else 1
                     runs.append(await measure(name, command, base_env, scenario, people, human, next_id, waves, spread))
                     next_id += people * waves + min(people, 50) + 10
                     print(json.dumps(runs[-1]), flush=True)

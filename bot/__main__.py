@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | migrate`.
+"""Command line: `python -m bot run | migrate | playground`.
 
 A missing or malformed setting, an unreachable database or a refused token stops the bot with one
 clear line on stderr and exit status 2, never a traceback.
@@ -10,6 +10,8 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
+import shutil
 import sys
 import warnings
 from collections.abc import Coroutine, Iterator
@@ -106,6 +108,43 @@ def command_run(settings: Settings) -> None:
         run_event_loop(run_bot(settings, url))
 
 
+async def run_playground(settings: Settings, url: str, port: int) -> None:
+    """The local Bot API server with its page, then the real bot polling it."""
+    from bot.i18n import create_i18n
+    from bot.playground.server import BotApiServer
+    from bot.playground.web import Playground, seed_people
+
+    api = BotApiServer()
+    playground = Playground(api, create_i18n(settings.default_language))
+    try:
+        address = await api.start("127.0.0.1", port)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): choose another --port") from None
+    seed_people(playground, settings.admin_ids)
+    print(f"open {address}", flush=True)
+    try:
+        await run_bot(settings.model_copy(update={"telegram_api_url": address}), url)
+    finally:
+        await api.stop()
+
+
+def command_playground(settings: Settings, port: int, reset: bool) -> None:
+    from bot.playground.web import PLAYGROUND_TOKEN, playground_admins
+
+    # Its own data folder and embedded database, whatever DATABASE_URL says: the playground's
+    # people must never land in a real database.
+    data_dir = settings.data_dir / "playground"
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    settings = settings.model_copy(update={
+        "bot_token": PLAYGROUND_TOKEN, "database_url": None, "data_dir": data_dir,
+        "admin_ids": playground_admins(settings.admin_ids),
+    })
+    with database(settings) as url:
+        migrate(url)
+        run_event_loop(run_playground(settings, url, port))
+
+
 def command_migrate(settings: Settings) -> None:
     with database(settings) as url:
         migrate(url)
@@ -117,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="apply migrations, then poll Telegram for updates")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    playground = commands.add_parser(
+        "playground", help="chat with the real bot in a browser, through a local Bot API server (no Telegram needed)"
+    )
+    playground.add_argument("--port", type=int, default=8080, help="port of the page on 127.0.0.1 (default 8080)")
+    playground.add_argument("--reset", action="store_true", help="start afresh: forget the playground's stored data")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")
@@ -124,8 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         from bot.logs import setup_logging
 
-        setup_logging(settings.log_level)
-        {"run": command_run, "migrate": command_migrate}[args.command](settings)
+        if args.command == "playground":
+            # Its one line of output is the address; the bot's own log says only what went wrong.
+            setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
+            command_playground(settings, args.port, args.reset)
+        else:
+            setup_logging(settings.log_level)
+            {"run": command_run, "migrate": command_migrate}[args.command](settings)
     except (SettingsError, StartupError) as exc:
         for line in str(exc).splitlines():
             print(f"Cannot start: {line}", file=sys.stderr)

@@ -23,14 +23,19 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.session_factory() as session:
-            data["session"] = session
-            token = current_session.set(session)
-            try:
-                result = await handler(event, data)
-                await self.storage.flush(session)
-            finally:
-                current_session.reset(token)
+        session = self.session_factory()
+        data["session"] = session
+        token = current_session.set(session)
+        try:
+            result = await handler(event, data)
+            await self.storage.flush(session)
             if session.in_transaction():
                 await session.commit()
             return result
+        finally:
+            current_session.reset(token)
+            # Most updates only read, through the arrival's own connection, so their session never
+            # begins. Closing such a session releases nothing yet costs a greenlet switch: about 2% of
+            # the bot's CPU under load. A session that began is closed (rolled back on an error).
+            if session.in_transaction() or session.identity_map:
+                await session.close()

@@ -181,6 +181,8 @@ class BotApiServer:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.listeners: list[Callable[[str, dict], None]] = []
+        self.app_hooks: list[Callable[[web.Application], None]] = []  # the playground adds its page
+        self._query_chats: dict[str, int] = {}
         self.url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -189,6 +191,8 @@ class BotApiServer:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        for hook in self.app_hooks:
+            hook(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -291,6 +295,7 @@ class BotApiServer:
             raise LookupError(f"message {message_id} has no button with data {callback_data!r}")
         query_id = str(next(self._query_ids))
         self.callback_answers[query_id] = None
+        self._query_chats[query_id] = user_id
         query = {
             "id": query_id, "from": person.api(), "message": self.message_api(message),
             "chat_instance": str(user_id), "data": callback_data,
@@ -400,12 +405,21 @@ class BotApiServer:
         except BotApiError as error:
             if method != "getUpdates":
                 self.calls.append(Call(method, params, False, error.description, time.monotonic()))
-                await self._notify("error", {"method": method, "description": error.description, "chat_id": params.get("chat_id")})
+                await self._notify("error", {"method": method, "description": error.description, "chat_id": self._chat_of(params)})
             return web.json_response(error.payload(), status=error.code)
         if method != "getUpdates":
             self.calls.append(Call(method, params, True, None, time.monotonic(), result))
             await self._notify("call", {"method": method, "chat_id": params.get("chat_id")})
         return web.json_response({"ok": True, "result": result})
+
+    def _chat_of(self, params: dict[str, Any]) -> int | None:
+        """The chat a call concerns: its chat_id, or for a callback answer the chat of the press."""
+        chat_id = params.get("chat_id")
+        if chat_id is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                return int(chat_id)
+            return None
+        return self._query_chats.get(str(params.get("callback_query_id") or ""))
 
     def _raise_injected_fault(self, method: str) -> None:
         for fault in self._faults:
@@ -601,7 +615,8 @@ class BotApiServer:
         return await self._send_file(params, uploads, "document")
 
     async def _api_sendchataction(self, params: dict, uploads: dict) -> bool:
-        self._target(params)
+        person = self._target(params)
+        await self._notify("typing", {"chat_id": person.id, "action": params.get("action") or "typing"})
         return True
 
     async def _edit(self, params: dict, field: str | None) -> dict:
@@ -655,8 +670,9 @@ class BotApiServer:
         text = params.get("text") or ""
         if utf16_length(text) > MAX_CALLBACK_ANSWER:
             raise bad_request("MESSAGE_TOO_LONG")
-        self.callback_answers[query_id] = {"text": text, "show_alert": bool(params.get("show_alert"))}
-        await self._notify("callback_answer", {"callback_query_id": query_id})
+        answer = {"text": text, "show_alert": bool(params.get("show_alert"))}
+        self.callback_answers[query_id] = answer
+        await self._notify("callback_answer", {"callback_query_id": query_id, "chat_id": self._query_chats.get(query_id), **answer})
         return True
 
     async def _api_getfile(self, params: dict, uploads: dict) -> dict:

@@ -1,0 +1,433 @@
+// The playground page: people on the left, the open chat on the right, kept current by the
+// server's events. Everything the bot wrote is rendered from its text and entities (as Telegram
+// clients do), with DOM nodes only: nothing the bot sends is ever parsed as HTML here.
+"use strict";
+
+const state = {
+  texts: {}, roles: {}, languages: {}, people: [], current: null, chat: null,
+  replyTo: null, pendingQueries: new Set(), hiddenKeyboardOf: null,
+};
+const $ = (id) => document.getElementById(id);
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    headers: options.body && !(options.body instanceof FormData) ? {"Content-Type": "application/json"} : {},
+    ...options,
+  });
+  if (!response.ok) {
+    const error = new Error(await response.text());
+    error.status = response.status;
+    throw error;
+  }
+  return response.json();
+}
+const post = (path, body) => api(path, {method: "POST", body: body instanceof FormData ? body : JSON.stringify(body || {})});
+
+// --- page language -------------------------------------------------------------------------------
+
+async function loadTexts(language) {
+  const answer = await api(`/api/texts?lang=${encodeURIComponent(language)}`);
+  Object.assign(state, {texts: answer.texts, roles: answer.roles, languages: answer.languages});
+  document.documentElement.lang = answer.language;
+  document.title = answer.texts.title;
+  for (const node of document.querySelectorAll("[data-text]")) node.textContent = answer.texts[node.dataset.text];
+  for (const node of document.querySelectorAll("[data-title]")) {
+    node.title = answer.texts[node.dataset.title];
+    node.setAttribute("aria-label", node.title);
+  }
+  for (const node of document.querySelectorAll("[data-placeholder]")) node.placeholder = answer.texts[node.dataset.placeholder];
+  const select = $("page-language");
+  select.replaceChildren(...Object.entries(answer.languages).map(([code, name]) => new Option(name, code, false, code === answer.language)));
+  localStorage.setItem("playground-language", answer.language);
+  renderPeople();
+  renderChat();
+}
+
+// --- people --------------------------------------------------------------------------------------
+
+async function loadPeople() {
+  state.people = await api("/api/people");
+  renderPeople();
+}
+
+function renderPeople() {
+  const list = $("people");
+  list.replaceChildren(...state.people.map((person) => {
+    const item = document.createElement("li");
+    item.className = "person" + (person.id === state.current ? " current" : "") + (person.blocked ? " blocked" : "");
+    item.dataset.id = person.id;
+    item.tabIndex = 0;
+    const name = document.createElement("span");
+    name.className = "person-name";
+    name.textContent = person.name;
+    const meta = document.createElement("span");
+    meta.className = "person-meta";
+    meta.textContent = `${state.roles[person.role] || person.role} · ${person.language || "—"} · ${person.id}`;
+    const last = document.createElement("span");
+    last.className = "person-last";
+    last.textContent = person.last;
+    item.append(name, meta, last);
+    if (person.unread && person.id !== state.current) {
+      const badge = document.createElement("span");
+      badge.className = "unread";
+      badge.textContent = person.unread;
+      item.append(badge);
+    }
+    item.addEventListener("click", () => openChat(person.id));
+    item.addEventListener("keydown", (event) => { if (event.key === "Enter") openChat(person.id); });
+    return item;
+  }));
+}
+
+// --- the open chat -------------------------------------------------------------------------------
+
+async function openChat(id) {
+  if (state.current !== id) {
+    state.replyTo = null;
+    state.hiddenKeyboardOf = null;
+  }
+  state.current = id;
+  localStorage.setItem("playground-person", id);
+  await refreshChat();
+  $("text").focus();
+}
+
+async function refreshChat() {
+  if (state.current === null) return;
+  try {
+    state.chat = await api(`/api/chats/${state.current}`);
+  } catch (error) {
+    if (error.status === 404) { state.current = null; state.chat = null; }
+    else throw error;
+  }
+  renderChat();
+  if (state.chat && state.chat.person.unread) {
+    await post(`/api/chats/${state.current}/read`);
+    await loadPeople();
+  } else {
+    renderPeople();
+  }
+}
+
+function renderChat() {
+  const chat = state.chat;
+  $("no-chat").hidden = !!chat;
+  $("chat-head").hidden = $("composer").hidden = !chat;
+  if (!chat) { $("messages").replaceChildren(); $("refusals").replaceChildren(); return; }
+  const person = chat.person;
+  $("chat-name").textContent = person.name;
+  $("chat-role").textContent = `${state.roles[person.role] || person.role} · ${person.language || "—"}`;
+  $("chat-typing").hidden = !chat.typing;
+  $("block").textContent = person.blocked ? state.texts.unblock : state.texts.block;
+  $("blocked-note").hidden = !person.blocked;
+
+  const box = $("messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.replaceChildren(...(chat.messages.length ? chat.messages.map(renderMessage) : [emptyNote()]));
+  if (atBottom || box.dataset.person !== String(person.id)) box.scrollTop = box.scrollHeight;
+  box.dataset.person = person.id;
+
+  $("refusals").replaceChildren(...chat.refusals.map((refusal) => {
+    const line = document.createElement("p");
+    line.className = "refusal";
+    line.textContent = `${state.texts.refused}: ${refusal.method} — ${refusal.description}`;
+    return line;
+  }));
+
+  $("replying").hidden = !state.replyTo;
+  if (state.replyTo) $("replying-text").textContent = state.replyTo.preview;
+  renderReplyKeyboard(chat);
+}
+
+function emptyNote() {
+  const note = document.createElement("p");
+  note.className = "note";
+  note.textContent = state.texts.empty_chat;
+  return note;
+}
+
+function renderMessage(message) {
+  const bubble = document.createElement("div");
+  bubble.className = "message " + (message.from_bot ? "from-bot" : "from-person");
+  bubble.dataset.messageId = message.message_id;
+  if (message.reply_to_message) {
+    const quote = document.createElement("div");
+    quote.className = "quote";
+    quote.textContent = preview(message.reply_to_message);
+    bubble.append(quote);
+  }
+  if (message.photo) {
+    const image = document.createElement("img");
+    image.src = `/api/files/${encodeURIComponent(message.photo[message.photo.length - 1].file_id)}`;
+    image.alt = "";
+    bubble.append(image);
+  }
+  if (message.document) {
+    const link = document.createElement("a");
+    link.className = "document";
+    link.href = `/api/files/${encodeURIComponent(message.document.file_id)}`;
+    link.textContent = `📎 ${message.document.file_name || "file"}`;
+    bubble.append(link);
+  }
+  if (message.contact) bubble.append(textBlock(`📱 ${message.contact.first_name}: ${message.contact.phone_number}`));
+  if (message.location) bubble.append(textBlock(`📍 ${message.location.latitude.toFixed(5)}, ${message.location.longitude.toFixed(5)}`));
+  if (message.sticker) bubble.append(textBlock(message.sticker.emoji || "🙂"));
+  if (message.text !== undefined) bubble.append(formatted(message.text, message.entities || []));
+  if (message.caption !== undefined) bubble.append(formatted(message.caption, message.caption_entities || []));
+
+  const foot = document.createElement("div");
+  foot.className = "message-foot";
+  const time = new Date(message.date * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  foot.textContent = (message.edit_date ? `${state.texts.edited} ` : "") + time;
+  const reply = document.createElement("button");
+  reply.type = "button";
+  reply.className = "reply-to";
+  reply.textContent = "↩";
+  reply.title = state.texts.reply;
+  reply.setAttribute("aria-label", state.texts.reply);
+  reply.addEventListener("click", () => {
+    state.replyTo = {id: message.message_id, preview: preview(message)};
+    renderChat();
+    $("text").focus();
+  });
+  foot.append(reply);
+  bubble.append(foot);
+
+  const keyboard = message.reply_markup && message.reply_markup.inline_keyboard;
+  if (keyboard) {
+    const rows = document.createElement("div");
+    rows.className = "inline-keyboard";
+    for (const row of keyboard) {
+      const line = document.createElement("div");
+      line.className = "inline-row";
+      for (const button of row) line.append(inlineButton(message, button));
+      rows.append(line);
+    }
+    bubble.append(rows);
+  }
+  return bubble;
+}
+
+function inlineButton(message, button) {
+  if (button.url) {
+    const link = document.createElement("a");
+    link.className = "inline-button";
+    link.href = button.url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.textContent = `${button.text} ↗`;
+    return link;
+  }
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "inline-button";
+  element.textContent = button.text;
+  element.addEventListener("click", async () => {
+    element.classList.add("pressed");
+    try {
+      const answer = await post(`/api/chats/${state.current}/press`, {message_id: message.message_id, data: button.callback_data});
+      state.pendingQueries.add(answer.query_id);
+    } catch (error) {
+      await refreshChat();  // the page was behind: the button is gone
+    }
+  });
+  return element;
+}
+
+function renderReplyKeyboard(chat) {
+  const box = $("reply-keyboard");
+  const keyboard = chat.reply_keyboard;
+  const source = [...chat.messages].reverse().find((message) => message.reply_keyboard);
+  const hidden = source && state.hiddenKeyboardOf === source.message_id;
+  $("text").placeholder = (keyboard && keyboard.input_field_placeholder) || state.texts.message_placeholder;
+  if (!keyboard || hidden) { box.replaceChildren(); return; }
+  box.replaceChildren(...keyboard.keyboard.map((row) => {
+    const line = document.createElement("div");
+    line.className = "reply-row";
+    for (const button of row) {
+      const text = typeof button === "string" ? button : button.text;
+      const element = document.createElement("button");
+      element.type = "button";
+      element.className = "reply-button";
+      element.textContent = text;
+      element.addEventListener("click", async () => {
+        if (keyboard.one_time_keyboard) state.hiddenKeyboardOf = source.message_id;
+        if (button.request_contact) await post(`/api/chats/${state.current}/contact`);
+        else if (button.request_location) await post(`/api/chats/${state.current}/location`);
+        else await sendText(text);
+      });
+      line.append(element);
+    }
+    return line;
+  }));
+}
+
+// Telegram's entities over the message text; offsets are in UTF-16 code units, as JS strings are.
+function formatted(text, entities) {
+  const block = document.createElement("div");
+  block.className = "text";
+  const cuts = new Set([0, text.length]);
+  for (const entity of entities) { cuts.add(entity.offset); cuts.add(entity.offset + entity.length); }
+  const points = [...cuts].filter((point) => point >= 0 && point <= text.length).sort((a, b) => a - b);
+  for (let index = 0; index < points.length - 1; index++) {
+    const [start, end] = [points[index], points[index + 1]];
+    let node = document.createTextNode(text.slice(start, end));
+    const covering = entities
+      .filter((entity) => entity.offset <= start && entity.offset + entity.length >= end)
+      .sort((a, b) => b.offset - a.offset || a.length - b.length);  // innermost first
+    for (const entity of covering) node = wrap(node, entity, text);
+    block.append(node);
+  }
+  return block;
+}
+
+const TAGS = {bold: "strong", italic: "em", underline: "u", strikethrough: "s", code: "code", pre: "pre",
+  spoiler: "span", blockquote: "blockquote", expandable_blockquote: "blockquote"};
+
+function wrap(node, entity, text) {
+  let element;
+  if (entity.type === "text_link" || entity.type === "url") {
+    element = document.createElement("a");
+    const href = entity.type === "url" ? text.substr(entity.offset, entity.length) : entity.url;
+    if (/^(https?:|tg:|mailto:)/i.test(href)) element.href = href;
+    element.target = "_blank";
+    element.rel = "noopener noreferrer";
+  } else if (TAGS[entity.type]) {
+    element = document.createElement(TAGS[entity.type]);
+    if (entity.type === "spoiler") element.className = "spoiler";
+  } else {
+    element = document.createElement("span");
+    element.className = `entity-${entity.type}`;
+  }
+  element.append(node);
+  return element;
+}
+
+function textBlock(content) {
+  const block = document.createElement("div");
+  block.className = "text";
+  block.textContent = content;
+  return block;
+}
+
+function preview(message) {
+  const text = message.text || message.caption || (message.photo ? "🖼" : message.document ? "📎" : "…");
+  return text.length > 80 ? text.slice(0, 80) + "…" : text;
+}
+
+// --- what the person does -------------------------------------------------------------------------
+
+async function sendText(text) {
+  const body = {text};
+  if (state.replyTo) body.reply_to = state.replyTo.id;
+  state.replyTo = null;
+  await post(`/api/chats/${state.current}/text`, body);
+}
+
+function showAnswer(event) {
+  if (!event.text) return;
+  if (event.show_alert) {
+    $("alert-text").textContent = event.text;
+    $("alert").showModal();
+    return;
+  }
+  const toast = $("toast");
+  toast.textContent = event.text;
+  toast.hidden = false;
+  clearTimeout(showAnswer.timer);
+  showAnswer.timer = setTimeout(() => { toast.hidden = true; }, 3500);
+}
+
+function wireComposer() {
+  $("send").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $("text");
+    if (!input.value.trim()) return;
+    const text = input.value;
+    input.value = "";
+    await sendText(text);
+  });
+  $("replying-cancel").addEventListener("click", () => { state.replyTo = null; renderChat(); });
+  $("attach").addEventListener("click", () => $("file").click());
+  $("file").addEventListener("change", async () => {
+    const file = $("file").files[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file, file.name);
+    if ($("text").value.trim()) form.append("caption", $("text").value);
+    $("text").value = "";
+    $("file").value = "";
+    await post(`/api/chats/${state.current}/file`, form);
+  });
+  $("contact").addEventListener("click", () => post(`/api/chats/${state.current}/contact`));
+  $("location").addEventListener("click", () => post(`/api/chats/${state.current}/location`));
+  $("block").addEventListener("click", async () => {
+    await post(`/api/chats/${state.current}/block`, {blocked: !state.chat.person.blocked});
+    await refreshChat();
+  });
+}
+
+function wirePeopleForm() {
+  const form = $("add-person");
+  $("add-person-open").addEventListener("click", () => { form.hidden = false; form.elements.name.focus(); });
+  $("add-person-cancel").addEventListener("click", () => { form.hidden = true; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    try {
+      const person = await post("/api/people", data);
+      form.reset();
+      form.hidden = true;
+      form.querySelector(".form-error").hidden = true;
+      await loadPeople();
+      await openChat(person.id);
+    } catch (error) {
+      form.querySelector(".form-error").hidden = false;
+    }
+  });
+}
+
+// --- live changes ---------------------------------------------------------------------------------
+
+let refreshQueued = false;
+function queueRefresh() {
+  if (refreshQueued) return;
+  refreshQueued = true;
+  setTimeout(async () => {
+    refreshQueued = false;
+    await loadPeople();
+    await refreshChat();
+  }, 30);
+}
+
+function listen() {
+  const source = new EventSource("/api/events");
+  source.addEventListener("hello", () => {  // (re)connected: catch up on whatever was missed
+    $("disconnected").hidden = true;
+    queueRefresh();
+  });
+  source.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.kind === "callback_answer" && state.pendingQueries.delete(event.callback_query_id)) showAnswer(event);
+    if (event.kind === "typing" && event.chat_id === state.current) {
+      $("chat-typing").hidden = false;
+      setTimeout(queueRefresh, 5100);
+    }
+    queueRefresh();
+  };
+  source.onerror = () => { $("disconnected").hidden = false; };  // EventSource reconnects by itself
+}
+
+async function main() {
+  wireComposer();
+  wirePeopleForm();
+  $("page-language").addEventListener("change", (event) => loadTexts(event.target.value));
+  const language = localStorage.getItem("playground-language") || (navigator.language || "kk").slice(0, 2);
+  await loadTexts(language);
+  await loadPeople();
+  const remembered = Number(localStorage.getItem("playground-person"));
+  if (state.people.some((person) => person.id === remembered)) await openChat(remembered);
+  listen();
+}
+
+main();

@@ -1,0 +1,389 @@
+"""The playground's page: people chatting with the real bot in a browser, through the Bot API
+stand-in in `server.py`.
+
+The page is plain HTML, CSS and JavaScript from `static/`, served by the stand-in's own aiohttp
+application, with no build step and nothing from the internet. It reads the chats as JSON, acts
+for people through the same calls the tests use (send a text, press a button, share a contact…),
+and hears about every change the bot makes through server-sent events, so an edit or a deletion
+shows at once. A call the bot makes that Telegram would refuse is kept per chat and shown in red.
+
+The page's own words go through gettext like the bot's, so it speaks kk, ru and en too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+
+from bot.config import SUPPORTED_LANGUAGES
+from bot.i18n import LANGUAGE_NAMES, N_
+from bot.playground.server import BotApiServer, ChatMessage
+
+STATIC = Path(__file__).parent / "static"
+MAX_TEXT_FROM_PAGE = 10_000  # longer than Telegram allows on purpose: the bot's answer is what is tried
+MAX_UPLOAD = 20 * 1024 * 1024
+ERRORS_KEPT = 20
+
+# Where a shared location lands unless the page says otherwise: the Baiterek tower, Astana.
+ASTANA = (51.128201, 71.430429)
+
+ROLE_NAMES = {"citizen": N_("Citizen"), "coordinator": N_("Coordinator")}
+
+PAGE_TEXTS = {
+    "title": N_("Qazvolunteer bot playground"),
+    "people": N_("People"),
+    "add_person": N_("Add a person"),
+    "name": N_("Name"),
+    "telegram_language": N_("Telegram language"),
+    "telegram_id": N_("Telegram id (optional)"),
+    "add": N_("Add"),
+    "cancel": N_("Cancel"),
+    "message_placeholder": N_("Write a message…"),
+    "send": N_("Send"),
+    "attach": N_("Send a photo or a file"),
+    "share_contact": N_("Share my phone number"),
+    "share_location": N_("Send my location"),
+    "reply": N_("Reply"),
+    "replying_to": N_("Replying to"),
+    "block": N_("Block the bot"),
+    "unblock": N_("Unblock the bot"),
+    "blocked": N_("This person has blocked the bot. Writing to it unblocks it."),
+    "typing": N_("typing…"),
+    "refused": N_("Telegram would refuse this call"),
+    "no_chat": N_("Choose a person on the left to chat with the bot as them."),
+    "empty_chat": N_("No messages yet. Send /start."),
+    "edited": N_("edited"),
+    "ok": N_("OK"),
+    "disconnected": N_("Connection to the playground lost; reconnecting…"),
+    "page_language": N_("Page language"),
+    "bad_person": N_("Give a name, a language, and an id of digits that no one has yet."),
+}
+
+
+@dataclass
+class Refusal:
+    method: str
+    description: str
+    at: float
+
+
+class Playground:
+    """The page and its JSON over a `BotApiServer`; add it before the server starts."""
+
+    def __init__(self, api: BotApiServer, i18n: I18n) -> None:
+        self.api = api
+        self.i18n = i18n
+        self.roles: dict[int, str] = {}
+        self.read_upto: dict[int, int] = defaultdict(int)  # per person: last bot message seen
+        self.refusals: dict[int | None, list[Refusal]] = defaultdict(list)
+        self.typing_since: dict[int, float] = {}
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._next_id = 1_000_001
+        api.listeners.append(self._on_event)
+        api.app_hooks.append(self._add_routes)
+
+    # --- people ---------------------------------------------------------------------------------
+
+    def add_person(self, user_id: int | None, name: str, language: str | None, role: str = "citizen") -> int:
+        if user_id is None:
+            while self._next_id in self.api.people:
+                self._next_id += 1
+            user_id = self._next_id
+        self.api.add_person(user_id, name, language)
+        self.roles[user_id] = role
+        return user_id
+
+    def _person_json(self, user_id: int) -> dict[str, Any]:
+        person = self.api.people[user_id]
+        chat = self.api.chat(user_id)
+        last = chat[-1] if chat else None
+        return {
+            "id": user_id,
+            "name": person.first_name,
+            "language": person.language_code,
+            "role": self.roles.get(user_id, "citizen"),
+            "blocked": person.blocked_bot,
+            "unread": sum(1 for m in chat if m.from_bot and m.message_id > self.read_upto[user_id]),
+            "last": _preview(last) if last else "",
+        }
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _on_event(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind in ("update", "handled", "call"):
+            return  # the page cares about what people see, not the traffic underneath
+        chat_id = payload.get("chat_id")
+        if kind == "error":
+            refusals = self.refusals[chat_id]
+            refusals.append(Refusal(payload["method"], payload["description"], time.time()))
+            del refusals[:-ERRORS_KEPT]
+        elif kind == "typing" and chat_id is not None:
+            self.typing_since[chat_id] = time.time()
+        elif kind in ("message", "edit", "delete") and chat_id is not None:
+            self.typing_since.pop(chat_id, None)  # Telegram clears "typing" when the message lands
+        event = {"kind": kind, **payload}
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._subscribers.add(queue)
+        try:
+            await response.write(b"event: hello\ndata: {}\n\n")
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), 15)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")  # lets a closed tab be noticed
+                    continue
+                if event is None:  # the server is stopping
+                    break
+                await response.write(f"data: {_json(event)}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._subscribers.discard(queue)
+        return response
+
+    # --- routes ---------------------------------------------------------------------------------
+
+    async def _end_streams(self, app: web.Application) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(None)
+
+    def _add_routes(self, app: web.Application) -> None:
+        app.on_shutdown.append(self._end_streams)
+        app.router.add_get("/", self._index)
+        app.router.add_static("/static/", STATIC)
+        app.router.add_get("/api/texts", self._texts)
+        app.router.add_get("/api/people", self._people)
+        app.router.add_post("/api/people", self._new_person)
+        app.router.add_get("/api/chats/{id}", self._chat)
+        app.router.add_post("/api/chats/{id}/text", self._send_text)
+        app.router.add_post("/api/chats/{id}/file", self._send_file)
+        app.router.add_post("/api/chats/{id}/contact", self._share_contact)
+        app.router.add_post("/api/chats/{id}/location", self._share_location)
+        app.router.add_post("/api/chats/{id}/press", self._press)
+        app.router.add_post("/api/chats/{id}/block", self._block)
+        app.router.add_post("/api/chats/{id}/read", self._read)
+        app.router.add_get("/api/files/{file_id}", self._file)
+        app.router.add_get("/api/events", self._events)
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def _texts(self, request: web.Request) -> web.Response:
+        language = request.query.get("lang", "")
+        if language not in SUPPORTED_LANGUAGES:
+            language = self.i18n.default_locale
+        texts = {key: self.i18n.gettext(text, locale=language) for key, text in PAGE_TEXTS.items()}
+        roles = {key: self.i18n.gettext(text, locale=language) for key, text in ROLE_NAMES.items()}
+        return _ok({"language": language, "languages": LANGUAGE_NAMES, "texts": texts, "roles": roles})
+
+    async def _people(self, request: web.Request) -> web.Response:
+        return _ok([self._person_json(user_id) for user_id in self.api.people])
+
+    async def _new_person(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        name = str(body.get("name") or "").strip()[:64]
+        language = str(body.get("language") or "").strip() or None
+        raw_id = str(body.get("id") or "").strip()
+        if not name or (raw_id and (not raw_id.isdigit() or len(raw_id) > 15 or int(raw_id) in self.api.people)):
+            raise _bad("bad_person")
+        if language is not None and (len(language) > 10 or not language.replace("-", "").isalpha()):
+            raise _bad("bad_person")
+        user_id = self.add_person(int(raw_id) if raw_id else None, name, language)
+        return _ok(self._person_json(user_id))
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        typing_since = self.typing_since.get(user_id)
+        return _ok({
+            "person": self._person_json(user_id),
+            "messages": [self._message_json(message) for message in self.api.chat(user_id)],
+            "reply_keyboard": self.api.reply_keyboard(user_id),
+            "refusals": [vars(refusal) for refusal in self.refusals.get(user_id, [])],
+            # Telegram shows a chat action for five seconds or until the next message.
+            "typing": typing_since is not None and time.time() - typing_since < 5,
+        })
+
+    async def _send_text(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        body = await _body(request)
+        text = str(body.get("text") or "")
+        if not text.strip() or len(text) > MAX_TEXT_FROM_PAGE:
+            raise web.HTTPBadRequest(text="text must have 1 to 10000 characters")
+        reply_to = _optional_int(body.get("reply_to"))
+        await self.api.send_text(user_id, text, reply_to=reply_to)
+        return _ok({})
+
+    async def _send_file(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        reader = await request.multipart()
+        content, name, mime, caption = b"", "file", "application/octet-stream", None
+        while (part := await reader.next()) is not None:
+            if part.name == "file":
+                content = await part.read()
+                name = part.filename or name
+                mime = part.headers.get("Content-Type") or mime
+            elif part.name == "caption":
+                caption = (await part.text()).strip() or None
+        if not content or len(content) > MAX_UPLOAD:
+            raise web.HTTPBadRequest(text="a file of 1 byte to 20 MB is needed")
+        if mime.startswith("image/") and mime != "image/gif":
+            await self.api.send_photo(user_id, content, caption=caption)
+        else:
+            await self.api.send_document(user_id, content, name, mime)
+        return _ok({})
+
+    async def _share_contact(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        person = self.api.people[user_id]
+        contact = {"phone_number": _playground_phone(user_id), "first_name": person.first_name, "user_id": user_id}
+        await self.api.send_media(user_id, "contact", contact)
+        return _ok({})
+
+    async def _share_location(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        body = await _body(request)
+        try:
+            latitude = float(body.get("latitude", ASTANA[0]))
+            longitude = float(body.get("longitude", ASTANA[1]))
+        except (TypeError, ValueError):
+            raise web.HTTPBadRequest(text="latitude and longitude must be numbers") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise web.HTTPBadRequest(text="latitude and longitude out of range")
+        await self.api.send_media(user_id, "location", {"latitude": latitude, "longitude": longitude})
+        return _ok({})
+
+    async def _press(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        body = await _body(request)
+        message_id = _optional_int(body.get("message_id"))
+        data = body.get("data")
+        if message_id is None or not isinstance(data, str):
+            raise web.HTTPBadRequest(text="message_id and data are needed")
+        try:
+            _, query_id = await self.api.press(user_id, message_id, data)
+        except LookupError as error:
+            raise web.HTTPConflict(text=str(error)) from None  # the button is gone: the page is behind
+        return _ok({"query_id": query_id})
+
+    async def _block(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        body = await _body(request)
+        self.api.people[user_id].blocked_bot = bool(body.get("blocked"))
+        return _ok(self._person_json(user_id))
+
+    async def _read(self, request: web.Request) -> web.Response:
+        user_id = self._user_id(request)
+        chat = self.api.chat(user_id)
+        self.read_upto[user_id] = max([m.message_id for m in chat], default=0)
+        return _ok({})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        stored = self.api.files.get(request.match_info["file_id"])
+        if stored is None:
+            raise web.HTTPNotFound()
+        headers = {}
+        if stored.name and not (stored.mime_type or "").startswith("image/"):
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(stored.name)}"
+        return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream", headers=headers)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _user_id(self, request: web.Request) -> int:
+        raw = request.match_info["id"]
+        if not raw.isdigit() or int(raw) not in self.api.people:
+            raise web.HTTPNotFound(text="no such person")
+        return int(raw)
+
+    def _message_json(self, message: ChatMessage) -> dict[str, Any]:
+        api = self.api.message_api(message)
+        api["from_bot"] = message.from_bot
+        if message.reply_keyboard is not None:
+            api["reply_keyboard"] = message.reply_keyboard
+        return api
+
+
+def _preview(message: ChatMessage) -> str:
+    if message.text:
+        return message.text[:60]
+    if message.caption:
+        return message.caption[:60]
+    if message.photo:
+        return "🖼"
+    if message.document:
+        return "📎 " + str(message.document.get("file_name") or "")
+    kinds = {"contact": "📱", "location": "📍", "sticker": "🙂"}
+    return next((icon for kind, icon in kinds.items() if kind in message.extra), "…")
+
+
+def _playground_phone(user_id: int) -> str:
+    """A phone in Kazakhstan's format, made from the id: the playground never asks for a real one."""
+    return f"+7700{user_id % 10_000_000:07d}"
+
+
+def _optional_int(value: Any) -> int | None:
+    with contextlib.suppress(TypeError, ValueError):
+        return int(value)
+    return None
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _ok(value: Any) -> web.Response:
+    return web.json_response(value, dumps=_json)
+
+
+def _bad(text_key: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=_json({"error": text_key}), content_type="application/json")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+# The playground's bot token: the local server accepts any, and this one is never Telegram's.
+PLAYGROUND_TOKEN = "7000000001:PLAYGROUNDplaygroundPLAYGROUNDplayg"
+PLAYGROUND_COORDINATOR = 700001
+
+
+def playground_admins(configured: tuple[int, ...]) -> tuple[int, ...]:
+    """The coordinators of ADMIN_IDS, or one made up for the playground when none is set."""
+    return configured or (PLAYGROUND_COORDINATOR,)
+
+
+def seed_people(playground: Playground, admin_ids: tuple[int, ...]) -> None:
+    """A citizen for each language and the coordinators, as the playground starts with them."""
+    playground.add_person(700101, "Айгерім", "kk")
+    playground.add_person(700102, "Дмитрий", "ru")
+    playground.add_person(700103, "Emma", "en")
+    for number, admin_id in enumerate(admin_ids, start=1):
+        playground.add_person(admin_id, "Сәуле" if number == 1 else f"Сәуле {number}", "kk", role="coordinator")
