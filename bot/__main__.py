@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -119,7 +120,8 @@ async def run_playground(settings: Settings, url: str, port: int) -> None:
     try:
         address = await api.start("127.0.0.1", port)
     except OSError as exc:
-        raise StartupError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): choose another --port") from None
+        reason = "the port is taken" if exc.errno == errno.EADDRINUSE else str(exc)
+        raise StartupError(f"cannot listen on 127.0.0.1:{port} ({reason}): choose another --port") from None
     seed_people(playground, settings.admin_ids)
     print(f"open {address}", flush=True)
     try:

@@ -19,7 +19,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from bot.config import PROJECT_ROOT
 from bot.playground.server import BotApiServer
 from bot.playground.web import Playground, seed_people
-from tests.conftest import REGION_EXAMPLE
+from tests.conftest import REGION_EXAMPLE, onboard
+from tests import people as chat_people
 
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "playground"
 AIGERIM, DMITRY, EMMA, COORDINATOR = 700101, 700102, 700103, 700001
@@ -209,3 +210,24 @@ def small_png(width: int = 160, height: int = 100) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     rows = (b"\x00" + b"\x33\x90\xec" * width) * height  # each row: filter byte, then pixels
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+async def test_callback_notices_and_alerts_show_on_the_page(page: Page, api: BotApiServer, t):
+    await onboard(chat_people.Person(api, AIGERIM, "Айгерім", "kk"), "kk")
+    await open_person(page, "Айгерім")
+    await page.locator("#reply-keyboard .reply-button", has_text=t("kk", "Ask a question")).click()
+    await expect(bot_messages(page).last.locator(".inline-button").first).to_be_visible()
+    topics_id = await bot_messages(page).last.get_attribute("data-message-id")
+    topics = page.locator(f'#messages .message[data-message-id="{topics_id}"]')
+
+    # She erases her data; the topics message still has its buttons, as in Telegram.
+    await send(page, "/forget")
+    await bot_messages(page).last.locator(".inline-button", has_text=t("kk", "🗑 Yes, delete my data")).click()
+    await expect(page.locator("#messages")).to_contain_text(t("kk", "Your data has been deleted and your consent withdrawn."))
+
+    # A button pressed by someone the bot no longer knows: answered with an alert, shown as a dialog.
+    await topics.locator(".inline-button").first.click()
+    await expect(page.locator("#alert")).to_be_visible()
+    await expect(page.locator("#alert-text")).to_have_text(t("kk", "Please send /start first."))
+    await page.locator("#alert button").click()
+    await expect(page.locator("#alert")).to_be_hidden()

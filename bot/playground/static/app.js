@@ -5,7 +5,7 @@
 
 const state = {
   texts: {}, roles: {}, languages: {}, people: [], current: null, chat: null,
-  replyTo: null, pendingQueries: new Set(), hiddenKeyboardOf: null,
+  replyTo: null, hiddenKeyboardOf: null,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -225,8 +225,7 @@ function inlineButton(message, button) {
   element.addEventListener("click", async () => {
     element.classList.add("pressed");
     try {
-      const answer = await post(`/api/chats/${state.current}/press`, {message_id: message.message_id, data: button.callback_data});
-      state.pendingQueries.add(answer.query_id);
+      await post(`/api/chats/${state.current}/press`, {message_id: message.message_id, data: button.callback_data});
     } catch (error) {
       await refreshChat();  // the page was behind: the button is gone
     }
@@ -408,7 +407,8 @@ function listen() {
   });
   source.onmessage = (message) => {
     const event = JSON.parse(message.data);
-    if (event.kind === "callback_answer" && state.pendingQueries.delete(event.callback_query_id)) showAnswer(event);
+    // The answer can arrive before the press's own request returns: matched by chat, not by query.
+    if (event.kind === "callback_answer" && event.chat_id === state.current) showAnswer(event);
     if (event.kind === "typing" && event.chat_id === state.current) {
       $("chat-typing").hidden = false;
       setTimeout(queueRefresh, 5100);
