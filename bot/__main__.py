@@ -116,13 +116,14 @@ async def run_playground(settings: Settings, url: str, port: int) -> None:
     from bot.playground.web import Playground, seed_people
 
     api = BotApiServer()
-    playground = Playground(api, create_i18n(settings.default_language))
+    playground = Playground(api, create_i18n(settings.default_language), people_file=settings.data_dir / "people.json")
     try:
         address = await api.start("127.0.0.1", port)
     except OSError as exc:
         reason = "the port is taken" if exc.errno == errno.EADDRINUSE else str(exc)
         raise StartupError(f"cannot listen on 127.0.0.1:{port} ({reason}): choose another --port") from None
     seed_people(playground, settings.admin_ids)
+    playground.load_added_people()
     print(f"open {address}", flush=True)
     try:
         await run_bot(settings.model_copy(update={"telegram_api_url": address}), url)

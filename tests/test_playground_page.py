@@ -14,13 +14,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import BufferedInputFile
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.config import PROJECT_ROOT
 from bot.playground.server import BotApiServer
 from bot.playground.web import Playground, seed_people
-from tests.conftest import REGION_EXAMPLE, onboard
 from tests import people as chat_people
+from tests.conftest import REGION_EXAMPLE, onboard
 
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "playground"
 AIGERIM, DMITRY, EMMA, COORDINATOR = 700101, 700102, 700103, 700001
@@ -80,35 +81,44 @@ def bot_messages(page: Page):
     return page.locator("#messages .message.from-bot")
 
 
-async def test_a_kazakh_citizen_sets_up_and_asks_a_question_in_the_page(page: Page, api: BotApiServer, content, t):
-    await open_person(page, "Айгерім")
+CITIZENS = {  # language: (the playground's citizen, their language's button, a question they type)
+    "kk": ("Айгерім", "Қазақша", "волонтер болу"),
+    "ru": ("Дмитрий", "Русский", "как стать волонтёром"),
+    "en": ("Emma", "English", "how do I become a volunteer"),
+}
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_a_citizen_sets_up_and_asks_a_question_in_the_page(page: Page, api: BotApiServer, content, t, language):
+    name, button, question = CITIZENS[language]
+    await open_person(page, name)
     await expect(page.locator("#no-chat")).to_be_hidden()
     await send(page, "/start")
-    # Her Telegram language is offered first, every language named in itself.
+    # Their Telegram language is offered first, every language named in itself.
     first_buttons = bot_messages(page).last.locator(".inline-button")
-    await expect(first_buttons.first).to_have_text("Қазақша")
+    await expect(first_buttons.first).to_have_text(button)
     await first_buttons.first.click()
-    # The language question becomes the consent request, in Kazakh.
+    # The language question becomes the consent request, in their language.
     await expect(bot_messages(page)).to_have_count(1)
-    await expect(bot_messages(page).last).to_contain_text(plain(t("kk", "<b>Before we begin: your personal data</b>")))
-    await bot_messages(page).last.locator(".inline-button", has_text=t("kk", "✅ I agree")).click()
-    await bot_messages(page).last.locator(".inline-button", has_text=REGION_EXAMPLE["kk"]).click()
+    await expect(bot_messages(page).last).to_contain_text(plain(t(language, "<b>Before we begin: your personal data</b>")))
+    await bot_messages(page).last.locator(".inline-button", has_text=t(language, "✅ I agree")).click()
+    await bot_messages(page).last.locator(".inline-button", has_text=REGION_EXAMPLE[language]).click()
     # The main menu arrives as a reply keyboard under the input.
-    await expect(page.locator("#reply-keyboard .reply-button", has_text=t("kk", "Ask a question"))).to_be_visible()
+    await expect(page.locator("#reply-keyboard .reply-button", has_text=t(language, "Ask a question"))).to_be_visible()
 
-    await send(page, "волонтер болу")
-    best = content.kb.search("волонтер болу")[0].question
+    await send(page, question)
+    best = content.kb.search(question)[0].question
     answer = bot_messages(page).last
-    await expect(answer.locator("strong")).to_have_text(best.question["kk"])  # the bot's <b> as bold
-    await expect(answer).to_contain_text(best.answer["kk"].splitlines()[0])
+    await expect(answer.locator("strong")).to_have_text(best.question[language])  # the bot's <b> as bold
+    await expect(answer).to_contain_text(best.answer[language].splitlines()[0])
     # An inline button under the answer: the bot edits the message into the topic's questions.
     await answer.locator(".inline-button", has_text="⬅️").click()
     topic = content.kb.topic(best.topic_id)
-    await expect(bot_messages(page).last).to_contain_text(topic.title["kk"])
-    await expect(bot_messages(page).last.locator(".message-foot")).to_contain_text(t("kk", "edited"))
+    await expect(bot_messages(page).last).to_contain_text(topic.title[language])
+    await expect(bot_messages(page).last.locator(".message-foot")).to_contain_text(t("kk", "edited"))  # page in kk
 
-    stored = [m for m in api.chat(AIGERIM) if m.from_bot]
-    assert await bot_messages(page).count() == len(stored)
+    person_id = next(p.id for p in api.people.values() if p.first_name == name)
+    assert await bot_messages(page).count() == len([m for m in api.chat(person_id) if m.from_bot])
 
 
 async def test_each_person_has_a_separate_conversation_and_unread_counts(page: Page, api: BotApiServer, t):
@@ -168,7 +178,7 @@ async def test_the_page_survives_a_bot_restart(page: Page, api: BotApiServer, bo
     await expect(bot_messages(page).last).to_contain_text(t("en", "✅ I agree"))
 
 
-async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, api: BotApiServer, tmp_path):
+async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, api: BotApiServer, bot, tmp_path):
     await open_person(page, "Emma")
     await send(page, "/start")
     await expect(bot_messages(page)).to_have_count(1)
@@ -179,6 +189,15 @@ async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, a
     mine = page.locator("#messages .message.from-person")
     await expect(mine.last.locator("img")).to_be_visible()
     assert any(m.photo for m in api.chat(EMMA) if not m.from_bot)
+
+    # What the bot uploads is shown too: a photo with its formatted caption, a document to download.
+    await bot.bot.send_photo(EMMA, BufferedInputFile(small_png(), "deed.png"), caption="<b>Игі істер</b> марафоны 🎉")
+    photo = bot_messages(page).last
+    await expect(photo.locator("strong")).to_have_text("Игі істер")
+    await expect(photo.locator("img")).to_be_visible()
+    assert await photo.locator("img").evaluate("image => image.naturalWidth") == 160
+    await bot.bot.send_document(EMMA, BufferedInputFile("Есеп".encode(), "есеп.txt"))
+    await expect(bot_messages(page).last.locator("a.document")).to_have_text("📎 есеп.txt")
 
     await page.click("#contact")
     await expect(mine.last).to_contain_text("📱 Emma: +7700")
@@ -195,7 +214,7 @@ async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, a
     sent = next(m for m in reversed(api.chat(EMMA)) if m.text == "hello")
     assert sent.reply_to == next(m for m in api.chat(EMMA) if m.from_bot).message_id
     # Kazakh letters and emoji in the people list render as text, not as escapes.
-    await expect(page.locator("#people")).to_contain_text(re.compile("Айгерім.*Сәуле", re.S))
+    await expect(page.locator("#people")).to_contain_text(re.compile("Айгерім.*Сәуле", re.DOTALL))
 
 
 def plain(html: str) -> str:
@@ -224,6 +243,8 @@ async def test_callback_notices_and_alerts_show_on_the_page(page: Page, api: Bot
     await send(page, "/forget")
     await bot_messages(page).last.locator(".inline-button", has_text=t("kk", "🗑 Yes, delete my data")).click()
     await expect(page.locator("#messages")).to_contain_text(t("kk", "Your data has been deleted and your consent withdrawn."))
+    # The goodbye removes the menu keyboard from under the input.
+    await expect(page.locator("#reply-keyboard .reply-button")).to_have_count(0)
 
     # A button pressed by someone the bot no longer knows: answered with an alert, shown as a dialog.
     await topics.locator(".inline-button").first.click()

@@ -183,6 +183,7 @@ class BotApiServer:
         self.listeners: list[Callable[[str, dict], None]] = []
         self.app_hooks: list[Callable[[web.Application], None]] = []  # the playground adds its page
         self._query_chats: dict[str, int] = {}
+        self._closing = False
         self.url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -196,6 +197,7 @@ class BotApiServer:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._closing = False
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -205,6 +207,10 @@ class BotApiServer:
         return self.url
 
     async def stop(self) -> None:
+        # A bot's long poll would otherwise hold the shutdown until its timeout runs out.
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -279,10 +285,12 @@ class BotApiServer:
         message = self._new_message(user_id, from_bot=False, caption=caption, photo=photo)
         return await self._push_update("message", self.message_api(message)), message
 
-    async def send_document(self, user_id: int, content: bytes, name: str, mime_type: str) -> tuple[int, ChatMessage]:
+    async def send_document(
+        self, user_id: int, content: bytes, name: str, mime_type: str, caption: str | None = None
+    ) -> tuple[int, ChatMessage]:
         self.person(user_id)
         stored = self._store_file(content, name, mime_type)
-        message = self._new_message(user_id, from_bot=False, document=self._document(stored))
+        message = self._new_message(user_id, from_bot=False, caption=caption, document=self._document(stored))
         return await self._push_update("message", self.message_api(message)), message
 
     async def press(self, user_id: int, message_id: int, callback_data: str, forged: bool = False) -> tuple[int, str]:
@@ -332,7 +340,7 @@ class BotApiServer:
                 return None if message.reply_keyboard.get("remove_keyboard") else message.reply_keyboard
         return None
 
-    def message_api(self, message: ChatMessage) -> dict:
+    def message_api(self, message: ChatMessage, *, with_reply: bool = True) -> dict:
         """The Bot API Message object, as Telegram would return it."""
         person = self.people[message.chat_id]
         api: dict[str, Any] = {
@@ -347,6 +355,8 @@ class BotApiServer:
                 api["entities"] = message.entities
         if message.caption is not None:
             api["caption"] = message.caption
+            if message.entities:
+                api["caption_entities"] = message.entities
         if message.photo is not None:
             api["photo"] = message.photo
         if message.document is not None:
@@ -354,9 +364,9 @@ class BotApiServer:
         api.update(message.extra)
         if message.edit_date:
             api["edit_date"] = message.edit_date
-        if message.reply_to is not None:
+        if message.reply_to is not None and with_reply:  # Telegram nests one level only
             with contextlib.suppress(LookupError):
-                api["reply_to_message"] = self.message_api(self.message(message.chat_id, message.reply_to))
+                api["reply_to_message"] = self.message_api(self.message(message.chat_id, message.reply_to), with_reply=False)
         if message.inline_keyboard:
             api["reply_markup"] = {"inline_keyboard": message.inline_keyboard}
         return api
@@ -573,7 +583,7 @@ class BotApiServer:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates and timeout:
             try:
-                await self.wait_for(lambda: self._updates, timeout)
+                await self.wait_for(lambda: self._updates or self._closing, timeout)
             except TimeoutError:
                 return []
         return self._updates[:limit]

@@ -13,8 +13,8 @@ The page's own words go through gettext like the bot's, so it speaks kk, ru and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -33,6 +33,10 @@ STATIC = Path(__file__).parent / "static"
 MAX_TEXT_FROM_PAGE = 10_000  # longer than Telegram allows on purpose: the bot's answer is what is tried
 MAX_UPLOAD = 20 * 1024 * 1024
 ERRORS_KEPT = 20
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+# Shown inline; anything else (SVG, HTML…) is only downloaded, so a file cannot run script here.
+INLINE_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+_TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,14}")
 
 # Where a shared location lands unless the page says otherwise: the Baiterek tower, Astana.
 ASTANA = (51.128201, 71.430429)
@@ -67,6 +71,7 @@ PAGE_TEXTS = {
     "disconnected": N_("Connection to the playground lost; reconnecting…"),
     "page_language": N_("Page language"),
     "bad_person": N_("Give a name, a language, and an id of digits that no one has yet."),
+    "action_failed": N_("This did not reach the bot. A file may be up to 20 MB."),
 }
 
 
@@ -80,9 +85,12 @@ class Refusal:
 class Playground:
     """The page and its JSON over a `BotApiServer`; add it before the server starts."""
 
-    def __init__(self, api: BotApiServer, i18n: I18n) -> None:
+    def __init__(self, api: BotApiServer, i18n: I18n, people_file: Path | None = None) -> None:
+        """`people_file`: where the people added on the page are kept, so that they come back with
+        the playground's database (whose records are theirs) after a restart."""
         self.api = api
         self.i18n = i18n
+        self.people_file = people_file
         self.roles: dict[int, str] = {}
         self.read_upto: dict[int, int] = defaultdict(int)  # per person: last bot message seen
         self.refusals: dict[int | None, list[Refusal]] = defaultdict(list)
@@ -102,6 +110,22 @@ class Playground:
         self.api.add_person(user_id, name, language)
         self.roles[user_id] = role
         return user_id
+
+    def load_added_people(self) -> None:
+        if self.people_file is None or not self.people_file.exists():
+            return
+        for person in json.loads(self.people_file.read_text(encoding="utf-8")):
+            if person["id"] not in self.api.people:
+                self.add_person(person["id"], person["name"], person["language"])
+
+    def _save_added_person(self, user_id: int) -> None:
+        if self.people_file is None:
+            return
+        saved = json.loads(self.people_file.read_text(encoding="utf-8")) if self.people_file.exists() else []
+        person = self.api.people[user_id]
+        saved.append({"id": user_id, "name": person.first_name, "language": person.language_code})
+        self.people_file.parent.mkdir(parents=True, exist_ok=True)
+        self.people_file.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def _person_json(self, user_id: int) -> dict[str, Any]:
         person = self.api.people[user_id]
@@ -151,8 +175,8 @@ class Playground:
                 if event is None:  # the server is stopping
                     break
                 await response.write(f"data: {_json(event)}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the tab was closed
         finally:
             self._subscribers.discard(queue)
         return response
@@ -163,7 +187,16 @@ class Playground:
         for queue in self._subscribers:
             queue.put_nowait(None)
 
+    @web.middleware
+    async def _local_only(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Only pages served from this machine's own names: another site's page in the same
+        browser, or a DNS name rebound to 127.0.0.1, cannot drive the playground."""
+        if request.host.rsplit(":", 1)[0] not in LOCAL_HOSTS:
+            raise web.HTTPForbidden(text="the playground answers only on 127.0.0.1 and localhost")
+        return await handler(request)
+
     def _add_routes(self, app: web.Application) -> None:
+        app.middlewares.append(self._local_only)
         app.on_shutdown.append(self._end_streams)
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC)
@@ -197,14 +230,15 @@ class Playground:
 
     async def _new_person(self, request: web.Request) -> web.Response:
         body = await _body(request)
-        name = str(body.get("name") or "").strip()[:64]
-        language = str(body.get("language") or "").strip() or None
-        raw_id = str(body.get("id") or "").strip()
-        if not name or (raw_id and (not raw_id.isdigit() or len(raw_id) > 15 or int(raw_id) in self.api.people)):
+        name, language, raw_id = body.get("name"), body.get("language") or None, body.get("id") or ""
+        if not isinstance(name, str) or not name.strip() or len(name) > 64:
             raise _bad("bad_person")
-        if language is not None and (len(language) > 10 or not language.replace("-", "").isalpha()):
+        if language is not None and not (isinstance(language, str) and re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", language)):
             raise _bad("bad_person")
-        user_id = self.add_person(int(raw_id) if raw_id else None, name, language)
+        if raw_id and not (isinstance(raw_id, str) and _TELEGRAM_ID.fullmatch(raw_id.strip()) and int(raw_id) not in self.api.people):
+            raise _bad("bad_person")
+        user_id = self.add_person(int(raw_id) if raw_id else None, name.strip(), language)
+        self._save_added_person(user_id)
         return _ok(self._person_json(user_id))
 
     async def _chat(self, request: web.Request) -> web.Response:
@@ -222,8 +256,8 @@ class Playground:
     async def _send_text(self, request: web.Request) -> web.Response:
         user_id = self._user_id(request)
         body = await _body(request)
-        text = str(body.get("text") or "")
-        if not text.strip() or len(text) > MAX_TEXT_FROM_PAGE:
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_FROM_PAGE:
             raise web.HTTPBadRequest(text="text must have 1 to 10000 characters")
         reply_to = _optional_int(body.get("reply_to"))
         await self.api.send_text(user_id, text, reply_to=reply_to)
@@ -235,17 +269,17 @@ class Playground:
         content, name, mime, caption = b"", "file", "application/octet-stream", None
         while (part := await reader.next()) is not None:
             if part.name == "file":
-                content = await part.read()
+                content = await _read_limited(part, MAX_UPLOAD)
                 name = part.filename or name
                 mime = part.headers.get("Content-Type") or mime
             elif part.name == "caption":
                 caption = (await part.text()).strip() or None
-        if not content or len(content) > MAX_UPLOAD:
+        if not content:
             raise web.HTTPBadRequest(text="a file of 1 byte to 20 MB is needed")
-        if mime.startswith("image/") and mime != "image/gif":
+        if mime in INLINE_IMAGES and mime != "image/gif":  # Telegram sends GIFs as animations
             await self.api.send_photo(user_id, content, caption=caption)
         else:
-            await self.api.send_document(user_id, content, name, mime)
+            await self.api.send_document(user_id, content, name, mime, caption=caption)
         return _ok({})
 
     async def _share_contact(self, request: web.Request) -> web.Response:
@@ -258,11 +292,9 @@ class Playground:
     async def _share_location(self, request: web.Request) -> web.Response:
         user_id = self._user_id(request)
         body = await _body(request)
-        try:
-            latitude = float(body.get("latitude", ASTANA[0]))
-            longitude = float(body.get("longitude", ASTANA[1]))
-        except (TypeError, ValueError):
-            raise web.HTTPBadRequest(text="latitude and longitude must be numbers") from None
+        latitude, longitude = body.get("latitude", ASTANA[0]), body.get("longitude", ASTANA[1])
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (latitude, longitude)):
+            raise web.HTTPBadRequest(text="latitude and longitude must be numbers")
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise web.HTTPBadRequest(text="latitude and longitude out of range")
         await self.api.send_media(user_id, "location", {"latitude": latitude, "longitude": longitude})
@@ -271,9 +303,9 @@ class Playground:
     async def _press(self, request: web.Request) -> web.Response:
         user_id = self._user_id(request)
         body = await _body(request)
-        message_id = _optional_int(body.get("message_id"))
+        message_id = body.get("message_id")
         data = body.get("data")
-        if message_id is None or not isinstance(data, str):
+        if not isinstance(message_id, int) or isinstance(message_id, bool) or not isinstance(data, str):
             raise web.HTTPBadRequest(text="message_id and data are needed")
         try:
             _, query_id = await self.api.press(user_id, message_id, data)
@@ -284,7 +316,10 @@ class Playground:
     async def _block(self, request: web.Request) -> web.Response:
         user_id = self._user_id(request)
         body = await _body(request)
-        self.api.people[user_id].blocked_bot = bool(body.get("blocked"))
+        blocked = body.get("blocked")
+        if not isinstance(blocked, bool):
+            raise web.HTTPBadRequest(text="blocked must be true or false")
+        self.api.people[user_id].blocked_bot = blocked
         return _ok(self._person_json(user_id))
 
     async def _read(self, request: web.Request) -> web.Response:
@@ -297,16 +332,17 @@ class Playground:
         stored = self.api.files.get(request.match_info["file_id"])
         if stored is None:
             raise web.HTTPNotFound()
-        headers = {}
-        if stored.name and not (stored.mime_type or "").startswith("image/"):
-            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(stored.name)}"
-        return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream", headers=headers)
+        mime = stored.mime_type or "application/octet-stream"
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if mime not in INLINE_IMAGES:
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(stored.name or 'file')}"
+        return web.Response(body=stored.content, content_type=mime, headers=headers)
 
     # --- helpers --------------------------------------------------------------------------------
 
     def _user_id(self, request: web.Request) -> int:
         raw = request.match_info["id"]
-        if not raw.isdigit() or int(raw) not in self.api.people:
+        if not _TELEGRAM_ID.fullmatch(raw) or int(raw) not in self.api.people:
             raise web.HTTPNotFound(text="no such person")
         return int(raw)
 
@@ -337,9 +373,18 @@ def _playground_phone(user_id: int) -> str:
 
 
 def _optional_int(value: Any) -> int | None:
-    with contextlib.suppress(TypeError, ValueError):
-        return int(value)
-    return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def _read_limited(part: Any, limit: int) -> bytes:
+    """The uploaded file, refused as soon as it grows past `limit` (never read whole first)."""
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _quote(name: str) -> str:
@@ -361,6 +406,9 @@ def _bad(text_key: str) -> web.HTTPBadRequest:
 async def _body(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
+    if request.content_type != "application/json":
+        # A form another site posts needs no permission; a JSON request from it does (CORS).
+        raise web.HTTPUnsupportedMediaType(text="send JSON (Content-Type: application/json)")
     try:
         body = await request.json()
     except ValueError:

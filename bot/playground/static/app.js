@@ -93,13 +93,18 @@ async function openChat(id) {
 }
 
 async function refreshChat() {
-  if (state.current === null) return;
+  const id = state.current;
+  if (id === null) return;
+  let chat;
   try {
-    state.chat = await api(`/api/chats/${state.current}`);
+    chat = await api(`/api/chats/${id}`);
   } catch (error) {
-    if (error.status === 404) { state.current = null; state.chat = null; }
-    else throw error;
+    if (error.status !== 404) throw error;
+    chat = null;
   }
+  if (state.current !== id) return;  // another person was opened meanwhile: theirs is on its way
+  state.chat = chat;
+  if (!chat) state.current = null;
   renderChat();
   if (state.chat && state.chat.person.unread) {
     await post(`/api/chats/${state.current}/read`);
@@ -130,7 +135,8 @@ function renderChat() {
   $("refusals").replaceChildren(...chat.refusals.map((refusal) => {
     const line = document.createElement("p");
     line.className = "refusal";
-    line.textContent = `${state.texts.refused}: ${refusal.method} — ${refusal.description}`;
+    const time = new Date(refusal.at * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+    line.textContent = `${time} ${state.texts.refused}: ${refusal.method} — ${refusal.description}`;
     return line;
   }));
 
@@ -212,7 +218,7 @@ function inlineButton(message, button) {
   if (button.url) {
     const link = document.createElement("a");
     link.className = "inline-button";
-    link.href = button.url;
+    if (SAFE_LINK.test(button.url)) link.href = button.url;
     link.target = "_blank";
     link.rel = "noopener noreferrer";
     link.textContent = `${button.text} ↗`;
@@ -223,6 +229,7 @@ function inlineButton(message, button) {
   element.className = "inline-button";
   element.textContent = button.text;
   element.addEventListener("click", async () => {
+    element.disabled = true;  // one press, one callback query, as in Telegram
     element.classList.add("pressed");
     try {
       await post(`/api/chats/${state.current}/press`, {message_id: message.message_id, data: button.callback_data});
@@ -250,9 +257,9 @@ function renderReplyKeyboard(chat) {
       element.className = "reply-button";
       element.textContent = text;
       element.addEventListener("click", async () => {
-        if (keyboard.one_time_keyboard) state.hiddenKeyboardOf = source.message_id;
-        if (button.request_contact) await post(`/api/chats/${state.current}/contact`);
-        else if (button.request_location) await post(`/api/chats/${state.current}/location`);
+        if (keyboard.one_time_keyboard && source) state.hiddenKeyboardOf = source.message_id;
+        if (button.request_contact) await act(`/api/chats/${state.current}/contact`);
+        else if (button.request_location) await act(`/api/chats/${state.current}/location`);
         else await sendText(text);
       });
       line.append(element);
@@ -262,33 +269,47 @@ function renderReplyKeyboard(chat) {
 }
 
 // Telegram's entities over the message text; offsets are in UTF-16 code units, as JS strings are.
+// Entities nest (the bot's HTML does), so they become a tree: each element holds the text and the
+// entities inside it. One that crosses its parent's end is cut there, as a client would draw it.
 function formatted(text, entities) {
   const block = document.createElement("div");
   block.className = "text";
-  const cuts = new Set([0, text.length]);
-  for (const entity of entities) { cuts.add(entity.offset); cuts.add(entity.offset + entity.length); }
-  const points = [...cuts].filter((point) => point >= 0 && point <= text.length).sort((a, b) => a - b);
-  for (let index = 0; index < points.length - 1; index++) {
-    const [start, end] = [points[index], points[index + 1]];
-    let node = document.createTextNode(text.slice(start, end));
-    const covering = entities
-      .filter((entity) => entity.offset <= start && entity.offset + entity.length >= end)
-      .sort((a, b) => b.offset - a.offset || a.length - b.length);  // innermost first
-    for (const entity of covering) node = wrap(node, entity, text);
-    block.append(node);
-  }
+  const sorted = entities
+    .filter((entity) => entity.length > 0 && entity.offset >= 0 && entity.offset < text.length)
+    .map((entity) => ({...entity, end: Math.min(entity.offset + entity.length, text.length)}))
+    .sort((a, b) => a.offset - b.offset || b.end - a.end);  // outer before inner
+  appendRange(block, text, 0, text.length, sorted);
   return block;
+}
+
+function appendRange(parent, text, start, end, entities) {
+  let position = start;
+  let index = 0;
+  while (index < entities.length) {
+    const entity = {...entities[index], end: Math.min(entities[index].end, end)};
+    let next = index + 1;
+    while (next < entities.length && entities[next].offset < entity.end) next++;
+    if (entity.offset > position) parent.append(text.slice(position, entity.offset));
+    const element = wrap(entity, text);
+    appendRange(element, text, Math.max(entity.offset, position), entity.end, entities.slice(index + 1, next));
+    parent.append(element);
+    position = Math.max(position, entity.end);
+    index = next;
+  }
+  if (position < end) parent.append(text.slice(position, end));
 }
 
 const TAGS = {bold: "strong", italic: "em", underline: "u", strikethrough: "s", code: "code", pre: "pre",
   spoiler: "span", blockquote: "blockquote", expandable_blockquote: "blockquote"};
 
-function wrap(node, entity, text) {
+const SAFE_LINK = /^(https?:|tg:|mailto:)/i;
+
+function wrap(entity, text) {
   let element;
   if (entity.type === "text_link" || entity.type === "url") {
     element = document.createElement("a");
-    const href = entity.type === "url" ? text.substr(entity.offset, entity.length) : entity.url;
-    if (/^(https?:|tg:|mailto:)/i.test(href)) element.href = href;
+    const href = entity.type === "url" ? text.slice(entity.offset, entity.end) : entity.url;
+    if (SAFE_LINK.test(href)) element.href = href;
     element.target = "_blank";
     element.rel = "noopener noreferrer";
   } else if (TAGS[entity.type]) {
@@ -298,7 +319,6 @@ function wrap(node, entity, text) {
     element = document.createElement("span");
     element.className = `entity-${entity.type}`;
   }
-  element.append(node);
   return element;
 }
 
@@ -316,11 +336,26 @@ function preview(message) {
 
 // --- what the person does -------------------------------------------------------------------------
 
+// What a person does: shown at once (not only when the bot reacts); a failure is said, not lost.
+async function act(path, body) {
+  try {
+    await post(path, body);
+    return true;
+  } catch (error) {
+    showAnswer({text: state.texts.action_failed});
+    return false;
+  } finally {
+    await refreshChat();
+  }
+}
+
 async function sendText(text) {
   const body = {text};
   if (state.replyTo) body.reply_to = state.replyTo.id;
-  state.replyTo = null;
-  await post(`/api/chats/${state.current}/text`, body);
+  const sent = await act(`/api/chats/${state.current}/text`, body);
+  if (sent) state.replyTo = null;
+  renderChat();
+  return sent;
 }
 
 function showAnswer(event) {
@@ -342,9 +377,7 @@ function wireComposer() {
     event.preventDefault();
     const input = $("text");
     if (!input.value.trim()) return;
-    const text = input.value;
-    input.value = "";
-    await sendText(text);
+    if (await sendText(input.value)) input.value = "";
   });
   $("replying-cancel").addEventListener("click", () => { state.replyTo = null; renderChat(); });
   $("attach").addEventListener("click", () => $("file").click());
@@ -354,16 +387,12 @@ function wireComposer() {
     const form = new FormData();
     form.append("file", file, file.name);
     if ($("text").value.trim()) form.append("caption", $("text").value);
-    $("text").value = "";
     $("file").value = "";
-    await post(`/api/chats/${state.current}/file`, form);
+    if (await act(`/api/chats/${state.current}/file`, form)) $("text").value = "";
   });
-  $("contact").addEventListener("click", () => post(`/api/chats/${state.current}/contact`));
-  $("location").addEventListener("click", () => post(`/api/chats/${state.current}/location`));
-  $("block").addEventListener("click", async () => {
-    await post(`/api/chats/${state.current}/block`, {blocked: !state.chat.person.blocked});
-    await refreshChat();
-  });
+  $("contact").addEventListener("click", () => act(`/api/chats/${state.current}/contact`));
+  $("location").addEventListener("click", () => act(`/api/chats/${state.current}/location`));
+  $("block").addEventListener("click", () => act(`/api/chats/${state.current}/block`, {blocked: !state.chat.person.blocked}));
 }
 
 function wirePeopleForm() {
