@@ -196,8 +196,13 @@ async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, a
     await expect(photo.locator("strong")).to_have_text("Игі істер")
     await expect(photo.locator("img")).to_be_visible()
     assert await photo.locator("img").evaluate("image => image.naturalWidth") == 160
-    await bot.bot.send_document(EMMA, BufferedInputFile("Есеп".encode(), "есеп.txt"))
+    document = await bot.bot.send_document(EMMA, BufferedInputFile("Есеп".encode(), "есеп.txt"))
     await expect(bot_messages(page).last.locator("a.document")).to_have_text("📎 есеп.txt")
+    # The bot deletes it and shows "typing…": both appear without reloading.
+    await bot.bot.delete_message(EMMA, document.message_id)
+    await expect(page.locator("#messages a.document")).to_have_count(0)
+    await bot.bot.send_chat_action(EMMA, "typing")
+    await expect(page.locator("#chat-typing")).to_be_visible()
 
     await page.click("#contact")
     await expect(mine.last).to_contain_text("📱 Emma: +7700")
@@ -213,6 +218,7 @@ async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, a
     await expect(mine.last.locator(".quote")).not_to_be_empty()
     sent = next(m for m in reversed(api.chat(EMMA)) if m.text == "hello")
     assert sent.reply_to == next(m for m in api.chat(EMMA) if m.from_bot).message_id
+    await mine.last.scroll_into_view_if_needed()  # back down to the newest, for the screenshot
     # Kazakh letters and emoji in the people list render as text, not as escapes.
     await expect(page.locator("#people")).to_contain_text(re.compile("Айгерім.*Сәуле", re.DOTALL))
 

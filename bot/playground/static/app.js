@@ -5,7 +5,7 @@
 
 const state = {
   texts: {}, roles: {}, languages: {}, people: [], current: null, chat: null,
-  replyTo: null, hiddenKeyboardOf: null,
+  replyTo: null, hiddenKeyboardOf: null, followLatest: true,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -127,10 +127,10 @@ function renderChat() {
   $("blocked-note").hidden = !person.blocked;
 
   const box = $("messages");
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  if (box.dataset.person !== String(person.id)) state.followLatest = true;
   box.replaceChildren(...(chat.messages.length ? chat.messages.map(renderMessage) : [emptyNote()]));
-  if (atBottom || box.dataset.person !== String(person.id)) box.scrollTop = box.scrollHeight;
   box.dataset.person = person.id;
+  followLatest();
 
   $("refusals").replaceChildren(...chat.refusals.map((refusal) => {
     const line = document.createElement("p");
@@ -143,6 +143,11 @@ function renderChat() {
   $("replying").hidden = !state.replyTo;
   if (state.replyTo) $("replying-text").textContent = state.replyTo.preview;
   renderReplyKeyboard(chat);
+}
+
+// Like Telegram: the newest message stays in view unless the person scrolled up to read.
+function followLatest() {
+  if (state.followLatest) $("messages").scrollTop = $("messages").scrollHeight;
 }
 
 function emptyNote() {
@@ -166,6 +171,7 @@ function renderMessage(message) {
     const image = document.createElement("img");
     image.src = `/api/files/${encodeURIComponent(message.photo[message.photo.length - 1].file_id)}`;
     image.alt = "";
+    image.addEventListener("load", followLatest);  // its height is known only now
     bubble.append(image);
   }
   if (message.document) {
@@ -448,6 +454,10 @@ function listen() {
 }
 
 async function main() {
+  const box = $("messages");
+  box.addEventListener("scroll", () => {
+    state.followLatest = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  });
   wireComposer();
   wirePeopleForm();
   $("page-language").addEventListener("change", (event) => loadTexts(event.target.value));
