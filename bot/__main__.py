@@ -28,6 +28,10 @@ class StartupError(Exception):
     """Something outside the code stops the start; the message says what, for a person."""
 
 
+class CommandError(Exception):
+    """A command could not do what was asked; the message is the whole line, for a person."""
+
+
 @contextmanager
 def database(settings: Settings) -> Iterator[str]:
     """The configured database, or an embedded one started here and stopped on exit."""
@@ -67,12 +71,16 @@ async def run_bot(settings: Settings, url: str) -> None:
     from bot.app import Content, build_bot, build_dispatcher, publish_commands
     from bot.db.engine import create_engine, create_session_factory
     from bot.i18n import create_i18n
+    from bot.services.operators import ensure_coordinators
 
     engine = create_engine(url)
+    session_factory = create_session_factory(engine)
     bot = build_bot(settings)
     i18n = create_i18n(settings.default_language)
-    dispatcher = build_dispatcher(settings, engine, create_session_factory(engine), Content.load(), i18n)
+    dispatcher = build_dispatcher(settings, engine, session_factory, Content.load(), i18n)
     try:
+        async with session_factory() as session, session.begin():
+            await ensure_coordinators(session, settings.admin_ids)
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError:
@@ -148,6 +156,50 @@ def command_playground(settings: Settings, port: int, reset: bool) -> None:
         run_event_loop(run_playground(settings, url, port))
 
 
+async def manage_operators(settings: Settings, url: str, args: argparse.Namespace) -> None:
+    # Without aiogram: importing it (two seconds) is not needed to manage operators.
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.services import operators
+    from bot.services.directory import Directory
+
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            await operators.ensure_coordinators(session, settings.admin_ids)
+            if args.action == "add":
+                added = await operators.add_operator(
+                    session, Directory.load(), args.telegram_id, args.name, args.region, operators.Role(args.role)
+                )
+                print(f"added: {_operator_line(added)}")
+            elif args.action == "remove":
+                removed = await operators.remove_operator(session, args.telegram_id)
+                print(f"removed: {_operator_line(removed)}")
+            else:
+                found = await operators.list_operators(session, include_removed=args.all)
+                for operator in found:
+                    print(_operator_line(operator))
+                if not found:
+                    print("no operators yet: add one with `python -m bot operators add`")
+            await session.commit()
+    except operators.OperatorError as exc:
+        raise CommandError(f"Cannot {args.action} the operator: {exc}") from None
+    finally:
+        await engine.dispose()
+
+
+def _operator_line(operator: Any) -> str:
+    state = "on duty" if operator.on_duty else "off duty"
+    if not operator.active:
+        state = "removed"
+    return f"{operator.telegram_id}\t{operator.office}\t{operator.role.value}\t{state}\t{operator.name}"
+
+
+def command_operators(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as url:
+        migrate(url)
+        run_event_loop(manage_operators(settings, url, args))
+
+
 def command_migrate(settings: Settings) -> None:
     with database(settings) as url:
         migrate(url)
@@ -164,6 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     playground.add_argument("--port", type=int, default=8080, help="port of the page on 127.0.0.1 (default 8080)")
     playground.add_argument("--reset", action="store_true", help="start afresh: forget the playground's stored data")
+    operators = commands.add_parser("operators", help="front-office operators and coordinators")
+    actions = operators.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add an operator (or bring a removed one back)")
+    add.add_argument("--telegram-id", type=int, required=True, help="the operator's numeric Telegram id")
+    add.add_argument("--name", required=True, help="as colleagues know them; citizens see the front-office's name")
+    add.add_argument("--region", required=True, help="a front-office slug (astana, almaty, …) or national")
+    add.add_argument("--role", choices=["operator", "coordinator"], default="operator")
+    listing = actions.add_parser("list", help="the active operators, by front-office")
+    listing.add_argument("--all", action="store_true", help="removed ones too")
+    remove = actions.add_parser("remove", help="deactivate an operator (their past answers keep their name)")
+    remove.add_argument("--telegram-id", type=int, required=True)
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")
@@ -175,12 +238,18 @@ def main(argv: list[str] | None = None) -> int:
             # Its one line of output is the address; the bot's own log says only what went wrong.
             setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
             command_playground(settings, args.port, args.reset)
+        elif args.command == "operators":
+            setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
+            command_operators(settings, args)
         else:
             setup_logging(settings.log_level)
             {"run": command_run, "migrate": command_migrate}[args.command](settings)
     except (SettingsError, StartupError) as exc:
         for line in str(exc).splitlines():
             print(f"Cannot start: {line}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0

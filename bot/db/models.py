@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, SmallInteger, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    true,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,3 +56,29 @@ class FsmState(Base):
     state: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Operator(Base):
+    """A person of a front-office who answers escalated requests, or a coordinator.
+
+    `office` is a slug of `bot/content/front_offices.toml` (a region, or `national`); the list lives
+    in that data file, so the service checks it rather than a constraint. A removed operator stays,
+    inactive, because the tickets they answered keep pointing at them.
+    """
+
+    __tablename__ = "operators"
+    __table_args__ = (
+        CheckConstraint("role IN ('operator', 'coordinator')", name="operators_role_known"),
+        CheckConstraint("length(name) BETWEEN 1 AND 64", name="operators_name_length"),
+    )
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(Text)
+    office: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    on_duty: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
