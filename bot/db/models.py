@@ -9,10 +9,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Index,
+    Integer,
     SmallInteger,
     String,
     Text,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -82,3 +85,27 @@ class Operator(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone, written in the same transaction as the change that causes
+    it, and sent by the delivery worker (`bot/delivery.py`): a crash between the two loses nothing.
+
+    `kind` names how the worker turns `payload` into Bot API calls. Pending rows are the ones with
+    neither `sent_at` nor `failed`; `not_before` holds a retry back (429, network trouble).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "chat_id", "id", postgresql_where=text("sent_at IS NULL AND failed IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,90 @@
+"""Messages the bot owes people, kept in PostgreSQL until they are delivered. Knows nothing of
+Telegram: a service writes what is owed (a kind and its data) in the transaction of the change that
+causes it; the delivery worker (`bot/delivery.py`) sends it once that transaction has committed.
+
+Rows of one chat go out in the order they were written: only the oldest pending row of a chat is
+ever handed out, and it is locked while it is being sent (`FOR UPDATE SKIP LOCKED`), so several bot
+processes can deliver at once without sending anything twice or out of order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import OutboxMessage
+
+# NOTIFY on this channel wakes the delivery workers; PostgreSQL sends it only at commit.
+CHANNEL = "outbox"
+
+_outbox = OutboxMessage.__table__
+_OWE = insert(_outbox).values(chat_id=bindparam("to"), kind=bindparam("what"), payload=bindparam("data")).returning(_outbox.c.id)
+_NOTIFY = select(func.pg_notify(CHANNEL, ""))
+_CLAIM = text(
+    """
+    SELECT id, chat_id, kind, payload, attempts FROM outbox AS o
+    WHERE sent_at IS NULL AND failed IS NULL AND not_before <= now()
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox AS earlier
+          WHERE earlier.chat_id = o.chat_id AND earlier.id < o.id
+            AND earlier.sent_at IS NULL AND earlier.failed IS NULL)
+    ORDER BY id
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_SENT = update(_outbox).where(_outbox.c.id == bindparam("row")).values(sent_at=func.now())
+_FAILED = update(_outbox).where(_outbox.c.id == bindparam("row")).values(failed=bindparam("reason"))
+_POSTPONE = (
+    update(_outbox).where(_outbox.c.id == bindparam("row"))
+    .values(not_before=bindparam("until"), attempts=_outbox.c.attempts + 1)
+)
+_NEXT_DUE = select(func.min(_outbox.c.not_before)).where(_outbox.c.sent_at.is_(None), _outbox.c.failed.is_(None))
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def owe(session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any]) -> int:
+    """Record a message for `chat_id`; it is sent after the session's transaction commits."""
+    row_id = (await session.execute(_OWE, {"to": chat_id, "what": kind, "data": payload})).scalar_one()
+    await session.execute(_NOTIFY)
+    return row_id
+
+
+async def claim_due(session: AsyncSession, batch: int = 20) -> list[Owed]:
+    """The oldest due message of each chat, locked until the session's transaction ends."""
+    rows = (await session.execute(_CLAIM, {"batch": batch})).mappings()
+    return [Owed(r["id"], r["chat_id"], r["kind"], r["payload"], r["attempts"]) for r in rows]
+
+
+async def mark_sent(session: AsyncSession, owed: Owed) -> None:
+    await session.execute(_SENT, {"row": owed.id})
+
+
+async def mark_failed(session: AsyncSession, owed: Owed, reason: str) -> None:
+    """Never to be sent: the person blocked the bot, or Telegram refuses the message as it is."""
+    await session.execute(_FAILED, {"row": owed.id, "reason": reason[:500]})
+
+
+async def postpone(session: AsyncSession, owed: Owed, seconds: float) -> None:
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    await session.execute(_POSTPONE, {"row": owed.id, "until": until})
+
+
+async def seconds_to_next(session: AsyncSession) -> float | None:
+    """How long until the next pending message is due (0 if one is due now); None if none is pending."""
+    due = (await session.execute(_NEXT_DUE)).scalar_one_or_none()
+    if due is None:
+        return None
+    return max(0.0, (due - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,102 @@
+"""The outbox: what the bot owes people is written with the change that causes it and delivered by
+the worker that runs beside polling: after commit only, in order, once, through 429s, network
+trouble, blocked people and restarts, and by several processes at once without doubles."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import text
+
+from bot.db.engine import create_session_factory
+from bot.delivery import DeliveryWorker
+from bot.services.outbox import owe
+
+
+def received(api, person) -> list[str]:
+    return [m.text for m in api.chat(person.id) if m.from_bot]
+
+
+async def owed_in_one_transaction(engine, *messages: tuple[int, str]) -> None:
+    async with create_session_factory(engine)() as session, session.begin():
+        for chat_id, message in messages:
+            await owe(session, chat_id, "text", {"text": message})
+
+
+async def outbox_rows(engine) -> list[dict]:
+    """The outbox once no row is pending any more (a row is marked with its batch's commit, a moment
+    after Telegram has the message); after 5 s, as it is."""
+    for _ in range(100):
+        async with engine.connect() as conn:
+            rows = [dict(r) for r in (await conn.execute(text("SELECT * FROM outbox ORDER BY id"))).mappings()]
+        if all(r["sent_at"] is not None or r["failed"] is not None for r in rows):
+            break
+        await asyncio.sleep(0.05)
+    return rows
+
+
+async def test_owed_messages_go_out_after_commit_in_order_and_never_after_a_rollback(api, bot, engine, people):
+    citizen = people("ru")
+    async with create_session_factory(engine)() as session:
+        await owe(session, citizen.id, "text", {"text": "rolled back"})
+        await session.rollback()
+    await owed_in_one_transaction(engine, *[(citizen.id, f"<b>Заявка №{n}</b> принята") for n in range(1, 6)])
+
+    await api.wait_for(lambda: len(received(api, citizen)) == 5)
+    assert received(api, citizen) == [f"Заявка №{n} принята" for n in range(1, 6)]  # HTML rendered, in order
+    assert api.chat(citizen.id)[0].entities[0]["type"] == "bold"
+    rows = await outbox_rows(engine)
+    assert len(rows) == 5 and all(r["sent_at"] is not None and r["failed"] is None for r in rows)
+
+
+async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_once(api, bot, engine, people):
+    first, second = people("kk"), people("en")
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    started = time.monotonic()
+    await owed_in_one_transaction(engine, (first.id, "after the flood limit"))
+    await api.wait_for(lambda: received(api, first), 10)
+    assert time.monotonic() - started >= 1.0  # Telegram's retry_after was obeyed
+
+    api.fail_next("sendMessage", 502, "Bad Gateway")
+    await owed_in_one_transaction(engine, (second.id, "after a bad gateway"))
+    await api.wait_for(lambda: received(api, second), 10)
+    await asyncio.sleep(0.3)
+    assert received(api, first) == ["after the flood limit"] and received(api, second) == ["after a bad gateway"]
+    assert [r["attempts"] for r in await outbox_rows(engine)] == [1, 1]
+
+
+async def test_a_person_who_blocked_the_bot_is_not_retried(api, bot, engine, people):
+    citizen = people("ru")
+    api.block(citizen.id)
+    await owed_in_one_transaction(engine, (citizen.id, "never seen"), (citizen.id, "nor this"))
+    await api.wait_for(lambda: sum(1 for c in api.calls if c.method == "sendMessage" and not c.ok) == 2)
+    await asyncio.sleep(0.5)
+    assert [r["failed"] for r in await outbox_rows(engine)] == ["blocked", "blocked"]
+    assert sum(1 for c in api.calls if c.method == "sendMessage") == 2  # one try each, no retries
+
+
+async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_start(api, bot, engine, people):
+    citizen = people("kk")
+    await bot.stop()
+    await owed_in_one_transaction(engine, *[(citizen.id, f"хабарлама {n}") for n in range(3)])
+    await asyncio.sleep(0.3)
+    assert received(api, citizen) == []
+    await bot.start()
+    await api.wait_for(lambda: len(received(api, citizen)) == 3)
+    await asyncio.sleep(0.3)
+    assert received(api, citizen) == ["хабарлама 0", "хабарлама 1", "хабарлама 2"]
+
+
+async def test_two_processes_delivering_at_once_send_each_message_once_and_in_order(api, bot, engine, people):
+    citizens = [people("ru") for _ in range(10)]
+    second = DeliveryWorker(engine, create_session_factory(engine))  # as a second bot process would
+    await second.start(bot.bot)
+    try:
+        await owed_in_one_transaction(engine, *[(c.id, f"{c.id}: {n}") for n in range(5) for c in citizens])
+        await api.wait_for(lambda: sum(len(received(api, c)) for c in citizens) == 50, 15)
+        await asyncio.sleep(0.3)
+    finally:
+        await second.stop()
+    for citizen in citizens:
+        assert received(api, citizen) == [f"{citizen.id}: {n}" for n in range(5)]
