@@ -119,9 +119,11 @@ def command_run(settings: Settings) -> None:
 
 async def run_playground(settings: Settings, url: str, port: int) -> None:
     """The local Bot API server with its page, then the real bot polling it."""
+    from bot.db.engine import create_engine, create_session_factory
     from bot.i18n import create_i18n
     from bot.playground.server import BotApiServer
-    from bot.playground.web import Playground, seed_people
+    from bot.playground.web import Playground, create_operator_records, seed_people
+    from bot.services.directory import Directory
 
     api = BotApiServer()
     playground = Playground(api, create_i18n(settings.default_language), people_file=settings.data_dir / "people.json")
@@ -132,6 +134,12 @@ async def run_playground(settings: Settings, url: str, port: int) -> None:
         raise StartupError(f"cannot listen on 127.0.0.1:{port} ({reason}): choose another --port") from None
     seed_people(playground, settings.admin_ids)
     playground.load_added_people()
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            await create_operator_records(session, Directory.load())
+    finally:
+        await engine.dispose()
     print(f"open {address}", flush=True)
     try:
         await run_bot(settings.model_copy(update={"telegram_api_url": address}), url)

@@ -18,7 +18,7 @@ LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English
 log = logging.getLogger(__name__)
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(msgid: str) -> str:
     """Mark a string for extraction without translating it now (`pybabel extract -k N_`)."""
     return msgid
 

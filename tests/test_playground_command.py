@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import PROJECT_ROOT
+from tests.test_command_line import run_bot
 
 DMITRY = 700102
 UNSET = {"BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_URL", "DATA_DIR"}
@@ -89,11 +90,12 @@ async def test_the_playground_serves_the_page_and_the_real_bot_answers(tmp_path)
             assert response.status == 200
             assert "/static/app.js" in await response.text()
         people = await page.get("/api/people")
-        assert [(p["name"], p["language"], p["role"]) for p in people] == [
-            ("Айгерім", "kk", "citizen"), ("Дмитрий", "ru", "citizen"), ("Emma", "en", "citizen"),
-            ("Сәуле", "kk", "coordinator"),
+        assert [(p["name"], p["language"], p["role"], p["office"]) for p in people] == [
+            ("Айгерім", "kk", "citizen", None), ("Дмитрий", "ru", "citizen", None), ("Emma", "en", "citizen", None),
+            ("Асель", "kk", "operator", "almaty"), ("Нұрлан", "ru", "operator", "akmola"),
+            ("Марина", "ru", "operator", "national"), ("Сәуле", "kk", "coordinator", None),
         ]
-        assert people[3]["id"] == 424242  # the coordinator is the one ADMIN_IDS names
+        assert people[-1]["id"] == 424242  # the coordinator is the one ADMIN_IDS names
 
         await page.post(f"/api/chats/{DMITRY}/text", {"text": "/start"})
         [question] = await page.bot_messages(DMITRY, 1)
@@ -103,6 +105,12 @@ async def test_the_playground_serves_the_page_and_the_real_bot_answers(tmp_path)
         await page.press(DMITRY, "✅")
         region_question = (await page.with_button(DMITRY, "Алматы"))["text"]  # the region question, in Russian
     assert (tmp_path / "data" / "playground" / "postgres").is_dir()  # its own folder, not DATABASE_URL
+    # The operators (and the coordinator) are real records in the playground's own database.
+    listed = run_bot(tmp_path, "operators", "list", DATA_DIR=str(tmp_path / "data" / "playground"), ADMIN_IDS="424242")
+    assert [line.split("\t")[:3] for line in listed.stdout.splitlines()] == [
+        ["700202", "akmola", "operator"], ["700201", "almaty", "operator"],
+        ["424242", "national", "coordinator"], ["700203", "national", "operator"],
+    ], listed.stderr  # by front-office, then name
 
     # Started again: Dmitry's consent is still stored, so /start goes on with the region.
     async with playground(tmp_path) as page:

@@ -24,10 +24,13 @@ from urllib.parse import quote
 
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.playground.server import BotApiServer, ChatMessage
+from bot.services import operators
+from bot.services.directory import Directory
 
 STATIC = Path(__file__).parent / "static"
 MAX_TEXT_FROM_PAGE = 10_000  # longer than Telegram allows on purpose: the bot's answer is what is tried
@@ -41,7 +44,7 @@ _TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,14}")
 # Where a shared location lands unless the page says otherwise: the Baiterek tower, Astana.
 ASTANA = (51.128201, 71.430429)
 
-ROLE_NAMES = {"citizen": N_("Citizen"), "coordinator": N_("Coordinator")}
+ROLE_NAMES = {"citizen": N_("Citizen"), "operator": N_("Operator"), "coordinator": N_("Coordinator")}
 
 PAGE_TEXTS = {
     "title": N_("Qazvolunteer bot playground"),
@@ -92,6 +95,8 @@ class Playground:
         self.i18n = i18n
         self.people_file = people_file
         self.roles: dict[int, str] = {}
+        self.offices: dict[int, str] = {}  # operators' front-offices
+        self.directory = Directory.load()
         self.read_upto: dict[int, int] = defaultdict(int)  # per person: last bot message seen
         self.refusals: dict[int | None, list[Refusal]] = defaultdict(list)
         self.typing_since: dict[int, float] = {}
@@ -102,13 +107,17 @@ class Playground:
 
     # --- people ---------------------------------------------------------------------------------
 
-    def add_person(self, user_id: int | None, name: str, language: str | None, role: str = "citizen") -> int:
+    def add_person(
+        self, user_id: int | None, name: str, language: str | None, role: str = "citizen", office: str | None = None
+    ) -> int:
         if user_id is None:
             while self._next_id in self.api.people:
                 self._next_id += 1
             user_id = self._next_id
         self.api.add_person(user_id, name, language)
         self.roles[user_id] = role
+        if office:
+            self.offices[user_id] = office
         return user_id
 
     def load_added_people(self) -> None:
@@ -136,6 +145,7 @@ class Playground:
             "name": person.first_name,
             "language": person.language_code,
             "role": self.roles.get(user_id, "citizen"),
+            "office": self.offices.get(user_id),
             "blocked": person.blocked_bot,
             "unread": sum(1 for m in chat if m.from_bot and m.message_id > self.read_upto[user_id]),
             "last": _preview(last) if last else "",
@@ -223,7 +233,8 @@ class Playground:
             language = self.i18n.default_locale
         texts = {key: self.i18n.gettext(text, locale=language) for key, text in PAGE_TEXTS.items()}
         roles = {key: self.i18n.gettext(text, locale=language) for key, text in ROLE_NAMES.items()}
-        return _ok({"language": language, "languages": LANGUAGE_NAMES, "texts": texts, "roles": roles})
+        offices = {office.slug: office.name[language] for office in (*self.directory.regions, self.directory.national)}
+        return _ok({"language": language, "languages": LANGUAGE_NAMES, "texts": texts, "roles": roles, "offices": offices})
 
     async def _people(self, request: web.Request) -> web.Response:
         return _ok([self._person_json(user_id) for user_id in self.api.people])
@@ -428,10 +439,28 @@ def playground_admins(configured: tuple[int, ...]) -> tuple[int, ...]:
     return configured or (PLAYGROUND_COORDINATOR,)
 
 
+# Operators of two regional front-offices and of the national one: (id, name, office, language).
+PLAYGROUND_OPERATORS = (
+    (700201, "Асель", "almaty", "kk"),
+    (700202, "Нұрлан", "akmola", "ru"),
+    (700203, "Марина", "national", "ru"),
+)
+
+
 def seed_people(playground: Playground, admin_ids: tuple[int, ...]) -> None:
-    """A citizen for each language and the coordinators, as the playground starts with them."""
+    """A citizen for each language, the operators and the coordinators the playground starts with."""
     playground.add_person(700101, "Айгерім", "kk")
     playground.add_person(700102, "Дмитрий", "ru")
     playground.add_person(700103, "Emma", "en")
+    for telegram_id, name, office, language in PLAYGROUND_OPERATORS:
+        playground.add_person(telegram_id, name, language, role="operator", office=office)
     for number, admin_id in enumerate(admin_ids, start=1):
         playground.add_person(admin_id, "Сәуле" if number == 1 else f"Сәуле {number}", "kk", role="coordinator")
+
+
+async def create_operator_records(session: AsyncSession, directory: Directory) -> None:
+    """The playground's operators as real records, so what operators do can be tried end to end."""
+    for telegram_id, name, office, _ in PLAYGROUND_OPERATORS:
+        stored = await operators.get_operator(session, telegram_id)
+        if stored is None or not stored.active:
+            await operators.add_operator(session, directory, telegram_id, name, office)

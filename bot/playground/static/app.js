@@ -4,7 +4,7 @@
 "use strict";
 
 const state = {
-  texts: {}, roles: {}, languages: {}, people: [], current: null, chat: null,
+  texts: {}, roles: {}, offices: {}, languages: {}, people: [], current: null, chat: null,
   replyTo: null, hiddenKeyboardOf: null, followLatest: true,
 };
 const $ = (id) => document.getElementById(id);
@@ -27,7 +27,7 @@ const post = (path, body) => api(path, {method: "POST", body: body instanceof Fo
 
 async function loadTexts(language) {
   const answer = await api(`/api/texts?lang=${encodeURIComponent(language)}`);
-  Object.assign(state, {texts: answer.texts, roles: answer.roles, languages: answer.languages});
+  Object.assign(state, {texts: answer.texts, roles: answer.roles, offices: answer.offices, languages: answer.languages});
   document.documentElement.lang = answer.language;
   document.title = answer.texts.title;
   for (const node of document.querySelectorAll("[data-text]")) node.textContent = answer.texts[node.dataset.text];
@@ -62,7 +62,9 @@ function renderPeople() {
     name.textContent = person.name;
     const meta = document.createElement("span");
     meta.className = "person-meta";
-    meta.textContent = `${state.roles[person.role] || person.role} · ${person.language || "—"} · ${person.id}`;
+    const role = state.roles[person.role] || person.role;
+    const office = person.office && (state.offices[person.office] || person.office);
+    meta.textContent = [office ? `${role}: ${office}` : role, person.language || "—", person.id].join(" · ");
     const last = document.createElement("span");
     last.className = "person-last";
     last.textContent = person.last;
