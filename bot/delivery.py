@@ -3,8 +3,8 @@
 It wakes on PostgreSQL's NOTIFY when a transaction that owes something commits, and otherwise when
 the next postponed message falls due (at the latest every `POLL_SECONDS`, should a notification be
 missed). Each message is sent while its row is locked and marked sent in the same transaction, so
-after a crash or a restart every pending message goes out, and once, as far as the bot can tell
-(only a crash between Telegram's answer and the commit can repeat one).
+after a crash or a restart every pending message goes out, and once, as far as the bot can tell:
+only a message in flight at the crash (sent, its transaction not yet committed) can go out again.
 
 What Telegram answers decides what happens next:
 * 429 Too Many Requests: tried again after the `retry_after` Telegram gives;
@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
 MAX_BACKOFF = 300.0
-BATCH = 20
+LANES = 4
+MAX_PER_LANE = 100  # then the round ends, to look again at what is due soonest
 
 # How each kind of owed message is sent. Later capabilities add theirs (ticket cards, answers…).
 Sender = Callable[[Bot, int, dict[str, Any]], Awaitable[Any]]
@@ -109,12 +110,24 @@ class DeliveryWorker:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def deliver_due(self, bot: Bot) -> int:
-        """Send what is due now, one message per chat; returns how many were handled."""
-        async with self.session_factory() as session, session.begin():
-            due = await outbox.claim_due(session, BATCH)
-            for owed in due:
-                await self._deliver(bot, session, owed)
-        return len(due)
+        """Send everything due now; returns how many messages were handled.
+
+        Each message is claimed, sent and marked in a transaction of its own, so a crash can repeat
+        at most the message in flight in each lane. Several lanes send at once (the row locks keep
+        them apart and each chat in order); Telegram allows about 30 messages a second in all."""
+        handled = await asyncio.gather(*(self._lane(bot) for _ in range(LANES)))
+        return sum(handled)
+
+    async def _lane(self, bot: Bot) -> int:
+        handled = 0
+        while handled < MAX_PER_LANE:
+            async with self.session_factory() as session, session.begin():
+                due = await outbox.claim_due(session, 1)
+                if not due:
+                    return handled
+                await self._deliver(bot, session, due[0])
+            handled += 1
+        return handled
 
     async def _deliver(self, bot: Bot, session: AsyncSession, owed: outbox.Owed) -> None:
         sender = self.senders.get(owed.kind)

@@ -62,7 +62,7 @@ async def owe(session: AsyncSession, chat_id: int, kind: str, payload: dict[str,
     return row_id
 
 
-async def claim_due(session: AsyncSession, batch: int = 20) -> list[Owed]:
+async def claim_due(session: AsyncSession, batch: int = 1) -> list[Owed]:
     """The oldest due message of each chat, locked until the session's transaction ends."""
     rows = (await session.execute(_CLAIM, {"batch": batch})).mappings()
     return [Owed(r["id"], r["chat_id"], r["kind"], r["payload"], r["attempts"]) for r in rows]
