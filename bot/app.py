@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
-from bot.delivery import DeliveryWorker
 from bot.handlers import errors, fallback, knowledge, menu, onboarding, privacy
 from bot.handlers import settings as settings_handlers
 from bot.i18n import N_, create_i18n
@@ -29,6 +28,7 @@ from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
 from bot.telegram_session import TelegramSession
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,11 @@ def build_dispatcher(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
-    # What the bot owes people (the outbox) is sent while it polls, by every process that polls.
-    delivery = DeliveryWorker(engine, session_factory)
-    dispatcher.startup.register(delivery.start)
-    dispatcher.shutdown.register(delivery.stop)
+    # What the bot owes people (the outbox) is sent, and due timers fire, while it polls, in every
+    # process that polls.
+    worker = Worker(engine, session_factory)
+    dispatcher.startup.register(worker.start)
+    dispatcher.shutdown.register(worker.stop)
     # Order matters: privacy commands work at every step; onboarding catches people not set up;
     # the fallback takes whatever nothing else did.
     dispatcher.include_routers(

@@ -10,8 +10,8 @@ import time
 from sqlalchemy import text
 
 from bot.db.engine import create_session_factory
-from bot.delivery import LANES, DeliveryWorker
 from bot.services.outbox import owe
+from bot.worker import LANES, Worker
 from tests.people import Person
 
 
@@ -91,7 +91,7 @@ async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_star
 
 async def test_two_processes_delivering_at_once_send_each_message_once_and_in_order(api, bot, engine, people):
     citizens = [people("ru") for _ in range(10)]
-    second = DeliveryWorker(engine, create_session_factory(engine))  # as a second bot process would
+    second = Worker(engine, create_session_factory(engine))  # as a second bot process would
     await second.start(bot.bot)
     try:
         await owed_in_one_transaction(engine, *[(c.id, f"{c.id}: {n}") for n in range(5) for c in citizens])

@@ -89,7 +89,7 @@ class Operator(Base):
 
 class OutboxMessage(Base):
     """A message the bot owes someone, written in the same transaction as the change that causes
-    it, and sent by the delivery worker (`bot/delivery.py`): a crash between the two loses nothing.
+    it, and sent by the worker (`bot/worker.py`): a crash between the two loses nothing.
 
     `kind` names how the worker turns `payload` into Bot API calls. Pending rows are the ones with
     neither `sent_at` nor `failed`; `not_before` holds a retry back (429, network trouble).
@@ -109,3 +109,23 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed: Mapped[str | None] = mapped_column(Text)
+
+
+class Timer(Base):
+    """Something to do at a time (remind operators of an untaken ticket, escalate it…), fired by the
+    worker (`bot/worker.py`) in the transaction that marks it done: once, even with several bot
+    processes, and still after a restart. `key` lets the cause cancel or move its own timer."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_due", "due_at", postgresql_where=text("done_at IS NULL")),
+        Index("ux_timers_pending_key", "kind", "key", unique=True, postgresql_where=text("done_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSONB)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,7 +1,8 @@
-"""The delivery worker: sends what the outbox (`bot/services/outbox.py`) says the bot owes.
+"""The worker beside polling: fires due timers (`bot/services/timers.py`) and sends what the
+outbox (`bot/services/outbox.py`) says the bot owes.
 
-It wakes on PostgreSQL's NOTIFY when a transaction that owes something commits, and otherwise when
-the next postponed message falls due (at the latest every `POLL_SECONDS`, should a notification be
+It wakes on PostgreSQL's NOTIFY when a transaction that owes something or sets a timer commits, and
+otherwise when the next timer or postponed message falls due (at the latest every `POLL_SECONDS`, should a notification be
 missed). Each message is sent while its row is locked and marked sent in the same transaction, so
 after a crash or a restart every pending message goes out, and once, as far as the bot can tell:
 only a message in flight at the crash (sent, its transaction not yet committed) can go out again.
@@ -31,7 +32,7 @@ from aiogram.exceptions import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.services import outbox
+from bot.services import outbox, timers
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** attempts)
 
 
-class DeliveryWorker:
+class Worker:
     def __init__(
         self, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession],
         senders: dict[str, Sender] | None = None,
@@ -73,7 +74,6 @@ class DeliveryWorker:
         self._listener = await self.engine.connect()
         driver = (await self._listener.get_raw_connection()).driver_connection
         await driver.add_listener(outbox.CHANNEL, self._notified)
-        self._wake.set()  # whatever was left pending before this start
         self._task = asyncio.create_task(self._run(bot), name="outbox delivery")
 
     async def stop(self) -> None:
@@ -91,23 +91,38 @@ class DeliveryWorker:
 
     async def _run(self, bot: Bot) -> None:
         while True:
+            # Cleared before the round, not after: a notification that arrives during the round
+            # must cut the next wait short, not be lost.
+            self._wake.clear()
             try:
+                # Timers first: what they owe goes out in the same round.
+                fired = await self.fire_due()
                 delivered = await self.deliver_due(bot)
-                if delivered:
+                if fired or delivered:
                     continue  # there may be more: each chat's next message is due now
                 async with self.session_factory() as session:
-                    wait = await outbox.seconds_to_next(session)
+                    waits = [await outbox.seconds_to_next(session), await timers.seconds_to_next(session)]
+                wait = min((w for w in waits if w is not None), default=None)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # The database went away for a moment, say: nothing is lost, try again shortly.
-                log.exception("delivery round failed")
+                log.exception("worker round failed")
                 wait = POLL_SECONDS
             # A due row another process holds locked makes `wait` 0: a short pause, not a spin.
             wait = POLL_SECONDS if wait is None else min(POLL_SECONDS, max(wait, 0.1))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def fire_due(self) -> int:
+        """Fire every due timer, each in a transaction of its own; returns how many fired."""
+        fired = 0
+        while fired < MAX_PER_LANE:
+            async with self.session_factory() as session, session.begin():
+                if await timers.fire_one(session) is None:
+                    break
+            fired += 1
+        return fired
 
     async def deliver_due(self, bot: Bot) -> int:
         """Send everything due now; returns how many messages were handled.

@@ -1,0 +1,118 @@
+"""Timers: something to do at a time, kept in PostgreSQL. Knows nothing of Telegram.
+
+A service sets a timer in the transaction of the change that needs it (a ticket opened: remind its
+region's operators if nobody takes it within T1) and cancels it when it is no longer needed (the
+ticket was taken). The worker (`bot/worker.py`) fires a due timer by calling the handler of its
+kind in the transaction that marks it done, with the row locked (`FOR UPDATE SKIP LOCKED`): a timer
+fires once, even with several bot processes, and a restart only delays it.
+
+A handler takes the session and the timer's payload and does its work through services, usually
+owing a message (`bot/services/outbox.py`), which then goes out once the firing commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Timer
+from bot.services import outbox
+
+log = logging.getLogger(__name__)
+
+# The workers listen on the outbox's channel for timers too: one wake-up for both.
+CHANNEL = outbox.CHANNEL
+
+Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+
+_timers = Timer.__table__
+_new = insert(_timers).values(
+    kind=bindparam("what"), key=bindparam("for_key"), payload=bindparam("data"), due_at=bindparam("at"),
+)
+# Setting a timer that is already pending moves it: one pending timer per kind and key.
+_SET = _new.on_conflict_do_update(
+    index_elements=[_timers.c.kind, _timers.c.key], index_where=_timers.c.done_at.is_(None),
+    set_={"payload": _new.excluded.payload, "due_at": _new.excluded.due_at},
+)
+_CANCEL = delete(_timers).where(
+    _timers.c.kind == bindparam("what"), _timers.c.key == bindparam("for_key"), _timers.c.done_at.is_(None)
+).returning(_timers.c.id)
+_CLAIM = text(
+    """
+    SELECT id, kind, key, payload FROM timers
+    WHERE done_at IS NULL AND due_at <= now()
+    ORDER BY due_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_DONE = update(_timers).where(_timers.c.id == bindparam("row")).values(done_at=func.now())
+_RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(due_at=bindparam("at"))
+RETRY_AFTER_ERROR = timedelta(minutes=5)
+_NEXT_DUE = select(func.min(_timers.c.due_at)).where(_timers.c.done_at.is_(None))
+_NOTIFY = select(func.pg_notify(CHANNEL, ""))
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+
+
+async def _remind(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """`{"chat_id": …, "text": …}`: a text owed to someone at the timer's time."""
+    await outbox.owe(session, payload["chat_id"], "text", {"text": payload["text"]})
+
+
+# What each kind of timer does. Later capabilities add theirs (T1, T2, T3 of tickets…).
+HANDLERS: dict[str, Handler] = {"remind": _remind}
+
+
+async def set_timer(
+    session: AsyncSession, kind: str, key: str, after: timedelta, payload: dict[str, Any] | None = None
+) -> None:
+    """Fire `kind` for `key` after `after` (moving a pending timer of the same kind and key)."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for timers of kind {kind!r}")
+    at = datetime.now(UTC) + after
+    await session.execute(_SET, {"what": kind, "for_key": key, "data": payload or {}, "at": at})
+    await session.execute(_NOTIFY)  # a worker asleep until a later timer must look again
+
+
+async def cancel_timer(session: AsyncSession, kind: str, key: str) -> bool:
+    """True if a pending timer was cancelled."""
+    return (await session.execute(_CANCEL, {"what": kind, "for_key": key})).first() is not None
+
+
+async def fire_one(session: AsyncSession) -> DueTimer | None:
+    """Fire the most overdue timer in the session's transaction; None if none is due."""
+    row = (await session.execute(_CLAIM)).mappings().first()
+    if row is None:
+        return None
+    timer = DueTimer(row["id"], row["kind"], row["key"], row["payload"])
+    try:
+        async with session.begin_nested():
+            await HANDLERS[timer.kind](session, timer.payload)
+    except Exception:
+        # A handler's bug must neither lose the timer nor make it fire in a loop: try again later.
+        log.exception("timer failed", extra={"timer_id": timer.id, "kind": timer.kind})
+        await session.execute(_RETRY_LATER, {"row": timer.id, "at": datetime.now(UTC) + RETRY_AFTER_ERROR})
+        return timer
+    await session.execute(_DONE, {"row": timer.id})
+    return timer
+
+
+async def seconds_to_next(session: AsyncSession) -> float | None:
+    due = (await session.execute(_NEXT_DUE)).scalar_one_or_none()
+    if due is None:
+        return None
+    return max(0.0, (due - datetime.now(UTC)).total_seconds())

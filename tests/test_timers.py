@@ -1,0 +1,80 @@
+"""Timers: set with the change that needs them, fired once at their time by the worker beside
+polling, even across a restart and with two processes; cancelled or moved by their cause."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from bot.db.engine import create_session_factory
+from bot.services.timers import cancel_timer, set_timer
+from bot.worker import Worker
+
+
+def received(api, person) -> list[str]:
+    return [m.text for m in api.chat(person.id) if m.from_bot]
+
+
+async def remind(engine, person, key: str, after: float, message: str) -> None:
+    async with create_session_factory(engine)() as session, session.begin():
+        await set_timer(session, "remind", key, timedelta(seconds=after), {"chat_id": person.id, "text": message})
+
+
+async def timers_left(engine) -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT count(*) FROM timers WHERE done_at IS NULL"))
+
+
+async def test_a_timer_fires_once_at_its_time(api, bot, engine, people):
+    operator = people("kk")
+    started = time.monotonic()
+    await remind(engine, operator, "ticket:12", 1.0, "№12 өтінішті әлі ешкім алған жоқ")
+    await asyncio.sleep(0.5)
+    assert received(api, operator) == []
+    await api.wait_for(lambda: received(api, operator), 10)
+    assert time.monotonic() - started >= 1.0
+    await asyncio.sleep(0.5)
+    assert received(api, operator) == ["№12 өтінішті әлі ешкім алған жоқ"]
+    assert await timers_left(engine) == 0
+
+
+async def test_a_cancelled_timer_never_fires_and_a_timer_set_again_moves(api, bot, engine, people):
+    operator = people("ru")
+    await remind(engine, operator, "ticket:1", 0.5, "cancelled")
+    async with create_session_factory(engine)() as session, session.begin():
+        assert await cancel_timer(session, "remind", "ticket:1")
+        assert not await cancel_timer(session, "remind", "ticket:1")
+    await remind(engine, operator, "ticket:2", 0.3, "first time")
+    await remind(engine, operator, "ticket:2", 1.0, "moved")  # the same kind and key: one timer
+    await api.wait_for(lambda: received(api, operator), 10)
+    await asyncio.sleep(1.0)
+    assert received(api, operator) == ["moved"]
+
+
+async def test_timers_due_while_the_bot_was_down_fire_once_after_the_start(api, bot, engine, people):
+    operator = people("en")
+    await bot.stop()
+    await remind(engine, operator, "ticket:7", 0.2, "not taken within T1")
+    await asyncio.sleep(0.6)
+    assert received(api, operator) == []
+    await bot.start()
+    await api.wait_for(lambda: received(api, operator), 10)
+    await asyncio.sleep(0.5)
+    assert received(api, operator) == ["not taken within T1"]
+
+
+async def test_two_processes_fire_each_timer_once(api, bot, engine, people):
+    operators = [people("ru") for _ in range(10)]
+    second = Worker(engine, create_session_factory(engine))  # as a second bot process would
+    await second.start(bot.bot)
+    try:
+        for n, operator in enumerate(operators):
+            await remind(engine, operator, f"ticket:{n}", 0.3, f"reminder {n}")
+        await api.wait_for(lambda: all(received(api, o) for o in operators), 10)
+        await asyncio.sleep(0.5)
+    finally:
+        await second.stop()
+    assert [received(api, o) for o in operators] == [[f"reminder {n}"] for n in range(10)]
