@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Select, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage
@@ -58,7 +58,7 @@ class Owed:
 async def owe(session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any]) -> int:
     """Record a message for `chat_id`; it is sent after the session's transaction commits."""
     row_id = (await session.execute(_OWE, {"to": chat_id, "what": kind, "data": payload})).scalar_one()
-    await session.execute(_NOTIFY)
+    await wake_workers(session)
     return row_id
 
 
@@ -84,7 +84,17 @@ async def postpone(session: AsyncSession, owed: Owed, seconds: float) -> None:
 
 async def seconds_to_next(session: AsyncSession) -> float | None:
     """How long until the next pending message is due (0 if one is due now); None if none is pending."""
-    due = (await session.execute(_NEXT_DUE)).scalar_one_or_none()
+    return await seconds_until(session, _NEXT_DUE)
+
+
+async def seconds_until(session: AsyncSession, next_due: Select[tuple[datetime | None]]) -> float | None:
+    """Seconds until the time `next_due` selects (0 if it is past); None if it selects none."""
+    due = (await session.execute(next_due)).scalar_one_or_none()
     if due is None:
         return None
     return max(0.0, (due - datetime.now(UTC)).total_seconds())
+
+
+async def wake_workers(session: AsyncSession) -> None:
+    """Have the workers look again once this transaction commits (NOTIFY is sent at commit)."""
+    await session.execute(_NOTIFY)

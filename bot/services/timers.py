@@ -27,9 +27,6 @@ from bot.services import outbox
 
 log = logging.getLogger(__name__)
 
-# The workers listen on the outbox's channel for timers too: one wake-up for both.
-CHANNEL = outbox.CHANNEL
-
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 _timers = Timer.__table__
@@ -57,7 +54,6 @@ _DONE = update(_timers).where(_timers.c.id == bindparam("row")).values(done_at=f
 _RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(due_at=bindparam("at"))
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 _NEXT_DUE = select(func.min(_timers.c.due_at)).where(_timers.c.done_at.is_(None))
-_NOTIFY = select(func.pg_notify(CHANNEL, ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +81,7 @@ async def set_timer(
         raise ValueError(f"no handler for timers of kind {kind!r}")
     at = datetime.now(UTC) + after
     await session.execute(_SET, {"what": kind, "for_key": key, "data": payload or {}, "at": at})
-    await session.execute(_NOTIFY)  # a worker asleep until a later timer must look again
+    await outbox.wake_workers(session)  # a worker asleep until a later timer must look again
 
 
 async def cancel_timer(session: AsyncSession, kind: str, key: str) -> bool:
@@ -112,7 +108,5 @@ async def fire_one(session: AsyncSession) -> DueTimer | None:
 
 
 async def seconds_to_next(session: AsyncSession) -> float | None:
-    due = (await session.execute(_NEXT_DUE)).scalar_one_or_none()
-    if due is None:
-        return None
-    return max(0.0, (due - datetime.now(UTC)).total_seconds())
+    """How long until the next timer is due (0 if one is due now); None if none is pending."""
+    return await outbox.seconds_until(session, _NEXT_DUE)
