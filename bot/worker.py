@@ -40,6 +40,8 @@ POLL_SECONDS = 5.0
 MAX_BACKOFF = 300.0
 LANES = 4
 MAX_PER_LANE = 100  # then the round ends, to look again at what is due soonest
+LOCKED_ELSEWHERE_PAUSE = 0.5
+STOP_GRACE_SECONDS = 5.0
 
 # How each kind of owed message is sent. Later capabilities add theirs (ticket cards, answers…).
 Sender = Callable[[Bot, int, dict[str, Any]], Awaitable[Any]]
@@ -66,35 +68,74 @@ class Worker:
         self.session_factory = session_factory
         self.senders = senders or SENDERS
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task | None = None
         self._listener: AsyncConnection | None = None
 
     async def start(self, bot: Bot) -> None:
-        """Start delivering for `bot` (registered on the dispatcher's startup)."""
-        self._listener = await self.engine.connect()
-        driver = (await self._listener.get_raw_connection()).driver_connection
-        await driver.add_listener(outbox.CHANNEL, self._notified)
-        self._task = asyncio.create_task(self._run(bot), name="outbox delivery")
+        """Start working for `bot` (registered on the dispatcher's startup)."""
+        if self._task is not None:
+            return
+        self._stopping = False
+        await self._listen()
+        self._task = asyncio.create_task(self._run(bot), name="worker")
 
     async def stop(self) -> None:
+        """Let the message in flight finish and be marked (a cancelled send would go out again
+        after the restart), then stop; cancel only what is still hanging after a few seconds."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
+        await self._unlisten()
+
+    async def _listen(self) -> None:
+        connection = await self.engine.connect()
+        try:
+            driver = (await connection.get_raw_connection()).driver_connection
+            await driver.add_listener(outbox.CHANNEL, self._notified)
+        except BaseException:
+            await connection.close()
+            raise
+        self._listener = connection
+
+    async def _unlisten(self) -> None:
+        if self._listener is None:
+            return
+        connection, self._listener = self._listener, None
+        with contextlib.suppress(Exception):  # the connection may be the one that died
+            driver = (await connection.get_raw_connection()).driver_connection
+            await driver.remove_listener(outbox.CHANNEL, self._notified)
+        with contextlib.suppress(Exception):
+            await connection.close()
+
+    async def _listening(self) -> None:
+        """After a database restart the listening connection is gone, and with it every NOTIFY:
+        listen again (the round that follows catches up on what was missed)."""
         if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+            driver = (await self._listener.get_raw_connection()).driver_connection
+            if not driver.is_closed():
+                return
+            log.warning("the listening connection was lost; listening again")
+            await self._unlisten()
+        await self._listen()
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
 
     async def _run(self, bot: Bot) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before the round, not after: a notification that arrives during the round
             # must cut the next wait short, not be lost.
             self._wake.clear()
             try:
+                await self._listening()
                 # Timers first: what they owe goes out in the same round.
                 fired = await self.fire_due()
                 delivered = await self.deliver_due(bot)
@@ -103,21 +144,20 @@ class Worker:
                 async with self.session_factory() as session:
                     waits = [await outbox.seconds_to_next(session), await timers.seconds_to_next(session)]
                 wait = min((w for w in waits if w is not None), default=None)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 # The database went away for a moment, say: nothing is lost, try again shortly.
                 log.exception("worker round failed")
                 wait = POLL_SECONDS
-            # A due row another process holds locked makes `wait` 0: a short pause, not a spin.
-            wait = POLL_SECONDS if wait is None else min(POLL_SECONDS, max(wait, 0.1))
+            # Due now yet not handed out means another process holds it while sending: a pause,
+            # not a spin.
+            wait = POLL_SECONDS if wait is None else min(POLL_SECONDS, max(wait, LOCKED_ELSEWHERE_PAUSE))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def fire_due(self) -> int:
         """Fire every due timer, each in a transaction of its own; returns how many fired."""
         fired = 0
-        while fired < MAX_PER_LANE:
+        while fired < MAX_PER_LANE and not self._stopping:
             async with self.session_factory() as session, session.begin():
                 if await timers.fire_one(session) is None:
                     break
@@ -130,12 +170,13 @@ class Worker:
         Each message is claimed, sent and marked in a transaction of its own, so a crash can repeat
         at most the message in flight in each lane. Several lanes send at once (the row locks keep
         them apart and each chat in order); Telegram allows about 30 messages a second in all."""
-        handled = await asyncio.gather(*(self._lane(bot) for _ in range(LANES)))
-        return sum(handled)
+        async with asyncio.TaskGroup() as lanes:  # one lane failing stops the others, none is left behind
+            handled = [lanes.create_task(self._lane(bot)) for _ in range(LANES)]
+        return sum(task.result() for task in handled)
 
     async def _lane(self, bot: Bot) -> int:
         handled = 0
-        while handled < MAX_PER_LANE:
+        while handled < MAX_PER_LANE and not self._stopping:
             async with self.session_factory() as session, session.begin():
                 due = await outbox.claim_due(session, 1)
                 if not due:
@@ -161,5 +202,11 @@ class Worker:
         except TelegramBadRequest as error:
             log.error("Telegram refused an owed message", extra={"outbox_id": owed.id, "reason": error.message})
             await outbox.mark_failed(session, owed, error.message)
+        except Exception:
+            # Anything else (another Telegram error, an answer that is not JSON, a sender's bug)
+            # must neither block the chat's queue in a loop nor lose the message: later, with a
+            # growing pause, and in the log.
+            log.exception("an owed message could not be sent", extra={"outbox_id": owed.id, "kind": owed.kind})
+            await outbox.postpone(session, owed, backoff(owed.attempts))
         else:
             await outbox.mark_sent(session, owed)

@@ -47,9 +47,11 @@ async def test_a_cancelled_timer_never_fires_and_a_timer_set_again_moves(api, bo
     async with create_session_factory(engine)() as session, session.begin():
         assert await cancel_timer(session, "remind", "ticket:1")
         assert not await cancel_timer(session, "remind", "ticket:1")
-    await remind(engine, operator, "ticket:2", 0.3, "first time")
-    await remind(engine, operator, "ticket:2", 1.0, "moved")  # the same kind and key: one timer
+    await remind(engine, operator, "ticket:2", 0.5, "first time")
+    moved = time.monotonic()
+    await remind(engine, operator, "ticket:2", 1.5, "moved")  # the same kind and key: one timer
     await api.wait_for(lambda: received(api, operator), 10)
+    assert time.monotonic() - moved >= 1.5  # at the new time, not the old one
     await asyncio.sleep(1.0)
     assert received(api, operator) == ["moved"]
 

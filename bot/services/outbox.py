@@ -10,10 +10,10 @@ processes can deliver at once without sending anything twice or out of order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, text, update
+from sqlalchemy import Executable, Interval, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage
@@ -39,11 +39,23 @@ _CLAIM = text(
 )
 _SENT = update(_outbox).where(_outbox.c.id == bindparam("row")).values(sent_at=func.now())
 _FAILED = update(_outbox).where(_outbox.c.id == bindparam("row")).values(failed=bindparam("reason"))
+# Times come from the database's clock, the one the claim compares them with.
 _POSTPONE = (
     update(_outbox).where(_outbox.c.id == bindparam("row"))
-    .values(not_before=bindparam("until"), attempts=_outbox.c.attempts + 1)
+    .values(not_before=func.now() + bindparam("delay", type_=Interval), attempts=_outbox.c.attempts + 1)
 )
-_NEXT_DUE = select(func.min(_outbox.c.not_before)).where(_outbox.c.sent_at.is_(None), _outbox.c.failed.is_(None))
+# Only the oldest pending message of each chat can be sent next: one postponed by a 429 holds back
+# its chat's later ones, which must not make the worker think something is due now.
+_NEXT_DUE = text(
+    """
+    SELECT EXTRACT(EPOCH FROM min(not_before) - clock_timestamp()) FROM outbox AS o
+    WHERE sent_at IS NULL AND failed IS NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox AS earlier
+          WHERE earlier.chat_id = o.chat_id AND earlier.id < o.id
+            AND earlier.sent_at IS NULL AND earlier.failed IS NULL)
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +90,7 @@ async def mark_failed(session: AsyncSession, owed: Owed, reason: str) -> None:
 
 
 async def postpone(session: AsyncSession, owed: Owed, seconds: float) -> None:
-    until = datetime.now(UTC) + timedelta(seconds=seconds)
-    await session.execute(_POSTPONE, {"row": owed.id, "until": until})
+    await session.execute(_POSTPONE, {"row": owed.id, "delay": timedelta(seconds=seconds)})
 
 
 async def seconds_to_next(session: AsyncSession) -> float | None:
@@ -87,12 +98,10 @@ async def seconds_to_next(session: AsyncSession) -> float | None:
     return await seconds_until(session, _NEXT_DUE)
 
 
-async def seconds_until(session: AsyncSession, next_due: Select[tuple[datetime | None]]) -> float | None:
-    """Seconds until the time `next_due` selects (0 if it is past); None if it selects none."""
-    due = (await session.execute(next_due)).scalar_one_or_none()
-    if due is None:
-        return None
-    return max(0.0, (due - datetime.now(UTC)).total_seconds())
+async def seconds_until(session: AsyncSession, next_due: Executable) -> float | None:
+    """The seconds `next_due` selects, measured by the database's clock (0 if past); None if none."""
+    seconds = (await session.execute(next_due)).scalar_one_or_none()
+    return None if seconds is None else max(0.0, float(seconds))
 
 
 async def wake_workers(session: AsyncSession) -> None:

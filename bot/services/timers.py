@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import Interval, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 _timers = Timer.__table__
+# Times come from the database's clock, the one the claim compares them with.
 _new = insert(_timers).values(
-    kind=bindparam("what"), key=bindparam("for_key"), payload=bindparam("data"), due_at=bindparam("at"),
+    kind=bindparam("what"), key=bindparam("for_key"), payload=bindparam("data"),
+    due_at=func.now() + bindparam("after", type_=Interval),
 )
 # Setting a timer that is already pending moves it: one pending timer per kind and key.
 _SET = _new.on_conflict_do_update(
@@ -51,9 +53,11 @@ _CLAIM = text(
     """
 )
 _DONE = update(_timers).where(_timers.c.id == bindparam("row")).values(done_at=func.now())
-_RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(due_at=bindparam("at"))
 RETRY_AFTER_ERROR = timedelta(minutes=5)
-_NEXT_DUE = select(func.min(_timers.c.due_at)).where(_timers.c.done_at.is_(None))
+_RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(due_at=func.now() + RETRY_AFTER_ERROR)
+_NEXT_DUE = select(func.extract("epoch", func.min(_timers.c.due_at) - func.clock_timestamp())).where(
+    _timers.c.done_at.is_(None)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +83,7 @@ async def set_timer(
     """Fire `kind` for `key` after `after` (moving a pending timer of the same kind and key)."""
     if kind not in HANDLERS:
         raise ValueError(f"no handler for timers of kind {kind!r}")
-    at = datetime.now(UTC) + after
-    await session.execute(_SET, {"what": kind, "for_key": key, "data": payload or {}, "at": at})
+    await session.execute(_SET, {"what": kind, "for_key": key, "data": payload or {}, "after": after})
     await outbox.wake_workers(session)  # a worker asleep until a later timer must look again
 
 
@@ -101,7 +104,7 @@ async def fire_one(session: AsyncSession) -> DueTimer | None:
     except Exception:
         # A handler's bug must neither lose the timer nor make it fire in a loop: try again later.
         log.exception("timer failed", extra={"timer_id": timer.id, "kind": timer.kind})
-        await session.execute(_RETRY_LATER, {"row": timer.id, "at": datetime.now(UTC) + RETRY_AFTER_ERROR})
+        await session.execute(_RETRY_LATER, {"row": timer.id})
         return timer
     await session.execute(_DONE, {"row": timer.id})
     return timer
