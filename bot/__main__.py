@@ -71,16 +71,12 @@ async def run_bot(settings: Settings, url: str) -> None:
     from bot.app import Content, build_bot, build_dispatcher, publish_commands
     from bot.db.engine import create_engine, create_session_factory
     from bot.i18n import create_i18n
-    from bot.services.operators import ensure_coordinators
-
     engine = create_engine(url)
     session_factory = create_session_factory(engine)
     bot = build_bot(settings)
     i18n = create_i18n(settings.default_language)
     dispatcher = build_dispatcher(settings, engine, session_factory, Content.load(), i18n)
     try:
-        async with session_factory() as session, session.begin():
-            await ensure_coordinators(session, settings.admin_ids)
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
-from bot.handlers import errors, fallback, knowledge, menu, onboarding, privacy
+from bot.handlers import errors, fallback, knowledge, menu, onboarding, operators, privacy
 from bot.handlers import settings as settings_handlers
 from bot.i18n import N_, create_i18n
 from bot.middlewares.database import DatabaseSessionMiddleware
@@ -27,6 +27,7 @@ from bot.middlewares.isolation import EventIsolationMiddleware
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
+from bot.services.operators import ensure_coordinators
 from bot.telegram_session import TelegramSession
 from bot.worker import Worker
 
@@ -105,12 +106,19 @@ def build_dispatcher(
     worker = Worker(engine, session_factory)
     dispatcher.startup.register(worker.start)
     dispatcher.shutdown.register(worker.stop)
-    # Order matters: privacy commands work at every step; onboarding catches people not set up;
+
+    async def ensure_admins() -> None:
+        async with session_factory() as session, session.begin():
+            await ensure_coordinators(session, settings.admin_ids)
+
+    dispatcher.startup.register(ensure_admins)
+    # Order matters: privacy commands work at every step; an operator's invite link (`/start op_…`)
+    # comes before onboarding's /start; onboarding catches people not set up;
     # the fallback takes whatever nothing else did.
     dispatcher.include_routers(
         *(
             module.create_router()
-            for module in (errors, privacy, onboarding, menu, settings_handlers, knowledge, fallback)
+            for module in (errors, privacy, operators, onboarding, menu, settings_handlers, knowledge, fallback)
         )
     )
     return dispatcher

@@ -129,3 +129,21 @@ class Timer(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OperatorInvite(Base):
+    """A one-time link a coordinator makes for a new operator (`/start op_<token>`). Only the
+    token's SHA-256 is stored: the link itself exists only in the coordinator's chat."""
+
+    __tablename__ = "operator_invites"
+    __table_args__ = (CheckConstraint("role IN ('operator', 'coordinator')", name="operator_invites_role_known"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

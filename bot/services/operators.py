@@ -8,16 +8,20 @@ operator deactivates them: the tickets they answered keep their name.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Interval, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Operator as OperatorRow
+from bot.db.models import OperatorInvite
 from bot.services.directory import NATIONAL, Directory
 
 MAX_NAME_LENGTH = 64
@@ -133,3 +137,65 @@ async def ensure_coordinators(session: AsyncSession, admin_ids: Iterable[int]) -
             {"telegram_id": telegram_id, "name": f"Coordinator {telegram_id}", "office": NATIONAL,
              "role": Role.COORDINATOR.value},
         )
+
+
+# --- invite links ---------------------------------------------------------------------------------
+
+INVITE_PREFIX = "op_"  # the deep-link payload: /start op_<token>
+INVITE_LIFETIME = timedelta(hours=24)
+
+_invites = OperatorInvite.__table__
+_NEW_INVITE = (
+    insert(_invites).values(
+        token_hash=bindparam("digest"), office=bindparam("office"), role=bindparam("role"), name=bindparam("name"),
+        created_by=bindparam("creator"), expires_at=func.now() + bindparam("lifetime", type_=Interval),
+    ).returning(_invites.c.expires_at)
+)
+# Used once: the first to open it takes it, in one statement, so two at once cannot both.
+_USE_INVITE = (
+    update(_invites)
+    .where(_invites.c.token_hash == bindparam("digest"), _invites.c.used_at.is_(None), _invites.c.expires_at > func.now())
+    .values(used_by=bindparam("user"), used_at=func.now())
+    .returning(_invites.c.office, _invites.c.role, _invites.c.name)
+)
+
+
+class InviteNotValid(OperatorError):
+    """Unknown, already used or expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    token: str
+    office: str
+    name: str
+    expires_at: datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_invite(
+    session: AsyncSession, directory: Directory, coordinator: Operator, office: str, name: str,
+    role: Role = Role.OPERATOR,
+) -> Invite:
+    """A one-time link for a new operator of `office`, valid for INVITE_LIFETIME."""
+    if coordinator.role is not Role.COORDINATOR or not coordinator.active:
+        raise OperatorError("only an active coordinator invites operators")
+    token = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-], as deep links allow
+    params = {"digest": _digest(token), "office": _check_office(directory, office), "role": Role(role).value,
+              "name": _check_name(name), "creator": coordinator.telegram_id, "lifetime": INVITE_LIFETIME}
+    expires_at = (await session.execute(_NEW_INVITE, params)).scalar_one()
+    return Invite(token, params["office"], params["name"], expires_at)
+
+
+async def accept_invite(session: AsyncSession, directory: Directory, token: str, telegram_id: int) -> Operator:
+    """The person who opened the link becomes an operator (the invite is then spent)."""
+    current = await get_operator(session, telegram_id)
+    if current is not None and current.active:
+        raise OperatorError(f"{telegram_id} is already an active operator")
+    row = (await session.execute(_USE_INVITE, {"digest": _digest(token), "user": telegram_id})).mappings().first()
+    if row is None:
+        raise InviteNotValid("the invite is unknown, used or expired")
+    return await add_operator(session, directory, telegram_id, row["name"], row["office"], Role(row["role"]))

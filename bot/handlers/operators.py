@@ -1,0 +1,93 @@
+"""The front-offices' side of the bot. For now: a coordinator invites an operator with a one-time
+link (`/invite <region> <name>`), and the person who opens it becomes that office's operator."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.types import Message
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.directory import Directory
+from bot.services.operators import (
+    INVITE_PREFIX,
+    InviteNotValid,
+    OperatorError,
+    Role,
+    accept_invite,
+    create_invite,
+    get_operator,
+)
+
+
+class IsCoordinator(Filter):
+    """The sender is an active coordinator; hands the record on as `coordinator`. Checked only
+    after the command matched, so other messages cost no query."""
+
+    async def __call__(self, message: Message, session: AsyncSession) -> bool | dict[str, Any]:
+        if message.from_user is None:
+            return False
+        operator = await get_operator(session, message.from_user.id)
+        if operator is None or not operator.active or operator.role is not Role.COORDINATOR:
+            return False
+        return {"coordinator": operator}
+
+
+def office_name(directory: Directory, slug: str) -> str:
+    office = directory.get(slug)
+    return office.name[get_i18n().current_locale] if office else slug
+
+
+def invite_usage(directory: Directory) -> str:
+    slugs = " ".join([*(o.slug for o in directory.regions), directory.national.slug])
+    return _("To invite an operator, send /invite, the region and the name, for example: /invite almaty Асель\nRegions: {slugs}").format(
+        slugs=slugs
+    )
+
+
+async def on_invite(
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, coordinator: Any
+) -> None:
+    region, _sep, name = (command.args or "").strip().partition(" ")
+    try:
+        invite = await create_invite(session, directory, coordinator, region, name)
+    except OperatorError:
+        await message.answer(escape(invite_usage(directory)))
+        return
+    me = await message.bot.me()
+    link = f"https://t.me/{me.username}?start={INVITE_PREFIX}{invite.token}"
+    await message.answer(
+        _("An invite for {name}, operator of {office}. It works once, until {time} UTC; send it to them:\n{link}").format(
+            name=escape(invite.name), office=escape(office_name(directory, invite.office)),
+            time=invite.expires_at.strftime("%Y-%m-%d %H:%M"), link=link,
+        )
+    )
+
+
+async def on_invite_link(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+    token = (command.args or "").removeprefix(INVITE_PREFIX)
+    try:
+        operator = await accept_invite(session, directory, token, message.from_user.id)
+    except InviteNotValid:
+        await message.answer(
+            _("This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
+        )
+        return
+    except OperatorError:
+        await message.answer(_("You are an operator already."))
+        return
+    await message.answer(
+        _("Welcome! You are now an operator of {office}.").format(office=escape(office_name(directory, operator.office)))
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="operators")
+    router.message.register(on_invite_link, CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
+    router.message.register(on_invite, Command("invite"), IsCoordinator())
+    return router

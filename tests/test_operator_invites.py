@@ -1,0 +1,72 @@
+"""A coordinator invites an operator with a one-time link; the person who opens it becomes the
+operator of that front-office; the link works once; nobody else can make one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import text
+
+from tests import people as chat
+
+COORDINATOR = 4242
+
+
+@pytest.fixture
+async def coordinated_bot(bot):
+    """The running bot with a coordinator in ADMIN_IDS (created when the bot starts)."""
+    await bot.stop()
+    bot.settings = bot.settings.model_copy(update={"admin_ids": (COORDINATOR,)})
+    await bot.start()
+    return bot
+
+
+async def operators(engine) -> list[tuple]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT telegram_id, name, office, role, active FROM operators ORDER BY telegram_id"))
+        return [tuple(row) for row in rows]
+
+
+def invite_link(reply_text: str) -> str:
+    match = re.search(r"https://t\.me/qazvolunteer_bot\?start=(op_[A-Za-z0-9_-]+)", reply_text)
+    assert match, reply_text
+    return match.group(1)
+
+
+async def test_an_invite_makes_an_operator_once(coordinated_bot, api, people, engine, t):
+    coordinator = chat.Person(api, COORDINATOR, "Сәуле", "ru")
+    invited = await coordinator.send("/invite almaty Асель Нұрланқызы")
+    assert "Асель Нұрланқызы" in invited.text and "Алматы" in invited.text
+    payload = invite_link(invited.text)
+
+    newcomer = people("kk")
+    welcome = await newcomer.send(f"/start {payload}")
+    assert welcome.text == t("kk", "Welcome! You are now an operator of {office}.").format(office="Алматы")
+    assert (newcomer.id, "Асель Нұрланқызы", "almaty", "operator", True) in await operators(engine)
+
+    # The same link a second time, by someone else: refused, nothing stored for them.
+    other = people("en")
+    refused = await other.send(f"/start {payload}")
+    assert refused.text == t("en", "This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
+    assert other.id not in [row[0] for row in await operators(engine)]
+
+
+async def test_only_a_coordinator_invites_and_a_wrong_region_gets_the_usage(coordinated_bot, api, engine, citizen, t):
+    someone = await citizen("ru")
+    answer = await someone.send("/invite almaty Асель")
+    assert answer.text == t("ru", "I do not know that command. Try /help, /settings or /privacy.")
+    assert [row[0] for row in await operators(engine)] == [COORDINATOR]
+
+    coordinator = chat.Person(api, COORDINATOR, "Saule", "en")
+    usage = await coordinator.send("/invite mars Someone")
+    assert usage.text.startswith("To invite an operator, send /invite, the region and the name")
+    assert "astana almaty shymkent" in usage.text
+    assert [row[0] for row in await operators(engine)] == [COORDINATOR]
+
+
+async def test_a_made_up_invite_starts_nothing(coordinated_bot, people, engine, t):
+    newcomer = people("ru")
+    answer = await newcomer.send("/start op_madeUpTokenmadeUpToken12")
+    assert answer.text == t("ru", "This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
+    assert [row[0] for row in await operators(engine)] == [COORDINATOR]
