@@ -70,3 +70,24 @@ async def test_a_made_up_invite_starts_nothing(coordinated_bot, people, engine, 
     answer = await newcomer.send("/start op_madeUpTokenmadeUpToken12")
     assert answer.text == t("ru", "This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
     assert [row[0] for row in await operators(engine)] == [COORDINATOR]
+
+
+async def test_an_operator_goes_off_and_on_duty(coordinated_bot, api, engine, citizen, t):
+    coordinator = chat.Person(api, COORDINATOR, "Сәуле", "kk")
+    off = await coordinator.send("/duty")
+    office = "Ұлттық волонтерлер фронт-кеңсесі"  # from the directory, in her language
+    assert off.text == t("kk", "You are off duty ({office}). Send /duty to come back on duty.").format(office=office)
+    assert await on_duty(engine, COORDINATOR) is False
+    on = await coordinator.send("/duty")
+    assert on.text == t("kk", "You are on duty ({office}). Send /duty to go off duty.").format(office=office)
+    assert await on_duty(engine, COORDINATOR) is True
+
+    # A citizen has no duty to take: the command is unknown to them.
+    someone = await citizen("ru")
+    answer = await someone.send("/duty")
+    assert answer.text == t("ru", "I do not know that command. Try /help, /settings or /privacy.")
+
+
+async def on_duty(engine, telegram_id: int) -> bool:
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT on_duty FROM operators WHERE telegram_id = :id"), {"id": telegram_id})

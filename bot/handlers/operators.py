@@ -1,5 +1,6 @@
 """The front-offices' side of the bot. For now: a coordinator invites an operator with a one-time
-link (`/invite <region> <name>`), and the person who opens it becomes that office's operator."""
+link (`/invite <region> <name>`), the person who opens it becomes that office's operator, and an
+operator goes on or off duty with /duty."""
 
 from __future__ import annotations
 
@@ -17,25 +18,32 @@ from bot.services.directory import Directory
 from bot.services.operators import (
     INVITE_PREFIX,
     InviteNotValid,
+    Operator,
     OperatorError,
     Role,
     accept_invite,
     create_invite,
     get_operator,
+    toggle_duty,
 )
 
 
-class IsCoordinator(Filter):
-    """The sender is an active coordinator; hands the record on as `coordinator`. Checked only
-    after the command matched, so other messages cost no query."""
+class IsOperator(Filter):
+    """The sender is an active operator (with `coordinators_only`, an active coordinator); hands the
+    record on as `operator`. Checked only after the command matched, so other messages cost no query."""
+
+    def __init__(self, coordinators_only: bool = False) -> None:
+        self.coordinators_only = coordinators_only
 
     async def __call__(self, message: Message, session: AsyncSession) -> bool | dict[str, Any]:
         if message.from_user is None:
             return False
         operator = await get_operator(session, message.from_user.id)
-        if operator is None or not operator.active or operator.role is not Role.COORDINATOR:
+        if operator is None or not operator.active:
             return False
-        return {"coordinator": operator}
+        if self.coordinators_only and operator.role is not Role.COORDINATOR:
+            return False
+        return {"operator": operator}
 
 
 def office_name(directory: Directory, slug: str) -> str:
@@ -51,11 +59,11 @@ def invite_usage(directory: Directory) -> str:
 
 
 async def on_invite(
-    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, coordinator: Any
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, operator: Operator
 ) -> None:
     region, _sep, name = (command.args or "").strip().partition(" ")
     try:
-        invite = await create_invite(session, directory, coordinator, region, name)
+        invite = await create_invite(session, directory, operator, region, name)
     except OperatorError:
         await message.answer(escape(invite_usage(directory)))
         return
@@ -86,8 +94,18 @@ async def on_invite_link(message: Message, command: CommandObject, session: Asyn
     )
 
 
+async def on_duty(message: Message, session: AsyncSession, directory: Directory, operator: Operator) -> None:
+    changed = await toggle_duty(session, operator.telegram_id)
+    office = escape(office_name(directory, changed.office))
+    if changed.on_duty:
+        await message.answer(_("You are on duty ({office}). Send /duty to go off duty.").format(office=office))
+    else:
+        await message.answer(_("You are off duty ({office}). Send /duty to come back on duty.").format(office=office))
+
+
 def create_router() -> Router:
     router = Router(name="operators")
     router.message.register(on_invite_link, CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
-    router.message.register(on_invite, Command("invite"), IsCoordinator())
+    router.message.register(on_invite, Command("invite"), IsOperator(coordinators_only=True))
+    router.message.register(on_duty, Command("duty"), IsOperator())
     return router

@@ -77,6 +77,10 @@ _DEACTIVATE = (
     .values(active=False, on_duty=False).returning(*_COLUMNS)
 )
 _BY_ID = select(*_COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
+_TOGGLE_DUTY = (
+    update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
+    .values(on_duty=~_operators.c.on_duty).returning(*_COLUMNS)
+)
 
 
 def _check_office(directory: Directory, office: str) -> str:
@@ -110,6 +114,14 @@ async def add_operator(
 
 async def remove_operator(session: AsyncSession, telegram_id: int) -> Operator:
     row = (await session.execute(_DEACTIVATE, {"operator_id": telegram_id})).mappings().first()
+    if row is None:
+        raise OperatorError(f"{telegram_id} is not an active operator")
+    return Operator.from_row(row)
+
+
+async def toggle_duty(session: AsyncSession, telegram_id: int) -> Operator:
+    """On duty (new requests of the office reach them) becomes off duty, and back."""
+    row = (await session.execute(_TOGGLE_DUTY, {"operator_id": telegram_id})).mappings().first()
     if row is None:
         raise OperatorError(f"{telegram_id} is not an active operator")
     return Operator.from_row(row)
