@@ -15,8 +15,18 @@ from sqlalchemy.ext.asyncio import (
 log = logging.getLogger(__name__)
 
 
+# A transaction may wait on a Telegram call (the worker sends while it holds the message's row,
+# onboarding edits a message before it commits). aiogram gives up on a call after 60 s; should a
+# process hang or lose its network instead, PostgreSQL ends the transaction after two minutes, so
+# no row stays locked for hours.
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 120_000
+
+
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
+        connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS)}},
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

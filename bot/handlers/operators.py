@@ -14,6 +14,7 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import TypedCommand
 from bot.services.directory import Directory
 from bot.services.operators import (
     INVITE_PREFIX,
@@ -105,6 +106,7 @@ async def on_duty(message: Message, session: AsyncSession, directory: Directory,
 
 def create_router() -> Router:
     router = Router(name="operators")
+    router.message.filter(TypedCommand())  # all of it is commands: a typed question skips it at once
     router.message.register(on_invite_link, CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
     router.message.register(on_invite, Command("invite"), IsOperator(coordinators_only=True))
     router.message.register(on_duty, Command("duty"), IsOperator())

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import TypedCommand
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
 from bot.services import users
@@ -60,6 +61,7 @@ async def on_forget_choice(
 
 def create_router() -> Router:
     router = Router(name="privacy")
+    router.message.filter(TypedCommand())  # its messages are commands: a typed question skips it at once
     router.message.register(on_privacy, Command("privacy"))
     router.message.register(on_forget, Command("forget"))
     router.callback_query.register(on_forget_choice, ForgetChoice.filter())
