@@ -91,3 +91,28 @@ async def test_an_operator_goes_off_and_on_duty(coordinated_bot, api, engine, ci
 async def on_duty(engine, telegram_id: int) -> bool:
     async with engine.connect() as conn:
         return await conn.scalar(text("SELECT on_duty FROM operators WHERE telegram_id = :id"), {"id": telegram_id})
+
+
+async def test_a_coordinator_lists_moves_and_removes_operators_in_the_bot(coordinated_bot, api, engine, people, citizen, t):
+    coordinator = chat.Person(api, COORDINATOR, "Saule", "en")
+    newcomer = people("kk")
+    await newcomer.send(f"/start {invite_link((await coordinator.send('/invite almaty Асель')).text)}")
+
+    someone = await citizen("ru")
+    assert (await someone.send("/operators")).text == t("ru", "I do not know that command. Try /help, /settings or /privacy.")
+    listed = await coordinator.send("/operators")
+    assert f"{newcomer.id} Асель: operator, Almaty, on duty" in listed.text
+    assert f"{COORDINATOR} Coordinator {COORDINATOR}: coordinator, National Volunteer Front-Office, on duty" in listed.text
+
+    moved = await coordinator.send(f"/move_operator {newcomer.id} akmola")
+    assert moved.text == f"Moved: {newcomer.id} Асель: operator, Akmola Region, on duty"
+    for wrong in (f"/move_operator {newcomer.id} mars", "/move_operator Асель akmola", "/move_operator 404 akmola"):
+        refused = await coordinator.send(wrong)
+        assert refused.text.startswith("Send /move_operator, the operator's id and the new region")
+    removed = await coordinator.send(f"/remove_operator {newcomer.id}")
+    assert removed.text == f"Removed: {newcomer.id} Асель: operator, Akmola Region, off duty"
+    assert (newcomer.id, "Асель", "akmola", "operator", False) in await operators(engine)
+
+    # The removed operator has no duty any more: /duty is just a message from someone not set up.
+    after = await newcomer.send("/duty")
+    assert "/duty" not in after.text and await on_duty(engine, newcomer.id) is False

@@ -25,6 +25,9 @@ from bot.services.operators import (
     accept_invite,
     create_invite,
     get_operator,
+    list_operators,
+    move_operator,
+    remove_operator,
     toggle_duty,
 )
 
@@ -104,10 +107,45 @@ async def on_duty(message: Message, session: AsyncSession, directory: Directory,
         await message.answer(_("You are off duty ({office}). Send /duty to come back on duty.").format(office=office))
 
 
+def operator_line(directory: Directory, operator: Operator) -> str:
+    duty = _("on duty") if operator.on_duty else _("off duty")
+    role = _("coordinator") if operator.role is Role.COORDINATOR else _("operator")
+    return f"<code>{operator.telegram_id}</code> {escape(operator.name)}: {role}, {escape(office_name(directory, operator.office))}, {duty}"
+
+
+async def on_list(message: Message, session: AsyncSession, directory: Directory) -> None:
+    found = await list_operators(session)
+    lines = [_("<b>Operators</b>"), *(operator_line(directory, o) for o in found), "",
+             _("To move one: /move_operator, their id and the region. To remove one: /remove_operator and their id.")]
+    await message.answer("\n".join(lines))
+
+
+async def on_move(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+    raw_id, _sep, region = (command.args or "").strip().partition(" ")
+    try:
+        moved = await move_operator(session, directory, int(raw_id), region.strip())
+    except (ValueError, OperatorError):  # not a number, an unknown region, not an operator
+        await message.answer(_("Send /move_operator, the operator's id and the new region, for example: /move_operator 123456789 akmola"))
+        return
+    await message.answer(_("Moved: {operator}").format(operator=operator_line(directory, moved)))
+
+
+async def on_remove(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+    try:
+        removed = await remove_operator(session, int((command.args or "").strip()))
+    except (ValueError, OperatorError):
+        await message.answer(_("Send /remove_operator and the id of an active operator, for example: /remove_operator 123456789"))
+        return
+    await message.answer(_("Removed: {operator}").format(operator=operator_line(directory, removed)))
+
+
 def create_router() -> Router:
     router = Router(name="operators")
     router.message.filter(TypedCommand())  # all of it is commands: a typed question skips it at once
     router.message.register(on_invite_link, CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
     router.message.register(on_invite, Command("invite"), IsOperator(coordinators_only=True))
     router.message.register(on_duty, Command("duty"), IsOperator())
+    router.message.register(on_list, Command("operators"), IsOperator(coordinators_only=True))
+    router.message.register(on_move, Command("move_operator"), IsOperator(coordinators_only=True))
+    router.message.register(on_remove, Command("remove_operator"), IsOperator(coordinators_only=True))
     return router

@@ -77,6 +77,10 @@ _DEACTIVATE = (
     .values(active=False, on_duty=False).returning(*_COLUMNS)
 )
 _BY_ID = select(*_COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
+_MOVE = (
+    update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
+    .values(office=bindparam("office")).returning(*_COLUMNS)
+)
 _TOGGLE_DUTY = (
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
     .values(on_duty=~_operators.c.on_duty).returning(*_COLUMNS)
@@ -114,6 +118,15 @@ async def add_operator(
 
 async def remove_operator(session: AsyncSession, telegram_id: int) -> Operator:
     row = (await session.execute(_DEACTIVATE, {"operator_id": telegram_id})).mappings().first()
+    if row is None:
+        raise OperatorError(f"{telegram_id} is not an active operator")
+    return Operator.from_row(row)
+
+
+async def move_operator(session: AsyncSession, directory: Directory, telegram_id: int, office: str) -> Operator:
+    """An active operator now belongs to `office`."""
+    params = {"operator_id": telegram_id, "office": _check_office(directory, office)}
+    row = (await session.execute(_MOVE, params)).mappings().first()
     if row is None:
         raise OperatorError(f"{telegram_id} is not an active operator")
     return Operator.from_row(row)
