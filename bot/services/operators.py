@@ -49,10 +49,6 @@ class Operator:
     def from_row(cls, row: Mapping[str, Any]) -> Operator:
         return cls(row["telegram_id"], row["name"], row["office"], Role(row["role"]), row["active"], row["on_duty"])
 
-    @property
-    def is_national(self) -> bool:
-        return self.office == NATIONAL
-
 
 _operators = OperatorRow.__table__
 _COLUMNS = (
@@ -116,28 +112,26 @@ async def add_operator(
     return Operator.from_row(row)
 
 
-async def remove_operator(session: AsyncSession, telegram_id: int) -> Operator:
-    row = (await session.execute(_DEACTIVATE, {"operator_id": telegram_id})).mappings().first()
+async def _change_active(session: AsyncSession, statement: Any, telegram_id: int, **values: Any) -> Operator:
+    """Run one of the updates that apply to an active operator only; refused for anyone else."""
+    row = (await session.execute(statement, {"operator_id": telegram_id, **values})).mappings().first()
     if row is None:
         raise OperatorError(f"{telegram_id} is not an active operator")
     return Operator.from_row(row)
+
+
+async def remove_operator(session: AsyncSession, telegram_id: int) -> Operator:
+    return await _change_active(session, _DEACTIVATE, telegram_id)
 
 
 async def move_operator(session: AsyncSession, directory: Directory, telegram_id: int, office: str) -> Operator:
     """An active operator now belongs to `office`."""
-    params = {"operator_id": telegram_id, "office": _check_office(directory, office)}
-    row = (await session.execute(_MOVE, params)).mappings().first()
-    if row is None:
-        raise OperatorError(f"{telegram_id} is not an active operator")
-    return Operator.from_row(row)
+    return await _change_active(session, _MOVE, telegram_id, office=_check_office(directory, office))
 
 
 async def toggle_duty(session: AsyncSession, telegram_id: int) -> Operator:
     """On duty (new requests of the office reach them) becomes off duty, and back."""
-    row = (await session.execute(_TOGGLE_DUTY, {"operator_id": telegram_id})).mappings().first()
-    if row is None:
-        raise OperatorError(f"{telegram_id} is not an active operator")
-    return Operator.from_row(row)
+    return await _change_active(session, _TOGGLE_DUTY, telegram_id)
 
 
 async def get_operator(session: AsyncSession, telegram_id: int) -> Operator | None:
