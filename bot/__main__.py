@@ -169,10 +169,11 @@ async def manage_operators(settings: Settings, url: str, args: argparse.Namespac
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session:
-            await operators.ensure_coordinators(session, settings.admin_ids)
+            await operators.ensure_coordinators(session, settings.admin_ids, settings.default_language)
             if args.action == "add":
                 added = await operators.add_operator(
-                    session, Directory.load(), args.telegram_id, args.name, args.region, operators.Role(args.role)
+                    session, Directory.load(), args.telegram_id, args.name, args.region, operators.Role(args.role),
+                    args.language or settings.default_language,
                 )
                 print(f"added: {_operator_line(added)}")
             elif args.action == "remove":
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--name", required=True, help="as colleagues know them; citizens see the front-office's name")
     add.add_argument("--region", required=True, help="a front-office slug (astana, almaty, …) or national")
     add.add_argument("--role", choices=["operator", "coordinator"], default="operator")
+    add.add_argument("--language", choices=["kk", "ru", "en"], help="of their cards (default: DEFAULT_LANGUAGE)")
     listing = actions.add_parser("list", help="the active operators, by front-office")
     listing.add_argument("--all", action="store_true", help="removed ones too")
     remove = actions.add_parser("remove", help="deactivate an operator (their past answers keep their name)")

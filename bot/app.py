@@ -19,15 +19,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
-from bot.handlers import errors, fallback, knowledge, menu, onboarding, operators, privacy
+from bot.handlers import (
+    desk,
+    errors,
+    fallback,
+    help_form,
+    knowledge,
+    menu,
+    onboarding,
+    operators,
+    privacy,
+    requests,
+)
 from bot.handlers import settings as settings_handlers
 from bot.i18n import N_, create_i18n
+from bot.jobs.deliveries import Deliveries
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.isolation import EventIsolationMiddleware
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
 from bot.services.operators import ensure_coordinators
+from bot.services.tickets import Limits
 from bot.telegram_session import TelegramSession
 from bot.worker import Worker
 
@@ -68,6 +81,15 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
+def build_worker(
+    settings: Settings, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], content: Content,
+    i18n: I18n,
+) -> Worker:
+    """The worker that sends what the bot owes and fires due timers; one per bot process."""
+    deliveries = Deliveries(i18n, content.directory, Limits.from_settings(settings, content.directory.service_hours))
+    return Worker(engine, session_factory, deliveries.senders(), deliveries.on_blocked)
+
+
 def build_dispatcher(
     settings: Settings,
     engine: AsyncEngine,
@@ -88,6 +110,7 @@ def build_dispatcher(
         kb=content.kb,
         directory=content.directory,
         i18n=i18n,
+        limits=Limits.from_settings(settings, content.directory.service_hours),
     )
     for middleware in outermost_middlewares:
         dispatcher.update.outer_middleware(middleware)
@@ -103,23 +126,27 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
     # What the bot owes people (the outbox) is sent, and due timers fire, while it polls, in every
     # process that polls.
-    worker = Worker(engine, session_factory)
+    worker = build_worker(settings, engine, session_factory, content, i18n)
     dispatcher.startup.register(worker.start)
     dispatcher.shutdown.register(worker.stop)
 
     async def ensure_admins() -> None:
         async with session_factory() as session, session.begin():
-            await ensure_coordinators(session, settings.admin_ids)
+            await ensure_coordinators(session, settings.admin_ids, settings.default_language)
 
     dispatcher.startup.register(ensure_admins)
     # Order matters: privacy commands work at every step; an operator's invite link (`/start op_…`)
-    # comes before onboarding's /start; onboarding catches people not set up;
-    # the fallback takes whatever nothing else did.
+    # comes before onboarding's /start, and an operator's replies to citizens before anything a
+    # citizen does; onboarding catches people not set up; the forms come before what a person with
+    # an open request writes, which comes before the knowledge base's search; the fallback takes
+    # whatever nothing else did.
     dispatcher.include_routers(
-        *(
-            module.create_router()
-            for module in (errors, privacy, operators, onboarding, menu, settings_handlers, knowledge, fallback)
-        )
+        *(module.create_router() for module in (errors, privacy, operators, desk, onboarding, menu, settings_handlers)),
+        requests.create_router(),
+        help_form.create_router(),
+        requests.create_open_ticket_router(),
+        knowledge.create_router(),
+        fallback.create_router(),
     )
     return dispatcher
 

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     default_language: str = "kk"
     data_dir: Path = PROJECT_ROOT / ".data"
+    # Time limits of a ticket, in minutes (fractions allowed): T1 nobody took it, remind its
+    # operators; T2 still nobody, up to the national office; T3 a citizen's message unanswered,
+    # remind the assigned operator.
+    ticket_remind_after_minutes: float = Field(default=15, gt=0)
+    ticket_escalate_after_minutes: float = Field(default=60, gt=0)
+    ticket_answer_reminder_minutes: float = Field(default=30, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject
 
+from bot.services.operators import Operator, Role
 from bot.services.users import Person, needs_consent
 
 
@@ -40,3 +41,37 @@ class TypedCommand(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.text is not None and message.text.startswith("/")
+
+
+class NotCommand(Filter):
+    """Anything but a command: text, a photo, a location…"""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is None or not message.text.startswith("/")
+
+
+class ActiveOperator(Filter):
+    """The sender is an active operator (with `coordinators_only`, a coordinator). The record comes
+    with the arrival (`operator`), so the check costs no query."""
+
+    def __init__(self, coordinators_only: bool = False) -> None:
+        self.coordinators_only = coordinators_only
+
+    async def __call__(self, event: TelegramObject, operator: Operator | None = None, **_: Any) -> bool:
+        if operator is None or not operator.active:
+            return False
+        return not self.coordinators_only or operator.role is Role.COORDINATOR
+
+
+class HasOpenTicket(Filter):
+    """The person has an open request (`open_ticket`, from the arrival): what they write goes to it."""
+
+    async def __call__(self, event: TelegramObject, open_ticket: int | None = None, **_: Any) -> bool:
+        return open_ticket is not None
+
+
+class HasCurrentTicket(Filter):
+    """An active operator with a current ticket: their plain messages go to its citizen."""
+
+    async def __call__(self, event: TelegramObject, operator: Operator | None = None, **_: Any) -> bool:
+        return operator is not None and operator.active and operator.current_ticket is not None

@@ -43,16 +43,11 @@ MAX_PER_LANE = 100  # then the round ends, to look again at what is due soonest
 LOCKED_ELSEWHERE_PAUSE = 0.5
 STOP_GRACE_SECONDS = 5.0
 
-# How each kind of owed message is sent. Later capabilities add theirs (ticket cards, answers…).
-Sender = Callable[[Bot, int, dict[str, Any]], Awaitable[Any]]
-
-
-async def send_text(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
-    """`{"text": …}`: a text already in the recipient's language, in the bot's HTML."""
-    await bot.send_message(chat_id, payload["text"])
-
-
-SENDERS: dict[str, Sender] = {"text": send_text}
+# How each kind of owed message is sent (`bot/jobs/deliveries.py`): called with the row locked, in
+# the transaction that marks it sent, so what a sender writes (a link to a ticket) commits with it.
+Sender = Callable[[Bot, AsyncSession, int, dict[str, Any]], Awaitable[Any]]
+# Told who blocked the bot, in the same transaction.
+BlockedHook = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 def backoff(attempts: int) -> float:
@@ -62,11 +57,12 @@ def backoff(attempts: int) -> float:
 class Worker:
     def __init__(
         self, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession],
-        senders: dict[str, Sender] | None = None,
+        senders: dict[str, Sender], on_blocked: BlockedHook | None = None,
     ) -> None:
         self.engine = engine
         self.session_factory = session_factory
-        self.senders = senders or SENDERS
+        self.senders = senders
+        self.on_blocked = on_blocked
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
@@ -192,13 +188,15 @@ class Worker:
             await outbox.mark_failed(session, owed, f"unknown kind {owed.kind!r}")
             return
         try:
-            await sender(bot, owed.chat_id, owed.payload)
+            await sender(bot, session, owed.chat_id, owed.payload)
         except TelegramRetryAfter as error:
             await outbox.postpone(session, owed, error.retry_after)
         except (TelegramNetworkError, TelegramServerError):
             await outbox.postpone(session, owed, backoff(owed.attempts))
         except TelegramForbiddenError:
             await outbox.mark_failed(session, owed, "blocked")
+            if self.on_blocked is not None:
+                await self.on_blocked(session, owed.chat_id)
         except TelegramBadRequest as error:
             log.error("Telegram refused an owed message", extra={"outbox_id": owed.id, "reason": error.message})
             await outbox.mark_failed(session, owed, error.message)

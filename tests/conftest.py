@@ -203,3 +203,22 @@ def citizen(people):
         return person
 
     return make
+
+
+@pytest.fixture
+def operator(api: BotApiServer, bot: RunningBot, engine: AsyncEngine, content: Content):
+    """operator(office, language) -> a Person who is an active, on-duty operator of that office
+    (`coordinator=True`: a coordinator); ids are unique within the test."""
+    from bot.db.engine import create_session_factory
+    from bot.services.operators import Role, add_operator
+
+    counter = iter(range(500_000, 600_000))
+
+    async def make(office: str = "akmola", language: str = "ru", name: str = "Оператор", coordinator: bool = False) -> Person:
+        person = Person(api, next(counter), name, language)
+        async with create_session_factory(engine)() as session, session.begin():
+            role = Role.COORDINATOR if coordinator else Role.OPERATOR
+            await add_operator(session, content.directory, person.id, name, office, role, language)
+        return person
+
+    return make

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from bot.playground.server import BotApiServer, ChatMessage
 
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
-SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation"}
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Person:
         self.api = api
         self.id = user_id
         self.timeout = timeout
+        self._received_upto = 0  # the bot's messages `receive` has already handed out
         api.add_person(user_id, name, language_code)
 
     async def _after(self, action) -> Reaction:
@@ -59,8 +60,37 @@ class Person:
         assert not reaction.errors, f"Telegram refused the bot's calls: {reaction.errors}"
         return reaction
 
-    async def send(self, text: str) -> Reaction:
-        return await self._after(self.api.send_text(self.id, text))
+    async def send(self, text: str, reply_to: ChatMessage | None = None) -> Reaction:
+        return await self._after(self.api.send_text(self.id, text, reply_to.message_id if reply_to else None))
+
+    async def receive(self, containing: str = "", timeout: float | None = None) -> ChatMessage:
+        """Wait for a message the bot sends later, on its own (delivered from the outbox), with
+        `containing` in its text or caption; each message is handed out once, in order."""
+
+        def arrived() -> ChatMessage | None:
+            for message in self.api.chat(self.id):
+                if message.from_bot and message.message_id > self._received_upto and containing in (message.text or message.caption or ""):
+                    return message
+            return None
+
+        message = await self.api.wait_for(arrived, timeout or self.timeout)
+        self._received_upto = message.message_id
+        return message
+
+    def received(self) -> list[ChatMessage]:
+        """The bot's messages `receive` has not handed out yet."""
+        return [m for m in self.api.chat(self.id) if m.from_bot and m.message_id > self._received_upto]
+
+    async def share_contact(self, phone: str, own: bool = True) -> Reaction:
+        """Share a contact: their own with the keyboard's button, or someone else's card."""
+        contact = {"phone_number": phone, "first_name": "Test", "user_id": self.id if own else self.id + 1}
+        return await self._after(self.api.send_media(self.id, "contact", contact))
+
+    async def send_voice(self, content: bytes = b"OggS voice") -> Reaction:
+        return await self._after(self.api.send_voice(self.id, content))
+
+    async def send_document(self, content: bytes, name: str, mime_type: str, caption: str | None = None) -> Reaction:
+        return await self._after(self.api.send_document(self.id, content, name, mime_type, caption))
 
     async def tap(self, label: str) -> Reaction:
         """Tap a button of the reply keyboard the person sees now."""

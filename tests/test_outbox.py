@@ -9,9 +9,10 @@ import time
 
 from sqlalchemy import text
 
+from bot.app import build_worker
 from bot.db.engine import create_session_factory
 from bot.services.outbox import owe
-from bot.worker import LANES, Worker
+from bot.worker import LANES
 from tests.people import Person
 
 
@@ -97,7 +98,7 @@ async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_star
 
 async def test_two_processes_delivering_at_once_send_each_message_once_and_in_order(api, bot, engine, people):
     citizens = [people("ru") for _ in range(10)]
-    second = Worker(engine, create_session_factory(engine))  # as a second bot process would
+    second = build_worker(bot.settings, engine, create_session_factory(engine), bot.content, bot.i18n)  # as a second bot process would
     await second.start(bot.bot)
     try:
         await owed_in_one_transaction(engine, *[(c.id, f"{c.id}: {n}") for n in range(5) for c in citizens])

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from bot.app import build_worker
 from bot.db.engine import create_session_factory
 from bot.services.timers import cancel_timer, set_timer
-from bot.worker import Worker
 
 
 def received(api, person) -> list[str]:
@@ -70,7 +70,7 @@ async def test_timers_due_while_the_bot_was_down_fire_once_after_the_start(api, 
 
 async def test_two_processes_fire_each_timer_once(api, bot, engine, people):
     operators = [people("ru") for _ in range(10)]
-    second = Worker(engine, create_session_factory(engine))  # as a second bot process would
+    second = build_worker(bot.settings, engine, create_session_factory(engine), bot.content, bot.i18n)  # as a second bot process would
     await second.start(bot.bot)
     try:
         for n, operator in enumerate(operators):

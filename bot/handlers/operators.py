@@ -5,16 +5,16 @@ operator goes on or off duty with /duty."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.filters import TypedCommand
+from bot.filters import ActiveOperator, TypedCommand
+from bot.handlers.texts import office_name
 from bot.services.directory import Directory
 from bot.services.operators import (
     INVITE_PREFIX,
@@ -24,35 +24,11 @@ from bot.services.operators import (
     Role,
     accept_invite,
     create_invite,
-    get_operator,
     list_operators,
     move_operator,
     remove_operator,
     toggle_duty,
 )
-
-
-class IsOperator(Filter):
-    """The sender is an active operator (with `coordinators_only`, an active coordinator); hands the
-    record on as `operator`. Checked only after the command matched, so other messages cost no query."""
-
-    def __init__(self, coordinators_only: bool = False) -> None:
-        self.coordinators_only = coordinators_only
-
-    async def __call__(self, message: Message, session: AsyncSession) -> bool | dict[str, Any]:
-        if message.from_user is None:
-            return False
-        operator = await get_operator(session, message.from_user.id)
-        if operator is None or not operator.active:
-            return False
-        if self.coordinators_only and operator.role is not Role.COORDINATOR:
-            return False
-        return {"operator": operator}
-
-
-def office_name(directory: Directory, slug: str) -> str:
-    office = directory.get(slug)
-    return office.name[get_i18n().current_locale] if office else slug
 
 
 def invite_usage(directory: Directory) -> str:
@@ -84,7 +60,7 @@ async def on_invite(
 async def on_invite_link(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
     token = (command.args or "").removeprefix(INVITE_PREFIX)
     try:
-        operator = await accept_invite(session, directory, token, message.from_user.id)
+        operator = await accept_invite(session, directory, token, message.from_user.id, get_i18n().current_locale)
     except InviteNotValid:
         await message.answer(
             _("This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
@@ -143,9 +119,9 @@ def create_router() -> Router:
     router = Router(name="operators")
     router.message.filter(TypedCommand())  # all of it is commands: a typed question skips it at once
     router.message.register(on_invite_link, CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
-    router.message.register(on_invite, Command("invite"), IsOperator(coordinators_only=True))
-    router.message.register(on_duty, Command("duty"), IsOperator())
-    router.message.register(on_list, Command("operators"), IsOperator(coordinators_only=True))
-    router.message.register(on_move, Command("move_operator"), IsOperator(coordinators_only=True))
-    router.message.register(on_remove, Command("remove_operator"), IsOperator(coordinators_only=True))
+    router.message.register(on_invite, Command("invite"), ActiveOperator(coordinators_only=True))
+    router.message.register(on_duty, Command("duty"), ActiveOperator())
+    router.message.register(on_list, Command("operators"), ActiveOperator(coordinators_only=True))
+    router.message.register(on_move, Command("move_operator"), ActiveOperator(coordinators_only=True))
+    router.message.register(on_remove, Command("remove_operator"), ActiveOperator(coordinators_only=True))
     return router

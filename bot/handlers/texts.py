@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.directory import Directory, FrontOffice
@@ -74,6 +74,12 @@ def privacy_notice() -> str:
 
 def question_answer(question: Question, language: str) -> str:
     return f"<b>{escape(question.question[language])}</b>\n\n{escape(question.answer[language])}"
+
+
+def office_name(directory: Directory, slug: str) -> str:
+    """A front-office as people call it, in the current language."""
+    office = directory.get(slug)
+    return office.name[get_i18n().current_locale] if office else slug
 
 
 def _field(value: str) -> str:

@@ -47,3 +47,36 @@ class KnowledgeNav(CallbackData, prefix="kb"):
 
 class ForgetChoice(CallbackData, prefix="forget"):
     confirm: bool
+
+
+class TicketAction(CallbackData, prefix="tk"):
+    """An operator's button on a ticket card."""
+
+    action: str  # "take", "reply", "transfer", "close", "history"
+    ticket: int
+
+
+class TransferTo(CallbackData, prefix="tt"):
+    """Where an operator transfers a ticket: a region's slug or `national`; "" cancels."""
+
+    ticket: int
+    office: str
+
+
+class RequestAction(CallbackData, prefix="rq"):
+    """A citizen's button about their own requests."""
+
+    action: str  # "ask" (start a question), "close", "close_yes", "close_no", "cancel"
+    ticket: int = 0
+
+
+class RatingChoice(CallbackData, prefix="rate"):
+    ticket: int
+    stars: int
+
+
+class HelpFormStep(CallbackData, prefix="hf"):
+    """The help form's buttons: a category, or an action on the summary."""
+
+    action: str  # "category", "send", "edit", "field", "cancel", "now"
+    value: str = ""

@@ -24,10 +24,18 @@ class MenuEntry:
 
 BECOME_VOLUNTEER = MenuEntry("🙋", N_("Become a volunteer"))
 ASK_QUESTION = MenuEntry("❓", N_("Ask a question"))
+ASK_OPERATOR = MenuEntry("💬", N_("Ask an operator"))
+NEED_HELP = MenuEntry("🆘", N_("Need volunteers' help"))
+MY_REQUESTS = MenuEntry("📋", N_("My requests"))
 CONTACTS = MenuEntry("📞", N_("Contacts"))
 SETTINGS = MenuEntry("⚙️", N_("Settings"))
 
-MENU_ROWS = ((BECOME_VOLUNTEER, ASK_QUESTION), (CONTACTS, SETTINGS))
+MENU_ROWS = (
+    (BECOME_VOLUNTEER, ASK_QUESTION),
+    (ASK_OPERATOR, NEED_HELP),
+    (MY_REQUESTS, CONTACTS, SETTINGS),
+)
+MENU_ENTRIES = tuple(entry for row in MENU_ROWS for entry in row)
 
 
 def main_menu() -> ReplyKeyboardMarkup:
@@ -61,3 +69,17 @@ class MenuButton(Filter):
 
     async def __call__(self, message: Message, i18n: I18n, **_: Any) -> bool:
         return bool(message.text) and message.text.strip().casefold() in self._labels_for(i18n)
+
+
+class AnyMenuButton(Filter):
+    """Any button of the main menu: a person in the middle of writing to an operator who taps one
+    wants that button, not to send its label."""
+
+    def __init__(self) -> None:
+        self._buttons = tuple(MenuButton(entry) for entry in MENU_ENTRIES)
+
+    async def __call__(self, message: Message, i18n: I18n, **_: Any) -> bool:
+        for button in self._buttons:
+            if await button(message, i18n):
+                return True
+        return False

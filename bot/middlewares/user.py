@@ -40,13 +40,13 @@ class ArrivalMiddleware(BaseMiddleware):
         from_user: TelegramUser | None = data.get("event_from_user")
         storage_key = data.get(FSM_KEY)  # set by EventIsolationMiddleware, outermost
         if from_user is None or storage_key is None:
-            data["user"] = None
+            data.update(user=None, open_ticket=None, operator=None)
             return await handler(event, data)
         key = self.storage.key_builder.build(storage_key)
         async with self.engine.connect() as conn:
             arrival = await arrive(conn, from_user.id, key)
         self.storage.remember(key, arrival.state, arrival.data)
-        data["user"] = arrival.person
+        data.update(user=arrival.person, open_ticket=arrival.open_ticket, operator=arrival.operator)
         return await handler(event, data)
 
 

@@ -285,6 +285,12 @@ class BotApiServer:
         message = self._new_message(user_id, from_bot=False, caption=caption, photo=photo)
         return await self._push_update("message", self.message_api(message)), message
 
+    async def send_voice(self, user_id: int, content: bytes) -> tuple[int, ChatMessage]:
+        self.person(user_id)
+        stored = self._store_file(content, "voice.ogg", "audio/ogg")
+        message = self._new_message(user_id, from_bot=False, extra={"voice": self._voice(stored)})
+        return await self._push_update("message", self.message_api(message)), message
+
     async def send_document(
         self, user_id: int, content: bytes, name: str, mime_type: str, caption: str | None = None
     ) -> tuple[int, ChatMessage]:
@@ -529,6 +535,11 @@ class BotApiServer:
                 "height": 960, "file_size": len(stored.content)}
 
     @staticmethod
+    def _voice(stored: StoredFile) -> dict:
+        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "duration": 3,
+                "mime_type": stored.mime_type or "audio/ogg", "file_size": len(stored.content)}
+
+    @staticmethod
     def _document(stored: StoredFile) -> dict:
         document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.content)}
         if stored.name:
@@ -608,6 +619,9 @@ class BotApiServer:
         if key == "photo":
             stored = self._file_param(params, uploads, key, "photo.jpg", "image/jpeg")
             fields: dict[str, Any] = {"photo": [self._photo_size(stored)]}
+        elif key == "voice":
+            stored = self._file_param(params, uploads, key, "voice.ogg", "audio/ogg")
+            fields = {"extra": {"voice": self._voice(stored)}}
         else:
             stored = self._file_param(params, uploads, key, "document", "application/octet-stream")
             fields = {"document": self._document(stored)}
@@ -623,6 +637,19 @@ class BotApiServer:
 
     async def _api_senddocument(self, params: dict, uploads: dict) -> dict:
         return await self._send_file(params, uploads, "document")
+
+    async def _api_sendvoice(self, params: dict, uploads: dict) -> dict:
+        return await self._send_file(params, uploads, "voice")
+
+    async def _api_sendlocation(self, params: dict, uploads: dict) -> dict:
+        person = self._target(params)
+        try:
+            where = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
+        except (KeyError, TypeError, ValueError):
+            raise bad_request("wrong latitude or longitude") from None
+        message = self._new_message(person.id, from_bot=True, extra={"location": where})
+        await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
+        return self.message_api(message)
 
     async def _api_sendchataction(self, params: dict, uploads: dict) -> bool:
         person = self._target(params)

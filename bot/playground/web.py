@@ -460,7 +460,7 @@ def seed_people(playground: Playground, admin_ids: tuple[int, ...]) -> None:
 
 async def create_operator_records(session: AsyncSession, directory: Directory) -> None:
     """The playground's operators as real records, so what operators do can be tried end to end."""
-    for telegram_id, name, office, _ in PLAYGROUND_OPERATORS:
+    for telegram_id, name, office, language in PLAYGROUND_OPERATORS:
         stored = await operators.get_operator(session, telegram_id)
         if stored is None or not stored.active:
-            await operators.add_operator(session, directory, telegram_id, name, office)
+            await operators.add_operator(session, directory, telegram_id, name, office, language=language)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from bot.config import SUPPORTED_LANGUAGES
@@ -30,6 +32,53 @@ class FrontOffice:
         return self.slug == NATIONAL
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceHours:
+    """When operators answer requests in the bot: these weekdays (Monday is 1), from `opens` to
+    `closes`, in local time `utc_offset` hours from UTC."""
+
+    days: frozenset[int]
+    opens: time
+    closes: time
+    utc_offset: int
+
+    @classmethod
+    def parse(cls, raw: dict) -> ServiceHours:
+        try:
+            days = frozenset(int(d) for d in raw["days"])
+            opens, closes = (_clock(raw[key]) for key in ("opens", "closes"))
+            offset = int(raw["utc_offset_hours"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DirectoryError(f"service_hours needs days, opens, closes and utc_offset_hours: {exc}") from None
+        if not days or not days <= set(range(1, 8)) or opens >= closes or not -12 <= offset <= 14:
+            raise DirectoryError("service_hours: days are 1 (Monday) to 7, and opens comes before closes")
+        return cls(days, opens, closes, offset)
+
+    @property
+    def zone(self) -> timezone:
+        return timezone(timedelta(hours=self.utc_offset))
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """None while the office is open at `now`; else when it next opens, in local time."""
+        local = now.astimezone(self.zone)
+        if local.isoweekday() in self.days and self.opens <= local.time() < self.closes:
+            return None
+        for ahead in range(8):
+            day = (local + timedelta(days=ahead)).date()
+            opening = datetime.combine(day, self.opens, self.zone)
+            if day.isoweekday() in self.days and opening > local:
+                return opening
+        raise AssertionError("a week always has an opening")  # days is never empty
+
+
+def _clock(value: object) -> time:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
+        raise ValueError(f"{value!r} is not HH:MM")
+    if value == "24:00":  # the end of the day, for an office open around the clock
+        return time.max
+    return time.fromisoformat(value)
+
+
 def _localized(entry: dict, field: str, slug: str, *, required: bool) -> dict[str, str]:
     value = entry.get(field, {})
     if not isinstance(value, dict):
@@ -41,7 +90,8 @@ def _localized(entry: dict, field: str, slug: str, *, required: bool) -> dict[st
 
 
 class Directory:
-    def __init__(self, offices: list[FrontOffice]) -> None:
+    def __init__(self, offices: list[FrontOffice], service_hours: ServiceHours | None = None) -> None:
+        self.service_hours = service_hours or ServiceHours(frozenset(range(1, 6)), time(9), time(18), 5)
         self._by_slug = {office.slug: office for office in offices}
         if NATIONAL not in self._by_slug:
             raise DirectoryError("the directory has no 'national' office")
@@ -67,7 +117,8 @@ class Directory:
                     email=str(entry.get("email", "")).strip(),
                 )
             )
-        return cls(offices)
+        hours = raw.get("service_hours")
+        return cls(offices, ServiceHours.parse(hours) if hours is not None else None)
 
     @property
     def national(self) -> FrontOffice:

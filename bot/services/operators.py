@@ -20,6 +20,7 @@ from sqlalchemy import Interval, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Operator as OperatorRow
 from bot.db.models import OperatorInvite
 from bot.services.directory import NATIONAL, Directory
@@ -44,42 +45,49 @@ class Operator:
     role: Role
     active: bool
     on_duty: bool
+    language: str = "kk"
+    current_ticket: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Operator:
-        return cls(row["telegram_id"], row["name"], row["office"], Role(row["role"]), row["active"], row["on_duty"])
+        return cls(
+            row["telegram_id"], row["name"], row["office"], Role(row["role"]), row["active"], row["on_duty"],
+            row["language"], row["current_ticket"],
+        )
 
 
 _operators = OperatorRow.__table__
-_COLUMNS = (
+COLUMNS = (
     _operators.c.telegram_id, _operators.c.name, _operators.c.office, _operators.c.role,
-    _operators.c.active, _operators.c.on_duty,
+    _operators.c.active, _operators.c.on_duty, _operators.c.language, _operators.c.current_ticket,
 )
 _new = insert(_operators).values(
     telegram_id=bindparam("telegram_id"), name=bindparam("name"), office=bindparam("office"), role=bindparam("role"),
+    language=bindparam("language"),
 )
 # Adding someone who was removed brings them back, in the office and role given now.
 _ADD = _new.on_conflict_do_update(
     index_elements=[_operators.c.telegram_id],
-    set_={"name": _new.excluded.name, "office": _new.excluded.office, "role": _new.excluded.role, "active": True},
+    set_={"name": _new.excluded.name, "office": _new.excluded.office, "role": _new.excluded.role,
+          "language": _new.excluded.language, "active": True},
     where=_operators.c.active.is_(False),
-).returning(*_COLUMNS)
+).returning(*COLUMNS)
 _ENSURE_COORDINATOR = _new.on_conflict_do_update(
     index_elements=[_operators.c.telegram_id],
     set_={"role": Role.COORDINATOR.value, "active": True},
-).returning(*_COLUMNS)
+).returning(*COLUMNS)
 _DEACTIVATE = (
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
-    .values(active=False, on_duty=False).returning(*_COLUMNS)
+    .values(active=False, on_duty=False).returning(*COLUMNS)
 )
-_BY_ID = select(*_COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
+_BY_ID = select(*COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
 _MOVE = (
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
-    .values(office=bindparam("office")).returning(*_COLUMNS)
+    .values(office=bindparam("office")).returning(*COLUMNS)
 )
 _TOGGLE_DUTY = (
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
-    .values(on_duty=~_operators.c.on_duty).returning(*_COLUMNS)
+    .values(on_duty=~_operators.c.on_duty).returning(*COLUMNS)
 )
 
 
@@ -99,13 +107,17 @@ def _check_name(name: str) -> str:
 
 
 async def add_operator(
-    session: AsyncSession, directory: Directory, telegram_id: int, name: str, office: str, role: Role = Role.OPERATOR
+    session: AsyncSession, directory: Directory, telegram_id: int, name: str, office: str, role: Role = Role.OPERATOR,
+    language: str = "kk",
 ) -> Operator:
-    """A new operator (or a removed one back); an active one is refused, to be moved instead."""
+    """A new operator (or a removed one back); an active one is refused, to be moved instead.
+    `language` is that of their cards while they have no citizen record (whose language wins)."""
     if telegram_id <= 0:
         raise OperatorError("a Telegram id is a positive number")
+    if language not in SUPPORTED_LANGUAGES:
+        raise OperatorError(f"the language is one of {', '.join(SUPPORTED_LANGUAGES)}")
     params = {"telegram_id": telegram_id, "name": _check_name(name), "office": _check_office(directory, office),
-              "role": Role(role).value}
+              "role": Role(role).value, "language": language}
     row = (await session.execute(_ADD, params)).mappings().first()
     if row is None:
         raise OperatorError(f"{telegram_id} is already an active operator; remove or move them instead")
@@ -140,13 +152,13 @@ async def get_operator(session: AsyncSession, telegram_id: int) -> Operator | No
 
 
 async def list_operators(session: AsyncSession, *, include_removed: bool = False) -> list[Operator]:
-    query = select(*_COLUMNS).order_by(_operators.c.office, _operators.c.name, _operators.c.telegram_id)
+    query = select(*COLUMNS).order_by(_operators.c.office, _operators.c.name, _operators.c.telegram_id)
     if not include_removed:
         query = query.where(_operators.c.active)
     return [Operator.from_row(row) for row in (await session.execute(query)).mappings()]
 
 
-async def ensure_coordinators(session: AsyncSession, admin_ids: Iterable[int]) -> None:
+async def ensure_coordinators(session: AsyncSession, admin_ids: Iterable[int], language: str = "kk") -> None:
     """Everyone in ADMIN_IDS is an active coordinator of the national office from the start.
     Someone already stored keeps their name and office; a new one is named after their id until
     they are renamed."""
@@ -154,7 +166,7 @@ async def ensure_coordinators(session: AsyncSession, admin_ids: Iterable[int]) -
         await session.execute(
             _ENSURE_COORDINATOR,
             {"telegram_id": telegram_id, "name": f"Coordinator {telegram_id}", "office": NATIONAL,
-             "role": Role.COORDINATOR.value},
+             "role": Role.COORDINATOR.value, "language": language},
         )
 
 
@@ -209,12 +221,15 @@ async def create_invite(
     return Invite(token, params["office"], params["name"], expires_at)
 
 
-async def accept_invite(session: AsyncSession, directory: Directory, token: str, telegram_id: int) -> Operator:
-    """The person who opened the link becomes an operator (the invite is then spent)."""
+async def accept_invite(
+    session: AsyncSession, directory: Directory, token: str, telegram_id: int, language: str = "kk"
+) -> Operator:
+    """The person who opened the link becomes an operator (the invite is then spent); `language`
+    is the one they use the bot in."""
     current = await get_operator(session, telegram_id)
     if current is not None and current.active:
         raise OperatorError(f"{telegram_id} is already an active operator")
     row = (await session.execute(_USE_INVITE, {"digest": _digest(token), "user": telegram_id})).mappings().first()
     if row is None:
         raise InviteNotValid("the invite is unknown, used or expired")
-    return await add_operator(session, directory, telegram_id, row["name"], row["office"], Role(row["role"]))
+    return await add_operator(session, directory, telegram_id, row["name"], row["office"], Role(row["role"]), language)

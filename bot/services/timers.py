@@ -40,6 +40,10 @@ _SET = _new.on_conflict_do_update(
     index_elements=[_timers.c.kind, _timers.c.key], index_where=_timers.c.done_at.is_(None),
     set_={"payload": _new.excluded.payload, "due_at": _new.excluded.due_at},
 )
+# Or leave a pending one where it is (a limit that counts from the first of several causes).
+_SET_UNLESS_PENDING = _new.on_conflict_do_nothing(
+    index_elements=[_timers.c.kind, _timers.c.key], index_where=_timers.c.done_at.is_(None)
+)
 _CANCEL = delete(_timers).where(
     _timers.c.kind == bindparam("what"), _timers.c.key == bindparam("for_key"), _timers.c.done_at.is_(None)
 ).returning(_timers.c.id)
@@ -73,17 +77,26 @@ async def _remind(session: AsyncSession, payload: dict[str, Any]) -> None:
     await outbox.owe(session, payload["chat_id"], "text", {"text": payload["text"]})
 
 
-# What each kind of timer does. Later capabilities add theirs (T1, T2, T3 of tickets…).
+# What each kind of timer does; services add theirs with `register` (tickets: T1, T2, T3).
 HANDLERS: dict[str, Handler] = {"remind": _remind}
 
 
+def register(kind: str, handler: Handler) -> None:
+    if HANDLERS.get(kind, handler) is not handler:
+        raise ValueError(f"timers of kind {kind!r} already have a handler")
+    HANDLERS[kind] = handler
+
+
 async def set_timer(
-    session: AsyncSession, kind: str, key: str, after: timedelta, payload: dict[str, Any] | None = None
+    session: AsyncSession, kind: str, key: str, after: timedelta, payload: dict[str, Any] | None = None,
+    *, keep_pending: bool = False,
 ) -> None:
-    """Fire `kind` for `key` after `after` (moving a pending timer of the same kind and key)."""
+    """Fire `kind` for `key` after `after`, moving a pending timer of the same kind and key (or,
+    with `keep_pending`, leaving it as it is)."""
     if kind not in HANDLERS:
         raise ValueError(f"no handler for timers of kind {kind!r}")
-    await session.execute(_SET, {"what": kind, "for_key": key, "data": payload or {}, "after": after})
+    statement = _SET_UNLESS_PENDING if keep_pending else _SET
+    await session.execute(statement, {"what": kind, "for_key": key, "data": payload or {}, "after": after})
     await outbox.wake_workers(session)  # a worker asleep until a later timer must look again
 
 

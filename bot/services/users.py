@@ -12,20 +12,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.db.models import FsmState, User
+from bot.db.models import FsmState, Ticket, User
+from bot.db.models import Operator as OperatorRow
 from bot.services.directory import Directory
+from bot.services.operators import COLUMNS as OPERATOR_COLUMNS
+from bot.services.operators import Operator
 
 # Bump when the privacy notice changes in substance; people who agreed to an older one are asked again.
 CONSENT_VERSION = 1
 
 _users = User.__table__
 _fsm = FsmState.__table__
+_tickets = Ticket.__table__
+_operators = OperatorRow.__table__
 _COLUMNS = (_users.c.telegram_id, _users.c.language, _users.c.region, _users.c.consent_version)
 
 
@@ -51,19 +56,30 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """What an update needs to know first: the person (None before consent) and their FSM row."""
+    """What an update needs to know first: the person (None before consent), their FSM row, their
+    open ticket if they have one (what they write goes to it), and their operator record if they
+    are an active operator (their replies go to citizens)."""
 
     person: Person | None
     state: str | None
     data: dict[str, Any]
+    open_ticket: int | None
+    operator: Operator | None
 
 
 _me = select(bindparam("person_id", type_=BigInteger).label("id")).subquery("me")
+# At most one: a unique index allows one open ticket per person. The literal matches that index.
+_open_ticket = (
+    select(_tickets.c.id).where(_tickets.c.citizen_id == _me.c.id, text("tickets.status <> 'closed'"))
+    .scalar_subquery().label("open_ticket")
+)
+_OPERATOR_COLUMNS = tuple(column.label(f"operator_{column.name}") for column in OPERATOR_COLUMNS)
 _ARRIVAL = (
-    select(*_COLUMNS, _fsm.c.state, _fsm.c.data)
+    select(*_COLUMNS, _fsm.c.state, _fsm.c.data, _open_ticket, *_OPERATOR_COLUMNS)
     .select_from(_me)
     .outerjoin(_users, _users.c.telegram_id == _me.c.id)
     .outerjoin(_fsm, _fsm.c.key == bindparam("fsm_key"))
+    .outerjoin(_operators, and_(_operators.c.telegram_id == _me.c.id, _operators.c.active))
 )
 _consent = insert(_users).values(
     telegram_id=bindparam("person_id"), language=bindparam("new_language"),
@@ -99,8 +115,11 @@ async def arrive(conn: AsyncConnection, telegram_id: int, fsm_key: str) -> Arriv
     driver = (await conn.get_raw_connection()).driver_connection
     row = await driver.fetchrow(_ARRIVAL_SQL, telegram_id, fsm_key)
     person = Person.from_row(row) if row["telegram_id"] is not None else None
+    operator = None
+    if row["operator_telegram_id"] is not None:
+        operator = Operator.from_row({column.name: row[f"operator_{column.name}"] for column in OPERATOR_COLUMNS})
     # jsonb arrives decoded: SQLAlchemy's dialect registers its JSON codec on every connection.
-    return Arrival(person, row["state"], dict(row["data"] or {}))
+    return Arrival(person, row["state"], dict(row["data"] or {}), row["open_ticket"], operator)
 
 
 async def give_consent(session: AsyncSession, telegram_id: int, language: str) -> Person:
@@ -138,3 +157,16 @@ async def set_region(session: AsyncSession, directory: Directory, person: Person
 async def forget(session: AsyncSession, telegram_id: int) -> bool:
     """Erase everything stored about the person; True if there was anything."""
     return (await session.execute(_FORGET, {"person_id": telegram_id})).first() is not None
+
+
+_LANGUAGE_OF = select(
+    func.coalesce(
+        select(_users.c.language).where(_users.c.telegram_id == bindparam("person_id")).scalar_subquery(),
+        select(_operators.c.language).where(_operators.c.telegram_id == bindparam("person_id")).scalar_subquery(),
+    )
+)
+
+
+async def language_of(session: AsyncSession, telegram_id: int) -> str | None:
+    """The language someone uses the bot in: their own choice, else their operator record's."""
+    return (await session.execute(_LANGUAGE_OF, {"person_id": telegram_id})).scalar_one_or_none()

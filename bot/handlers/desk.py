@@ -1,0 +1,295 @@
+"""The operators' desk: ticket cards and their buttons (Take, Answer this one, History, Transfer,
+Close), /queue, /my, /ticket N, and the operator's messages to citizens.
+
+An operator answers a citizen by replying to any message of the ticket in their chat, or by simply
+writing while that ticket is their current one (the last they took, answered or chose with "Answer
+this one"). Each message goes through the service, which checks that the ticket is theirs, stores
+it and owes it to the citizen, signed with the front-office's name.
+
+A regional operator acts on their own region's tickets only; the service refuses the rest
+whatever callback data or numbers they send, and says "not found".
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import ActiveOperator, HasCurrentTicket, NotCommand
+from bot.handlers import ticket_texts as texts
+from bot.handlers.requests import checked_content
+from bot.keyboards.callbacks import TicketAction, TransferTo
+from bot.keyboards.menu import AnyMenuButton
+from bot.services import tickets
+from bot.services.directory import NATIONAL, Directory
+from bot.services.operators import Operator
+from bot.services.tickets import Limits, Ticket, TicketError
+
+
+class Desk(StatesGroup):
+    resolution = State()  # closing: the short resolution
+    transfer_note = State()  # transferring: the note for the next office
+
+
+def refusal(error: TicketError) -> str:
+    """Why an operator's action on a ticket was refused, for them."""
+    ticket = error.ticket
+    if error.reason == tickets.TAKEN_BY_OTHER and ticket is not None:
+        return _("Request №{number} has already been taken by {name}.").format(number=ticket.id, name=ticket.operator_name or "?")
+    if error.reason == tickets.CLOSED and ticket is not None:
+        return _("Request №{number} is already closed.").format(number=ticket.id)
+    if error.reason == tickets.SAME_OFFICE:
+        return _("The request is already at that front-office.")
+    return _("There is no such request among those of your front-office.")
+
+
+async def send_card(message: Message, ticket: Ticket, directory: Directory, session: AsyncSession, operator: Operator) -> None:
+    """A card answered right here (after /ticket, /queue…), linked like the delivered ones."""
+    said = await tickets.history(session, ticket.id)
+    first = next((s for s in said if s.author == "citizen"), None)
+    sent = await message.answer(
+        texts.card_text(ticket, directory, first, operator.telegram_id),
+        reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
+    )
+    await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=True)
+
+
+async def on_take(
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
+) -> None:
+    try:
+        ticket = await tickets.take(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return
+    await callback.answer(_("Request №{number} is yours.").format(number=ticket.id))
+    # This card changes at once; the others (and the conversation so far) are owed by the service.
+    said = await tickets.history(session, ticket.id)
+    first = next((s for s in said if s.author == "citizen"), None)
+    await callback.message.edit_text(
+        texts.card_text(ticket, directory, first, operator.telegram_id),
+        reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
+    )
+    await tickets.link(session, operator.telegram_id, callback.message.message_id, ticket.id, is_card=True)
+
+
+async def on_make_current(callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator) -> None:
+    try:
+        ticket = await tickets.make_current(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return
+    await callback.answer(
+        _("Your messages now go to the citizen of request №{number}.").format(number=ticket.id), show_alert=True
+    )
+
+
+async def on_history(
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
+) -> None:
+    try:
+        ticket = await tickets.ticket_for(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return
+    await callback.answer()
+    sent = await callback.message.answer(texts.history_text(ticket, directory, await tickets.history(session, ticket.id)))
+    await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=False)
+
+
+def offices_keyboard(ticket: Ticket, directory: Directory) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.office_name(directory, NATIONAL), callback_data=TransferTo(ticket=ticket.id, office=NATIONAL))
+    for office in directory.regions:
+        if office.slug != ticket.office:
+            builder.button(text=texts.office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
+    builder.button(text=_("✖️ Cancel"), callback_data=TransferTo(ticket=ticket.id, office=""))
+    builder.adjust(1, *([2] * 10), 1)
+    return builder.as_markup()
+
+
+async def on_transfer(
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
+) -> None:
+    try:
+        ticket = await tickets.ticket_for(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return
+    await callback.answer()
+    await callback.message.answer(
+        _("Transfer request №{number} to which front-office?").format(number=ticket.id),
+        reply_markup=offices_keyboard(ticket, directory),
+    )
+
+
+async def on_transfer_to(
+    callback: CallbackQuery, callback_data: TransferTo, state: FSMContext, directory: Directory, session: AsyncSession,
+    operator: Operator,
+) -> None:
+    if not callback_data.office:
+        await callback.answer()
+        await callback.message.edit_text(_("The transfer is cancelled."))
+        return
+    if directory.get(callback_data.office) is None:
+        await callback.answer(_("This button is no longer active."))
+        return
+    try:
+        await tickets.ticket_for(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return
+    await state.set_state(Desk.transfer_note)
+    await state.update_data(ticket=callback_data.ticket, office=callback_data.office)
+    await callback.answer()
+    await callback.message.edit_text(
+        _("A note for {office}: what has been done and what is needed (one message).").format(
+            office=texts.office_name(directory, callback_data.office)
+        )
+    )
+
+
+async def on_transfer_note(
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
+) -> None:
+    note = (message.text or "").strip()
+    if not note or len(note) > tickets.MAX_NOTE_LENGTH:
+        await message.answer(_("Please write the note as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH))
+        return
+    data = await state.get_data()
+    await state.clear()
+    try:
+        ticket = await tickets.transfer(session, limits, operator, int(data["ticket"]), data["office"], note)
+    except TicketError as error:
+        await message.answer(refusal(error))
+        return
+    await message.answer(
+        _("Request №{number} has been transferred to {office}.").format(number=ticket.id, office=texts.office_name(directory, ticket.office))
+    )
+
+
+async def on_close(
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator
+) -> None:
+    try:
+        ticket = await tickets.ticket_for(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return
+    await state.set_state(Desk.resolution)
+    await state.update_data(ticket=ticket.id)
+    await callback.answer()
+    await callback.message.answer(
+        _("Closing request №{number}. Write the resolution in one message: the citizen receives it.").format(number=ticket.id)
+    )
+
+
+async def on_resolution(message: Message, state: FSMContext, session: AsyncSession, operator: Operator) -> None:
+    resolution = (message.text or "").strip()
+    if not resolution or len(resolution) > tickets.MAX_NOTE_LENGTH:
+        await message.answer(
+            _("Please write the resolution as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH)
+        )
+        return
+    ticket_id = int((await state.get_data())["ticket"])
+    await state.clear()
+    try:
+        ticket = await tickets.close_by_operator(session, operator, ticket_id, resolution)
+    except TicketError as error:
+        await message.answer(refusal(error))
+        return
+    await message.answer(_("Request №{number} is closed; the citizen has been asked to rate the answer.").format(number=ticket.id))
+
+
+def ticket_lines(found: list[Ticket], directory: Directory) -> list[str]:
+    lines = []
+    for ticket in found:
+        state = texts.card_status(ticket, 0) if ticket.status is not tickets.Status.NEW else _("🟡 waiting")
+        lines.append(
+            f"/ticket_{ticket.id} · {texts.category_name(ticket.category)} · "
+            f"{texts.office_name(directory, ticket.region)} · {texts.local_time(ticket.created_at, directory)} · {state}"
+        )
+    return lines
+
+
+async def on_queue(message: Message, session: AsyncSession, operator: Operator, directory: Directory) -> None:
+    found = await tickets.queue(session, operator)
+    if not found:
+        await message.answer(_("No open requests in your front-office. 🎉"))
+        return
+    await message.answer("\n".join([_("<b>Open requests</b>, oldest first:"), *ticket_lines(found, directory)]))
+
+
+async def on_mine(message: Message, session: AsyncSession, operator: Operator, directory: Directory) -> None:
+    found = await tickets.taken_by(session, operator)
+    if not found:
+        await message.answer(_("You have no requests in work. /queue shows the open ones."))
+        return
+    await message.answer("\n".join([_("<b>My requests in work</b>:"), *ticket_lines(found, directory)]))
+
+
+async def on_ticket(
+    message: Message, command: CommandObject, session: AsyncSession, operator: Operator, directory: Directory
+) -> None:
+    raw = command.command.removeprefix("ticket").removeprefix("_") or (command.args or "").strip()
+    try:
+        ticket = await tickets.ticket_for(session, operator, int(raw))
+    except (ValueError, TicketError):
+        await message.answer(_("Send /ticket and the number of a request of your front-office, for example: /ticket 12"))
+        return
+    await send_card(message, ticket, directory, session, operator)
+
+
+async def relay(message: Message, session: AsyncSession, operator: Operator, ticket_id: int) -> None:
+    content = await checked_content(message)
+    if content is None:
+        return
+    try:
+        ticket = await tickets.operator_says(session, operator, ticket_id, content)
+    except TicketError as error:
+        await message.answer(refusal(error))
+        return
+    note = _("✓ Sent to the citizen of request №{number}.").format(number=ticket.id)
+    if ticket.citizen_unreachable:
+        note += "\n" + _("⚠️ The citizen has blocked the bot: the message may not reach them.")
+    await message.answer(note)
+
+
+async def on_reply(message: Message, session: AsyncSession, operator: Operator) -> None:
+    ticket_id = await tickets.linked_ticket(session, operator.telegram_id, message.reply_to_message.message_id)
+    if ticket_id is None:
+        await message.answer(_("That message does not belong to a request. Reply to a message of a request, or use /my."))
+        return
+    await relay(message, session, operator, ticket_id)
+
+
+async def on_current(message: Message, session: AsyncSession, operator: Operator) -> None:
+    await relay(message, session, operator, operator.current_ticket)
+
+
+def create_router() -> Router:
+    router = Router(name="desk")
+    router.message.filter(ActiveOperator())
+    router.callback_query.filter(ActiveOperator())
+    router.callback_query.register(on_take, TicketAction.filter(F.action == "take"))
+    router.callback_query.register(on_make_current, TicketAction.filter(F.action == "reply"))
+    router.callback_query.register(on_history, TicketAction.filter(F.action == "history"))
+    router.callback_query.register(on_transfer, TicketAction.filter(F.action == "transfer"))
+    router.callback_query.register(on_close, TicketAction.filter(F.action == "close"))
+    router.callback_query.register(on_transfer_to, TransferTo.filter())
+    router.message.register(on_queue, Command("queue"))
+    router.message.register(on_mine, Command("my"))
+    router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?")))
+    router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand())
+    router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand())
+    router.message.register(on_reply, F.reply_to_message.from_user.is_bot, NotCommand())
+    router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), ~AnyMenuButton())
+    return router

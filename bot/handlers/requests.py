@@ -1,0 +1,248 @@
+"""A citizen's requests to a person: "Ask an operator" (a free question), what they write while a
+request is open, "My requests" (see and close them) and the rating of a closed one. The help form
+is in `help_form.py`; what operators do, in `desk.py`."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import HasOpenTicket, NotCommand, Onboarded
+from bot.handlers import ticket_texts as texts
+from bot.keyboards.callbacks import RatingChoice, RequestAction
+from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton
+from bot.services import tickets
+from bot.services.tickets import Content, Limits, TicketError
+from bot.services.users import Person
+
+
+class AskOperator(StatesGroup):
+    question = State()
+
+
+class RatingComment(StatesGroup):
+    comment = State()
+
+
+def message_content(message: Message) -> Content | None:
+    """What a message holds, as a ticket keeps it; None for what cannot be passed on (stickers…)."""
+    if message.text is not None:
+        return Content("text", message.text)
+    if message.photo:
+        return Content("photo", message.caption, message.photo[-1].file_id)
+    if message.document is not None:
+        return Content("document", message.caption, message.document.file_id)
+    if message.voice is not None:
+        return Content("voice", message.caption, message.voice.file_id)
+    if message.location is not None:
+        where = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        return Content("location", extra=where)
+    return None
+
+
+async def checked_content(message: Message) -> Content | None:
+    """The message's content, or None after telling the person why it cannot be passed on."""
+    content = message_content(message)
+    if content is None:
+        await message.answer(
+            _("An operator can receive text, photos, documents, voice messages and locations. Please send one of those.")
+        )
+        return None
+    if content.text is not None and len(content.text) > tickets.MAX_TEXT_LENGTH:
+        await message.answer(
+            _("That is too long for one message: up to {limit} characters, please. You can send it in several parts.").format(
+                limit=tickets.MAX_TEXT_LENGTH
+            )
+        )
+        return None
+    if content.kind == "text" and not content.text.strip():
+        await message.answer(_("The message is empty. Please write your question."))
+        return None
+    return content
+
+
+def cancel_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
+    return builder.as_markup()
+
+
+async def tell_already_open(message: Message, ticket_id: int) -> None:
+    await message.answer(
+        _("Your request №{number} is still open. Write here and it is added to that request, or close it in 📋 My requests to start a new one.").format(
+            number=ticket_id
+        )
+    )
+
+
+async def start_question(message: Message, state: FSMContext, open_ticket: int | None) -> None:
+    if open_ticket is not None:
+        await tell_already_open(message, open_ticket)
+        return
+    await state.set_state(AskOperator.question)
+    await message.answer(
+        _("💬 Write your question for an operator of your region's front-office in one message. You can also send a photo, a document, a voice message or a location."),
+        reply_markup=cancel_keyboard(),
+    )
+
+
+async def on_ask_operator(message: Message, state: FSMContext, open_ticket: int | None) -> None:
+    await start_question(message, state, open_ticket)
+
+
+async def on_ask_operator_button(callback: CallbackQuery, state: FSMContext, open_ticket: int | None) -> None:
+    await callback.answer()
+    await start_question(callback.message, state, open_ticket)
+
+
+async def on_question(message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits) -> None:
+    content = await checked_content(message)
+    if content is None:
+        return
+    try:
+        await tickets.open_ticket(
+            session, limits, citizen_id=user.telegram_id, region=user.region, language=user.language,
+            kind=tickets.QUESTION, category=tickets.QUESTION, first=content,
+        )
+    except TicketError as error:  # opened a moment ago, from another device
+        await state.clear()
+        await tell_already_open(message, error.ticket.id)
+        return
+    await state.clear()  # the confirmation with the number is owed by the service and follows at once
+
+
+async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await callback.answer()
+    await callback.message.edit_text(_("Cancelled. Nothing was sent."))
+
+
+async def on_addition(message: Message, session: AsyncSession, user: Person, limits: Limits) -> None:
+    """Anything the citizen writes while a request is open goes to it."""
+    content = await checked_content(message)
+    if content is None:
+        return
+    await tickets.citizen_is_back(session, user.telegram_id)
+    try:
+        ticket = await tickets.citizen_says(session, limits, user.telegram_id, content)
+    except TicketError:  # closed by the operator a moment ago
+        await message.answer(_("That request has just been closed. To write to an operator again: 💬 Ask an operator."))
+        return
+    if ticket.status is tickets.Status.TAKEN:
+        await message.answer(_("✓ Sent to the operator (request №{number}).").format(number=ticket.id))
+    else:
+        await message.answer(
+            _("✓ Added to your request №{number}. The operator who takes it will see it.").format(number=ticket.id)
+        )
+
+
+async def on_my_requests(message: Message, session: AsyncSession, user: Person) -> None:
+    found = await tickets.tickets_of(session, user.telegram_id)
+    await message.answer(texts.my_requests_text(found), reply_markup=texts.my_requests_keyboard(found))
+
+
+async def on_close(callback: CallbackQuery, callback_data: RequestAction) -> None:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, close it"), callback_data=RequestAction(action="close_yes", ticket=callback_data.ticket))
+    builder.button(text=_("No, keep it open"), callback_data=RequestAction(action="close_no", ticket=callback_data.ticket))
+    builder.adjust(2)
+    await callback.answer()
+    await callback.message.edit_text(
+        _("Close request №{number}? The operator will no longer answer it.").format(number=callback_data.ticket),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def on_close_confirmed(
+    callback: CallbackQuery, callback_data: RequestAction, session: AsyncSession, user: Person
+) -> None:
+    try:
+        ticket = await tickets.close_by_citizen(session, user.telegram_id, callback_data.ticket)
+    except TicketError:
+        await callback.answer(_("This request is already closed."), show_alert=True)
+        return
+    await callback.answer()
+    text = _("Request №{number} is closed.").format(number=ticket.id)
+    if ticket.operator_id is None:
+        await callback.message.edit_text(text)
+        return
+    await callback.message.edit_text(
+        text + "\n\n" + _("How helpful was the answer? Rate it from 1 to 5:"), reply_markup=texts.rating_keyboard(ticket)
+    )
+
+
+async def on_close_declined(callback: CallbackQuery) -> None:
+    await callback.answer()
+    await callback.message.edit_text(_("The request stays open."))
+
+
+async def on_rating(
+    callback: CallbackQuery, callback_data: RatingChoice, state: FSMContext, session: AsyncSession, user: Person
+) -> None:
+    if not 1 <= callback_data.stars <= 5 or not await tickets.rate(session, user.telegram_id, callback_data.ticket, callback_data.stars):
+        await callback.answer(_("This button is no longer active."))
+        return
+    await state.set_state(RatingComment.comment)
+    await state.update_data(ticket=callback_data.ticket)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("No comment"), callback_data=RequestAction(action="no_comment", ticket=callback_data.ticket))
+    await callback.answer()
+    await callback.message.edit_text(
+        _("Thank you! Your rating: {stars} ⭐. If you like, write a comment in one message.").format(stars=callback_data.stars),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def on_comment(message: Message, state: FSMContext, session: AsyncSession, user: Person) -> None:
+    ticket_id = (await state.get_data()).get("ticket")
+    if not message.text or not message.text.strip():
+        await message.answer(_("Please write the comment as text, or press “No comment”."))
+        return
+    if len(message.text) > tickets.MAX_COMMENT_LENGTH:
+        await message.answer(
+            _("That is too long for a comment: up to {limit} characters, please.").format(limit=tickets.MAX_COMMENT_LENGTH)
+        )
+        return
+    await state.clear()
+    if ticket_id is not None:
+        await tickets.comment(session, user.telegram_id, int(ticket_id), message.text.strip())
+    await message.answer(_("Thank you for the comment! It helps the front-office answer better."))
+
+
+async def on_no_comment(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await callback.answer()
+    await callback.message.edit_reply_markup(reply_markup=None)
+
+
+def create_router() -> Router:
+    router = Router(name="requests")
+    router.message.filter(Onboarded())
+    router.callback_query.filter(Onboarded())
+    not_menu = ~AnyMenuButton()
+    router.message.register(on_ask_operator, MenuButton(ASK_OPERATOR))
+    router.message.register(on_my_requests, MenuButton(MY_REQUESTS))
+    router.callback_query.register(on_ask_operator_button, RequestAction.filter(F.action == "ask"))
+    router.callback_query.register(on_cancel, RequestAction.filter(F.action == "cancel"))
+    router.callback_query.register(on_close, RequestAction.filter(F.action == "close"))
+    router.callback_query.register(on_close_confirmed, RequestAction.filter(F.action == "close_yes"))
+    router.callback_query.register(on_close_declined, RequestAction.filter(F.action == "close_no"))
+    router.callback_query.register(on_no_comment, RequestAction.filter(F.action == "no_comment"))
+    router.callback_query.register(on_rating, RatingChoice.filter())
+    router.message.register(on_question, StateFilter(AskOperator.question), not_menu)
+    router.message.register(on_comment, StateFilter(RatingComment.comment), not_menu)
+    return router
+
+
+def create_open_ticket_router() -> Router:
+    """Runs after the help form: what a citizen with an open request writes, outside any form."""
+    router = Router(name="open_ticket")
+    router.message.filter(Onboarded(), HasOpenTicket(), StateFilter(None), ~AnyMenuButton())
+    router.message.register(on_addition, NotCommand())
+    return router

@@ -1,0 +1,264 @@
+"""How tickets read, to citizens and to operators, in the current language: cards, relayed
+messages, notices, and their buttons. Shared by the handlers and by the deliveries of the outbox,
+which render what is owed in the recipient's language when it is sent, so a card always shows the
+ticket as it is then."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_datetime
+
+from bot.handlers.texts import office_name
+from bot.i18n import LANGUAGE_NAMES, N_
+from bot.keyboards.callbacks import RatingChoice, RequestAction, TicketAction
+from bot.services.directory import Directory
+from bot.services.tickets import HELP, Limits, Said, Status, Ticket
+
+CATEGORY_NAMES = {
+    "question": N_("Question"),
+    "elderly": N_("An older or disabled person"),
+    "family": N_("A family in need"),
+    "animals": N_("Animals"),
+    "ecology": N_("Clean-up, ecology"),
+    "emergency": N_("An emergency"),
+    "other": N_("Other help"),
+}
+# The help form's answers, as the card and the summary label them.
+HELP_FIELDS = {"need": N_("What is needed"), "place": N_("Where"), "when": N_("When")}
+PREVIEW_LENGTH = 700
+HISTORY_LENGTH = 3500  # of a card's history, under Telegram's 4096
+
+
+def category_name(category: str) -> str:
+    return _(CATEGORY_NAMES.get(category, CATEGORY_NAMES["other"]))
+
+
+def local_time(moment: datetime, directory: Directory) -> str:
+    """A time as the offices tell it (Astana time), in the reader's language."""
+    zone = directory.service_hours.zone
+    return format_datetime(moment.astimezone(zone), "d MMMM, HH:mm", locale=get_i18n().current_locale)
+
+
+def number(ticket: Ticket) -> str:
+    return f"№{ticket.id}"
+
+
+def content_text(said: Said, limit: int | None = None) -> str:
+    """A message of the ticket as text: its words, or what it was (a photo…) and its caption;
+    cut to `limit` characters before escaping, so no HTML entity is cut in half."""
+    content = said.content
+    labels = {"photo": _("[photo]"), "document": _("[document]"), "voice": _("[voice message]"),
+              "location": _("[location]")}
+    words = content.text or ""
+    if limit is not None and len(words) > limit:
+        words = words[:limit] + "…"
+    words = escape(words)
+    if content.kind == "text":
+        return words
+    return f"{labels[content.kind]} {words}".strip()
+
+
+def status_for_citizen(ticket: Ticket) -> str:
+    if ticket.status is Status.NEW:
+        return _("waiting for an operator")
+    if ticket.status is Status.TAKEN:
+        return _("an operator is answering")
+    return _("closed")
+
+
+def expected_answer(ticket: Ticket, directory: Directory, limits: Limits, now: datetime) -> str:
+    """When to expect an answer: within the time limit while the office works; else when it opens."""
+    opening = directory.service_hours.next_opening(now)
+    office = escape(office_name(directory, ticket.office))
+    if opening is None:
+        minutes = max(1, round(limits.escalate_after.total_seconds() / 60))
+        return _("The front-office of {office} is at work now: an operator will answer here, usually within {minutes} min.").format(
+            office=office, minutes=minutes
+        )
+    return _("The front-office of {office} is closed now. It opens on {time} (Astana time), and an operator will answer you here then.").format(
+        office=office, time=local_time(opening, directory)
+    )
+
+
+# --- to the citizen --------------------------------------------------------------------------------
+
+def opened_text(ticket: Ticket, directory: Directory, limits: Limits, now: datetime) -> str:
+    return "\n\n".join([
+        _("✅ Your request {number} is registered and passed to the front-office of {office}.").format(
+            number=number(ticket), office=escape(office_name(directory, ticket.office))
+        ),
+        expected_answer(ticket, directory, limits, now),
+        _("Anything you write here now is added to this request. To see or close it: 📋 My requests."),
+    ])
+
+
+def signature(directory: Directory, slug: str) -> str:
+    """How an operator's message is signed: with their front-office, never their own name."""
+    office = directory.get(slug)
+    if office is None or office.is_national:
+        return "— " + escape(office_name(directory, slug))
+    return "— " + escape(_("{region}: regional volunteer front-office").format(region=office_name(directory, slug)))
+
+
+def citizen_ticket_line(ticket: Ticket) -> str:
+    return _("{number} · {category} · {status}").format(
+        number=number(ticket), category=category_name(ticket.category), status=status_for_citizen(ticket)
+    )
+
+
+def my_requests_text(tickets: list[Ticket]) -> str:
+    if not tickets:
+        return _("You have no requests yet. To ask a person: 💬 Ask an operator or 🆘 Need volunteers' help.")
+    lines = [_("<b>My requests</b>"), *(citizen_ticket_line(t) for t in tickets)]
+    return "\n".join(lines)
+
+
+def my_requests_keyboard(tickets: list[Ticket]) -> InlineKeyboardMarkup | None:
+    open_ones = [t for t in tickets if t.is_open]
+    if not open_ones:
+        return None
+    builder = InlineKeyboardBuilder()
+    for ticket in open_ones:
+        builder.button(
+            text=_("✖️ Close request {number}").format(number=number(ticket)),
+            callback_data=RequestAction(action="close", ticket=ticket.id),
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def rating_keyboard(ticket: Ticket) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for stars in range(1, 6):
+        builder.button(text="⭐" * stars if stars < 3 else f"{stars} ⭐", callback_data=RatingChoice(ticket=ticket.id, stars=stars))
+    builder.adjust(5)
+    return builder.as_markup()
+
+
+def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
+    office = escape(office_name(directory, ticket.office))
+    if notice == "taken":
+        return _("👩‍💼 An operator of {office} has taken your request {number}. The answer will come here.").format(
+            office=office, number=number(ticket)
+        )
+    if notice == "transferred":
+        return _("↪️ Your request {number} has been passed to the front-office of {office}.").format(
+            number=number(ticket), office=office
+        )
+    # closed
+    parts = [_("✅ Your request {number} is closed.").format(number=number(ticket))]
+    if ticket.resolution:
+        parts.append(_("Answer: {resolution}").format(resolution=escape(ticket.resolution)))
+    parts.append(_("How helpful was the answer? Rate it from 1 to 5:"))
+    return "\n\n".join(parts)
+
+
+# --- to operators ----------------------------------------------------------------------------------
+
+def card_text(ticket: Ticket, directory: Directory, first: Said | None, for_operator: int) -> str:
+    """A ticket as an operator sees it: what, where, in which language, its state and first message."""
+    lines = [
+        _("📨 <b>Request {number}</b> · {category}").format(number=number(ticket), category=category_name(ticket.category)),
+        _("Region: {region} · Language: {language}").format(
+            region=escape(office_name(directory, ticket.region)), language=LANGUAGE_NAMES.get(ticket.language, ticket.language)
+        ),
+        _("Opened: {time}").format(time=local_time(ticket.created_at, directory)),
+    ]
+    if ticket.office != ticket.region:
+        lines.append(_("Now at: {office}").format(office=escape(office_name(directory, ticket.office))))
+    if ticket.kind == HELP:
+        lines.extend(
+            f"{_(label)}: {escape(str(ticket.details[key]))}" for key, label in HELP_FIELDS.items() if ticket.details.get(key)
+        )
+        if ticket.phone:
+            lines.append(_("Phone: {phone}").format(phone=escape(ticket.phone)))
+    if first is not None and (ticket.kind != HELP or first.content.kind != "text"):
+        lines.extend(["", content_text(first, PREVIEW_LENGTH)])
+    lines.extend(["", card_status(ticket, for_operator)])
+    if ticket.citizen_unreachable and ticket.is_open:
+        lines.append(_("⚠️ The citizen has blocked the bot: messages do not reach them."))
+    return "\n".join(lines)
+
+
+def card_status(ticket: Ticket, for_operator: int) -> str:
+    if ticket.status is Status.NEW:
+        return _("🟡 Waiting for an operator")
+    if ticket.status is Status.TAKEN:
+        if ticket.operator_id == for_operator:
+            return _("🟢 Yours: reply to any message of this request to answer the citizen.")
+        return _("🔵 Taken by {name}").format(name=escape(ticket.operator_name or "?"))
+    closed = _("⚪️ Closed")
+    if ticket.resolution:
+        closed += ": " + escape(ticket.resolution)
+    return closed
+
+
+def card_keyboard(ticket: Ticket, for_operator: int) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    if ticket.status is Status.NEW:
+        builder.button(text=_("✋ Take"), callback_data=TicketAction(action="take", ticket=ticket.id))
+        builder.button(text=_("↪️ Transfer"), callback_data=TicketAction(action="transfer", ticket=ticket.id))
+    elif ticket.status is Status.TAKEN and ticket.operator_id == for_operator:
+        builder.button(text=_("💬 Answer this one"), callback_data=TicketAction(action="reply", ticket=ticket.id))
+        builder.button(text=_("📜 History"), callback_data=TicketAction(action="history", ticket=ticket.id))
+        builder.button(text=_("↪️ Transfer"), callback_data=TicketAction(action="transfer", ticket=ticket.id))
+        builder.button(text=_("✅ Close"), callback_data=TicketAction(action="close", ticket=ticket.id))
+        builder.adjust(2, 2)
+        return builder.as_markup()
+    else:
+        return None
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def relayed_to_operator(ticket: Ticket, said: Said, limit: int | None = None) -> str:
+    """The header of a citizen's message as the assignee receives it."""
+    header = _("💬 {number}, the citizen:").format(number=number(ticket))
+    return f"{header}\n{content_text(said, limit)}" if said.content.text else header
+
+
+def history_text(ticket: Ticket, directory: Directory, messages: list[Said]) -> str:
+    lines = [_("📜 <b>Request {number}</b>").format(number=number(ticket))]
+    for said in messages:
+        when = local_time(said.created_at, directory)
+        if said.author == "citizen":
+            who = _("Citizen")
+        elif said.author == "operator":
+            who = _("Operator")
+        else:
+            who = _("Note")
+        event = said.content.extra.get("event")
+        if event == "transfer":
+            body = _("transferred from {source} to {target}").format(
+                source=escape(office_name(directory, said.content.extra["from"])),
+                target=escape(office_name(directory, said.content.extra["to"])),
+            )
+            if said.content.text:
+                body += f": {escape(said.content.text)}"
+        elif event == "escalated":
+            body = _("nobody took it in time; passed up to the national office")
+        else:
+            body = content_text(said, PREVIEW_LENGTH)
+        lines.append(f"<i>{when}</i> <b>{who}</b>: {body}")
+    text = "\n".join(lines)
+    if len(text) > HISTORY_LENGTH:
+        text = lines[0] + "\n…\n" + text[-HISTORY_LENGTH:].split("\n", 1)[-1]
+    return text
+
+
+def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
+    office = escape(office_name(directory, ticket.office))
+    texts = {
+        "remind": _("⏰ Request {number} ({office}) has been waiting and nobody has taken it yet."),
+        "escalated": _("⬆️ Request {number} was not taken in its region in time and has come up to the national office."),
+        "unanswered": _("⏰ The citizen of request {number} is waiting for your answer."),
+        "citizen_closed": _("The citizen has closed request {number}."),
+        "unreachable": _("⚠️ The citizen of request {number} has blocked the bot: your messages no longer reach them."),
+    }
+    return texts[notice].format(number=number(ticket), office=office)

@@ -1,0 +1,152 @@
+"""How each kind of owed message (`bot/services/outbox.py`) becomes Bot API calls. The worker
+(`bot/worker.py`) calls a sender with the row locked, in the transaction that marks it sent.
+
+Ticket messages are rendered here, when they are sent, in the recipient's language and from the
+ticket as it is then: a card that waited behind a 429 shows who took the ticket meanwhile. Every
+message sent about a ticket is linked to it, so an operator's reply to any of them finds its ticket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers import ticket_texts as texts
+from bot.services import tickets, users
+from bot.services.directory import Directory
+from bot.services.operators import get_operator
+from bot.services.tickets import Limits, Said, Ticket
+
+Sender = Callable[[Bot, AsyncSession, int, dict[str, Any]], Awaitable[Any]]
+CAPTION_LIMIT = 1024
+
+
+async def send_text(bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+    """`{"text": …}`: a text already in the recipient's language, in the bot's HTML."""
+    await bot.send_message(chat_id, payload["text"])
+
+
+class Deliveries:
+    """The senders of every kind of owed message, with what rendering them needs."""
+
+    def __init__(self, i18n: I18n, directory: Directory, limits: Limits) -> None:
+        self.i18n = i18n
+        self.directory = directory
+        self.limits = limits
+
+    def senders(self) -> dict[str, Sender]:
+        return {
+            "text": send_text,
+            "ticket_card": self.send_card,
+            "ticket_refresh": self.refresh_cards,
+            "ticket_message": self.relay,
+            "ticket_notice": self.send_notice,
+        }
+
+    async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
+        """Telegram says this person blocked the bot: their open request's operator must know."""
+        await tickets.citizen_blocked(session, chat_id)
+
+    @contextlib.asynccontextmanager
+    async def _in_language_of(self, session: AsyncSession, chat_id: int, fallback: str):
+        language = await users.language_of(session, chat_id) or fallback
+        with self.i18n.context(), self.i18n.use_locale(language):
+            yield
+
+    async def _ticket(self, session: AsyncSession, ticket_id: int) -> Ticket:
+        ticket = await tickets.get_ticket(session, ticket_id)
+        if ticket is None:
+            raise LookupError(f"ticket {ticket_id} is gone")
+        return ticket
+
+    async def send_card(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        ticket = await self._ticket(session, payload["ticket"])
+        said = await tickets.history(session, ticket.id)
+        first = next((s for s in said if s.author == "citizen"), None)
+        async with self._in_language_of(session, chat_id, self.i18n.default_locale):
+            sent = await bot.send_message(
+                chat_id, texts.card_text(ticket, self.directory, first, chat_id),
+                reply_markup=texts.card_keyboard(ticket, chat_id),
+            )
+        await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=True)
+
+    async def refresh_cards(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        ticket = await self._ticket(session, payload["ticket"])
+        said = await tickets.history(session, ticket.id)
+        first = next((s for s in said if s.author == "citizen"), None)
+        async with self._in_language_of(session, chat_id, self.i18n.default_locale):
+            text = texts.card_text(ticket, self.directory, first, chat_id)
+            markup = texts.card_keyboard(ticket, chat_id)
+            for message_id in await tickets.cards_in_chat(session, ticket.id, chat_id):
+                # Unchanged (already shown) or deleted by the operator: nothing to do.
+                with contextlib.suppress(TelegramBadRequest):
+                    await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+
+    async def relay(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        """A message of a ticket's conversation to the other side: the citizen's to the operator
+        with the ticket's number, the operator's to the citizen signed with the office's name."""
+        said = await tickets.get_message(session, payload["message"])
+        if said is None:
+            return
+        ticket = await self._ticket(session, said.ticket_id)
+        async with self._in_language_of(session, chat_id, ticket.language):
+            if said.author == "citizen":
+                sent = await self._send(bot, chat_id, said, lambda limit: texts.relayed_to_operator(ticket, said, limit))
+            else:
+                operator_office = await self._office_of(session, said.author_id, ticket)
+                sign = texts.signature(self.directory, operator_office)
+                sent = await self._send(bot, chat_id, said, lambda limit: _signed(said, sign, limit))
+        if said.author == "citizen":
+            for message in sent:
+                await tickets.link(session, chat_id, message.message_id, ticket.id, is_card=False)
+
+    async def _office_of(self, session: AsyncSession, operator_id: int | None, ticket: Ticket) -> str:
+        operator = await get_operator(session, operator_id) if operator_id is not None else None
+        return operator.office if operator is not None else ticket.office
+
+    async def _send(self, bot: Bot, chat_id: int, said: Said, caption: Callable[[int | None], str]) -> list[Message]:
+        """Send one message of a ticket (text, photo, document, voice or location) with its words
+        made by `caption(limit)`; returns what was sent."""
+        content = said.content
+        if content.kind == "text":
+            return [await bot.send_message(chat_id, caption(None))]
+        if content.kind == "location":
+            words = await bot.send_message(chat_id, caption(None))
+            where = await bot.send_location(chat_id, content.extra["latitude"], content.extra["longitude"])
+            return [words, where]
+        limit = CAPTION_LIMIT - 200  # room for the header or the signature
+        method = {"photo": bot.send_photo, "document": bot.send_document, "voice": bot.send_voice}[content.kind]
+        return [await method(chat_id, content.file_id, caption=caption(limit))]
+
+    async def send_notice(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        ticket = await self._ticket(session, payload["ticket"])
+        notice = payload["notice"]
+        async with self._in_language_of(session, chat_id, ticket.language):
+            if chat_id == ticket.citizen_id:
+                if notice == tickets.Notice.OPENED:
+                    await bot.send_message(chat_id, texts.opened_text(ticket, self.directory, self.limits, datetime.now(UTC)))
+                elif notice == tickets.Notice.CLOSED:
+                    await bot.send_message(
+                        chat_id, texts.citizen_notice(notice, ticket, self.directory), reply_markup=texts.rating_keyboard(ticket)
+                    )
+                else:
+                    await bot.send_message(chat_id, texts.citizen_notice(notice, ticket, self.directory))
+                return
+            sent = await bot.send_message(chat_id, texts.operator_notice(notice, ticket, self.directory))
+        await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=False)
+
+
+def _signed(said: Said, sign: str, limit: int | None) -> str:
+    words = said.content.text or ""
+    if limit is not None and len(words) > limit:
+        words = words[:limit] + "…"
+    return f"{escape(words)}\n\n{sign}" if words else sign

@@ -1,0 +1,658 @@
+"""Tickets: what the knowledge base could not answer, in the hands of a front-office. Knows nothing
+of Telegram.
+
+A ticket is a citizen's free question or request for volunteers' help. It starts `new` at the
+citizen's regional office; every on-duty operator there (the national office's when the region has
+none on duty) is owed a card. The first operator to take it answers it; the citizen and the operator
+then talk through the bot. It ends `closed`, by either side, and the citizen may rate it.
+
+Every message a change causes is owed through the outbox in the change's transaction, and every
+time limit is a timer row, so neither a crash nor a restart loses them:
+- T1 (`Limits.remind_after`): a ticket nobody took reminds the operators who got its card;
+- T2 (`Limits.escalate_after`): still nobody, and it goes up to the national office;
+- T3 (`Limits.answer_after`): a citizen's message unanswered that long reminds the assignee.
+
+Who may act: an operator of the ticket's office, or of the national office, which sees every region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.db.models import Operator as OperatorRow
+from bot.db.models import Ticket as TicketRow
+from bot.db.models import TicketLink, TicketMessage
+from bot.services import outbox, timers
+from bot.services.directory import NATIONAL, ServiceHours
+from bot.services.operators import Operator
+
+# Limits of what one message of a ticket may hold; Telegram's own are 4096 (text) and 1024 (caption).
+MAX_TEXT_LENGTH = 3000
+MAX_NOTE_LENGTH = 500
+MAX_COMMENT_LENGTH = 1000
+RECENT_TICKETS = 10
+
+QUESTION = "question"
+HELP = "help"
+# Kinds of help a citizen can ask volunteers for (the help form's first question).
+HELP_CATEGORIES = ("elderly", "family", "animals", "ecology", "emergency", "other")
+# What a message of a ticket can carry: the bot sends each of them on again by its file id.
+CONTENT_KINDS = ("text", "photo", "document", "voice", "location")
+
+
+class Status(StrEnum):
+    NEW = "new"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
+class Notice(StrEnum):
+    """Things the bot tells a citizen or an operator about a ticket, rendered in their language."""
+
+    OPENED = "opened"              # citizen: your request №, when to expect an answer
+    TAKEN = "taken"                # citizen: an operator of <office> took it
+    TRANSFERRED = "transferred"    # citizen: passed to <office>
+    CLOSED = "closed"              # citizen: closed, with the resolution; rate 1-5
+    REMIND = "remind"              # operators: nobody took № within T1
+    ESCALATED = "escalated"        # national operators: № came up after T2
+    UNANSWERED = "unanswered"      # assignee: the citizen waits for an answer (T3)
+    CITIZEN_CLOSED = "citizen_closed"  # assignee: the citizen closed it
+    UNREACHABLE = "unreachable"    # assignee: the citizen blocked the bot
+
+
+class TicketError(ValueError):
+    """A request about a ticket that cannot be carried out; `reason` says why, for the handler."""
+
+    def __init__(self, reason: str, ticket: Ticket | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ticket = ticket
+
+
+# The reasons a TicketError carries.
+ALREADY_OPEN = "already_open"   # the citizen has an open ticket (`ticket`)
+NOT_FOUND = "not_found"         # no such ticket, or not one this operator may see
+TAKEN_BY_OTHER = "taken_by_other"
+CLOSED = "closed"
+NOT_YOURS = "not_yours"         # the operator is not the ticket's assignee
+SAME_OFFICE = "same_office"     # a transfer to where it is already
+NO_OPEN_TICKET = "no_open_ticket"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The time limits, counted in the offices' service hours: a request that arrives at night is
+    not escalated before anyone could have taken it."""
+
+    remind_after: timedelta   # T1
+    escalate_after: timedelta  # T2
+    answer_after: timedelta   # T3
+    hours: ServiceHours
+
+    @classmethod
+    def from_settings(cls, settings: Settings, hours: ServiceHours) -> Limits:
+        return cls(
+            timedelta(minutes=settings.ticket_remind_after_minutes),
+            timedelta(minutes=settings.ticket_escalate_after_minutes),
+            timedelta(minutes=settings.ticket_answer_reminder_minutes),
+            hours,
+        )
+
+    def after(self, limit: timedelta) -> timedelta:
+        """From now until `limit` has passed in service hours (roughly: the wait until the office
+        opens, then the limit)."""
+        now = datetime.now(UTC)
+        opening = self.hours.next_opening(now)
+        return limit if opening is None else opening - now + limit
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What one message of a ticket holds: text, or a photo/document/voice (with an optional
+    caption in `text`), or a location (`extra`: latitude, longitude)."""
+
+    kind: str
+    text: str | None = None
+    file_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in CONTENT_KINDS:
+            raise ValueError(f"unknown content kind {self.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    citizen_id: int
+    kind: str
+    category: str
+    region: str
+    office: str
+    language: str
+    status: Status
+    operator_id: int | None
+    operator_name: str | None
+    phone: str | None
+    details: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+    resolution: str | None
+    rating: int | None
+    citizen_unreachable: bool
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Ticket:
+        return cls(
+            row["id"], row["citizen_id"], row["kind"], row["category"], row["region"], row["office"],
+            row["language"], Status(row["status"]), row["operator_id"], row["operator_name"], row["phone"],
+            dict(row["details"] or {}), row["created_at"], row["closed_at"], row["resolution"], row["rating"],
+            row["citizen_unreachable"],
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not Status.CLOSED
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One stored message of a ticket's conversation."""
+
+    id: int
+    ticket_id: int
+    author: str
+    author_id: int | None
+    content: Content
+    created_at: datetime
+
+
+def may_act(operator: Operator, office: str) -> bool:
+    """The national office sees every region; a regional one only its own."""
+    return operator.active and (operator.office == NATIONAL or operator.office == office)
+
+
+_tickets = TicketRow.__table__
+_messages = TicketMessage.__table__
+_links = TicketLink.__table__
+_operators = OperatorRow.__table__
+
+_TICKET_COLUMNS = (*_tickets.c, _operators.c.name.label("operator_name"))
+_TICKET_FROM = _tickets.outerjoin(_operators, _operators.c.telegram_id == _tickets.c.operator_id)
+_BY_ID = select(*_TICKET_COLUMNS).select_from(_TICKET_FROM).where(_tickets.c.id == bindparam("ticket_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update(of=_tickets)
+_OPEN_OF_CITIZEN = (
+    select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
+    .where(_tickets.c.citizen_id == bindparam("citizen_id"), _tickets.c.status != Status.CLOSED.value)
+)
+_OF_CITIZEN = (
+    select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
+    .where(_tickets.c.citizen_id == bindparam("citizen_id"))
+    .order_by(_tickets.c.id.desc()).limit(RECENT_TICKETS)
+)
+_NEW_TICKET = insert(_tickets).returning(_tickets.c.id)
+_SAY = insert(_messages).returning(_messages.c.id)
+# The first Take wins: the status is checked and changed in one statement, so of two operators
+# pressing at once one updates the row and the other finds it taken.
+_TAKE = (
+    update(_tickets)
+    .where(_tickets.c.id == bindparam("ticket_id"), _tickets.c.status == Status.NEW.value)
+    .values(status=Status.TAKEN.value, operator_id=bindparam("taker"), taken_at=func.now())
+    .returning(_tickets.c.id)
+)
+_SET_CURRENT = (
+    update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"))
+    .values(current_ticket=bindparam("ticket_id"))
+)
+_FORGET_CURRENT = (
+    update(_operators).where(_operators.c.current_ticket == bindparam("ticket_id")).values(current_ticket=None)
+)
+# Whoever was owed this ticket's card: delivered ones are linked, the rest are still in the outbox,
+# which sends a chat's messages in order, so a refresh owed now reaches each card after it.
+_CARD_CHATS = text(
+    """
+    SELECT chat_id FROM ticket_links WHERE ticket_id = :ticket_id AND is_card
+    UNION
+    SELECT chat_id FROM outbox
+    WHERE kind = 'ticket_card' AND sent_at IS NULL AND failed IS NULL AND (payload->>'ticket')::bigint = :ticket_id
+    """
+)
+_ON_DUTY = (
+    select(_operators.c.telegram_id)
+    .where(_operators.c.office == bindparam("office"), _operators.c.active, _operators.c.on_duty)
+    .order_by(_operators.c.telegram_id)
+)
+_QUEUE = (
+    select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
+    .where(_tickets.c.status != Status.CLOSED.value)
+    .order_by(_tickets.c.id).limit(bindparam("limit"))
+)
+_QUEUE_OF_OFFICE = _QUEUE.where(_tickets.c.office == bindparam("office"))
+_MINE = (
+    select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
+    .where(_tickets.c.operator_id == bindparam("operator_id"), _tickets.c.status == Status.TAKEN.value)
+    .order_by(_tickets.c.id)
+)
+_HISTORY = (
+    select(_messages).where(_messages.c.ticket_id == bindparam("ticket_id")).order_by(_messages.c.id)
+)
+_MESSAGE = select(_messages).where(_messages.c.id == bindparam("message_id"))
+_LINK = pg_insert(_links).values(
+    chat_id=bindparam("chat_id"), message_id=bindparam("message_id"), ticket_id=bindparam("ticket_id"),
+    is_card=bindparam("is_card"),
+).on_conflict_do_nothing()
+_LINKED = select(_links.c.ticket_id).where(
+    _links.c.chat_id == bindparam("chat_id"), _links.c.message_id == bindparam("message_id")
+)
+_CARDS_IN_CHAT = select(_links.c.message_id).where(
+    _links.c.ticket_id == bindparam("ticket_id"), _links.c.chat_id == bindparam("chat_id"), _links.c.is_card
+)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+async def get_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+    row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"ticket_id": ticket_id})).mappings().first()
+    return Ticket.from_row(row) if row else None
+
+
+async def open_ticket_of(session: AsyncSession, citizen_id: int) -> Ticket | None:
+    row = (await session.execute(_OPEN_OF_CITIZEN, {"citizen_id": citizen_id})).mappings().first()
+    return Ticket.from_row(row) if row else None
+
+
+async def tickets_of(session: AsyncSession, citizen_id: int) -> list[Ticket]:
+    """The citizen's most recent tickets, newest first."""
+    return [Ticket.from_row(r) for r in (await session.execute(_OF_CITIZEN, {"citizen_id": citizen_id})).mappings()]
+
+
+async def ticket_for(session: AsyncSession, operator: Operator, ticket_id: int, *, lock: bool = False) -> Ticket:
+    """The ticket if this operator may see it; otherwise NOT_FOUND, whatever the reason, so ids of
+    other regions' tickets reveal nothing."""
+    ticket = await get_ticket(session, ticket_id, lock=lock)
+    if ticket is None or not may_act(operator, ticket.office):
+        raise TicketError(NOT_FOUND)
+    return ticket
+
+
+async def queue(session: AsyncSession, operator: Operator, limit: int = 30) -> list[Ticket]:
+    """Open tickets of the operator's office (every office's for the national one), oldest first."""
+    if operator.office == NATIONAL:
+        result = await session.execute(_QUEUE, {"limit": limit})
+    else:
+        result = await session.execute(_QUEUE_OF_OFFICE, {"office": operator.office, "limit": limit})
+    return [Ticket.from_row(r) for r in result.mappings()]
+
+
+async def taken_by(session: AsyncSession, operator: Operator) -> list[Ticket]:
+    return [Ticket.from_row(r) for r in (await session.execute(_MINE, {"operator_id": operator.telegram_id})).mappings()]
+
+
+def _said(row: Mapping[str, Any]) -> Said:
+    content = Content(row["kind"], row["text"], row["file_id"], dict(row["extra"] or {}))
+    return Said(row["id"], row["ticket_id"], row["author"], row["author_id"], content, row["created_at"])
+
+
+async def history(session: AsyncSession, ticket_id: int) -> list[Said]:
+    return [_said(r) for r in (await session.execute(_HISTORY, {"ticket_id": ticket_id})).mappings()]
+
+
+async def get_message(session: AsyncSession, message_id: int) -> Said | None:
+    row = (await session.execute(_MESSAGE, {"message_id": message_id})).mappings().first()
+    return _said(row) if row else None
+
+
+async def linked_ticket(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The ticket a bot message in this chat belongs to (what an operator replied to)."""
+    return (await session.execute(_LINKED, {"chat_id": chat_id, "message_id": message_id})).scalar_one_or_none()
+
+
+async def link(session: AsyncSession, chat_id: int, message_id: int, ticket_id: int, *, is_card: bool) -> None:
+    await session.execute(_LINK, {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id, "is_card": is_card})
+
+
+async def cards_in_chat(session: AsyncSession, ticket_id: int, chat_id: int) -> list[int]:
+    return list((await session.execute(_CARDS_IN_CHAT, {"ticket_id": ticket_id, "chat_id": chat_id})).scalars())
+
+
+# --- what is owed ----------------------------------------------------------------------------------
+
+async def notify(session: AsyncSession, chat_id: int, ticket_id: int, notice: Notice) -> None:
+    await outbox.owe(session, chat_id, "ticket_notice", {"ticket": ticket_id, "notice": notice.value})
+
+
+async def _on_duty(session: AsyncSession, office: str) -> list[int]:
+    return list((await session.execute(_ON_DUTY, {"office": office})).scalars())
+
+
+async def _deliver_cards(session: AsyncSession, ticket_id: int, office: str, *, notice: Notice | None = None) -> list[int]:
+    """Owe the ticket's card (after `notice`, if any) to the office's on-duty operators, or the
+    national office's when none is on duty there; returns who gets it."""
+    recipients = await _on_duty(session, office)
+    if not recipients and office != NATIONAL:
+        recipients = await _on_duty(session, NATIONAL)
+    for chat_id in recipients:
+        if notice is not None:
+            await notify(session, chat_id, ticket_id, notice)
+        await outbox.owe(session, chat_id, "ticket_card", {"ticket": ticket_id})
+    return recipients
+
+
+async def _refresh_cards(session: AsyncSession, ticket_id: int) -> None:
+    """Every card of the ticket shows its new state (who took it, where it went, closed)."""
+    for chat_id in (await session.execute(_CARD_CHATS, {"ticket_id": ticket_id})).scalars():
+        await outbox.owe(session, chat_id, "ticket_refresh", {"ticket": ticket_id})
+
+
+async def _say(session: AsyncSession, ticket_id: int, author: str, author_id: int | None, content: Content) -> int:
+    return (
+        await session.execute(
+            _SAY,
+            {"ticket_id": ticket_id, "author": author, "author_id": author_id, "kind": content.kind,
+             "text": content.text, "file_id": content.file_id, "extra": content.extra},
+        )
+    ).scalar_one()
+
+
+def _timer_key(ticket_id: int) -> str:
+    return str(ticket_id)
+
+
+async def _start_clock(session: AsyncSession, ticket_id: int, limits: Limits) -> None:
+    key = _timer_key(ticket_id)
+    await timers.set_timer(session, "ticket_remind", key, limits.after(limits.remind_after), {"ticket": ticket_id})
+    await timers.set_timer(session, "ticket_escalate", key, limits.after(limits.escalate_after), {"ticket": ticket_id})
+
+
+async def _stop_clock(session: AsyncSession, ticket_id: int, *kinds: str) -> None:
+    for kind in kinds or ("ticket_remind", "ticket_escalate", "ticket_unanswered"):
+        await timers.cancel_timer(session, kind, _timer_key(ticket_id))
+
+
+# --- citizens --------------------------------------------------------------------------------------
+
+async def open_ticket(
+    session: AsyncSession, limits: Limits, *, citizen_id: int, region: str, language: str, kind: str,
+    category: str, first: Content, phone: str | None = None, details: dict[str, Any] | None = None,
+) -> Ticket:
+    """A new ticket at the citizen's regional office, its first message, cards to the office's
+    operators, the citizen's confirmation and the T1/T2 timers, all in the caller's transaction.
+    ALREADY_OPEN (with that ticket) if the citizen has one open."""
+    if kind not in (QUESTION, HELP) or (kind == HELP and category not in HELP_CATEGORIES):
+        raise ValueError(f"unknown ticket kind or category: {kind}/{category}")
+    try:
+        async with session.begin_nested():  # the unique index, not a prior read, decides a race
+            ticket_id = (
+                await session.execute(
+                    _NEW_TICKET,
+                    {"citizen_id": citizen_id, "kind": kind, "category": category, "region": region, "office": region,
+                     "language": language, "phone": phone, "details": details or {}},
+                )
+            ).scalar_one()
+    except IntegrityError:
+        existing = await open_ticket_of(session, citizen_id)
+        raise TicketError(ALREADY_OPEN, existing) from None
+    await _say(session, ticket_id, "citizen", citizen_id, first)
+    await notify(session, citizen_id, ticket_id, Notice.OPENED)
+    await _deliver_cards(session, ticket_id, region)
+    await _start_clock(session, ticket_id, limits)
+    ticket = await get_ticket(session, ticket_id)
+    assert ticket is not None
+    return ticket
+
+
+async def citizen_says(session: AsyncSession, limits: Limits, citizen_id: int, content: Content) -> Ticket:
+    """Add what the citizen wrote to their open ticket; the assignee, if any, is owed it at once.
+    NO_OPEN_TICKET if there is none."""
+    ticket = await open_ticket_of(session, citizen_id)
+    if ticket is None:
+        raise TicketError(NO_OPEN_TICKET)
+    message_id = await _say(session, ticket.id, "citizen", citizen_id, content)
+    if ticket.status is Status.TAKEN and ticket.operator_id is not None:
+        await outbox.owe(session, ticket.operator_id, "ticket_message", {"message": message_id})
+        # T3 counts from the first message still unanswered, so later ones do not move it.
+        await timers.set_timer(
+            session, "ticket_unanswered", _timer_key(ticket.id), limits.after(limits.answer_after), {"ticket": ticket.id},
+            keep_pending=True,
+        )
+    return ticket
+
+
+async def close_by_citizen(session: AsyncSession, citizen_id: int, ticket_id: int) -> Ticket:
+    ticket = await get_ticket(session, ticket_id, lock=True)
+    if ticket is None or ticket.citizen_id != citizen_id:
+        raise TicketError(NOT_FOUND)
+    if not ticket.is_open:
+        raise TicketError(CLOSED, ticket)
+    closed = await _close(session, ticket, "citizen", None)
+    if ticket.operator_id is not None:
+        await notify(session, ticket.operator_id, ticket.id, Notice.CITIZEN_CLOSED)
+    return closed
+
+
+_RATE = (
+    update(_tickets)
+    .where(_tickets.c.id == bindparam("ticket_id"), _tickets.c.citizen_id == bindparam("citizen"),
+           _tickets.c.status == Status.CLOSED.value)
+    .values(rating=bindparam("stars"))
+    .returning(_tickets.c.id)
+)
+_COMMENT = (
+    update(_tickets)
+    .where(_tickets.c.id == bindparam("ticket_id"), _tickets.c.citizen_id == bindparam("citizen"),
+           _tickets.c.rating.is_not(None))
+    .values(rating_comment=bindparam("comment"))
+    .returning(_tickets.c.id)
+)
+
+
+async def rate(session: AsyncSession, citizen_id: int, ticket_id: int, rating: int) -> bool:
+    """The citizen's 1-5 for a closed ticket of theirs (a second press changes it); False if not theirs
+    or not closed."""
+    if not 1 <= rating <= 5:
+        raise ValueError("a rating is 1 to 5")
+    params = {"ticket_id": ticket_id, "citizen": citizen_id, "stars": rating}
+    return (await session.execute(_RATE, params)).first() is not None
+
+
+async def comment(session: AsyncSession, citizen_id: int, ticket_id: int, words: str) -> bool:
+    """A comment to the rating; False if the ticket is not the citizen's rated one."""
+    params = {"ticket_id": ticket_id, "citizen": citizen_id, "comment": words[:MAX_COMMENT_LENGTH]}
+    return (await session.execute(_COMMENT, params)).first() is not None
+
+
+# --- operators -------------------------------------------------------------------------------------
+
+async def take(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+    """The operator answers the ticket from now on. Of two at once, one wins; the other gets
+    TAKEN_BY_OTHER (or CLOSED). Every card then shows who took it."""
+    ticket = await ticket_for(session, operator, ticket_id)
+    taken = (await session.execute(_TAKE, {"ticket_id": ticket_id, "taker": operator.telegram_id})).first()
+    if taken is None:
+        current = await get_ticket(session, ticket_id)
+        assert current is not None
+        if current.status is Status.CLOSED:
+            raise TicketError(CLOSED, current)
+        if current.operator_id == operator.telegram_id:
+            return current  # pressed twice: already theirs
+        raise TicketError(TAKEN_BY_OTHER, current)
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
+    await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)
+    await _refresh_cards(session, ticket_id)
+    # The conversation so far reaches the operator who took it, after the card.
+    for said in await history(session, ticket_id):
+        if said.author == "citizen":
+            await outbox.owe(session, operator.telegram_id, "ticket_message", {"message": said.id})
+    current = await get_ticket(session, ticket_id)
+    assert current is not None
+    return current
+
+
+async def _assigned(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    if ticket.status is Status.CLOSED:
+        raise TicketError(CLOSED, ticket)
+    if ticket.status is Status.NEW:
+        return await take(session, operator, ticket_id)  # answering an untaken ticket takes it
+    if ticket.operator_id != operator.telegram_id:
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    return ticket
+
+
+_ANSWERED = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(first_answer_at=func.coalesce(_tickets.c.first_answer_at, func.now()))
+)
+
+
+async def operator_says(session: AsyncSession, operator: Operator, ticket_id: int, content: Content) -> Ticket:
+    """The assignee's message to the citizen (owed at once); it becomes their current ticket."""
+    ticket = await _assigned(session, operator, ticket_id)
+    message_id = await _say(session, ticket_id, "operator", operator.telegram_id, content)
+    await session.execute(_ANSWERED, {"ticket_id": ticket_id})
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _stop_clock(session, ticket_id, "ticket_unanswered")
+    await outbox.owe(session, ticket.citizen_id, "ticket_message", {"message": message_id})
+    return ticket
+
+
+async def make_current(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+    """The operator's plain messages go to this ticket from now on (it must be theirs)."""
+    ticket = await _assigned(session, operator, ticket_id)
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    return ticket
+
+
+_CLOSE = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(status=Status.CLOSED.value, closed_at=func.now(), closed_by=bindparam("by"), resolution=bindparam("why"))
+)
+
+
+async def _close(session: AsyncSession, ticket: Ticket, by: str, resolution: str | None) -> Ticket:
+    await session.execute(_CLOSE, {"ticket_id": ticket.id, "by": by, "why": resolution})
+    await session.execute(_FORGET_CURRENT, {"ticket_id": ticket.id})
+    await _stop_clock(session, ticket.id)
+    await _refresh_cards(session, ticket.id)
+    closed = await get_ticket(session, ticket.id)
+    assert closed is not None
+    return closed
+
+
+async def close_by_operator(session: AsyncSession, operator: Operator, ticket_id: int, resolution: str) -> Ticket:
+    """Closed with a short resolution, which the citizen receives with the request to rate it."""
+    resolution = resolution.strip()[:MAX_NOTE_LENGTH]
+    ticket = await _assigned(session, operator, ticket_id)
+    closed = await _close(session, ticket, "operator", resolution)
+    await notify(session, ticket.citizen_id, ticket_id, Notice.CLOSED)
+    return closed
+
+
+_TRANSFER = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(office=bindparam("to_office"), status=Status.NEW.value, operator_id=None, taken_at=None)
+)
+
+
+async def transfer(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, office: str, note: str
+) -> Ticket:
+    """Hand an open ticket to another office (a region, or `national`) with a note. It is new
+    there: its operators get the card and the clock starts again."""
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    if ticket.status is Status.CLOSED:
+        raise TicketError(CLOSED, ticket)
+    if ticket.status is Status.TAKEN and ticket.operator_id != operator.telegram_id:
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    if office == ticket.office:
+        raise TicketError(SAME_OFFICE, ticket)
+    await _refresh_cards(session, ticket_id)  # the old cards say where it went
+    await session.execute(_TRANSFER, {"ticket_id": ticket_id, "to_office": office})
+    await session.execute(_FORGET_CURRENT, {"ticket_id": ticket_id})
+    await _say(
+        session, ticket_id, "system", operator.telegram_id,
+        Content("text", note.strip()[:MAX_NOTE_LENGTH], extra={"event": "transfer", "from": ticket.office, "to": office}),
+    )
+    await _stop_clock(session, ticket_id)
+    await _start_clock(session, ticket_id, limits)
+    await _deliver_cards(session, ticket_id, office)
+    await notify(session, ticket.citizen_id, ticket_id, Notice.TRANSFERRED)
+    moved = await get_ticket(session, ticket_id)
+    assert moved is not None
+    return moved
+
+
+# --- the bot's own side: deliveries and time limits ------------------------------------------------
+
+_UNREACHABLE = (
+    update(_tickets)
+    .where(_tickets.c.citizen_id == bindparam("citizen"), _tickets.c.status != Status.CLOSED.value,
+           _tickets.c.citizen_unreachable.is_(False))
+    .values(citizen_unreachable=True)
+    .returning(_tickets.c.id, _tickets.c.operator_id)
+)
+_REACHABLE = (
+    update(_tickets)
+    .where(_tickets.c.citizen_id == bindparam("citizen"), _tickets.c.citizen_unreachable)
+    .values(citizen_unreachable=False)
+)
+
+
+async def citizen_blocked(session: AsyncSession, citizen_id: int) -> None:
+    """Telegram refused a message to this citizen (they blocked the bot): their open ticket is
+    marked unreachable and its operator is told, once."""
+    for ticket_id, operator_id in (await session.execute(_UNREACHABLE, {"citizen": citizen_id})).all():
+        if operator_id is not None:
+            await notify(session, operator_id, ticket_id, Notice.UNREACHABLE)
+
+
+async def citizen_is_back(session: AsyncSession, citizen_id: int) -> None:
+    """The citizen wrote again, so messages reach them again."""
+    await session.execute(_REACHABLE, {"citizen": citizen_id})
+
+
+async def _remind_untaken(session: AsyncSession, payload: dict[str, Any]) -> None:
+    ticket = await get_ticket(session, payload["ticket"])
+    if ticket is None or ticket.status is not Status.NEW:
+        return
+    await _deliver_cards(session, ticket.id, ticket.office, notice=Notice.REMIND)
+
+
+async def _escalate_untaken(session: AsyncSession, payload: dict[str, Any]) -> None:
+    ticket = await get_ticket(session, payload["ticket"], lock=True)
+    if ticket is None or ticket.status is not Status.NEW or ticket.office == NATIONAL:
+        return
+    await _refresh_cards(session, ticket.id)
+    await session.execute(
+        update(_tickets).where(_tickets.c.id == ticket.id).values(office=NATIONAL, escalated_at=func.now())
+    )
+    await _say(session, ticket.id, "system", None, Content("text", extra={"event": "escalated", "from": ticket.office}))
+    await _deliver_cards(session, ticket.id, NATIONAL, notice=Notice.ESCALATED)
+
+
+async def _remind_unanswered(session: AsyncSession, payload: dict[str, Any]) -> None:
+    ticket = await get_ticket(session, payload["ticket"])
+    if ticket is None or ticket.status is not Status.TAKEN or ticket.operator_id is None:
+        return
+    await notify(session, ticket.operator_id, ticket.id, Notice.UNANSWERED)
+
+
+timers.register("ticket_remind", _remind_untaken)
+timers.register("ticket_escalate", _escalate_untaken)
+timers.register("ticket_unanswered", _remind_unanswered)
+
+
+def summary_fields(ticket: Ticket) -> Sequence[tuple[str, str]]:
+    """The help form's answers in the order they were asked (key, value)."""
+    return [(key, str(ticket.details[key])) for key in ("need", "place", "when") if ticket.details.get(key)]
