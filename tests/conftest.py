@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from datetime import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.i18n import create_i18n
 from bot.playground.server import BotApiServer
+from bot.services.directory import ServiceHours
 from tests.people import Person
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
+ALWAYS_OPEN = ServiceHours(frozenset(range(1, 8)), time(0), time.max, 5)
 TEST_TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 TEST_DATABASE = "qazvolunteer_test"
 
@@ -61,7 +64,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 def content() -> Content:
-    return Content.load()
+    """The real content, with the offices open around the clock: the time limits of tickets count
+    in service hours, and tests must not depend on when they run (a test of a closed office makes
+    its own)."""
+    loaded = Content.load()
+    loaded.directory.service_hours = ALWAYS_OPEN
+    return loaded
 
 
 @pytest.fixture(scope="session")

@@ -90,3 +90,128 @@ async def test_the_full_life_of_a_question_in_each_language(citizen, operator, e
     assert row["resolution"] == "Рассказали о регистрации на Qazvolunteer.kz"
     assert row["language"] == language and row["region"] == "akmola"
     assert row["first_answer_at"] is not None
+
+
+async def test_two_operators_pressing_take_at_the_same_moment_cannot_both_get_it(citizen, operator, engine, t, api):
+    aigerim = await citizen("kk")
+    first, second = await operator("akmola", "ru", "Нұрлан"), await operator("akmola", "kk", "Дана")
+    number = await open_question(aigerim, "kk", "Көмек керек", t)
+    cards = [await first.receive(f"№{number}"), await second.receive(f"№{number}")]
+
+    presses = [await api.press(op.id, card.message_id, card.button(t(op_language, "✋ Take"))["callback_data"])
+               for op, card, op_language in ((first, cards[0], "ru"), (second, cards[1], "kk"))]
+    await api.wait_for(lambda: all(update_id in api.handled_updates for update_id, _ in presses))
+    answers = [api.callback_answers[query_id] for _, query_id in presses]
+    winners = [a for a in answers if not a.get("show_alert")]
+    losers = [a for a in answers if a.get("show_alert")]
+    assert len(winners) == 1 and len(losers) == 1, answers
+
+    row = await ticket_row(engine, number)
+    winner = first if row["operator_id"] == first.id else second
+    loser = second if winner is first else first
+    loser_language = "ru" if loser is first else "kk"
+    assert row["status"] == "taken"
+    # The loser's card changes to say who took it, and offers nothing to press.
+    taken_by = t(loser_language, "🔵 Taken by {name}").format(name="Нұрлан" if winner is first else "Дана")
+    await api.wait_for(lambda: taken_by in api.message(loser.id, cards[loser is second].message_id).text)
+    assert api.message(loser.id, cards[loser is second].message_id).buttons == []
+
+
+async def test_a_regional_operator_cannot_act_on_another_regions_ticket(citizen, operator, engine, t, api):
+    aigerim = await citizen("kk")
+    akmola = await operator("akmola", "ru")
+    almaty = await operator("almaty", "en", "Asel")
+    number = await open_question(aigerim, "kk", "Сұрақ", t)
+    await akmola.receive(f"№{number}")
+
+    intruder_chat = (await almaty.send("/queue")).last
+    assert f"№{number}" not in intruder_chat.text and f"ticket_{number}" not in intruder_chat.text
+    for action in ("take", "transfer", "close", "history", "reply"):
+        pressed = await almaty.press_forged(intruder_chat, f"tk:{action}:{number}")
+        assert pressed.answer["text"] == "There is no such request among those of your front-office."
+    refused = await almaty.send(f"/ticket {number}")
+    assert "/ticket 12" in refused.text
+    forged_transfer = await almaty.press_forged(intruder_chat, f"tt:{number}:almaty")
+    assert forged_transfer.answer["text"] == "There is no such request among those of your front-office."
+
+    row = await ticket_row(engine, number)
+    assert row["status"] == "new" and row["operator_id"] is None and row["office"] == "akmola"
+
+
+async def test_the_national_office_sees_every_region_and_gets_tickets_of_a_region_without_operators(citizen, operator, engine, t):
+    national = await operator("national", "en", "Marina")
+    emma = await citizen("en")  # Akmola, which has no operator on duty
+    number = await open_question(emma, "en", "Is anyone there?", t)
+    card = await national.receive(f"№{number}")
+    await national.press("Take", card)
+    assert (await ticket_row(engine, number))["operator_id"] == national.id
+    queue = await national.send("/my")
+    assert f"/ticket_{number}" in queue.text
+
+
+async def test_transfer_to_another_region_with_a_note(citizen, operator, engine, t):
+    dmitry = await citizen("ru")
+    akmola = await operator("akmola", "en", "Nurlan")
+    almaty = await operator("almaty", "kk", "Асель")
+    number = await open_question(dmitry, "ru", "Я живу в Алматы, нужна помощь с уборкой двора", t)
+    card = await akmola.receive(f"№{number}")
+    await akmola.press("Take", card)
+    await dmitry.receive(f"№{number}")
+
+    await akmola.press("Transfer", card)
+    await akmola.press("Almaty")
+    await akmola.send("The citizen lives in Almaty")
+    passed = await dmitry.receive(f"№{number}")
+    assert "Алматы" in passed.text
+    almaty_card = await almaty.receive(f"№{number}")
+    assert "Я живу в Алматы" in almaty_card.text
+    await akmola.api.wait_for(lambda: t("en", "🟡 Waiting for an operator") in akmola.api.message(akmola.id, card.message_id).text)
+
+    await almaty.press(t("kk", "✋ Take"), almaty_card)
+    history = await almaty.press(t("kk", "📜 History"), almaty_card)
+    assert "The citizen lives in Almaty" in history.last.text
+    row = await ticket_row(engine, number)
+    assert row["office"] == "almaty" and row["region"] == "akmola" and row["operator_id"] == almaty.id
+
+
+async def test_time_limits_remind_then_escalate_then_remind_the_assignee(bot, citizen, operator, engine, t):
+    bot.settings = bot.settings.model_copy(update={
+        "ticket_remind_after_minutes": 0.02, "ticket_escalate_after_minutes": 0.05, "ticket_answer_reminder_minutes": 0.02,
+    })
+    await bot.restart()
+    aigerim = await citizen("kk")
+    akmola = await operator("akmola", "en")
+    national = await operator("national", "en", "Marina")
+    number = await open_question(aigerim, "kk", "Жауап бересіз бе?", t)
+    await akmola.receive(f"№{number}")
+    reminder = await akmola.receive("nobody has taken it yet")  # T1: about 1 s
+    assert f"№{number}" in reminder.text
+    escalated = await national.receive("has come up to the national office")  # T2: about 3 s
+    card = await national.receive(f"№{number}")
+    row = await ticket_row(engine, number)
+    assert row["office"] == "national" and row["escalated_at"] is not None
+
+    await national.press("Take", card)
+    await aigerim.send("Мен әлі күтіп отырмын")
+    await national.receive("Мен әлі күтіп отырмын")
+    waiting = await national.receive("is waiting for your answer")  # T3
+    assert f"№{number}" in waiting.text and escalated.text
+    await asyncio.sleep(1.5)
+    assert [m.text for m in national.received()] == [], "each limit reminds once"
+
+
+async def test_the_citizen_is_told_when_the_office_opens_if_it_is_closed(bot, citizen, content, t):
+    from datetime import UTC, datetime, time
+
+    from bot.app import Content
+    from bot.services.directory import Directory, ServiceHours
+
+    today = datetime.now(UTC).astimezone(ServiceHours(frozenset({1}), time(9), time(18), 5).zone).isoweekday()
+    closed_today = Directory.load()
+    closed_today.service_hours = ServiceHours(frozenset(set(range(1, 8)) - {today}), time(9), time(18), 5)
+    bot.content = Content(kb=content.kb, directory=closed_today)
+    await bot.restart()
+    emma = await citizen("en")
+    await open_question(emma, "en", "Hello?", t)
+    registered = emma.api.chat(emma.id)[-1].text
+    assert "is closed now. It opens on" in registered and "09:00 (Astana time)" in registered

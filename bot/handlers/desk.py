@@ -66,7 +66,7 @@ async def on_take(
     callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
     try:
-        ticket = await tickets.take(session, operator, callback_data.ticket)
+        ticket = await tickets.take(session, operator, callback_data.ticket, callback.message.message_id)
     except TicketError as error:
         await callback.answer(refusal(error), show_alert=True)
         return
@@ -263,8 +263,17 @@ async def relay(message: Message, session: AsyncSession, operator: Operator, tic
     await message.answer(note)
 
 
+TICKET_NUMBER = re.compile(r"№(\d+)")
+
+
 async def on_reply(message: Message, session: AsyncSession, operator: Operator) -> None:
-    ticket_id = await tickets.linked_ticket(session, operator.telegram_id, message.reply_to_message.message_id)
+    replied = message.reply_to_message
+    ticket_id = await tickets.linked_ticket(session, operator.telegram_id, replied.message_id)
+    if ticket_id is None:
+        # Every message the bot sends about a ticket names it, and its link commits a moment after
+        # it is sent: a reply that quick, or to a message whose link is gone, still finds it.
+        found = TICKET_NUMBER.search(replied.text or replied.caption or "")
+        ticket_id = int(found.group(1)) if found else None
     if ticket_id is None:
         await message.answer(_("That message does not belong to a request. Reply to a message of a request, or use /my."))
         return

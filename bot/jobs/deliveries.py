@@ -87,6 +87,8 @@ class Deliveries:
             text = texts.card_text(ticket, self.directory, first, chat_id)
             markup = texts.card_keyboard(ticket, chat_id)
             for message_id in await tickets.cards_in_chat(session, ticket.id, chat_id):
+                if message_id == payload.get("skip"):
+                    continue
                 # Unchanged (already shown) or deleted by the operator: nothing to do.
                 with contextlib.suppress(TelegramBadRequest):
                     await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)

@@ -348,10 +348,14 @@ async def _deliver_cards(session: AsyncSession, ticket_id: int, office: str, *, 
     return recipients
 
 
-async def _refresh_cards(session: AsyncSession, ticket_id: int) -> None:
-    """Every card of the ticket shows its new state (who took it, where it went, closed)."""
+async def _refresh_cards(session: AsyncSession, ticket_id: int, shown: tuple[int, int] | None = None) -> None:
+    """Every card of the ticket shows its new state (who took it, where it went, closed), except
+    `shown` (chat, message), the card the acting operator sees changed already."""
     for chat_id in (await session.execute(_CARD_CHATS, {"ticket_id": ticket_id})).scalars():
-        await outbox.owe(session, chat_id, "ticket_refresh", {"ticket": ticket_id})
+        payload: dict[str, Any] = {"ticket": ticket_id}
+        if shown is not None and shown[0] == chat_id:
+            payload["skip"] = shown[1]
+        await outbox.owe(session, chat_id, "ticket_refresh", payload)
 
 
 async def _say(session: AsyncSession, ticket_id: int, author: str, author_id: int | None, content: Content) -> int:
@@ -473,9 +477,10 @@ async def comment(session: AsyncSession, citizen_id: int, ticket_id: int, words:
 
 # --- operators -------------------------------------------------------------------------------------
 
-async def take(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+async def take(session: AsyncSession, operator: Operator, ticket_id: int, card: int | None = None) -> Ticket:
     """The operator answers the ticket from now on. Of two at once, one wins; the other gets
-    TAKEN_BY_OTHER (or CLOSED). Every card then shows who took it."""
+    TAKEN_BY_OTHER (or CLOSED). Every card then shows who took it (but `card`, the message whose
+    button was pressed, which the caller changes itself)."""
     ticket = await ticket_for(session, operator, ticket_id)
     taken = (await session.execute(_TAKE, {"ticket_id": ticket_id, "taker": operator.telegram_id})).first()
     if taken is None:
@@ -489,7 +494,7 @@ async def take(session: AsyncSession, operator: Operator, ticket_id: int) -> Tic
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
     await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)
-    await _refresh_cards(session, ticket_id)
+    await _refresh_cards(session, ticket_id, (operator.telegram_id, card) if card is not None else None)
     # The conversation so far reaches the operator who took it, after the card.
     for said in await history(session, ticket_id):
         if said.author == "citizen":
