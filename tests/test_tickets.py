@@ -215,3 +215,128 @@ async def test_the_citizen_is_told_when_the_office_opens_if_it_is_closed(bot, ci
     await open_question(emma, "en", "Hello?", t)
     registered = emma.api.chat(emma.id)[-1].text
     assert "is closed now. It opens on" in registered and "09:00 (Astana time)" in registered
+
+
+async def test_my_requests_close_by_the_citizen_and_rating(citizen, operator, engine, t):
+    dmitry = await citizen("ru")
+    akmola = await operator("akmola", "en")
+    empty = await dmitry.tap(t("ru", "My requests"))
+    assert t("ru", "You have no requests yet. To ask a person: 💬 Ask an operator or 🆘 Need volunteers' help.") in empty.text
+
+    number = await open_question(dmitry, "ru", "Где взять справку волонтёра?", t)
+    card = await akmola.receive(f"№{number}")
+    await akmola.press("Take", card)
+    await akmola.send("Справку выдаёт фронт-офис.")
+    await dmitry.receive("Справку выдаёт")
+
+    listed = await dmitry.tap(t("ru", "My requests"))
+    assert f"№{number}" in listed.text and t("ru", "an operator is answering") in listed.text
+    await dmitry.press(t("ru", "✖️ Close request {number}").format(number=f"№{number}"))
+    kept = await dmitry.press(t("ru", "No, keep it open"))
+    assert (await ticket_row(engine, number))["status"] == "taken" and kept.edited
+
+    await dmitry.tap(t("ru", "My requests"))
+    await dmitry.press(t("ru", "✖️ Close request {number}").format(number=f"№{number}"))
+    closed = await dmitry.press(t("ru", "Yes, close it"))
+    assert len(closed.edited[0].buttons) == 5, "asked to rate the answer"
+    told = await akmola.receive("The citizen has closed request")
+    assert f"№{number}" in told.text
+    await akmola.api.wait_for(lambda: t("en", "⚪️ Closed") in akmola.api.message(akmola.id, card.message_id).text)
+
+    await dmitry.press("⭐⭐", closed.edited[0])
+    await dmitry.press(t("ru", "No comment"))
+    row = await ticket_row(engine, number)
+    assert row["status"] == "closed" and row["closed_by"] == "citizen" and row["rating"] == 2 and row["rating_comment"] is None
+
+    # What the citizen writes now is a question for the knowledge base again, not for the operator.
+    await dmitry.send("Как стать волонтёром?")
+    await asyncio.sleep(0.3)
+    assert akmola.received() == []
+    nowhere = await akmola.send("Are you there?")
+    assert "This message went to nobody" in nowhere.text
+    stale = await akmola.send("Are you there?", reply_to=card)
+    assert t("en", "Request №{number} is already closed.").format(number=number) in stale.text
+
+
+async def test_what_cannot_reach_an_operator_is_refused_and_the_ticket_keeps_what_it_had(citizen, operator, engine, t):
+    emma = await citizen("en")
+    akmola = await operator("akmola", "en")
+    await emma.tap("Ask an operator")
+    sticker = await emma.send_sticker()
+    assert "An operator can receive text, photos, documents, voice messages and locations" in sticker.text
+    huge = await emma.send("x" * 10_000)
+    assert "up to 3000 characters" in huge.text
+    assert await tickets_count(engine) == 0
+    await emma.send("My question")
+    number = int((await emma.receive("№")).text.split("№", 1)[1].split()[0])
+    card = await akmola.receive(f"№{number}")
+    await akmola.press("Take", card)
+
+    await emma.send_voice()
+    voice = await akmola.receive()
+    while "voice" not in voice.extra:
+        voice = await akmola.receive()
+    await emma.send_location()
+    await akmola.receive("[location]")
+    located = await akmola.receive()
+    assert located.extra["location"]["latitude"] == pytest.approx(51.1282)
+    await emma.send_sticker()
+    await emma.send("y" * 10_000)
+    async with engine.connect() as conn:
+        kinds = (await conn.execute(text("SELECT kind FROM ticket_messages WHERE ticket_id = :id ORDER BY id"), {"id": number})).scalars().all()
+    assert kinds == ["text", "voice", "location"]
+
+
+def sends_to(api, chat_id: int, containing: str) -> list:
+    return [c for c in api.calls if c.ok and c.chat_id == chat_id and c.method == "sendMessage" and containing in c.params.get("text", "")]
+
+
+async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported_to_the_operator(citizen, operator, engine, t, api):
+    emma = await citizen("en")
+    akmola = await operator("akmola", "en")
+    await emma.tap("Ask an operator")
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    started = asyncio.get_running_loop().time()
+    await emma.send("Flood control?")  # the confirmation or the card meets the 429
+    number = int((await emma.receive("№")).text.split("№", 1)[1].split()[0])
+    card = await akmola.receive(f"№{number}")
+    assert asyncio.get_running_loop().time() - started >= 1.0, "the refused message waited retry_after"
+    await asyncio.sleep(0.3)
+    assert len(sends_to(api, emma.id, f"№{number}")) == 1 and len(sends_to(api, akmola.id, f"№{number}")) == 1
+
+    await akmola.press("Take", card)
+    await emma.receive("has taken your request")
+    api.block(emma.id)
+    await akmola.send("Hello, are you there?")
+    warning = await akmola.receive("has blocked the bot")
+    assert f"№{number}" in warning.text
+    row = await ticket_row(engine, number)
+    assert row["citizen_unreachable"] is True and row["status"] == "taken"
+    async with engine.connect() as conn:
+        failed = (await conn.execute(text("SELECT failed FROM outbox WHERE chat_id = :id AND failed IS NOT NULL"), {"id": emma.id})).scalars().all()
+    assert failed == ["blocked"]
+    again = await akmola.send("Still there?")
+    assert "blocked the bot" in again.text, "the operator is warned with each message while it lasts"
+    await asyncio.sleep(0.3)
+    assert [m.text for m in akmola.received() if "The citizen of request" in (m.text or "")] == [], "reported once"
+
+    await emma.send("Sorry, I am back")  # writing to the bot unblocks it
+    await akmola.receive("Sorry, I am back")
+    assert (await ticket_row(engine, number))["citizen_unreachable"] is False
+
+
+async def test_a_restart_between_a_citizens_message_and_its_delivery_loses_nothing(bot, citizen, operator, engine, t, api):
+    aigerim = await citizen("kk")
+    akmola = await operator("akmola", "ru")
+    number = await open_question(aigerim, "kk", "Бірінші хабарлама", t)
+    card = await akmola.receive(f"№{number}")
+    await akmola.press(t("ru", "✋ Take"), card)
+    await akmola.receive("Бірінші хабарлама")
+
+    api.fail_next("sendMessage", 502, "Bad Gateway", chat_id=akmola.id)  # the delivery fails and waits to be retried…
+    await aigerim.send("Екінші хабарлама")
+    await api.wait_for(lambda: any(not c.ok and c.method == "sendMessage" for c in api.calls))
+    await bot.restart()  # …while the bot restarts
+    await akmola.receive("Екінші хабарлама")
+    await asyncio.sleep(0.5)
+    assert len(sends_to(api, akmola.id, "Екінші хабарлама")) == 1

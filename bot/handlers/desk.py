@@ -23,7 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.filters import ActiveOperator, HasCurrentTicket, NotCommand
+from bot.filters import ActiveOperator, HasCurrentTicket, NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
 from bot.handlers.requests import checked_content
 from bot.keyboards.callbacks import TicketAction, TransferTo
@@ -284,6 +284,12 @@ async def on_current(message: Message, session: AsyncSession, operator: Operator
     await relay(message, session, operator, operator.current_ticket)
 
 
+async def on_nowhere(message: Message) -> None:
+    await message.answer(
+        _("This message went to nobody: to answer a citizen, reply to a message of their request, or choose one in /my.")
+    )
+
+
 def create_router() -> Router:
     router = Router(name="desk")
     router.message.filter(ActiveOperator())
@@ -301,4 +307,6 @@ def create_router() -> Router:
     router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand())
     router.message.register(on_reply, F.reply_to_message.from_user.is_bot, NotCommand())
     router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), ~AnyMenuButton())
+    # An operator who is not also a citizen of the bot has nothing else to say to it.
+    router.message.register(on_nowhere, Onboarded(False), StateFilter(None), NotCommand())
     return router

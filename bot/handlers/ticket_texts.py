@@ -220,7 +220,8 @@ def card_keyboard(ticket: Ticket, for_operator: int) -> InlineKeyboardMarkup | N
 def relayed_to_operator(ticket: Ticket, said: Said, limit: int | None = None) -> str:
     """The header of a citizen's message as the assignee receives it."""
     header = _("💬 {number}, the citizen:").format(number=number(ticket))
-    return f"{header}\n{content_text(said, limit)}" if said.content.text else header
+    body = content_text(said, limit)
+    return f"{header}\n{body}" if body else header
 
 
 def history_text(ticket: Ticket, directory: Directory, messages: list[Said]) -> str:

@@ -158,6 +158,7 @@ class Fault:
     method: str
     error: BotApiError
     times: int
+    chat_id: int | None = None
 
 
 class BotApiServer:
@@ -319,9 +320,13 @@ class BotApiServer:
     def block(self, user_id: int) -> None:
         self.person(user_id).blocked_bot = True
 
-    def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None, times: int = 1) -> None:
-        """Make the next `times` calls of `method` fail with this error (e.g. 429, retry_after=1)."""
-        self._faults.append(Fault(method, BotApiError(code, description, retry_after), times))
+    def fail_next(
+        self, method: str, code: int, description: str, retry_after: int | None = None, times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next `times` calls of `method` (to `chat_id`, or any chat) fail with this error
+        (e.g. 429, retry_after=1)."""
+        self._faults.append(Fault(method, BotApiError(code, description, retry_after), times, chat_id))
 
     async def mark_handled(self, update_id: int) -> None:
         """The bot finished an update (reported by a test hook; Telegram itself never knows)."""
@@ -416,7 +421,7 @@ class BotApiServer:
             params, uploads = await self._params(request)
             if handler is None:
                 raise BotApiError(404, "Not Found")
-            self._raise_injected_fault(method)
+            self._raise_injected_fault(method, self._chat_of(params))
             result = await handler(params, uploads)
         except BotApiError as error:
             if method != "getUpdates":
@@ -437,9 +442,9 @@ class BotApiServer:
             return None
         return self._query_chats.get(str(params.get("callback_query_id") or ""))
 
-    def _raise_injected_fault(self, method: str) -> None:
+    def _raise_injected_fault(self, method: str, chat_id: int | None) -> None:
         for fault in self._faults:
-            if fault.method == method and fault.times > 0:
+            if fault.method == method and fault.times > 0 and fault.chat_id in (None, chat_id):
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)
