@@ -21,6 +21,7 @@ def help_text() -> str:
             "",
             _("• Type any question in Kazakh, Russian or English and I will look for the answer."),
             _("• The menu below: how to become a volunteer, topics of questions, contacts."),
+            _("• 💬 Ask an operator or 🆘 Need volunteers' help: a person of your region's front-office answers you here; 📋 My requests shows them."),
             "",
             _("/settings: language and region"),
             _("/privacy: how your personal data is handled"),

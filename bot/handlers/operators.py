@@ -71,14 +71,21 @@ async def on_invite_link(message: Message, command: CommandObject, session: Asyn
         return
     await message.answer(
         _("Welcome! You are now an operator of {office}.").format(office=escape(office_name(directory, operator.office)))
+        + "\n\n" + operator_help()
     )
+
+
+def operator_help() -> str:
+    return _("Requests of your front-office come to this chat as cards: press “Take”, then reply to the citizen's messages. /queue: open requests, /my: yours, /ticket and a number: one request, /duty: on or off duty.")
 
 
 async def on_duty(message: Message, session: AsyncSession, directory: Directory, operator: Operator) -> None:
     changed = await toggle_duty(session, operator.telegram_id)
     office = escape(office_name(directory, changed.office))
     if changed.on_duty:
-        await message.answer(_("You are on duty ({office}). Send /duty to go off duty.").format(office=office))
+        await message.answer(
+            _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help()
+        )
     else:
         await message.answer(_("You are off duty ({office}). Send /duty to come back on duty.").format(office=office))
 
