@@ -183,6 +183,13 @@ function renderMessage(message) {
     link.textContent = `📎 ${message.document.file_name || "file"}`;
     bubble.append(link);
   }
+  if (message.voice) {
+    const link = document.createElement("a");
+    link.className = "document";
+    link.href = `/api/files/${encodeURIComponent(message.voice.file_id)}`;
+    link.textContent = `🎤 ${message.voice.duration || 0}″`;
+    bubble.append(link);
+  }
   if (message.contact) bubble.append(textBlock(`📱 ${message.contact.first_name}: ${message.contact.phone_number}`));
   if (message.location) bubble.append(textBlock(`📍 ${message.location.latitude.toFixed(5)}, ${message.location.longitude.toFixed(5)}`));
   if (message.sticker) bubble.append(textBlock(message.sticker.emoji || "🙂"));
