@@ -163,7 +163,7 @@ def command_playground(settings: Settings, port: int, reset: bool) -> None:
 async def manage_operators(settings: Settings, url: str, args: argparse.Namespace) -> None:
     # Without aiogram: importing it (two seconds) is not needed to manage operators.
     from bot.db.engine import create_engine, create_session_factory
-    from bot.services import operators
+    from bot.services import operators, tickets
     from bot.services.directory import Directory
 
     engine = create_engine(url)
@@ -178,7 +178,12 @@ async def manage_operators(settings: Settings, url: str, args: argparse.Namespac
                 print(f"added: {_operator_line(added)}")
             elif args.action == "remove":
                 removed = await operators.remove_operator(session, args.telegram_id)
+                directory = Directory.load()
+                limits = tickets.Limits.from_settings(settings, directory.service_hours)
+                released = await tickets.release_tickets_of(session, limits, removed)
                 print(f"removed: {_operator_line(removed)}")
+                if released:
+                    print(f"their requests are back in the queue: {' '.join(map(str, released))}")
             else:
                 found = await operators.list_operators(session, include_removed=args.all)
                 for operator in found:

@@ -75,3 +75,10 @@ class HasCurrentTicket(Filter):
 
     async def __call__(self, event: TelegramObject, operator: Operator | None = None, **_: Any) -> bool:
         return operator is not None and operator.active and operator.current_ticket is not None
+
+
+class IsReply(Filter):
+    """A message that replies to another one."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.reply_to_message is not None

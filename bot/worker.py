@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
 MAX_BACKOFF = 300.0
+MAX_ATTEMPTS = 18  # of a message whose sending raises something unexpected: 1+2+…+256+300×9 s
 LANES = 4
 MAX_PER_LANE = 100  # then the round ends, to look again at what is due soonest
 LOCKED_ELSEWHERE_PAUSE = 0.5
@@ -203,8 +204,12 @@ class Worker:
         except Exception:
             # Anything else (another Telegram error, an answer that is not JSON, a sender's bug)
             # must neither block the chat's queue in a loop nor lose the message: later, with a
-            # growing pause, and in the log.
+            # growing pause, and in the log; after MAX_ATTEMPTS (about an hour) it is given up, so
+            # the chat's later messages go out.
             log.exception("an owed message could not be sent", extra={"outbox_id": owed.id, "kind": owed.kind})
-            await outbox.postpone(session, owed, backoff(owed.attempts))
+            if owed.attempts + 1 >= MAX_ATTEMPTS:
+                await outbox.mark_failed(session, owed, "gave up after repeated errors")
+            else:
+                await outbox.postpone(session, owed, backoff(owed.attempts))
         else:
             await outbox.mark_sent(session, owed)

@@ -104,7 +104,7 @@ async def test_a_citizen_sets_up_and_asks_a_question_in_the_page(page: Page, api
     await bot_messages(page).last.locator(".inline-button", has_text=t(language, "✅ I agree")).click()
     await bot_messages(page).last.locator(".inline-button", has_text=REGION_EXAMPLE[language]).click()
     # The main menu arrives as a reply keyboard under the input.
-    await expect(page.locator("#reply-keyboard .reply-button", has_text=t(language, "Ask a question"))).to_be_visible()
+    await expect(page.locator("#reply-keyboard .reply-button", has_text="❓ " + t(language, "Ask a question"))).to_be_visible()
 
     await send(page, question)
     best = content.kb.search(question)[0].question

@@ -165,13 +165,22 @@ async def test_transfer_to_another_region_with_a_note(citizen, operator, engine,
     assert "Алматы" in passed.text
     almaty_card = await almaty.receive(f"№{number}")
     assert "Я живу в Алматы" in almaty_card.text
-    await akmola.api.wait_for(lambda: t("en", "🟡 Waiting for an operator") in akmola.api.message(akmola.id, card.message_id).text)
+    # The office it left sees where it went, and nothing more from then on.
+    passed_on = t("en", "↪️ Passed to {office}").format(office="Almaty")
+    await akmola.api.wait_for(lambda: passed_on in akmola.api.message(akmola.id, card.message_id).text)
+    assert akmola.api.message(akmola.id, card.message_id).buttons == []
 
     await almaty.press(t("kk", "✋ Take"), almaty_card)
     history = await almaty.press(t("kk", "📜 History"), almaty_card)
     assert "The citizen lives in Almaty" in history.last.text
     row = await ticket_row(engine, number)
     assert row["office"] == "almaty" and row["region"] == "akmola" and row["operator_id"] == almaty.id
+    await almaty.send("Сәлеметсіз бе!")
+    await dmitry.receive("Сәлеметсіз бе!")
+    await asyncio.sleep(0.3)
+    assert passed_on in akmola.api.message(akmola.id, card.message_id).text, "who took it is not theirs to see"
+    late = await akmola.press_forged(card, f"tk:take:{number}")
+    assert late.answer["text"] == "There is no such request among those of your front-office."
 
 
 async def test_time_limits_remind_then_escalate_then_remind_the_assignee(bot, citizen, operator, engine, t):
@@ -340,3 +349,73 @@ async def test_a_restart_between_a_citizens_message_and_its_delivery_loses_nothi
     await akmola.receive("Екінші хабарлама")
     await asyncio.sleep(0.5)
     assert len(sends_to(api, akmola.id, "Екінші хабарлама")) == 1
+
+
+async def test_one_operator_with_several_tickets_never_mixes_them(citizen, operator, engine, t):
+    first, second = await citizen("kk"), await citizen("ru")
+    akmola = await operator("akmola", "en")
+    one = await open_question(first, "kk", "Бірінші азаматтың сұрағы", t)
+    two = await open_question(second, "ru", "Вопрос второго гражданина", t)
+    cards = {one: await akmola.receive(f"№{one}"), two: await akmola.receive(f"№{two}")}
+    await akmola.press("Take", cards[one])
+    question_one = await akmola.receive("Бірінші азаматтың сұрағы")
+    await akmola.press("Take", cards[two])
+    question_two = await akmola.receive("Вопрос второго гражданина")
+
+    await akmola.send("Answer for the first", reply_to=question_one)
+    await first.receive("Answer for the first")
+    mine = akmola.api.chat(akmola.id)[-2]  # the operator's own message, before the bot's "sent"
+    assert mine.text == "Answer for the first" and not mine.from_bot
+    await akmola.send("Answer for the second", reply_to=question_two)
+    await second.receive("Answer for the second")
+    # Replying to their own earlier message goes to that message's ticket, not the current one.
+    await akmola.send("One more for the first", reply_to=mine)
+    await first.receive("One more for the first")
+    await asyncio.sleep(0.3)
+    assert all("first" not in (m.text or "") for m in second.received())
+
+    # Closing one, then replying to the other's message: the reply is not taken as the resolution.
+    await akmola.press("Close", cards[two])
+    await akmola.send("Still about the first", reply_to=question_one)
+    await first.receive("Still about the first")
+    assert (await ticket_row(engine, two))["status"] == "taken"
+    cancelled = await akmola.press("Cancel")
+    assert "stays as it was" in cancelled.edited[0].text
+    assert (await ticket_row(engine, two))["status"] == "taken"
+
+
+async def test_a_removed_operators_requests_go_back_to_their_office(citizen, operator, engine, t):
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    leaving, staying = await operator("akmola", "en", "Leaving"), await operator("akmola", "en", "Staying")
+    emma = await citizen("en")
+    number = await open_question(emma, "en", "Who will answer me?", t)
+    card = await leaving.receive(f"№{number}")
+    await staying.receive(f"№{number}")
+    await leaving.press("Take", card)
+    await coordinator.send(f"/remove_operator {leaving.id}")
+    again = await staying.receive(f"№{number}")
+    assert "✋ Take" in [b["text"] for b in again.buttons]
+    row = await ticket_row(engine, number)
+    assert row["status"] == "new" and row["operator_id"] is None
+    await staying.press("Take", again)
+    await emma.send("Hello?")
+    await staying.receive("Hello?")
+
+
+async def test_a_take_racing_a_transfer_never_leaves_the_ticket_with_the_wrong_office(citizen, operator, engine, t, api):
+    dmitry = await citizen("ru")
+    transferring, taking = await operator("akmola", "en", "A"), await operator("akmola", "en", "B")
+    almaty = await operator("almaty", "en", "C")
+    number = await open_question(dmitry, "ru", "Гонка", t)
+    card_a, card_b = await transferring.receive(f"№{number}"), await taking.receive(f"№{number}")
+    await transferring.press("Transfer", card_a)
+    await transferring.press("Almaty")
+    note, _ = await api.send_text(transferring.id, "Moving it")
+    take, _query = await api.press(taking.id, card_b.message_id, card_b.button("✋ Take")["callback_data"])
+    await api.wait_for(lambda: {note, take} <= api.handled_updates)
+    row = await ticket_row(engine, number)
+    if row["status"] == "taken":
+        assert row["office"] == "akmola" and row["operator_id"] == taking.id
+    else:
+        assert row["office"] == "almaty" and row["operator_id"] is None
+        await almaty.receive(f"№{number}")

@@ -24,7 +24,8 @@ IDLE_IN_TRANSACTION_TIMEOUT_MS = 120_000
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
+        # hide_parameters: a failed statement's parameters (message texts, phones) stay out of logs.
+        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True,
         connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS)}},
     )
 

@@ -13,8 +13,11 @@ whatever callback data or numbers they send, and says "not found".
 from __future__ import annotations
 
 import re
+from contextlib import suppress
+from html import escape
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -23,13 +26,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.filters import ActiveOperator, HasCurrentTicket, NotCommand, Onboarded
+from bot.filters import ActiveOperator, HasCurrentTicket, IsReply, NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
 from bot.handlers.requests import checked_content
 from bot.keyboards.callbacks import TicketAction, TransferTo
 from bot.keyboards.menu import AnyMenuButton
 from bot.services import tickets
-from bot.services.directory import NATIONAL, Directory
+from bot.services.directory import Directory
 from bot.services.operators import Operator
 from bot.services.tickets import Limits, Ticket, TicketError
 
@@ -43,7 +46,9 @@ def refusal(error: TicketError) -> str:
     """Why an operator's action on a ticket was refused, for them."""
     ticket = error.ticket
     if error.reason == tickets.TAKEN_BY_OTHER and ticket is not None:
-        return _("Request №{number} has already been taken by {name}.").format(number=ticket.id, name=ticket.operator_name or "?")
+        return _("Request №{number} has already been taken by {name}.").format(
+            number=ticket.id, name=escape(ticket.operator_name or "?")
+        )
     if error.reason == tickets.CLOSED and ticket is not None:
         return _("Request №{number} is already closed.").format(number=ticket.id)
     if error.reason == tickets.SAME_OFFICE:
@@ -63,27 +68,34 @@ async def send_card(message: Message, ticket: Ticket, directory: Directory, sess
 
 
 async def on_take(
-    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator,
+    directory: Directory, limits: Limits,
 ) -> None:
+    card = callback.message if isinstance(callback.message, Message) else None  # too old to edit: None
     try:
-        ticket = await tickets.take(session, operator, callback_data.ticket, callback.message.message_id)
+        ticket = await tickets.take(session, limits, operator, callback_data.ticket, card.message_id if card else None)
     except TicketError as error:
         await callback.answer(refusal(error), show_alert=True)
         return
+    if card is not None:
+        # This card changes at once; the others (and the conversation so far) are owed by the
+        # service. A second press finds it changed already, which Telegram calls "not modified".
+        said = await tickets.history(session, ticket.id)
+        first = next((s for s in said if s.author == "citizen"), None)
+        with suppress(TelegramBadRequest):
+            await card.edit_text(
+                texts.card_text(ticket, directory, first, operator.telegram_id),
+                reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
+            )
+        await tickets.link(session, operator.telegram_id, card.message_id, ticket.id, is_card=True)
     await callback.answer(_("Request №{number} is yours.").format(number=ticket.id))
-    # This card changes at once; the others (and the conversation so far) are owed by the service.
-    said = await tickets.history(session, ticket.id)
-    first = next((s for s in said if s.author == "citizen"), None)
-    await callback.message.edit_text(
-        texts.card_text(ticket, directory, first, operator.telegram_id),
-        reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
-    )
-    await tickets.link(session, operator.telegram_id, callback.message.message_id, ticket.id, is_card=True)
 
 
-async def on_make_current(callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator) -> None:
+async def on_make_current(
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, limits: Limits
+) -> None:
     try:
-        ticket = await tickets.make_current(session, operator, callback_data.ticket)
+        ticket = await tickets.make_current(session, limits, operator, callback_data.ticket)
     except TicketError as error:
         await callback.answer(refusal(error), show_alert=True)
         return
@@ -107,12 +119,13 @@ async def on_history(
 
 def offices_keyboard(ticket: Ticket, directory: Directory) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=texts.office_name(directory, NATIONAL), callback_data=TransferTo(ticket=ticket.id, office=NATIONAL))
-    for office in directory.regions:
-        if office.slug != ticket.office:
-            builder.button(text=texts.office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
+    offices = [directory.national, *directory.regions]
+    shown = [office for office in offices if office.slug != ticket.office]
+    for office in shown:
+        builder.button(text=texts.office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
     builder.button(text=_("✖️ Cancel"), callback_data=TransferTo(ticket=ticket.id, office=""))
-    builder.adjust(1, *([2] * 10), 1)
+    national_first = 1 if shown[0].is_national else 0
+    builder.adjust(*([1] * national_first), *([2] * ((len(shown) - national_first + 1) // 2)), 1)
     return builder.as_markup()
 
 
@@ -152,8 +165,9 @@ async def on_transfer_to(
     await callback.answer()
     await callback.message.edit_text(
         _("A note for {office}: what has been done and what is needed (one message).").format(
-            office=texts.office_name(directory, callback_data.office)
-        )
+            office=escape(texts.office_name(directory, callback_data.office))
+        ),
+        reply_markup=cancel_keyboard(callback_data.ticket),
     )
 
 
@@ -172,7 +186,9 @@ async def on_transfer_note(
         await message.answer(refusal(error))
         return
     await message.answer(
-        _("Request №{number} has been transferred to {office}.").format(number=ticket.id, office=texts.office_name(directory, ticket.office))
+        _("Request №{number} has been transferred to {office}.").format(
+            number=ticket.id, office=escape(texts.office_name(directory, ticket.office))
+        )
     )
 
 
@@ -188,11 +204,30 @@ async def on_close(
     await state.update_data(ticket=ticket.id)
     await callback.answer()
     await callback.message.answer(
-        _("Closing request №{number}. Write the resolution in one message: the citizen receives it.").format(number=ticket.id)
+        _("Closing request №{number}. Write the resolution in one message: the citizen receives it.").format(number=ticket.id),
+        reply_markup=cancel_keyboard(ticket.id),
     )
 
 
-async def on_resolution(message: Message, state: FSMContext, session: AsyncSession, operator: Operator) -> None:
+def cancel_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖️ Cancel"), callback_data=TicketAction(action="cancel", ticket=ticket_id))
+    return builder.as_markup()
+
+
+async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    """Closing or transferring is called off; the ticket stays as it was."""
+    if await state.get_state() not in (Desk.resolution.state, Desk.transfer_note.state):
+        await callback.answer(_("This button is no longer active."))
+        return
+    await state.clear()
+    await callback.answer()
+    await callback.message.edit_text(_("Cancelled; the request stays as it was."))
+
+
+async def on_resolution(
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits
+) -> None:
     resolution = (message.text or "").strip()
     if not resolution or len(resolution) > tickets.MAX_NOTE_LENGTH:
         await message.answer(
@@ -202,7 +237,7 @@ async def on_resolution(message: Message, state: FSMContext, session: AsyncSessi
     ticket_id = int((await state.get_data())["ticket"])
     await state.clear()
     try:
-        ticket = await tickets.close_by_operator(session, operator, ticket_id, resolution)
+        ticket = await tickets.close_by_operator(session, limits, operator, ticket_id, resolution)
     except TicketError as error:
         await message.answer(refusal(error))
         return
@@ -248,15 +283,17 @@ async def on_ticket(
     await send_card(message, ticket, directory, session, operator)
 
 
-async def relay(message: Message, session: AsyncSession, operator: Operator, ticket_id: int) -> None:
+async def relay(message: Message, session: AsyncSession, operator: Operator, limits: Limits, ticket_id: int) -> None:
     content = await checked_content(message)
     if content is None:
         return
     try:
-        ticket = await tickets.operator_says(session, operator, ticket_id, content)
+        ticket = await tickets.operator_says(session, limits, operator, ticket_id, content)
     except TicketError as error:
         await message.answer(refusal(error))
         return
+    # A reply to this message of the operator's own goes to the same ticket, not the current one.
+    await tickets.link(session, operator.telegram_id, message.message_id, ticket.id, is_card=False)
     note = _("✓ Sent to the citizen of request №{number}.").format(number=ticket.id)
     if ticket.citizen_unreachable:
         note += "\n" + _("⚠️ The citizen has blocked the bot: the message may not reach them.")
@@ -266,22 +303,22 @@ async def relay(message: Message, session: AsyncSession, operator: Operator, tic
 TICKET_NUMBER = re.compile(r"№(\d+)")
 
 
-async def on_reply(message: Message, session: AsyncSession, operator: Operator) -> None:
+async def on_reply(message: Message, session: AsyncSession, operator: Operator, limits: Limits) -> None:
     replied = message.reply_to_message
     ticket_id = await tickets.linked_ticket(session, operator.telegram_id, replied.message_id)
     if ticket_id is None:
         # Every message the bot sends about a ticket names it, and its link commits a moment after
         # it is sent: a reply that quick, or to a message whose link is gone, still finds it.
-        found = TICKET_NUMBER.search(replied.text or replied.caption or "")
+        found = TICKET_NUMBER.search((replied.text or replied.caption or "") if replied.from_user.is_bot else "")
         ticket_id = int(found.group(1)) if found else None
     if ticket_id is None:
         await message.answer(_("That message does not belong to a request. Reply to a message of a request, or use /my."))
         return
-    await relay(message, session, operator, ticket_id)
+    await relay(message, session, operator, limits, ticket_id)
 
 
-async def on_current(message: Message, session: AsyncSession, operator: Operator) -> None:
-    await relay(message, session, operator, operator.current_ticket)
+async def on_current(message: Message, session: AsyncSession, operator: Operator, limits: Limits) -> None:
+    await relay(message, session, operator, limits, operator.current_ticket)
 
 
 async def on_nowhere(message: Message) -> None:
@@ -299,14 +336,17 @@ def create_router() -> Router:
     router.callback_query.register(on_history, TicketAction.filter(F.action == "history"))
     router.callback_query.register(on_transfer, TicketAction.filter(F.action == "transfer"))
     router.callback_query.register(on_close, TicketAction.filter(F.action == "close"))
+    router.callback_query.register(on_cancel, TicketAction.filter(F.action == "cancel"))
     router.callback_query.register(on_transfer_to, TransferTo.filter())
     router.message.register(on_queue, Command("queue"))
     router.message.register(on_mine, Command("my"))
     router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?")))
-    router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand())
-    router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand())
-    router.message.register(on_reply, F.reply_to_message.from_user.is_bot, NotCommand())
-    router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), ~AnyMenuButton())
+    # A reply always goes to the ticket it replies to, even in the middle of closing another one.
+    router.message.register(on_reply, IsReply(), NotCommand())
+    not_menu = ~AnyMenuButton()
+    router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand(), not_menu)
+    router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand(), not_menu)
+    router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), not_menu)
     # An operator who is not also a citizen of the bot has nothing else to say to it.
     router.message.register(on_nowhere, Onboarded(False), StateFilter(None), NotCommand())
     return router

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, TypedCommand
 from bot.handlers.texts import office_name
+from bot.services import tickets
 from bot.services.directory import Directory
 from bot.services.operators import (
     INVITE_PREFIX,
@@ -29,6 +30,7 @@ from bot.services.operators import (
     remove_operator,
     toggle_duty,
 )
+from bot.services.tickets import Limits
 
 
 def invite_usage(directory: Directory) -> str:
@@ -103,22 +105,28 @@ async def on_list(message: Message, session: AsyncSession, directory: Directory)
     await message.answer("\n".join(lines))
 
 
-async def on_move(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+async def on_move(
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, limits: Limits
+) -> None:
     raw_id, _sep, region = (command.args or "").strip().partition(" ")
     try:
         moved = await move_operator(session, directory, int(raw_id), region.strip())
     except (ValueError, OperatorError):  # not a number, an unknown region, not an operator
         await message.answer(_("Send /move_operator, the operator's id and the new region, for example: /move_operator 123456789 akmola"))
         return
+    await tickets.release_tickets_of(session, limits, moved)
     await message.answer(_("Moved: {operator}").format(operator=operator_line(directory, moved)))
 
 
-async def on_remove(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+async def on_remove(
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, limits: Limits
+) -> None:
     try:
         removed = await remove_operator(session, int((command.args or "").strip()))
     except (ValueError, OperatorError):
         await message.answer(_("Send /remove_operator and the id of an active operator, for example: /remove_operator 123456789"))
         return
+    await tickets.release_tickets_of(session, limits, removed)
     await message.answer(_("Removed: {operator}").format(operator=operator_line(directory, removed)))
 
 

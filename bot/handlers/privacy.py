@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import TypedCommand
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
-from bot.services import users
+from bot.services import tickets, users
 from bot.services.users import Person
 
 
@@ -46,6 +46,7 @@ async def on_forget_choice(
         await callback.message.edit_text(_("Nothing was deleted."))
         await callback.answer()
         return
+    await tickets.close_for_forgotten(session, callback.from_user.id)
     erased = await users.forget(session, callback.from_user.id)
     await state.clear()
     await callback.answer()

@@ -118,6 +118,10 @@ async def on_question(message: Message, state: FSMContext, session: AsyncSession
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() != AskOperator.question.state:  # sent already, or another step now
+        await callback.answer(_("This button is no longer active."))
+        await callback.message.edit_reply_markup(reply_markup=None)
+        return
     await state.clear()
     await callback.answer()
     await callback.message.edit_text(_("Cancelled. Nothing was sent."))

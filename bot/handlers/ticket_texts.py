@@ -186,6 +186,17 @@ def card_text(ticket: Ticket, directory: Directory, first: Said | None, for_oper
     return "\n".join(lines)
 
 
+def moved_card_text(ticket: Ticket, directory: Directory, first: Said | None) -> str:
+    """A card in the chat of an operator whose office the ticket has left: what it was, where it went."""
+    lines = [
+        _("📨 <b>Request {number}</b> · {category}").format(number=number(ticket), category=category_name(ticket.category)),
+    ]
+    if first is not None:
+        lines.extend(["", content_text(first, PREVIEW_LENGTH)])
+    lines.extend(["", _("↪️ Passed to {office}").format(office=escape(office_name(directory, ticket.office)))])
+    return "\n".join(lines)
+
+
 def card_status(ticket: Ticket, for_operator: int) -> str:
     if ticket.status is Status.NEW:
         return _("🟡 Waiting for an operator")
@@ -244,6 +255,8 @@ def history_text(ticket: Ticket, directory: Directory, messages: list[Said]) -> 
                 body += f": {escape(said.content.text)}"
         elif event == "escalated":
             body = _("nobody took it in time; passed up to the national office")
+        elif event == "released":
+            body = _("back to the front-office: its operator was moved or removed")
         else:
             body = content_text(said, PREVIEW_LENGTH)
         lines.append(f"<i>{when}</i> <b>{who}</b>: {body}")

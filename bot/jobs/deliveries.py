@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,30 +68,35 @@ class Deliveries:
             raise LookupError(f"ticket {ticket_id} is gone")
         return ticket
 
-    async def send_card(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
-        ticket = await self._ticket(session, payload["ticket"])
+    async def _card(self, session: AsyncSession, ticket: Ticket, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None, bool]:
+        """The card as this operator sees it now, and whether they still may act on it. One whose
+        office the ticket has left (a transfer, T2, a move) sees only where it went, from then on."""
         said = await tickets.history(session, ticket.id)
         first = next((s for s in said if s.author == "citizen"), None)
+        operator = await get_operator(session, chat_id)
+        if operator is None or not tickets.may_act(operator, ticket.office):
+            return texts.moved_card_text(ticket, self.directory, first), None, False
+        return texts.card_text(ticket, self.directory, first, chat_id), texts.card_keyboard(ticket, chat_id), True
+
+    async def send_card(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        ticket = await self._ticket(session, payload["ticket"])
         async with self._in_language_of(session, chat_id, self.i18n.default_locale):
-            sent = await bot.send_message(
-                chat_id, texts.card_text(ticket, self.directory, first, chat_id),
-                reply_markup=texts.card_keyboard(ticket, chat_id),
-            )
-        await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=True)
+            text, markup, may_act = await self._card(session, ticket, chat_id)
+            sent = await bot.send_message(chat_id, text, reply_markup=markup)
+        await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=may_act)
 
     async def refresh_cards(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         ticket = await self._ticket(session, payload["ticket"])
-        said = await tickets.history(session, ticket.id)
-        first = next((s for s in said if s.author == "citizen"), None)
         async with self._in_language_of(session, chat_id, self.i18n.default_locale):
-            text = texts.card_text(ticket, self.directory, first, chat_id)
-            markup = texts.card_keyboard(ticket, chat_id)
+            text, markup, may_act = await self._card(session, ticket, chat_id)
             for message_id in await tickets.cards_in_chat(session, ticket.id, chat_id):
                 if message_id == payload.get("skip"):
                     continue
                 # Unchanged (already shown) or deleted by the operator: nothing to do.
                 with contextlib.suppress(TelegramBadRequest):
                     await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+                if not may_act:  # their last view of it: later changes are not theirs to see
+                    await tickets.link(session, chat_id, message_id, ticket.id, is_card=False)
 
     async def relay(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         """A message of a ticket's conversation to the other side: the citizen's to the operator

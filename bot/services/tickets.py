@@ -190,11 +190,16 @@ _operators = OperatorRow.__table__
 _TICKET_COLUMNS = (*_tickets.c, _operators.c.name.label("operator_name"))
 _TICKET_FROM = _tickets.outerjoin(_operators, _operators.c.telegram_id == _tickets.c.operator_id)
 _BY_ID = select(*_TICKET_COLUMNS).select_from(_TICKET_FROM).where(_tickets.c.id == bindparam("ticket_id"))
+# Locked while a change reads and writes it: a Take, a transfer, a citizen's message and a close of
+# the same ticket happen one after the other, each seeing what the one before did.
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=_tickets)
+_BY_ID_UNLESS_LOCKED = _BY_ID.with_for_update(of=_tickets, skip_locked=True)
 _OPEN_OF_CITIZEN = (
     select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
     .where(_tickets.c.citizen_id == bindparam("citizen_id"), _tickets.c.status != Status.CLOSED.value)
 )
+_OPEN_OF_CITIZEN_LOCKED = _OPEN_OF_CITIZEN.with_for_update(of=_tickets)
+MAX_ID = 2**63 - 1  # a bigint: a larger number from forged callback data finds nothing
 _OF_CITIZEN = (
     select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
     .where(_tickets.c.citizen_id == bindparam("citizen_id"))
@@ -247,10 +252,13 @@ _HISTORY = (
     select(_messages).where(_messages.c.ticket_id == bindparam("ticket_id")).order_by(_messages.c.id)
 )
 _MESSAGE = select(_messages).where(_messages.c.id == bindparam("message_id"))
-_LINK = pg_insert(_links).values(
+_new_link = pg_insert(_links).values(
     chat_id=bindparam("chat_id"), message_id=bindparam("message_id"), ticket_id=bindparam("ticket_id"),
     is_card=bindparam("is_card"),
-).on_conflict_do_nothing()
+)
+_LINK = _new_link.on_conflict_do_update(
+    index_elements=[_links.c.chat_id, _links.c.message_id], set_={"is_card": _new_link.excluded.is_card}
+)
 _LINKED = select(_links.c.ticket_id).where(
     _links.c.chat_id == bindparam("chat_id"), _links.c.message_id == bindparam("message_id")
 )
@@ -262,12 +270,25 @@ _CARDS_IN_CHAT = select(_links.c.message_id).where(
 # --- reading -------------------------------------------------------------------------------------
 
 async def get_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+    if not 0 < ticket_id <= MAX_ID:
+        return None
     row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"ticket_id": ticket_id})).mappings().first()
     return Ticket.from_row(row) if row else None
 
 
-async def open_ticket_of(session: AsyncSession, citizen_id: int) -> Ticket | None:
-    row = (await session.execute(_OPEN_OF_CITIZEN, {"citizen_id": citizen_id})).mappings().first()
+async def _ticket_unless_locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket, locked; timers.Busy if a transaction in progress holds it (see timers.Busy)."""
+    row = (await session.execute(_BY_ID_UNLESS_LOCKED, {"ticket_id": ticket_id})).mappings().first()
+    if row is not None:
+        return Ticket.from_row(row)
+    if await get_ticket(session, ticket_id) is not None:
+        raise timers.Busy
+    return None
+
+
+async def open_ticket_of(session: AsyncSession, citizen_id: int, *, lock: bool = False) -> Ticket | None:
+    statement = _OPEN_OF_CITIZEN_LOCKED if lock else _OPEN_OF_CITIZEN
+    row = (await session.execute(statement, {"citizen_id": citizen_id})).mappings().first()
     return Ticket.from_row(row) if row else None
 
 
@@ -335,12 +356,15 @@ async def _on_duty(session: AsyncSession, office: str) -> list[int]:
     return list((await session.execute(_ON_DUTY, {"office": office})).scalars())
 
 
-async def _deliver_cards(session: AsyncSession, ticket_id: int, office: str, *, notice: Notice | None = None) -> list[int]:
+async def _deliver_cards(
+    session: AsyncSession, ticket_id: int, office: str, *, notice: Notice | None = None, skip: frozenset[int] = frozenset()
+) -> list[int]:
     """Owe the ticket's card (after `notice`, if any) to the office's on-duty operators, or the
-    national office's when none is on duty there; returns who gets it."""
+    national office's when none is on duty there, but those in `skip`; returns who gets it."""
     recipients = await _on_duty(session, office)
     if not recipients and office != NATIONAL:
         recipients = await _on_duty(session, NATIONAL)
+    recipients = [chat_id for chat_id in recipients if chat_id not in skip]
     for chat_id in recipients:
         if notice is not None:
             await notify(session, chat_id, ticket_id, notice)
@@ -418,7 +442,7 @@ async def open_ticket(
 async def citizen_says(session: AsyncSession, limits: Limits, citizen_id: int, content: Content) -> Ticket:
     """Add what the citizen wrote to their open ticket; the assignee, if any, is owed it at once.
     NO_OPEN_TICKET if there is none."""
-    ticket = await open_ticket_of(session, citizen_id)
+    ticket = await open_ticket_of(session, citizen_id, lock=True)  # not taken or moved meanwhile
     if ticket is None:
         raise TicketError(NO_OPEN_TICKET)
     message_id = await _say(session, ticket.id, "citizen", citizen_id, content)
@@ -477,11 +501,15 @@ async def comment(session: AsyncSession, citizen_id: int, ticket_id: int, words:
 
 # --- operators -------------------------------------------------------------------------------------
 
-async def take(session: AsyncSession, operator: Operator, ticket_id: int, card: int | None = None) -> Ticket:
+async def take(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, card: int | None = None
+) -> Ticket:
     """The operator answers the ticket from now on. Of two at once, one wins; the other gets
     TAKEN_BY_OTHER (or CLOSED). Every card then shows who took it (but `card`, the message whose
     button was pressed, which the caller changes itself)."""
-    ticket = await ticket_for(session, operator, ticket_id)
+    # Locked first, so a transfer or an escalation cannot move it out of the office between the
+    # check and the take.
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
     taken = (await session.execute(_TAKE, {"ticket_id": ticket_id, "taker": operator.telegram_id})).first()
     if taken is None:
         current = await get_ticket(session, ticket_id)
@@ -493,6 +521,10 @@ async def take(session: AsyncSession, operator: Operator, ticket_id: int, card: 
         raise TicketError(TAKEN_BY_OTHER, current)
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
+    # The question itself waits for an answer: T3 starts now.
+    await timers.set_timer(
+        session, "ticket_unanswered", _timer_key(ticket_id), limits.after(limits.answer_after), {"ticket": ticket_id}
+    )
     await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)
     await _refresh_cards(session, ticket_id, (operator.telegram_id, card) if card is not None else None)
     # The conversation so far reaches the operator who took it, after the card.
@@ -504,12 +536,12 @@ async def take(session: AsyncSession, operator: Operator, ticket_id: int, card: 
     return current
 
 
-async def _assigned(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+async def _assigned(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
     ticket = await ticket_for(session, operator, ticket_id, lock=True)
     if ticket.status is Status.CLOSED:
         raise TicketError(CLOSED, ticket)
     if ticket.status is Status.NEW:
-        return await take(session, operator, ticket_id)  # answering an untaken ticket takes it
+        return await take(session, limits, operator, ticket_id)  # answering an untaken ticket takes it
     if ticket.operator_id != operator.telegram_id:
         raise TicketError(TAKEN_BY_OTHER, ticket)
     return ticket
@@ -521,9 +553,11 @@ _ANSWERED = (
 )
 
 
-async def operator_says(session: AsyncSession, operator: Operator, ticket_id: int, content: Content) -> Ticket:
+async def operator_says(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, content: Content
+) -> Ticket:
     """The assignee's message to the citizen (owed at once); it becomes their current ticket."""
-    ticket = await _assigned(session, operator, ticket_id)
+    ticket = await _assigned(session, limits, operator, ticket_id)
     message_id = await _say(session, ticket_id, "operator", operator.telegram_id, content)
     await session.execute(_ANSWERED, {"ticket_id": ticket_id})
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
@@ -532,9 +566,9 @@ async def operator_says(session: AsyncSession, operator: Operator, ticket_id: in
     return ticket
 
 
-async def make_current(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+async def make_current(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
     """The operator's plain messages go to this ticket from now on (it must be theirs)."""
-    ticket = await _assigned(session, operator, ticket_id)
+    ticket = await _assigned(session, limits, operator, ticket_id)
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     return ticket
 
@@ -555,10 +589,12 @@ async def _close(session: AsyncSession, ticket: Ticket, by: str, resolution: str
     return closed
 
 
-async def close_by_operator(session: AsyncSession, operator: Operator, ticket_id: int, resolution: str) -> Ticket:
+async def close_by_operator(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, resolution: str
+) -> Ticket:
     """Closed with a short resolution, which the citizen receives with the request to rate it."""
     resolution = resolution.strip()[:MAX_NOTE_LENGTH]
-    ticket = await _assigned(session, operator, ticket_id)
+    ticket = await _assigned(session, limits, operator, ticket_id)
     closed = await _close(session, ticket, "operator", resolution)
     await notify(session, ticket.citizen_id, ticket_id, Notice.CLOSED)
     return closed
@@ -598,6 +634,50 @@ async def transfer(
     return moved
 
 
+_TAKEN_BY = select(_tickets.c.id, _tickets.c.office).where(
+    _tickets.c.operator_id == bindparam("operator_id"), _tickets.c.status == Status.TAKEN.value
+).with_for_update()
+_RELEASE = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(status=Status.NEW.value, operator_id=None, taken_at=None)
+)
+
+
+async def release_tickets_of(session: AsyncSession, limits: Limits, operator: Operator) -> list[int]:
+    """An operator was removed or moved: the tickets they held that they may no longer act on go
+    back to their offices as new (cards, clock), so no citizen waits on someone who is gone.
+    `operator` is the record as it is now. Returns the tickets released."""
+    released = []
+    for ticket_id, office in (await session.execute(_TAKEN_BY, {"operator_id": operator.telegram_id})).all():
+        if may_act(operator, office):
+            continue
+        await session.execute(_RELEASE, {"ticket_id": ticket_id})
+        await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "released"}))
+        await _refresh_cards(session, ticket_id)
+        await _stop_clock(session, ticket_id)
+        await _start_clock(session, ticket_id, limits)
+        await _deliver_cards(session, ticket_id, office)
+        released.append(ticket_id)
+    if released:
+        await session.execute(
+            update(_operators)
+            .where(_operators.c.telegram_id == operator.telegram_id, _operators.c.current_ticket.in_(released))
+            .values(current_ticket=None)
+        )
+    return released
+
+
+async def close_for_forgotten(session: AsyncSession, citizen_id: int) -> None:
+    """The citizen withdrew their consent (/forget): their open request is closed and its operator
+    told. (Erasing what their tickets hold is issue 5's /forget.)"""
+    ticket = await open_ticket_of(session, citizen_id, lock=True)
+    if ticket is None:
+        return
+    await _close(session, ticket, "citizen", None)
+    if ticket.operator_id is not None:
+        await notify(session, ticket.operator_id, ticket.id, Notice.CITIZEN_CLOSED)
+
+
 # --- the bot's own side: deliveries and time limits ------------------------------------------------
 
 _UNREACHABLE = (
@@ -635,15 +715,18 @@ async def _remind_untaken(session: AsyncSession, payload: dict[str, Any]) -> Non
 
 
 async def _escalate_untaken(session: AsyncSession, payload: dict[str, Any]) -> None:
-    ticket = await get_ticket(session, payload["ticket"], lock=True)
+    ticket = await _ticket_unless_locked(session, payload["ticket"])
     if ticket is None or ticket.status is not Status.NEW or ticket.office == NATIONAL:
         return
+    have_card = frozenset((await session.execute(_CARD_CHATS, {"ticket_id": ticket.id})).scalars())
     await _refresh_cards(session, ticket.id)
     await session.execute(
         update(_tickets).where(_tickets.c.id == ticket.id).values(office=NATIONAL, escalated_at=func.now())
     )
     await _say(session, ticket.id, "system", None, Content("text", extra={"event": "escalated", "from": ticket.office}))
-    await _deliver_cards(session, ticket.id, NATIONAL, notice=Notice.ESCALATED)
+    # National operators who got its card already (their region had nobody on duty) are not sent
+    # another; the refresh above shows them it is theirs now.
+    await _deliver_cards(session, ticket.id, NATIONAL, notice=Notice.ESCALATED, skip=have_card)
 
 
 async def _remind_unanswered(session: AsyncSession, payload: dict[str, Any]) -> None:

@@ -58,7 +58,16 @@ _CLAIM = text(
 )
 _DONE = update(_timers).where(_timers.c.id == bindparam("row")).values(done_at=func.now())
 RETRY_AFTER_ERROR = timedelta(minutes=5)
-_RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(due_at=func.now() + RETRY_AFTER_ERROR)
+RETRY_WHEN_BUSY = timedelta(seconds=2)
+_RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(
+    due_at=func.now() + bindparam("pause", type_=Interval)
+)
+
+
+class Busy(Exception):
+    """Raised by a handler whose object is locked by a transaction in progress (an operator taking
+    the ticket, say): the timer fires again in a moment. A handler never waits for such a lock,
+    because that transaction may be waiting to cancel this very timer, which the worker holds."""
 _NEXT_DUE = select(func.extract("epoch", func.min(_timers.c.due_at) - func.clock_timestamp())).where(
     _timers.c.done_at.is_(None)
 )
@@ -114,10 +123,13 @@ async def fire_one(session: AsyncSession) -> DueTimer | None:
     try:
         async with session.begin_nested():
             await HANDLERS[timer.kind](session, timer.payload)
+    except Busy:
+        await session.execute(_RETRY_LATER, {"row": timer.id, "pause": RETRY_WHEN_BUSY})
+        return timer
     except Exception:
         # A handler's bug must neither lose the timer nor make it fire in a loop: try again later.
         log.exception("timer failed", extra={"timer_id": timer.id, "kind": timer.kind})
-        await session.execute(_RETRY_LATER, {"row": timer.id})
+        await session.execute(_RETRY_LATER, {"row": timer.id, "pause": RETRY_AFTER_ERROR})
         return timer
     await session.execute(_DONE, {"row": timer.id})
     return timer
