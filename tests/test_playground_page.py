@@ -240,7 +240,7 @@ def small_png(width: int = 160, height: int = 100) -> bytes:
 async def test_callback_notices_and_alerts_show_on_the_page(page: Page, api: BotApiServer, t):
     await onboard(chat_people.Person(api, AIGERIM, "Айгерім", "kk"), "kk")
     await open_person(page, "Айгерім")
-    await page.locator("#reply-keyboard .reply-button", has_text=t("kk", "Ask a question")).click()
+    await page.locator("#reply-keyboard .reply-button", has_text="❓ " + t("kk", "Ask a question")).click()
     await expect(bot_messages(page).last.locator(".inline-button").first).to_be_visible()
     topics_id = await bot_messages(page).last.get_attribute("data-message-id")
     topics = page.locator(f'#messages .message[data-message-id="{topics_id}"]')
