@@ -96,6 +96,10 @@ class Run:
         self.ask = "💬 " + i18n.gettext("Ask an operator", locale="ru")
         self.take = i18n.gettext("✋ Take", locale="ru")
         self.close = i18n.gettext("✅ Close", locale="ru")
+        self.closing = i18n.gettext("Closing request №{number}. Write the resolution in one message: the citizen receives it.", locale="ru")
+        # An operator closes one request at a time, as a person does: the prompt waits for the
+        # resolution of the request whose Close they pressed.
+        self.one_at_a_time = collections.defaultdict(asyncio.Lock)
         self.card_delays: list[float] = []
         self.follow_up_delays: list[float] = []
         self.done = 0
@@ -141,13 +145,15 @@ class Run:
         arrived, _ = await wait(reached)
         self.follow_up_delays.append((arrived - sent) * 1000)
 
-        asked = arrivals.expect(operator, "")
-        await api.press(operator, card.message_id, button(api.message(operator, card.message_id), self.close))
-        await wait(asked)
-        resolution = f"Готово: {question}"
-        closed = arrivals.expect(citizen, resolution)
-        await api.send_text(operator, resolution)
-        await wait(closed)
+        number = int(card.text.split("№", 1)[1].split()[0])
+        async with self.one_at_a_time[operator]:
+            asked = arrivals.expect(operator, self.closing.format(number=number))
+            await api.press(operator, card.message_id, button(api.message(operator, card.message_id), self.close))
+            await wait(asked)
+            resolution = f"Готово: {question}"
+            closed = arrivals.expect(citizen, resolution)
+            await api.send_text(operator, resolution)
+            await wait(closed)
         self.done += 1
 
 

@@ -8,8 +8,8 @@ import os
 import shutil
 import tempfile
 import warnings
-from datetime import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import time
 from pathlib import Path
 from typing import Any
 

@@ -419,3 +419,39 @@ async def test_a_take_racing_a_transfer_never_leaves_the_ticket_with_the_wrong_o
     else:
         assert row["office"] == "almaty" and row["operator_id"] is None
         await almaty.receive(f"№{number}")
+
+
+@pytest.mark.parametrize("language", ["kk", "en"])
+async def test_a_knowledge_base_answer_leads_to_an_operator_and_to_the_help_form(citizen, operator, engine, t, language):
+    person = await citizen(language)
+    akmola = await operator("akmola", "ru")
+    answer = (await person.send("волонтер болу" if language == "kk" else "how do I become a volunteer")).last
+    labels = [b["text"] for b in answer.buttons]
+    assert t(language, "💬 Ask an operator") in labels and t(language, "🆘 Need volunteers' help") in labels
+
+    form = await person.press(t(language, "🆘 Need volunteers' help"), answer)
+    assert t(language, "🆘 What kind of help is needed?") in form.text
+    await person.press(t(language, "✖️ Cancel"))
+    prompt = await person.press(t(language, "💬 Ask an operator"), answer)
+    assert prompt.last.buttons  # a way out
+    await person.send("The answer did not help me")
+    number = int((await person.receive("№")).text.split("№", 1)[1].split()[0])
+    await akmola.receive(f"№{number}")
+
+
+async def test_an_operator_sends_a_photo_and_a_document_signed_with_the_office(citizen, operator, t, api):
+    emma = await citizen("en")
+    national = await operator("national", "en", "Marina")
+    number = await open_question(emma, "en", "Can you send me the form?", t)
+    card = await national.receive(f"№{number}")
+    await national.press("Take", card)
+    await national.send_document(b"%PDF-1.4 form", "application.pdf", "application/pdf", caption="The form to fill in")
+    document = await emma.receive("The form to fill in")
+    assert document.document["file_name"] == "application.pdf"
+    assert document.caption.endswith("— National Volunteer Front-Office")
+    await national.send_photo(caption="Where we are")
+    photo = await emma.receive("Where we are")
+    assert photo.photo and "Marina" not in photo.caption
+    await national.send_voice()
+    voice = await emma.receive("National Volunteer Front-Office")
+    assert "voice" in voice.extra

@@ -104,6 +104,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_pending", "chat_id", "id", postgresql_where=text("sent_at IS NULL AND failed IS NULL")),
+        # The claim walks pending rows in id order; sent ones, however many, are not in its way.
+        Index("ix_outbox_due", "id", postgresql_where=text("sent_at IS NULL AND failed IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

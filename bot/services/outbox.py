@@ -46,14 +46,15 @@ _POSTPONE = (
 )
 # Only the oldest pending message of each chat can be sent next: one postponed by a 429 holds back
 # its chat's later ones, which must not make the worker think something is due now.
+# (The head of each chat in one pass over the pending index: an anti-join compared every pending
+# message of a chat with every other, which took milliseconds with a thousand queued for a few chats.)
 _NEXT_DUE = text(
     """
-    SELECT EXTRACT(EPOCH FROM min(not_before) - clock_timestamp()) FROM outbox AS o
-    WHERE sent_at IS NULL AND failed IS NULL
-      AND NOT EXISTS (
-          SELECT 1 FROM outbox AS earlier
-          WHERE earlier.chat_id = o.chat_id AND earlier.id < o.id
-            AND earlier.sent_at IS NULL AND earlier.failed IS NULL)
+    SELECT EXTRACT(EPOCH FROM min(not_before) - clock_timestamp()) FROM (
+        SELECT DISTINCT ON (chat_id) not_before FROM outbox
+        WHERE sent_at IS NULL AND failed IS NULL
+        ORDER BY chat_id, id
+    ) AS heads
     """
 )
 

@@ -17,7 +17,7 @@ Who may act: an operator of the ticket's office, or of the national office, whic
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -740,7 +740,3 @@ timers.register("ticket_remind", _remind_untaken)
 timers.register("ticket_escalate", _escalate_untaken)
 timers.register("ticket_unanswered", _remind_unanswered)
 
-
-def summary_fields(ticket: Ticket) -> Sequence[tuple[str, str]]:
-    """The help form's answers in the order they were asked (key, value)."""
-    return [(key, str(ticket.details[key])) for key in ("need", "place", "when") if ticket.details.get(key)]
