@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
+from bot.filters import CallbackOf, StaffWayIn
 from bot.handlers import (
     desk,
     errors,
@@ -32,8 +33,18 @@ from bot.handlers import (
     requests,
 )
 from bot.handlers import settings as settings_handlers
+from bot.handlers.help_form import HelpForm
+from bot.handlers.requests import AskOperator, RatingComment
 from bot.i18n import N_, create_i18n
 from bot.jobs.deliveries import Deliveries
+from bot.keyboards.callbacks import (
+    HelpFormStep,
+    RatingChoice,
+    RequestAction,
+    TicketAction,
+    TransferTo,
+)
+from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.isolation import EventIsolationMiddleware
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
@@ -141,14 +152,40 @@ def build_dispatcher(
     # an open request writes, which comes before the knowledge base's search; the fallback takes
     # whatever nothing else did.
     dispatcher.include_routers(
-        *(module.create_router() for module in (errors, privacy, operators, desk, onboarding, menu, settings_handlers)),
-        requests.create_router(),
-        help_form.create_router(),
-        requests.create_open_ticket_router(),
+        errors.create_router(),
+        privacy.create_router(),
+        staff_routers(),
+        onboarding.create_router(),
+        menu.create_router(),
+        settings_handlers.create_router(),
+        citizen_request_routers(),
         knowledge.create_router(),
         fallback.create_router(),
     )
     return dispatcher
+
+
+# Each router an update passes costs the bot time even when none of its handlers match, so routers
+# that most updates (typed questions) have nothing to do with sit under one parent with one check.
+
+
+def staff_routers() -> Router:
+    """Operators' commands and invite links, then the desk (cards, replies to citizens)."""
+    parent = Router(name="staff")
+    parent.message.filter(StaffWayIn())
+    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo))
+    parent.include_routers(operators.create_router(), desk.create_router())
+    return parent
+
+
+def citizen_request_routers() -> Router:
+    """"Ask an operator", "My requests", the rating, the help form, and what a person with an open
+    request writes."""
+    parent = Router(name="citizen_requests")
+    parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
+    parent.callback_query.filter(CallbackOf(RequestAction, RatingChoice, HelpFormStep))
+    parent.include_routers(requests.create_router(), help_form.create_router(), requests.create_open_ticket_router())
+    return parent
 
 
 async def publish_commands(bot: Bot, i18n: I18n) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import Message, TelegramObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.services.operators import Operator, Role
 from bot.services.users import Person, needs_consent
@@ -82,3 +83,24 @@ class IsReply(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.reply_to_message is not None
+
+
+class CallbackOf(Filter):
+    """A button press whose data belongs to one of these CallbackData classes: one check on a
+    router instead of one per handler for every other router's buttons."""
+
+    def __init__(self, *kinds: type[CallbackData]) -> None:
+        self._prefixes = tuple(f"{kind.__prefix__}{kind.__separator__}" for kind in kinds)
+
+    async def __call__(self, callback: CallbackQuery) -> bool:
+        return callback.data is not None and callback.data.startswith(self._prefixes)
+
+
+class StaffWayIn(Filter):
+    """The front-office routers' way in: a command (an invite link, /duty…) or anything an operator
+    sends. A citizen's typed question passes them by with this one check."""
+
+    async def __call__(self, event: TelegramObject, operator: Operator | None = None, **_: Any) -> bool:
+        if operator is not None:
+            return True
+        return isinstance(event, Message) and event.text is not None and event.text.startswith("/")

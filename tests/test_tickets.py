@@ -39,6 +39,7 @@ async def test_the_full_life_of_a_question_in_each_language(citizen, operator, e
     aigerim = await citizen(language)
     akmola = await operator("akmola", "ru", "Нұрлан")
     almaty = await operator("almaty", "kk", "Асель")
+    coordinator = await operator("national", "en", "Сәуле", coordinator=True)
 
     number = await open_question(aigerim, language, "Как стать волонтёром, если мне 16 лет?", t)
     registered = aigerim.api.chat(aigerim.id)[-1].text
@@ -50,6 +51,9 @@ async def test_the_full_life_of_a_question_in_each_language(citizen, operator, e
     assert [b["text"] for b in card.buttons] == [t("ru", "✋ Take"), t("ru", "↪️ Transfer")]
     await asyncio.sleep(0.3)
     assert almaty.received() == [], "another region's operators get nothing"
+    assert coordinator.received() == [], "the national office is not disturbed while the region is on duty"
+    queue = await coordinator.send("/queue")
+    assert f"/ticket_{number}" in queue.text, "but it sees every region's requests"
 
     taken = await akmola.press(t("ru", "✋ Take"), card)
     assert t("ru", "🟢 Yours: reply to any message of this request to answer the citizen.") in taken.edited[0].text

@@ -67,6 +67,15 @@ async def send_card(message: Message, ticket: Ticket, directory: Directory, sess
     await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=True)
 
 
+async def ticket_or_refuse(callback: CallbackQuery, session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket | None:
+    """The ticket if this operator may see it; otherwise None, with the reason shown to them."""
+    try:
+        return await tickets.ticket_for(session, operator, ticket_id)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
+        return None
+
+
 async def on_take(
     callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator,
     directory: Directory, limits: Limits,
@@ -107,10 +116,8 @@ async def on_make_current(
 async def on_history(
     callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
-    try:
-        ticket = await tickets.ticket_for(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error), show_alert=True)
+    ticket = await ticket_or_refuse(callback, session, operator, callback_data.ticket)
+    if ticket is None:
         return
     await callback.answer()
     sent = await callback.message.answer(texts.history_text(ticket, directory, await tickets.history(session, ticket.id)))
@@ -132,10 +139,8 @@ def offices_keyboard(ticket: Ticket, directory: Directory) -> InlineKeyboardMark
 async def on_transfer(
     callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
-    try:
-        ticket = await tickets.ticket_for(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error), show_alert=True)
+    ticket = await ticket_or_refuse(callback, session, operator, callback_data.ticket)
+    if ticket is None:
         return
     await callback.answer()
     await callback.message.answer(
@@ -155,10 +160,7 @@ async def on_transfer_to(
     if directory.get(callback_data.office) is None:
         await callback.answer(_("This button is no longer active."))
         return
-    try:
-        await tickets.ticket_for(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error), show_alert=True)
+    if await ticket_or_refuse(callback, session, operator, callback_data.ticket) is None:
         return
     await state.set_state(Desk.transfer_note)
     await state.update_data(ticket=callback_data.ticket, office=callback_data.office)
@@ -195,10 +197,8 @@ async def on_transfer_note(
 async def on_close(
     callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator
 ) -> None:
-    try:
-        ticket = await tickets.ticket_for(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error), show_alert=True)
+    ticket = await ticket_or_refuse(callback, session, operator, callback_data.ticket)
+    if ticket is None:
         return
     await state.set_state(Desk.resolution)
     await state.update_data(ticket=ticket.id)

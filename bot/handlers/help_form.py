@@ -31,7 +31,7 @@ from bot.handlers import ticket_texts as texts
 from bot.handlers.requests import tell_already_open
 from bot.i18n import N_
 from bot.keyboards.callbacks import HelpFormStep
-from bot.keyboards.menu import NEED_HELP, AnyMenuButton, MenuButton, main_menu
+from bot.keyboards.menu import NEED_HELP, AnyMenuButton, MenuButton, WayIn, main_menu
 from bot.services import tickets
 from bot.services.phones import kazakhstan_phone, shared_phone
 from bot.services.tickets import Content, Limits, TicketError
@@ -308,7 +308,7 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
 
 def create_router() -> Router:
     router = Router(name="help_form")
-    router.message.filter(Onboarded())
+    router.message.filter(WayIn((NEED_HELP,), HelpForm), Onboarded())
     router.callback_query.filter(Onboarded())
     router.message.register(on_start, MenuButton(NEED_HELP))
     router.callback_query.register(on_start_button, HelpFormStep.filter(F.action == "start"))

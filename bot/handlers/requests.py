@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import HasOpenTicket, NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
 from bot.keyboards.callbacks import RatingChoice, RequestAction
-from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton
+from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
 from bot.services import tickets
 from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
@@ -227,7 +227,7 @@ async def on_no_comment(callback: CallbackQuery, state: FSMContext) -> None:
 
 def create_router() -> Router:
     router = Router(name="requests")
-    router.message.filter(Onboarded())
+    router.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS), AskOperator, RatingComment), Onboarded())
     router.callback_query.filter(Onboarded())
     not_menu = ~AnyMenuButton()
     router.message.register(on_ask_operator, MenuButton(ASK_OPERATOR))
@@ -247,6 +247,6 @@ def create_router() -> Router:
 def create_open_ticket_router() -> Router:
     """Runs after the help form: what a citizen with an open request writes, outside any form."""
     router = Router(name="open_ticket")
-    router.message.filter(Onboarded(), HasOpenTicket(), StateFilter(None), ~AnyMenuButton())
+    router.message.filter(HasOpenTicket(), Onboarded(), StateFilter(None), ~AnyMenuButton())
     router.message.register(on_addition, NotCommand())
     return router
