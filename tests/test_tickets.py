@@ -256,7 +256,7 @@ async def test_my_requests_close_by_the_citizen_and_rating(citizen, operator, en
     assert f"№{number}" in told.text
     await akmola.api.wait_for(lambda: t("en", "⚪️ Closed") in akmola.api.message(akmola.id, card.message_id).text)
 
-    await dmitry.press("⭐⭐", closed.edited[0])
+    await dmitry.press("2 ⭐", closed.edited[0])
     await dmitry.press(t("ru", "No comment"))
     row = await ticket_row(engine, number)
     assert row["status"] == "closed" and row["closed_by"] == "citizen" and row["rating"] == 2 and row["rating_comment"] is None

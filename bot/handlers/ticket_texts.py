@@ -136,7 +136,7 @@ def my_requests_keyboard(tickets: list[Ticket]) -> InlineKeyboardMarkup | None:
 def rating_keyboard(ticket: Ticket) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for stars in range(1, 6):
-        builder.button(text="⭐" * stars if stars < 3 else f"{stars} ⭐", callback_data=RatingChoice(ticket=ticket.id, stars=stars))
+        builder.button(text=f"{stars} ⭐", callback_data=RatingChoice(ticket=ticket.id, stars=stars))
     builder.adjust(5)
     return builder.as_markup()
 
