@@ -151,6 +151,8 @@ async def test_the_national_office_sees_every_region_and_gets_tickets_of_a_regio
     assert (await ticket_row(engine, number))["operator_id"] == national.id
     queue = await national.send("/my")
     assert f"/ticket_{number}" in queue.text
+    shown = await national.send(f"/ticket_{number}")  # the command as the list offers it
+    assert f"№{number}" in shown.text and "Is anyone there?" in shown.text
 
 
 async def test_transfer_to_another_region_with_a_note(citizen, operator, engine, t):
