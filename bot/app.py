@@ -4,7 +4,7 @@ playground and the tests, so all three run the same bot."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -21,11 +21,13 @@ from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
 from bot.filters import CallbackOf, StaffWayIn
 from bot.handlers import (
+    deed_review,
     desk,
     errors,
     fallback,
     help_form,
     knowledge,
+    marathon,
     menu,
     onboarding,
     operators,
@@ -38,8 +40,11 @@ from bot.handlers.requests import AskOperator, RatingComment
 from bot.i18n import N_, create_i18n
 from bot.jobs.deliveries import Deliveries
 from bot.keyboards.callbacks import (
+    DeedReview,
     HelpFormStep,
+    MarathonNav,
     RatingChoice,
+    RegionChoice,
     RequestAction,
     TicketAction,
     TransferTo,
@@ -50,6 +55,7 @@ from bot.middlewares.isolation import EventIsolationMiddleware
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
+from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
 from bot.services.tickets import Limits
 from bot.telegram_session import TelegramSession
@@ -73,10 +79,11 @@ class Content:
 
     kb: KnowledgeBase
     directory: Directory
+    rules: Rules = field(default_factory=Rules.load)  # the marathon's
 
     @classmethod
     def load(cls) -> Content:
-        return cls(kb=KnowledgeBase.load(), directory=Directory.load())
+        return cls(kb=KnowledgeBase.load(), directory=Directory.load(), rules=Rules.load())
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -97,7 +104,9 @@ def build_worker(
     i18n: I18n,
 ) -> Worker:
     """The worker that sends what the bot owes and fires due timers; one per bot process."""
-    deliveries = Deliveries(i18n, content.directory, Limits.from_settings(settings, content.directory.service_hours))
+    deliveries = Deliveries(
+        i18n, content.directory, Limits.from_settings(settings, content.directory.service_hours), content.rules
+    )
     return Worker(engine, session_factory, deliveries.senders(), deliveries.on_blocked)
 
 
@@ -120,6 +129,7 @@ def build_dispatcher(
         settings=settings,
         kb=content.kb,
         directory=content.directory,
+        rules=content.rules,
         i18n=i18n,
         limits=Limits.from_settings(settings, content.directory.service_hours),
     )
@@ -159,6 +169,7 @@ def build_dispatcher(
         menu.create_router(),
         settings_handlers.create_router(),
         citizen_request_routers(),
+        marathon_router(),
         knowledge.create_router(),
         fallback.create_router(),
     )
@@ -173,9 +184,15 @@ def staff_routers() -> Router:
     """Operators' commands and invite links, then the desk (cards, replies to citizens)."""
     parent = Router(name="staff")
     parent.message.filter(StaffWayIn())
-    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo))
-    parent.include_routers(operators.create_router(), desk.create_router())
+    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo, DeedReview))
+    parent.include_routers(operators.create_router(), desk.create_router(), deed_review.create_router())
     return parent
+
+
+def marathon_router() -> Router:
+    router = marathon.create_router()
+    router.callback_query.filter(CallbackOf(MarathonNav, RegionChoice))
+    return router
 
 
 def citizen_request_routers() -> Router:

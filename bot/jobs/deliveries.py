@@ -20,9 +20,11 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers import marathon_texts
 from bot.handlers import ticket_texts as texts
-from bot.services import tickets, users
+from bot.services import marathon, tickets, users
 from bot.services.directory import Directory
+from bot.services.marathon import Rules
 from bot.services.operators import get_operator
 from bot.services.tickets import Limits, Said, Ticket
 
@@ -38,10 +40,11 @@ async def send_text(bot: Bot, session: AsyncSession, chat_id: int, payload: dict
 class Deliveries:
     """The senders of every kind of owed message, with what rendering them needs."""
 
-    def __init__(self, i18n: I18n, directory: Directory, limits: Limits) -> None:
+    def __init__(self, i18n: I18n, directory: Directory, limits: Limits, rules: Rules) -> None:
         self.i18n = i18n
         self.directory = directory
         self.limits = limits
+        self.rules = rules
 
     def senders(self) -> dict[str, Sender]:
         return {
@@ -50,6 +53,7 @@ class Deliveries:
             "ticket_refresh": self.refresh_cards,
             "ticket_message": self.relay,
             "ticket_notice": self.send_notice,
+            "deed_review": self.send_deed_review,
         }
 
     async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
@@ -150,6 +154,15 @@ class Deliveries:
                 return
             sent = await bot.send_message(chat_id, texts.operator_notice(notice, ticket, self.directory))
         await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=False)
+
+
+    async def send_deed_review(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        """A participant is told how their deed was reviewed, in their language."""
+        deed = await marathon.get_deed(session, payload["deed"])
+        if deed is None:
+            return
+        async with self._in_language_of(session, chat_id, self.i18n.default_locale):
+            await bot.send_message(chat_id, marathon_texts.review_outcome(deed, self.rules))
 
 
 def _signed(said: Said, sign: str, limit: int | None) -> str:

@@ -8,10 +8,12 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class Purpose(StrEnum):
-    """Where a language or region button was shown: first set-up or the settings."""
+    """Where a language or region button was shown: first set-up, the settings, or joining the
+    marathon."""
 
     ONBOARDING = "o"
     SETTINGS = "s"
+    MARATHON = "m"
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
@@ -79,4 +81,18 @@ class HelpFormStep(CallbackData, prefix="hf"):
     """The help form's buttons: a category, or an action on the summary."""
 
     action: str  # "category", "send", "edit", "field", "cancel", "now"
+    value: str = ""
+
+
+class MarathonNav(CallbackData, prefix="mr"):
+    """The marathon's screens and the steps of joining and logging a deed."""
+
+    action: str  # "home", "join", "as", "anonymous", "keep_region", "log", "kind", "date", "photos_done",
+    #              "confirm", "back", "cancel", "mine", "results"
+    value: str = ""
+
+
+class DeedReview(CallbackData, prefix="dr"):
+    action: str  # "approve", "reject", "reason", "other", "correct", "next"
+    deed: int
     value: str = ""

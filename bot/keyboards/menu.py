@@ -28,13 +28,15 @@ ASK_QUESTION = MenuEntry("❓", N_("Ask a question"))
 ASK_OPERATOR = MenuEntry("💬", N_("Ask an operator"))
 NEED_HELP = MenuEntry("🆘", N_("Need volunteers' help"))
 MY_REQUESTS = MenuEntry("📋", N_("My requests"))
+MARATHON = MenuEntry("🏃", N_("Marathon of Good Deeds"))
 CONTACTS = MenuEntry("📞", N_("Contacts"))
 SETTINGS = MenuEntry("⚙️", N_("Settings"))
 
 MENU_ROWS = (
     (BECOME_VOLUNTEER, ASK_QUESTION),
     (ASK_OPERATOR, NEED_HELP),
-    (MY_REQUESTS, CONTACTS, SETTINGS),
+    (MARATHON, MY_REQUESTS),
+    (CONTACTS, SETTINGS),
 )
 MENU_ENTRIES = tuple(entry for row in MENU_ROWS for entry in row)
 

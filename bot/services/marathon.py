@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from babel import Locale
 from babel.numbers import format_decimal
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,7 +90,7 @@ class Kind:
 
     def total_words(self, amount: Decimal, language: str) -> str:
         """`amount` (in the kind's unit) in words, as the news reports of the marathon put it."""
-        shown = (amount / 1000).quantize(Decimal("0.1")) if self.shown_in_tonnes else amount
+        shown = (amount / 1000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if self.shown_in_tonnes else amount
         # A whole number is shown (and declined) as one: "1 tonne", not "1.0 tonnes".
         shown = shown.quantize(Decimal(1)) if shown == shown.to_integral_value() else shown.normalize()
         forms = self.total[language]
@@ -345,7 +346,7 @@ class Deed:
 _D_COLUMNS = (_deeds.c.id, _deeds.c.participant_id, _deeds.c.kind, _deeds.c.amount, _deeds.c.deed_date, _deeds.c.locality,
               _deeds.c.description, _deeds.c.region, _deeds.c.state, _deeds.c.reject_reason, _deeds.c.claimed_amount)
 _PHOTOS_OF = (
-    select(func.array_agg(_photos.c.file_id).within_group(_photos.c.position))
+    select(func.array_agg(aggregate_order_by(_photos.c.file_id, _photos.c.position)))
     .where(_photos.c.deed_id == _deeds.c.id).scalar_subquery()
 )
 _DEED = select(*_D_COLUMNS, _PHOTOS_OF).where(_deeds.c.id == bindparam("deed"))
@@ -497,3 +498,8 @@ async def leaderboard(session: AsyncSession, region: str | None = None) -> list[
 async def region_ranking(session: AsyncSession) -> list[tuple[str, int]]:
     """Regions by approved deeds, most first."""
     return [(region, int(deeds)) for region, deeds in (await session.execute(_REGION_RANKING)).all() if deeds]
+
+
+def plain(amount: Decimal) -> str:
+    """An amount without trailing zeros or exponent: 2000, 120.5."""
+    return format(amount.normalize(), "f")

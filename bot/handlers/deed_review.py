@@ -1,0 +1,184 @@
+"""Front-offices review marathon deeds: /deeds shows the oldest deed waiting for this operator (their
+region's; every region's for the national office and coordinators) with its photos, and Approve,
+Reject (a preset reason or their own words) or Correct the amount. The participant is told the
+outcome in their own language, through the outbox."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from decimal import Decimal
+from html import escape
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import ActiveOperator, NotCommand
+from bot.handlers.marathon import UNITS, refusal_text
+from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
+from bot.handlers.texts import office_name
+from bot.keyboards.callbacks import DeedReview
+from bot.services import marathon
+from bot.services.directory import Directory
+from bot.services.marathon import Refused, ReviewError, Rules
+from bot.services.operators import Operator
+
+
+class Reviewing(StatesGroup):
+    reason = State()
+    amount = State()
+
+
+def deed_card(deed: marathon.Deed, rules: Rules, directory: Directory, language: str) -> str:
+    kind = rules.kind(deed.kind)
+    return "\n".join([
+        _("🏃 <b>Deed №{number}</b> · {region}").format(number=deed.id, region=escape(office_name(directory, deed.region))),
+        f"{escape(kind.name[language] if kind else deed.kind)}: {marathon.plain(deed.amount)} {_(UNITS[kind.unit]) if kind else ''}",
+        _("Date: {date}").format(date=deed.deed_date.strftime("%d.%m.%Y")),
+        _("Where: {place}").format(place=escape(deed.locality)),
+        _("What: {text}").format(text=escape(deed.description)),
+    ])
+
+
+def review_keyboard(deed_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Approve"), callback_data=DeedReview(action="approve", deed=deed_id))
+    builder.button(text=_("❌ Reject"), callback_data=DeedReview(action="reject", deed=deed_id))
+    builder.button(text=_("✏️ Correct the amount"), callback_data=DeedReview(action="correct", deed=deed_id))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+async def show_next(message: Message, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory) -> None:
+    deed = await marathon.next_pending(session, operator)
+    if deed is None:
+        await message.answer(_("No deeds are waiting for review. 🎉"))
+        return
+    for file_id in deed.photos[:-1]:
+        await message.answer_photo(file_id)
+    text = deed_card(deed, rules, directory, operator.language)
+    if deed.photos:
+        await message.answer_photo(deed.photos[-1], caption=text, reply_markup=review_keyboard(deed.id))
+    else:
+        await message.answer(text, reply_markup=review_keyboard(deed.id))
+
+
+async def on_deeds(message: Message, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory) -> None:
+    await show_next(message, session, operator, rules, directory)
+
+
+async def decided(
+    callback: CallbackQuery | None, message: Message, session: AsyncSession, operator: Operator, rules: Rules,
+    directory: Directory, deed_id: int, **verdict,
+) -> None:
+    try:
+        deed = await marathon.review(session, rules, operator, deed_id, **verdict)
+    except ReviewError:
+        text = _("This deed has been reviewed already, or is not one of your front-office's.")
+        if callback is not None:
+            await callback.answer(text, show_alert=True)
+        else:
+            await message.answer(text)
+        return
+    except Refused as refused:  # a corrected amount the kind does not allow
+        await message.answer(refusal_text(refused.reason))
+        return
+    if callback is not None:
+        await callback.answer()
+        with suppress(TelegramBadRequest):  # the buttons of the card just decided go
+            await callback.message.edit_reply_markup(reply_markup=None)
+    outcome = _("✅ Deed №{number} approved.") if deed.state is marathon.State.APPROVED else _("❌ Deed №{number} rejected.")
+    await message.answer(outcome.format(number=deed.id))
+    await show_next(message, session, operator, rules, directory)
+
+
+async def on_approve(
+    callback: CallbackQuery, callback_data: DeedReview, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory
+) -> None:
+    await decided(callback, callback.message, session, operator, rules, directory, callback_data.deed, approve=True)
+
+
+async def on_reject(callback: CallbackQuery, callback_data: DeedReview) -> None:
+    builder = InlineKeyboardBuilder()
+    for key, reason in PRESET_REASONS.items():
+        builder.button(text=_(reason), callback_data=DeedReview(action="reason", deed=callback_data.deed, value=key))
+    builder.button(text=_("✍️ Other reason"), callback_data=DeedReview(action="other", deed=callback_data.deed))
+    builder.adjust(1)
+    await callback.answer()
+    await callback.message.answer(_("Why is deed №{number} rejected?").format(number=callback_data.deed), reply_markup=builder.as_markup())
+
+
+async def on_preset_reason(
+    callback: CallbackQuery, callback_data: DeedReview, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory
+) -> None:
+    if callback_data.value not in PRESET_REASONS:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await decided(callback, callback.message, session, operator, rules, directory, callback_data.deed,
+                  approve=False, reason=PRESET_PREFIX + callback_data.value)
+
+
+async def on_other_reason(callback: CallbackQuery, callback_data: DeedReview, state: FSMContext) -> None:
+    await state.set_state(Reviewing.reason)
+    await state.update_data(deed=callback_data.deed)
+    await callback.answer()
+    await callback.message.answer(_("Write the reason in one message; the participant receives it."))
+
+
+async def on_typed_reason(
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory
+) -> None:
+    reason = " ".join((message.text or "").split())
+    if not reason or len(reason) > marathon.MAX_REASON_LENGTH:
+        await message.answer(_("Please write the reason as text, up to {limit} characters.").format(limit=marathon.MAX_REASON_LENGTH))
+        return
+    deed_id = int((await state.get_data())["deed"])
+    await state.clear()
+    await decided(None, message, session, operator, rules, directory, deed_id, approve=False, reason=reason)
+
+
+async def on_correct(callback: CallbackQuery, callback_data: DeedReview, state: FSMContext) -> None:
+    await state.set_state(Reviewing.amount)
+    await state.update_data(deed=callback_data.deed)
+    await callback.answer()
+    await callback.message.answer(_("The right amount for deed №{number}? The deed is then approved with it.").format(number=callback_data.deed))
+
+
+async def on_typed_amount(
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory
+) -> None:
+    deed_id = int((await state.get_data())["deed"])
+    deed = await marathon.get_deed(session, deed_id)
+    kind = rules.kind(deed.kind) if deed else None
+    if kind is None:
+        await state.clear()
+        await message.answer(_("This deed has been reviewed already, or is not one of your front-office's."))
+        return
+    try:
+        amount = marathon.parse_amount(kind, message.text or "")
+    except Refused as refused:
+        await message.answer(refusal_text(refused.reason, kind, operator.language))
+        return
+    await state.clear()
+    await decided(None, message, session, operator, rules, directory, deed_id, approve=True, corrected=Decimal(amount))
+
+
+def create_router() -> Router:
+    router = Router(name="deed_review")
+    router.message.filter(ActiveOperator())
+    router.callback_query.filter(ActiveOperator())
+    router.message.register(on_deeds, Command("deeds"))
+    router.callback_query.register(on_approve, DeedReview.filter(F.action == "approve"))
+    router.callback_query.register(on_reject, DeedReview.filter(F.action == "reject"))
+    router.callback_query.register(on_preset_reason, DeedReview.filter(F.action == "reason"))
+    router.callback_query.register(on_other_reason, DeedReview.filter(F.action == "other"))
+    router.callback_query.register(on_correct, DeedReview.filter(F.action == "correct"))
+    router.message.register(on_typed_reason, StateFilter(Reviewing.reason), NotCommand())
+    router.message.register(on_typed_amount, StateFilter(Reviewing.amount), NotCommand())
+    return router

@@ -1,0 +1,196 @@
+"""The Marathon of Good Deeds: joining, logging deeds (and every refusal), review by the right
+front-office, and the totals and leaderboards that only approved deeds reach."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.db.engine import create_session_factory
+from bot.services import marathon
+
+PHOTO = iter(range(10_000))
+
+
+async def run_marathon(engine, rules, days_before: int = 30, days_after: int = 3, daily_limit: int = 20) -> None:
+    today = marathon.local_today()
+    async with create_session_factory(engine)() as session, session.begin():
+        await marathon.set_dates(session, rules, today - timedelta(days=days_before), today + timedelta(days=days_after), daily_limit)
+
+
+async def count(engine, table: str) -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(text(f"SELECT count(*) FROM {table}"))
+
+
+async def join(person, t, language: str, as_kind: str = "👤 As a person", name: str | None = "Айгерім") -> None:
+    await person.tap(t(language, "Marathon of Good Deeds"))
+    await person.press(t(language, "🙌 Join"))
+    await person.press(t(language, as_kind))
+    if name is None:
+        await person.press(t(language, "🕶 Stay anonymous"))
+    else:
+        await person.send(name)
+    await person.press("✅")  # keep their own region
+
+
+async def log_deed(person, t, language: str, kind_name: str, amount: str, photos: int = 1) -> str:
+    """Log a deed through every step; returns the bot's last words."""
+    await person.press(t(language, "📝 Log a deed"))
+    await person.press(kind_name)
+    await person.send(amount)
+    await person.press(t(language, "Today"))
+    await person.send("Кокшетау")
+    await person.send("Убрали берег озера Копа вместе с соседями")
+    for _ in range(photos):
+        await person.send_photo(f"photo {next(PHOTO)}".encode())
+    await person.press(t(language, "✅ Done"))
+    return (await person.press(t(language, "✅ Log it"))).text
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_joining_and_logging_a_deed_in_each_language(citizen, engine, content, t, language):
+    await run_marathon(engine, content.rules)
+    person = await citizen(language)
+    await join(person, t, language)
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT kind, display_name, region FROM participants WHERE telegram_id = :id"), {"id": person.id})).one()
+    assert tuple(row) == ("person", "Айгерім", "akmola")
+
+    litter = content.rules.kind("litter")
+    done = await log_deed(person, t, language, litter.name[language], "120,5", photos=2)
+    assert "№" in done
+    mine = await person.press(t(language, "📋 My deeds"))
+    assert "120.5" in mine.text and t(language, "⏳ waiting for review") in mine.text
+    assert t(language, "nothing approved yet") in mine.text
+
+
+async def test_a_deed_of_each_kind_and_anonymous_organisations(citizen, engine, content, t):
+    await run_marathon(engine, content.rules)
+    person = await citizen("en")
+    await join(person, t, "en", "🏢 As an organisation", name=None)
+    for kind in content.rules.kinds:
+        amount = "1" if kind.max < 10 else "3"
+        assert "is logged" in await log_deed(person, t, "en", kind.name["en"], amount)
+    async with engine.connect() as conn:
+        kinds = (await conn.execute(text("SELECT kind FROM deeds WHERE participant_id = :id ORDER BY id"), {"id": person.id})).scalars().all()
+        name = await conn.scalar(text("SELECT display_name FROM participants WHERE telegram_id = :id"), {"id": person.id})
+    assert kinds == [kind.slug for kind in content.rules.kinds]
+    assert name is None
+
+
+async def test_every_refusal_stores_nothing(citizen, engine, content, t, api):
+    await run_marathon(engine, content.rules, daily_limit=2)
+    person = await citizen("ru")
+    await join(person, t, "ru")
+    trees = content.rules.kind("trees")
+    await person.press(t("ru", "📝 Log a deed"))
+    await person.press(trees.name["ru"])
+    for typed, reason in (
+        ("много", "Please send the amount as a number, for example 12 (whole for things you count)."),
+        ("0", "The amount must be more than zero."),
+        ("-3", "The amount must be more than zero."),
+        ("2,5", "Please send the amount as a number, for example 12 (whole for things you count)."),
+    ):
+        assert t("ru", reason) in (await person.send(typed)).text
+    too_much = await person.send("5000")
+    assert "2000" in too_much.text
+    sticker = await person.send_sticker()
+    assert t("ru", "Please use the buttons or answer in words.") in sticker.text
+    await person.send("10")
+    tomorrow = (marathon.local_today() + timedelta(days=1)).strftime("%d.%m.%Y")
+    assert t("ru", "That date has not come yet: a deed is logged once it is done.") in (await person.send(tomorrow)).text
+    long_ago = (marathon.local_today() - timedelta(days=60)).strftime("%d.%m.%Y")
+    assert t("ru", "That date is outside the marathon's dates.") in (await person.send(long_ago)).text
+    assert t("ru", "Please type the date as DD.MM.YYYY, for example 28.11.2026.") in (await person.send("31.02.2026")).text
+    # Back twice, then forward again: the answers so far are kept.
+    await person.press(t("ru", "⬅️ Back"))
+    await person.press(t("ru", "⬅️ Back"))
+    await person.press(trees.name["ru"])
+    await person.send("10")
+    await person.press(t("ru", "Yesterday"))
+    await person.send("Кокшетау")
+    assert t("ru", "That is too long: up to {limit} characters, please.").format(limit=500) in (await person.send("д" * 10_000)).text
+    await person.send("Посадили аллею")
+    await person.send_photo(b"the same photo")
+    again = await person.send_photo(b"the same photo")
+    assert t("ru", "This photo already proves another deed. Please send a photo of this deed.") in again.text
+    document = await person.send_document(b"%PDF", "proof.pdf", "application/pdf")
+    assert t("ru", "Please send the proof as a photo (not as a file).") in document.text
+    await person.press(t("ru", "✅ Done"))
+    await person.press(t("ru", "✅ Log it"))
+    assert await count(engine, "deeds") == 1
+
+    # The same photo for a second deed is refused.
+    await person.press(t("ru", "📝 Log a deed"))
+    await person.press(trees.name["ru"])
+    await person.send("5")
+    await person.press(t("ru", "Today"))
+    await person.send("Кокшетау")
+    await person.send("Ещё деревья")
+    reused = await person.send_photo(b"the same photo")
+    assert t("ru", "This photo already proves another deed. Please send a photo of this deed.") in reused.text
+    await person.send_photo(b"a new photo")
+    await person.press(t("ru", "✅ Done"))
+    await person.press(t("ru", "✅ Log it"))
+    assert await count(engine, "deeds") == 2
+
+    # The daily limit (2 here).
+    refused = await log_deed(person, t, "ru", trees.name["ru"], "1")
+    assert t("ru", "You have logged {limit} deeds today, the most for one day. Please come back tomorrow.").format(limit=2) in refused
+    assert await count(engine, "deeds") == 2
+
+    # The marathon over: nothing can be logged.
+    await run_marathon(engine, content.rules, days_before=40, days_after=-10)
+    closed = await person.press(t("ru", "📝 Log a deed"))
+    assert t("ru", "The marathon is not running now, so deeds cannot be logged.") in closed.text
+    assert await count(engine, "deeds") == 2
+
+
+async def test_review_by_the_right_office_and_results_from_approved_deeds_only(citizen, operator, engine, content, t):
+    await run_marathon(engine, content.rules)
+    first, second = await citizen("kk"), await citizen("en")
+    await join(first, t, "kk", name="Айгерім")
+    await join(second, t, "en", name=None)
+    trees, litter = content.rules.kind("trees"), content.rules.kind("litter")
+    await log_deed(first, t, "kk", trees.name["kk"], "30")
+    await log_deed(first, t, "kk", litter.name["kk"], "900")
+    await log_deed(second, t, "en", trees.name["en"], "12")
+    await log_deed(second, t, "en", trees.name["en"], "1000")
+
+    almaty = await operator("almaty", "en", "Asel")
+    nothing = await almaty.send("/deeds")
+    assert "No deeds are waiting for review" in nothing.text
+    akmola = await operator("akmola", "en", "Nurlan")
+    card = (await akmola.send("/deeds")).last
+    assert card.photo and "30" in card.caption
+    forged = await almaty.press_forged(card, card.button("✅ Approve")["callback_data"])
+    assert "not one of your front-office's" in forged.answer["text"]
+
+    approved = await akmola.press("✅ Approve", card)
+    told = await first.receive("30 ағаш отырғызылды")
+    assert told.text.startswith(t("kk", "✅ Your deed №{number} is approved: {words}. Thank you!").split("№")[0])
+    # Corrected: 900 kg of litter were 0.9 tonnes; the reviewer makes it 450.
+    await akmola.press("✏️ Correct the amount", approved.last)
+    await akmola.send("450")
+    corrected = await first.receive("тонна")
+    assert "0,5 тонна қоқыс жиналды" in corrected.text and "900" in corrected.text  # in tonnes; what they claimed
+    card = akmola.api.chat(akmola.id)[-1]
+    await akmola.press("❌ Reject", card)
+    await akmola.press("The photos do not show this deed.")
+    rejected = await second.receive("The photos do not show this deed.")
+    assert rejected.text.startswith("❌ Your deed №")
+    card = akmola.api.chat(akmola.id)[-1]
+    await akmola.press("✅ Approve", card)
+    await second.receive("1,000 trees planted")
+
+    results = await second.press("🏆 Results")
+    assert "1,030 trees planted" in results.text and "0.5 tonnes of litter collected" in results.text
+    assert "1. Айгерім (Akmola Region): 2\n2. anonymous (Akmola Region): 1" in results.text
+    assert "1. Akmola Region: 3" in results.text
+    async with engine.connect() as conn:
+        states = (await conn.execute(text("SELECT state, amount, claimed_amount FROM deeds ORDER BY id"))).all()
+    assert [s[0] for s in states] == ["approved", "approved", "rejected", "approved"]
+    assert states[1][1] == 450 and states[1][2] == 900
