@@ -17,6 +17,8 @@ import sys
 import warnings
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, SettingsError, load_settings
@@ -210,6 +212,54 @@ def command_operators(settings: Settings, args: argparse.Namespace) -> None:
         run_event_loop(manage_operators(settings, url, args))
 
 
+async def manage_marathon(url: str, args: argparse.Namespace) -> None:
+    # Without aiogram, like the operators' commands.
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.services import marathon, marathon_export
+    from bot.services.directory import Directory
+
+    rules = marathon.Rules.load()
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            if args.action == "dates":
+                if args.starts is None:
+                    current = await marathon.dates(session, rules)
+                else:
+                    current = await marathon.set_dates(session, rules, args.starts, args.ends, args.daily_limit)
+                print(f"the marathon runs {current.starts_on} to {current.ends_on}, at most {current.daily_limit} deeds a day")
+                return
+            if args.region and not (Directory.load().is_region(args.region)):
+                raise CommandError(f"Cannot export: unknown region {args.region!r}")
+            filters = marathon_export.Filters(
+                args.region, marathon.State(args.state) if args.state else None, args.since, args.until
+            )
+            export = await marathon_export.collect(session, filters)
+    except ValueError as exc:
+        raise CommandError(f"Cannot {args.action}: {exc}") from None
+    finally:
+        await engine.dispose()
+    out = Path(args.out)
+    if args.format == "xlsx":
+        out.write_bytes(marathon_export.to_xlsx(export))
+        written = [out]
+    else:
+        participants, deeds = marathon_export.to_csv(export)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / "participants.csv", out / "deeds.csv"]
+        written[0].write_bytes(participants)
+        written[1].write_bytes(deeds)
+    print(f"{len(export.participants)} participants and {len(export.deeds)} deeds written to {', '.join(map(str, written))}")
+
+
+def command_marathon(settings: Settings, args: argparse.Namespace) -> None:
+    if args.action == "dates" and (args.starts is None) != (args.ends is None):
+        raise CommandError("Give both --starts and --ends, or neither to see the dates")
+    with database(settings) as url:
+        migrate(url)
+        run_event_loop(manage_marathon(url, args))
+
+
 def command_migrate(settings: Settings) -> None:
     with database(settings) as url:
         migrate(url)
@@ -238,6 +288,19 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--all", action="store_true", help="removed ones too")
     remove = actions.add_parser("remove", help="deactivate an operator (their past answers keep their name)")
     remove.add_argument("--telegram-id", type=int, required=True)
+    marathon = commands.add_parser("marathon", help="the Marathon of Good Deeds: its dates, and exports")
+    marathon_actions = marathon.add_subparsers(dest="action", required=True)
+    dates = marathon_actions.add_parser("dates", help="show the marathon's dates, or set them")
+    dates.add_argument("--starts", type=date.fromisoformat, help="YYYY-MM-DD")
+    dates.add_argument("--ends", type=date.fromisoformat, help="YYYY-MM-DD")
+    dates.add_argument("--daily-limit", type=int, help="deeds one participant can log in a day")
+    export = marathon_actions.add_parser("export", help="participants and deeds for the organising committee")
+    export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    export.add_argument("--out", required=True, help="the .xlsx file, or a folder for the two CSV files")
+    export.add_argument("--region", help="one region's slug")
+    export.add_argument("--state", choices=["pending", "approved", "rejected"])
+    export.add_argument("--from", dest="since", type=date.fromisoformat, help="deeds done on or after YYYY-MM-DD")
+    export.add_argument("--to", dest="until", type=date.fromisoformat, help="deeds done on or before YYYY-MM-DD")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")
@@ -252,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "operators":
             setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
             command_operators(settings, args)
+        elif args.command == "marathon":
+            setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
+            command_marathon(settings, args)
         else:
             setup_logging(settings.log_level)
             {"run": command_run, "migrate": command_migrate}[args.command](settings)

@@ -194,3 +194,65 @@ async def test_review_by_the_right_office_and_results_from_approved_deeds_only(c
         states = (await conn.execute(text("SELECT state, amount, claimed_amount FROM deeds ORDER BY id"))).all()
     assert [s[0] for s in states] == ["approved", "approved", "rejected", "approved"]
     assert states[1][1] == 450 and states[1][2] == 900
+
+
+async def seed_reviewed(engine, content, people: int = 3) -> None:
+    """Participants of Akmola and Almaty with an approved, a rejected and a pending deed each,
+    stored through the service as the bot would."""
+    from bot.services.operators import Operator, Role
+
+    reviewer = Operator(1, "Reviewer", "national", Role.COORDINATOR, True, True)
+    today = marathon.local_today()
+    async with create_session_factory(engine)() as session, session.begin():
+        for n in range(people):
+            who = await marathon.join(session, 7000 + n, "person", f"Участник {n}", "akmola" if n % 2 == 0 else "almaty")
+            for m, kind in enumerate(("trees", "animals", "litter")):
+                deed = await marathon.log_deed(
+                    session, content.rules, who, content.rules.kind(kind), marathon.parse_amount(content.rules.kind(kind), "10"),
+                    today, "Кокшетау", "=HYPERLINK(\"http://evil\")" if m == 0 else "Доброе дело",
+                    [marathon.Photo(f"file-{n}-{m}", f"unique-{n}-{m}")],
+                )
+                if m < 2:
+                    await marathon.review(session, content.rules, reviewer, deed, approve=m == 0, reason="preset:photo")
+
+
+async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, operator, engine, content, api, tmp_path, database_url):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.test_command_line import run_bot
+
+    await run_marathon(engine, content.rules)
+    await seed_reviewed(engine, content)
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    sent = await coordinator.send("/marathon_export akmola approved")
+    xlsx, participants_csv, deeds_csv = (api.files[m.document["file_id"]].content for m in sent.sent)
+    assert sent.sent[0].caption == "2 participants, 2 deeds."
+    book = load_workbook(io.BytesIO(xlsx))
+    deeds = list(book["deeds"].iter_rows(values_only=True))
+    assert deeds[0][:6] == ("deed", "participant", "participant_name", "region", "kind", "amount")
+    assert {row[3] for row in deeds[1:]} == {"akmola"} and {row[9] for row in deeds[1:]} == {"approved"}
+    assert deeds[1][8] == "'=HYPERLINK(\"http://evil\")", "a formula from someone's words is not run"
+    assert [row[0] for row in csv.reader(io.StringIO(participants_csv.decode("utf-8-sig")))] == ["participant", "7000", "7002"]
+    assert len(list(csv.reader(io.StringIO(deeds_csv.decode("utf-8-sig"))))) == 3
+
+    refused = await coordinator.send("/marathon_export atlantis")
+    assert "/marathon_export akmola approved" in refused.text
+    operator_only = await operator("akmola", "en", "Nurlan")
+    not_allowed = await operator_only.send("/marathon_export")
+    assert all(m.document is None for m in not_allowed.sent), "exports are for coordinators"
+
+    url = database_url.replace("+asyncpg", "")
+    written = run_bot(tmp_path, "marathon", "export", "--out", str(tmp_path / "all.xlsx"), DATABASE_URL=url)
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.strip().startswith("3 participants and 9 deeds written to")
+    book = load_workbook(tmp_path / "all.xlsx")
+    assert book["deeds"].max_row == 10 and book["participants"].max_row == 4
+    pending = run_bot(tmp_path, "marathon", "export", "--format", "csv", "--state", "pending", "--out", str(tmp_path / "csv"), DATABASE_URL=url)
+    assert pending.returncode == 0, pending.stderr
+    rows = list(csv.reader((tmp_path / "csv" / "deeds.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert len(rows) == 4 and {row[9] for row in rows[1:]} == {"pending"}
+    wrong = run_bot(tmp_path, "marathon", "export", "--region", "atlantis", "--out", str(tmp_path / "x.xlsx"), DATABASE_URL=url)
+    assert wrong.returncode == 2 and wrong.stderr.strip() == "Cannot export: unknown region 'atlantis'"

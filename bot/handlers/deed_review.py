@@ -6,15 +6,16 @@ outcome in their own language, through the outbox."""
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import date
 from decimal import Decimal
 from html import escape
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ from bot.handlers.marathon import UNITS, refusal_text
 from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
 from bot.handlers.texts import office_name
 from bot.keyboards.callbacks import DeedReview
-from bot.services import marathon
+from bot.services import marathon, marathon_export
 from bot.services.directory import Directory
 from bot.services.marathon import Refused, ReviewError, Rules
 from bot.services.operators import Operator
@@ -169,11 +170,57 @@ async def on_typed_amount(
     await decided(None, message, session, operator, rules, directory, deed_id, approve=True, corrected=Decimal(amount))
 
 
+async def on_export(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+    """`/marathon_export [region] [pending|approved|rejected]`: the workbook and the two CSV files."""
+    region, state = None, None
+    for word in (command.args or "").split():
+        if directory.is_region(word.lower()):
+            region = word.lower()
+        elif word.lower() in marathon.State.__members__.values():
+            state = marathon.State(word.lower())
+        else:
+            await message.answer(
+                _("Send /marathon_export, optionally with a region and a state (pending, approved or rejected), for example: /marathon_export akmola approved")
+            )
+            return
+    export = await marathon_export.collect(session, marathon_export.Filters(region, state))
+    participants, deeds = marathon_export.to_csv(export)
+    stem = "marathon" + (f"-{region}" if region else "") + (f"-{state.value}" if state else "")
+    await message.answer_document(
+        BufferedInputFile(marathon_export.to_xlsx(export), f"{stem}.xlsx"),
+        caption=_("{participants} participants, {deeds} deeds.").format(participants=len(export.participants), deeds=len(export.deeds)),
+    )
+    await message.answer_document(BufferedInputFile(participants, f"{stem}-participants.csv"))
+    await message.answer_document(BufferedInputFile(deeds, f"{stem}-deeds.csv"))
+
+
+async def on_dates(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
+    """`/marathon_dates YYYY-MM-DD YYYY-MM-DD [daily limit]`; without arguments, the current ones."""
+    words = (command.args or "").split()
+    try:
+        if words:
+            starts, ends = date.fromisoformat(words[0]), date.fromisoformat(words[1])
+            limit = int(words[2]) if len(words) > 2 else None
+            current = await marathon.set_dates(session, rules, starts, ends, limit, by=operator.telegram_id)
+        else:
+            current = await marathon.dates(session, rules)
+    except (ValueError, IndexError):
+        await message.answer(_("Send /marathon_dates, the first and the last day and, if you like, the daily limit, for example: /marathon_dates 2026-09-01 2026-12-05 5"))
+        return
+    await message.answer(
+        _("The marathon runs from {starts} to {ends}; at most {limit} deeds a day per participant.").format(
+            starts=current.starts_on.strftime("%d.%m.%Y"), ends=current.ends_on.strftime("%d.%m.%Y"), limit=current.daily_limit
+        )
+    )
+
+
 def create_router() -> Router:
     router = Router(name="deed_review")
     router.message.filter(ActiveOperator())
     router.callback_query.filter(ActiveOperator())
     router.message.register(on_deeds, Command("deeds"))
+    router.message.register(on_export, Command("marathon_export"), ActiveOperator(coordinators_only=True))
+    router.message.register(on_dates, Command("marathon_dates"), ActiveOperator(coordinators_only=True))
     router.callback_query.register(on_approve, DeedReview.filter(F.action == "approve"))
     router.callback_query.register(on_reject, DeedReview.filter(F.action == "reject"))
     router.callback_query.register(on_preset_reason, DeedReview.filter(F.action == "reason"))

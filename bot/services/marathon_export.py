@@ -1,0 +1,112 @@
+"""The marathon's records for the organising committee: participants and deeds (with their review
+state, region, kind, amount and date), filtered by region, state and dates, as CSV and as an Excel
+workbook. Knows nothing of Telegram; the bot sends the files, the command line writes them.
+
+Columns are stable English names, so spreadsheets and scripts built on an export keep working.
+Participants' Telegram ids are included: the committee contacts winners through the bot.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Deed, Participant
+from bot.services.marathon import State
+
+DEED_COLUMNS = ("deed", "participant", "participant_name", "region", "kind", "amount", "date", "locality", "description",
+                "state", "reject_reason", "claimed_amount", "logged_at")
+PARTICIPANT_COLUMNS = ("participant", "kind", "name", "region", "approved_deeds", "joined_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    region: str | None = None
+    state: State | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    participants: list[tuple[Any, ...]]
+    deeds: list[tuple[Any, ...]]
+
+
+_deeds = Deed.__table__
+_participants = Participant.__table__
+
+
+async def collect(session: AsyncSession, filters: Filters) -> Export:
+    """Deeds matching the filters, and the participants: those of the region (all without one)."""
+    deeds = (
+        select(
+            _deeds.c.id, _deeds.c.participant_id, _participants.c.display_name, _deeds.c.region, _deeds.c.kind,
+            _deeds.c.amount, _deeds.c.deed_date, _deeds.c.locality, _deeds.c.description, _deeds.c.state,
+            _deeds.c.reject_reason, _deeds.c.claimed_amount, _deeds.c.created_at,
+        )
+        .select_from(_deeds.join(_participants, _participants.c.telegram_id == _deeds.c.participant_id))
+        .order_by(_deeds.c.id)
+    )
+    participants = select(
+        _participants.c.telegram_id, _participants.c.kind, _participants.c.display_name, _participants.c.region,
+        _participants.c.approved_deeds, _participants.c.joined_at,
+    ).order_by(_participants.c.telegram_id)
+    if filters.region:
+        deeds = deeds.where(_deeds.c.region == filters.region)
+        participants = participants.where(_participants.c.region == filters.region)
+    if filters.state:
+        deeds = deeds.where(_deeds.c.state == filters.state.value)
+    if filters.since:
+        deeds = deeds.where(_deeds.c.deed_date >= filters.since)
+    if filters.until:
+        deeds = deeds.where(_deeds.c.deed_date <= filters.until)
+    return Export(
+        [tuple(row) for row in (await session.execute(participants)).all()],
+        [tuple(row) for row in (await session.execute(deeds)).all()],
+    )
+
+
+def _cell(value: Any) -> Any:
+    """Spreadsheet-safe: no time zones (Excel has none) and no formulas from people's words."""
+    if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
+        return value.replace(tzinfo=None)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # a description starting with "=" must not run as a formula
+    return value
+
+
+def to_csv(export: Export) -> tuple[bytes, bytes]:
+    """(participants.csv, deeds.csv), UTF-8 with a byte-order mark so Excel reads Cyrillic."""
+    files = []
+    for columns, rows in ((PARTICIPANT_COLUMNS, export.participants), (DEED_COLUMNS, export.deeds)):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows([_cell(value) for value in row] for row in rows)
+        files.append(buffer.getvalue().encode("utf-8-sig"))
+    return files[0], files[1]
+
+
+def to_xlsx(export: Export) -> bytes:
+    """One workbook, a sheet of participants and a sheet of deeds."""
+    workbook = Workbook()
+    participants = workbook.active
+    participants.title = "participants"
+    participants.append(PARTICIPANT_COLUMNS)
+    for row in export.participants:
+        participants.append([_cell(value) for value in row])
+    deeds = workbook.create_sheet("deeds")
+    deeds.append(DEED_COLUMNS)
+    for row in export.deeds:
+        deeds.append([_cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
