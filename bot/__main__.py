@@ -222,6 +222,9 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session, session.begin():
+            if args.action in ("nomination", "nominations", "shortlist", "winner", "announce"):
+                await manage_nominations(session, args)
+                return
             if args.action == "dates":
                 if args.starts is None:
                     current = await marathon.dates(session, rules)
@@ -235,7 +238,7 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
                 args.region, marathon.State(args.state) if args.state else None, args.since, args.until
             )
             export = await marathon_export.collect(session, filters)
-    except ValueError as exc:
+    except ValueError as exc:  # NominationError too
         raise CommandError(f"Cannot {args.action}: {exc}") from None
     finally:
         await engine.dispose()
@@ -250,6 +253,27 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
         written[0].write_bytes(participants)
         written[1].write_bytes(deeds)
     print(f"{len(export.participants)} participants and {len(export.deeds)} deeds written to {', '.join(map(str, written))}")
+
+
+async def manage_nominations(session: Any, args: argparse.Namespace) -> None:
+    from bot.services import nominations
+
+    if args.action == "nomination":
+        saved = await nominations.set_nomination(session, args.slug, {"kk": args.kk, "ru": args.ru, "en": args.en})
+        print(f"saved: {saved.slug}\t{saved.name['kk']}\t{saved.name['ru']}\t{saved.name['en']}")
+    elif args.action == "shortlist":
+        await nominations.shortlist(session, args.nomination, args.participant)
+        print(f"shortlisted {args.participant} for {args.nomination}")
+    elif args.action == "winner":
+        await nominations.choose_winner(session, args.nomination, args.participant)
+        print(f"{args.participant} wins {args.nomination}")
+    elif args.action == "announce":
+        print(f"the winners are owed to {await nominations.announce_winners(session, None)} participants; the bot sends them")
+    else:
+        for nomination in await nominations.nominations(session):
+            print(f"{nomination.slug}\t{nomination.name['en']}")
+            for candidate in nomination.candidates:
+                print(f"\t{'winner' if candidate.winner else 'shortlisted'}\t{candidate.participant_id}\t{candidate.display_name or 'anonymous'}")
 
 
 def command_marathon(settings: Settings, args: argparse.Namespace) -> None:
@@ -301,6 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--state", choices=["pending", "approved", "rejected"])
     export.add_argument("--from", dest="since", type=date.fromisoformat, help="deeds done on or after YYYY-MM-DD")
     export.add_argument("--to", dest="until", type=date.fromisoformat, help="deeds done on or before YYYY-MM-DD")
+    nomination = marathon_actions.add_parser("nomination", help="add a nomination or rename one (ten at most)")
+    nomination.add_argument("--slug", required=True, help="a short code: a-z, 0-9 and -")
+    for language in ("kk", "ru", "en"):
+        nomination.add_argument(f"--{language}", required=True, help=f"the name in {language}")
+    marathon_actions.add_parser("nominations", help="the nominations, their shortlists and winners")
+    for action, what in (("shortlist", "shortlist a participant"), ("winner", "choose a shortlisted participant as a winner")):
+        pick = marathon_actions.add_parser(action, help=what)
+        pick.add_argument("--nomination", required=True)
+        pick.add_argument("--participant", type=int, required=True, help="their Telegram id")
+    marathon_actions.add_parser("announce", help="announce the winners to every participant (once)")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")

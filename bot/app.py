@@ -29,6 +29,7 @@ from bot.handlers import (
     knowledge,
     marathon,
     menu,
+    nominations,
     onboarding,
     operators,
     privacy,
@@ -48,6 +49,7 @@ from bot.keyboards.callbacks import (
     RequestAction,
     TicketAction,
     TransferTo,
+    WinnersChoice,
 )
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 from bot.middlewares.database import DatabaseSessionMiddleware
@@ -184,8 +186,10 @@ def staff_routers() -> Router:
     """Operators' commands and invite links, then the desk (cards, replies to citizens)."""
     parent = Router(name="staff")
     parent.message.filter(StaffWayIn())
-    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo, DeedReview))
-    parent.include_routers(operators.create_router(), desk.create_router(), deed_review.create_router())
+    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo, DeedReview, WinnersChoice))
+    parent.include_routers(
+        operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router()
+    )
     return parent
 
 

@@ -256,3 +256,52 @@ async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, o
     assert len(rows) == 4 and {row[9] for row in rows[1:]} == {"pending"}
     wrong = run_bot(tmp_path, "marathon", "export", "--region", "atlantis", "--out", str(tmp_path / "x.xlsx"), DATABASE_URL=url)
     assert wrong.returncode == 2 and wrong.stderr.strip() == "Cannot export: unknown region 'atlantis'"
+
+
+async def test_nominations_shortlist_winners_and_the_announcement_to_every_participant(
+    citizen, operator, engine, content, t, api, tmp_path, database_url
+):
+    from tests.test_command_line import run_bot
+
+    await run_marathon(engine, content.rules)
+    aigerim, emma = await citizen("kk"), await citizen("en")
+    await join(aigerim, t, "kk", name="Айгерім")
+    await join(emma, t, "en", name=None)
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+
+    saved = await coordinator.send("/nomination eco | Экология | Экология и природа | Ecology")
+    assert "Ecology" in saved.text
+    bad = await coordinator.send("/nomination eco | only one name")
+    assert "separated by |" in bad.text
+    url = database_url.replace("+asyncpg", "")
+    cli = run_bot(tmp_path, "marathon", "nomination", "--slug", "kind-heart", "--kk", "Мейірімді жүрек",
+                  "--ru", "Доброе сердце", "--en", "Kind heart", DATABASE_URL=url)
+    assert cli.returncode == 0, cli.stderr
+
+    not_yet = await coordinator.send(f"/winner eco {aigerim.id}")
+    assert "shortlisted first" in not_yet.text
+    for slug, who in (("eco", aigerim), ("eco", emma), ("kind-heart", emma)):
+        assert "Shortlisted" in (await coordinator.send(f"/shortlist {slug} {who.id}")).text
+    assert "shortlisted first" in (await coordinator.send("/shortlist eco 999")).text  # not a participant
+    await coordinator.send(f"/winner eco {aigerim.id}")
+    early = await coordinator.send("/announce_winners")
+    assert "needs a winner" in early.text
+    await coordinator.send(f"/winner kind-heart {emma.id}")
+    listing = await coordinator.send("/nominations")
+    assert "2 of 10" in listing.text and f"🏆 Айгерім (Akmola Region), {aigerim.id}" in listing.text
+
+    preview = (await coordinator.send("/announce_winners")).last
+    assert "Ecology</b>" not in preview.text and "Ecology: Айгерім (Akmola Region)" in preview.text
+    await coordinator.press("📣 Announce to 2 participants", preview)
+    told_kk = await aigerim.receive("Экология: Айгерім (Ақмола облысы)")
+    assert "Мейірімді жүрек: " + t("kk", "anonymous") in told_kk.text
+    told_en = await emma.receive("Kind heart: anonymous (Akmola Region)")
+    assert told_en.text.startswith("🏆")
+    assert preview.buttons == []
+    again = await coordinator.press_forged(preview, "win:1")  # a press already on its way
+    assert "announced already" in again.text
+    twice = run_bot(tmp_path, "marathon", "announce", DATABASE_URL=url)
+    assert twice.returncode == 2 and "announced already" in twice.stderr
+    async with engine.connect() as conn:
+        owed = await conn.scalar(text("SELECT count(*) FROM outbox WHERE kind = 'winners'"))
+    assert owed == 2

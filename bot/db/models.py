@@ -327,3 +327,37 @@ class DeedTotal(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
     deeds: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class Nomination(Base):
+    """A nomination of the marathon's awards (ten, as in 2024), named in kk, ru and en."""
+
+    __tablename__ = "nominations"
+
+    slug: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Nominee(Base):
+    """A participant shortlisted for a nomination; `winner` once the coordinators choose them."""
+
+    __tablename__ = "nominees"
+
+    nomination: Mapped[str] = mapped_column(String(32), ForeignKey("nominations.slug", ondelete="CASCADE"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("participants.telegram_id", ondelete="CASCADE"), primary_key=True
+    )
+    winner: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WinnersAnnouncement(Base):
+    """When the winners were announced to every participant, and to how many: once is enough."""
+
+    __tablename__ = "winners_announcements"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    announced_by: Mapped[int | None] = mapped_column(BigInteger)
+    recipients: Mapped[int] = mapped_column(Integer)
+    announced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

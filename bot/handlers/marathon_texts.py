@@ -8,9 +8,12 @@ from html import escape
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.handlers.texts import office_name
 from bot.i18n import N_
 from bot.services import marathon
+from bot.services.directory import Directory
 from bot.services.marathon import Deed, Rules, State
+from bot.services.nominations import Nomination
 
 # Reasons a reviewer picks with one press; stored as "preset:<key>" and shown to the participant in
 # their own language.
@@ -39,3 +42,17 @@ def review_outcome(deed: Deed, rules: Rules) -> str:
             text += "\n" + _("The front-office corrected the amount you gave ({amount}).").format(amount=marathon.plain(deed.claimed_amount))
         return text
     return _("❌ Your deed №{number} was not accepted. Reason: {reason}").format(number=deed.id, reason=reason_text(deed.reject_reason))
+
+
+def winners_text(found: list[Nomination], directory: Directory) -> str:
+    """The announcement of the winners, in the current language."""
+    language = get_i18n().current_locale
+    lines = [_("🏆 <b>Marathon of Good Deeds: the winners</b>"), ""]
+    for nomination in found:
+        names = ", ".join(
+            f"{escape(w.display_name) if w.display_name else _('anonymous')} ({escape(office_name(directory, w.region))})"
+            for w in nomination.winners
+        )
+        lines.append(f"<b>{escape(nomination.name[language])}</b>: {names}")
+    lines.extend(["", _("Congratulations to the winners, and thank you, everyone, for every good deed!")])
+    return "\n".join(lines)

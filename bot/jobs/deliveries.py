@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers import marathon_texts
 from bot.handlers import ticket_texts as texts
-from bot.services import marathon, tickets, users
+from bot.services import marathon, nominations, tickets, users
 from bot.services.directory import Directory
 from bot.services.marathon import Rules
 from bot.services.operators import get_operator
@@ -54,6 +54,7 @@ class Deliveries:
             "ticket_message": self.relay,
             "ticket_notice": self.send_notice,
             "deed_review": self.send_deed_review,
+            "winners": self.send_winners,
         }
 
     async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
@@ -163,6 +164,12 @@ class Deliveries:
             return
         async with self._in_language_of(session, chat_id, self.i18n.default_locale):
             await bot.send_message(chat_id, marathon_texts.review_outcome(deed, self.rules))
+
+
+    async def send_winners(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        found = await nominations.nominations(session)
+        async with self._in_language_of(session, chat_id, self.i18n.default_locale):
+            await bot.send_message(chat_id, marathon_texts.winners_text(found, self.directory))
 
 
 def _signed(said: Said, sign: str, limit: int | None) -> str:

@@ -96,3 +96,7 @@ class DeedReview(CallbackData, prefix="dr"):
     action: str  # "approve", "reject", "reason", "other", "correct", "next"
     deed: int
     value: str = ""
+
+
+class WinnersChoice(CallbackData, prefix="win"):
+    confirm: bool
