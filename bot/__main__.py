@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,10 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
             if args.action in ("nomination", "nominations", "shortlist", "winner", "announce"):
                 await manage_nominations(session, args)
                 return
+            if args.action == "limit":
+                changed = await marathon.set_kind_limit(session, rules, args.kind, Decimal(args.max))
+                print(f"one deed of {changed.slug} is at most {marathon.plain(changed.max)} ({changed.unit})")
+                return
             if args.action == "dates":
                 if args.starts is None:
                     current = await marathon.dates(session, rules)
@@ -238,7 +243,7 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
                 args.region, marathon.State(args.state) if args.state else None, args.since, args.until
             )
             export = await marathon_export.collect(session, filters)
-    except ValueError as exc:  # NominationError too
+    except (ValueError, ArithmeticError) as exc:  # NominationError too; a malformed --max
         raise CommandError(f"Cannot {args.action}: {exc}") from None
     finally:
         await engine.dispose()
@@ -335,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         pick.add_argument("--nomination", required=True)
         pick.add_argument("--participant", type=int, required=True, help="their Telegram id")
     marathon_actions.add_parser("announce", help="announce the winners to every participant (once)")
+    limit = marathon_actions.add_parser("limit", help="the largest amount one deed of a kind can have")
+    limit.add_argument("--kind", required=True, help="a kind's slug from bot/content/marathon.toml")
+    limit.add_argument("--max", required=True, help="a positive number, in the kind's unit")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")

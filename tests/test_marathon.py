@@ -305,3 +305,33 @@ async def test_nominations_shortlist_winners_and_the_announcement_to_every_parti
     async with engine.connect() as conn:
         owed = await conn.scalar(text("SELECT count(*) FROM outbox WHERE kind = 'winners'"))
     assert owed == 2
+
+
+async def test_coordinators_change_a_kinds_limit_and_the_dates(citizen, operator, engine, content, t, tmp_path, database_url):
+    from tests.test_command_line import run_bot
+
+    await run_marathon(engine, content.rules)
+    person = await citizen("en")
+    await join(person, t, "en")
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    changed = await coordinator.send("/marathon_limit trees 100")
+    assert "trees 🌳 Trees planted: 100 pcs" in changed.text
+    assert "/marathon_limit trees 1500" in (await coordinator.send("/marathon_limit trees lots")).text
+    assert "/marathon_limit trees 1500" in (await coordinator.send("/marathon_limit unicorns 5")).text
+
+    await person.press("📝 Log a deed")
+    asked = await person.press("🌳 Trees planted")
+    assert "up to 100" in asked.text
+    refused = await person.send("150")
+    assert "at most 100 pcs" in refused.text
+
+    url = database_url.replace("+asyncpg", "")
+    cli = run_bot(tmp_path, "marathon", "limit", "--kind", "trees", "--max", "3000", DATABASE_URL=url)
+    assert cli.returncode == 0 and cli.stdout.strip() == "one deed of trees is at most 3000 (count)", cli.stderr
+    assert run_bot(tmp_path, "marathon", "limit", "--kind", "trees", "--max", "many", DATABASE_URL=url).returncode == 2
+    await person.send("150")  # now within the limit
+    dates = run_bot(tmp_path, "marathon", "dates", "--starts", "2026-09-01", "--ends", "2026-12-05", "--daily-limit", "4", DATABASE_URL=url)
+    assert dates.stdout.strip() == "the marathon runs 2026-09-01 to 2026-12-05, at most 4 deeds a day"
+    shown = await coordinator.send("/marathon_dates")
+    assert "01.09.2026" in shown.text and "05.12.2026" in shown.text and "4" in shown.text
+    assert "2026-09-01 2026-12-05 5" in (await coordinator.send("/marathon_dates 2026-12-31 2026-01-01")).text

@@ -361,3 +361,16 @@ class WinnersAnnouncement(Base):
     announced_by: Mapped[int | None] = mapped_column(BigInteger)
     recipients: Mapped[int] = mapped_column(Integer)
     announced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeedKindLimit(Base):
+    """The largest amount one deed of a kind can have, as coordinators set it; without a row, the
+    `max` of `bot/content/marathon.toml`."""
+
+    __tablename__ = "deed_kind_limits"
+    __table_args__ = (CheckConstraint("max_amount > 0", name="deed_kind_limits_positive"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    max_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -156,7 +156,7 @@ async def on_typed_amount(
 ) -> None:
     deed_id = int((await state.get_data())["deed"])
     deed = await marathon.get_deed(session, deed_id)
-    kind = rules.kind(deed.kind) if deed else None
+    kind = await marathon.kind_of(session, rules, deed.kind) if deed else None
     if kind is None:
         await state.clear()
         await message.answer(_("This deed has been reviewed already, or is not one of your front-office's."))
@@ -214,6 +214,23 @@ async def on_dates(message: Message, command: CommandObject, session: AsyncSessi
     )
 
 
+async def on_limit(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
+    """`/marathon_limit <kind> <largest amount>`; without arguments, the limits now."""
+    words = (command.args or "").split()
+    try:
+        if words:
+            await marathon.set_kind_limit(session, rules, words[0].lower(), Decimal(words[1].replace(",", ".")), operator.telegram_id)
+    except (IndexError, ValueError, ArithmeticError):
+        await message.answer(_("Send /marathon_limit, a kind and the largest amount of one deed, for example: /marathon_limit trees 1500"))
+        return
+    lines = [_("<b>The largest amount of one deed</b>")]
+    lines.extend(
+        f"<code>{kind.slug}</code> {escape(kind.name[operator.language])}: {marathon.plain(kind.max)} {_(UNITS[kind.unit])}"
+        for kind in await marathon.kinds_of(session, rules)
+    )
+    await message.answer("\n".join(lines))
+
+
 def create_router() -> Router:
     router = Router(name="deed_review")
     router.message.filter(ActiveOperator())
@@ -221,6 +238,7 @@ def create_router() -> Router:
     router.message.register(on_deeds, Command("deeds"))
     router.message.register(on_export, Command("marathon_export"), ActiveOperator(coordinators_only=True))
     router.message.register(on_dates, Command("marathon_dates"), ActiveOperator(coordinators_only=True))
+    router.message.register(on_limit, Command("marathon_limit"), ActiveOperator(coordinators_only=True))
     router.callback_query.register(on_approve, DeedReview.filter(F.action == "approve"))
     router.callback_query.register(on_reject, DeedReview.filter(F.action == "reject"))
     router.callback_query.register(on_preset_reason, DeedReview.filter(F.action == "reason"))

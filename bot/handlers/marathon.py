@@ -209,10 +209,12 @@ async def on_join_region(
 
 # --- logging a deed ------------------------------------------------------------------------------
 
-async def ask_step(message: Message, state: FSMContext, step: str, rules: Rules, user: Person) -> None:
+async def ask_step(
+    message: Message, state: FSMContext, session: AsyncSession, step: str, rules: Rules, user: Person
+) -> None:
     await state.set_state(getattr(Logging, step))
     data = await state.get_data()
-    kind = rules.kind(data.get("kind", ""))
+    kind = await marathon.kind_of(session, rules, data.get("kind", ""))
     builder = InlineKeyboardBuilder()
     if step == "kind":
         for each in rules.kinds:
@@ -247,8 +249,10 @@ async def ask_step(message: Message, state: FSMContext, step: str, rules: Rules,
     await message.answer(text, reply_markup=builder.as_markup())
 
 
-async def next_step(message: Message, state: FSMContext, done: str, rules: Rules, user: Person) -> None:
-    await ask_step(message, state, STEPS[STEPS.index(done) + 1], rules, user)
+async def next_step(
+    message: Message, state: FSMContext, session: AsyncSession, done: str, rules: Rules, user: Person
+) -> None:
+    await ask_step(message, state, session, STEPS[STEPS.index(done) + 1], rules, user)
 
 
 def summary_text(data: dict[str, Any], rules: Rules, user: Person) -> str:
@@ -284,27 +288,29 @@ async def on_log(callback: CallbackQuery, state: FSMContext, session: AsyncSessi
         await callback.message.answer(refusal_text(Refusal.NOT_RUNNING))
         return
     await state.set_data({})
-    await ask_step(callback.message, state, "kind", rules, user)
+    await ask_step(callback.message, state, session, "kind", rules, user)
 
 
-async def on_kind(callback: CallbackQuery, callback_data: MarathonNav, state: FSMContext, rules: Rules, user: Person) -> None:
+async def on_kind(
+    callback: CallbackQuery, callback_data: MarathonNav, state: FSMContext, session: AsyncSession, rules: Rules, user: Person
+) -> None:
     if await state.get_state() != Logging.kind.state or rules.kind(callback_data.value) is None:
         await callback.answer(_("This button is no longer active."))
         return
     await callback.answer()
     await state.update_data(kind=callback_data.value)
-    await next_step(callback.message, state, "kind", rules, user)
+    await next_step(callback.message, state, session, "kind", rules, user)
 
 
-async def on_amount(message: Message, state: FSMContext, rules: Rules, user: Person) -> None:
-    kind = rules.kind((await state.get_data())["kind"])
+async def on_amount(message: Message, state: FSMContext, session: AsyncSession, rules: Rules, user: Person) -> None:
+    kind = await marathon.kind_of(session, rules, (await state.get_data())["kind"])
     try:
         amount = marathon.parse_amount(kind, message.text or "")
     except Refused as refused:
         await message.answer(refusal_text(refused.reason, kind, user.language), reply_markup=nav_keyboard())
         return
     await state.update_data(amount=str(amount))
-    await next_step(message, state, "amount", rules, user)
+    await next_step(message, state, session, "amount", rules, user)
 
 
 async def set_day(message: Message, state: FSMContext, session: AsyncSession, rules: Rules, user: Person, day: date) -> None:
@@ -314,7 +320,7 @@ async def set_day(message: Message, state: FSMContext, session: AsyncSession, ru
         await message.answer(refusal_text(refused.reason), reply_markup=nav_keyboard())
         return
     await state.update_data(day=day.isoformat())
-    await next_step(message, state, "day", rules, user)
+    await next_step(message, state, session, "day", rules, user)
 
 
 async def on_day_button(
@@ -338,7 +344,7 @@ async def on_day_typed(message: Message, state: FSMContext, session: AsyncSessio
     await set_day(message, state, session, rules, user, typed)
 
 
-async def on_words(message: Message, state: FSMContext, rules: Rules, user: Person) -> None:
+async def on_words(message: Message, state: FSMContext, session: AsyncSession, rules: Rules, user: Person) -> None:
     """The locality or the description: words, within their limit."""
     step = "locality" if await state.get_state() == Logging.locality.state else "description"
     limit = marathon.MAX_LOCALITY_LENGTH if step == "locality" else marathon.MAX_DESCRIPTION_LENGTH
@@ -350,7 +356,7 @@ async def on_words(message: Message, state: FSMContext, rules: Rules, user: Pers
         await message.answer(_("That is too long: up to {limit} characters, please.").format(limit=limit), reply_markup=nav_keyboard())
         return
     await state.update_data({step: words})
-    await next_step(message, state, step, rules, user)
+    await next_step(message, state, session, step, rules, user)
 
 
 async def on_photo(message: Message, state: FSMContext, session: AsyncSession) -> None:
@@ -404,7 +410,7 @@ async def on_confirm(
         return
     try:
         deed_id = await marathon.log_deed(
-            session, rules, who, rules.kind(data["kind"]), Decimal(data["amount"]), date.fromisoformat(data["day"]),
+            session, rules, who, await marathon.kind_of(session, rules, data["kind"]), Decimal(data["amount"]), date.fromisoformat(data["day"]),
             data["locality"], data["description"], [Photo(file_id, unique) for file_id, unique in data["photos"]],
         )
     except Refused as refused:
@@ -424,13 +430,13 @@ async def on_confirm(
     )
 
 
-async def on_back(callback: CallbackQuery, state: FSMContext, rules: Rules, user: Person) -> None:
+async def on_back(callback: CallbackQuery, state: FSMContext, session: AsyncSession, rules: Rules, user: Person) -> None:
     current = (await state.get_state() or "").removeprefix("Logging:")
     if current not in STEPS or current == "kind":
         await callback.answer(_("This button is no longer active."))
         return
     await callback.answer()
-    await ask_step(callback.message, state, STEPS[STEPS.index(current) - 1], rules, user)
+    await ask_step(callback.message, state, session, STEPS[STEPS.index(current) - 1], rules, user)
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Deed as DeedRow
-from bot.db.models import DeedPhoto, DeedTotal, MarathonSettings
+from bot.db.models import DeedKindLimit, DeedPhoto, DeedTotal, MarathonSettings
 from bot.db.models import Participant as ParticipantRow
 from bot.services import outbox
 from bot.services.directory import NATIONAL
@@ -196,6 +196,40 @@ async def set_dates(
         raise ValueError("the daily limit is a positive number")
     await session.execute(_SET_SETTINGS, {"starts": starts_on, "ends": ends_on, "limit": limit, "by": by})
     return Dates(starts_on, ends_on, limit)
+
+
+_limits = DeedKindLimit.__table__
+_LIMIT = select(_limits.c.max_amount).where(_limits.c.kind == bindparam("of_kind"))
+_LIMITS = select(_limits.c.kind, _limits.c.max_amount)
+_new_limit = pg_insert(_limits).values(kind=bindparam("of_kind"), max_amount=bindparam("most"), updated_by=bindparam("by"))
+_SET_LIMIT = _new_limit.on_conflict_do_update(
+    index_elements=[_limits.c.kind],
+    set_={"max_amount": _new_limit.excluded.max_amount, "updated_by": _new_limit.excluded.updated_by, "updated_at": func.now()},
+)
+
+
+async def kind_of(session: AsyncSession, rules: Rules, slug: str) -> Kind | None:
+    """The kind with the largest amount coordinators set for it (the data file's if they did not)."""
+    found = rules.kind(slug)
+    if found is None:
+        return None
+    limit = (await session.execute(_LIMIT, {"of_kind": slug})).scalar_one_or_none()
+    return found if limit is None else replace(found, max=limit)
+
+
+async def kinds_of(session: AsyncSession, rules: Rules) -> list[Kind]:
+    limits = dict((await session.execute(_LIMITS)).all())
+    return [replace(k, max=limits[k.slug]) if k.slug in limits else k for k in rules.kinds]
+
+
+async def set_kind_limit(session: AsyncSession, rules: Rules, slug: str, most: Decimal, by: int | None = None) -> Kind:
+    """Coordinators change how much one deed of a kind can plausibly be."""
+    if rules.kind(slug) is None:
+        raise ValueError(f"no deed kind {slug!r}; one of: {', '.join(k.slug for k in rules.kinds)}")
+    if not most.is_finite() or most <= 0 or most >= Decimal("1e10"):
+        raise ValueError("the largest amount is a positive number")
+    await session.execute(_SET_LIMIT, {"of_kind": slug, "most": most, "by": by})
+    return replace(rules.kind(slug), max=most)
 
 
 # --- participants ----------------------------------------------------------------------------------
@@ -434,7 +468,7 @@ async def review(
     deed = await get_deed(session, deed_id)
     if deed is None or not may_review(operator, deed):
         raise ReviewError(None)
-    kind = rules.kind(deed.kind)
+    kind = await kind_of(session, rules, deed.kind)
     if corrected is not None and kind is not None:
         corrected = parse_amount(kind, str(corrected))
     params = {
