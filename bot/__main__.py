@@ -230,6 +230,10 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
                 changed = await marathon.set_kind_limit(session, rules, args.kind, Decimal(args.max))
                 print(f"one deed of {changed.slug} is at most {marathon.plain(changed.max)} ({changed.unit})")
                 return
+            if args.action == "kind":
+                changed = await marathon.offer_kind(session, rules, args.kind, args.offered == "on")
+                print(f"{changed.slug} is {'offered' if changed.offered else 'not offered'} to participants")
+                return
             if args.action == "dates":
                 if args.starts is None:
                     current = await marathon.dates(session, rules)
@@ -340,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         pick.add_argument("--nomination", required=True)
         pick.add_argument("--participant", type=int, required=True, help="their Telegram id")
     marathon_actions.add_parser("announce", help="announce the winners to every participant (once)")
+    offer = marathon_actions.add_parser("kind", help="offer a kind of deed to participants, or stop (its deeds stay)")
+    offer.add_argument("--kind", required=True)
+    offer.add_argument("offered", choices=["on", "off"])
     limit = marathon_actions.add_parser("limit", help="the largest amount one deed of a kind can have")
     limit.add_argument("--kind", required=True, help="a kind's slug from bot/content/marathon.toml")
     limit.add_argument("--max", required=True, help="a positive number, in the kind's unit")

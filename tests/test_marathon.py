@@ -335,3 +335,30 @@ async def test_coordinators_change_a_kinds_limit_and_the_dates(citizen, operator
     shown = await coordinator.send("/marathon_dates")
     assert "01.09.2026" in shown.text and "05.12.2026" in shown.text and "4" in shown.text
     assert "2026-09-01 2026-12-05 5" in (await coordinator.send("/marathon_dates 2026-12-31 2026-01-01")).text
+
+
+async def test_a_kind_no_longer_offered_is_not_on_the_buttons_and_its_deeds_still_count(citizen, operator, engine, content, t):
+    await run_marathon(engine, content.rules)
+    await seed_reviewed(engine, content, people=1)  # an approved deed of trees
+    person = await citizen("en")
+    await join(person, t, "en")
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    await person.press("📝 Log a deed")
+    await person.press("🐾 Animals helped")  # on the way when the kind is switched off
+    switched = await coordinator.send("/marathon_kind animals off")
+    assert "animals 🐾 Animals helped: 500 pcs (not offered)" in switched.text
+    assert "/marathon_kind trees off" in (await coordinator.send("/marathon_kind animals maybe")).text
+    await person.send("3")
+    await person.press("Today")
+    await person.send("Кокшетау")
+    await person.send("Накормили собак")
+    await person.send_photo(b"dogs")
+    await person.press("✅ Done")
+    refused = await person.press("✅ Log it")
+    assert "This kind of deed is no longer offered in the marathon." in refused.text
+    offered = await person.press("📝 Log a deed")
+    labels = [b["text"] for b in offered.last.buttons]
+    assert "🐾 Animals helped" not in labels and "🌳 Trees planted" in labels
+    await person.tap("Marathon of Good Deeds")
+    results = await person.press("🏆 Results")
+    assert "10 trees planted" in results.text  # approved before; stopping offering a kind changes no total

@@ -364,13 +364,14 @@ class WinnersAnnouncement(Base):
 
 
 class DeedKindLimit(Base):
-    """The largest amount one deed of a kind can have, as coordinators set it; without a row, the
-    `max` of `bot/content/marathon.toml`."""
+    """What coordinators changed about a kind of deed: the largest amount of one deed (None: the
+    `max` of `bot/content/marathon.toml`), and whether it is still offered to participants."""
 
     __tablename__ = "deed_kind_limits"
     __table_args__ = (CheckConstraint("max_amount > 0", name="deed_kind_limits_positive"),)
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    max_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    max_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    offered: Mapped[bool] = mapped_column(Boolean, server_default=true())
     updated_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

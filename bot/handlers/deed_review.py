@@ -223,12 +223,32 @@ async def on_limit(message: Message, command: CommandObject, session: AsyncSessi
     except (IndexError, ValueError, ArithmeticError):
         await message.answer(_("Send /marathon_limit, a kind and the largest amount of one deed, for example: /marathon_limit trees 1500"))
         return
+    await message.answer(await kinds_text(session, rules, operator))
+
+
+async def kinds_text(session: AsyncSession, rules: Rules, operator: Operator) -> str:
     lines = [_("<b>The largest amount of one deed</b>")]
     lines.extend(
         f"<code>{kind.slug}</code> {escape(kind.name[operator.language])}: {marathon.plain(kind.max)} {_(UNITS[kind.unit])}"
+        + ("" if kind.offered else " " + _("(not offered)"))
         for kind in await marathon.kinds_of(session, rules)
     )
-    await message.answer("\n".join(lines))
+    lines.append(_("To stop offering a kind, or to offer it again: /marathon_kind trees off, /marathon_kind trees on"))
+    return "\n".join(lines)
+
+
+async def on_offer(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
+    """`/marathon_kind <kind> on|off`: offer a kind of deed to participants, or stop."""
+    words = (command.args or "").lower().split()
+    if len(words) != 2 or words[1] not in ("on", "off"):
+        await message.answer(_("Send /marathon_kind, a kind and on or off, for example: /marathon_kind trees off"))
+        return
+    try:
+        await marathon.offer_kind(session, rules, words[0], words[1] == "on", operator.telegram_id)
+    except ValueError:
+        await message.answer(_("Send /marathon_kind, a kind and on or off, for example: /marathon_kind trees off"))
+        return
+    await message.answer(await kinds_text(session, rules, operator))
 
 
 def create_router() -> Router:
@@ -239,6 +259,7 @@ def create_router() -> Router:
     router.message.register(on_export, Command("marathon_export"), ActiveOperator(coordinators_only=True))
     router.message.register(on_dates, Command("marathon_dates"), ActiveOperator(coordinators_only=True))
     router.message.register(on_limit, Command("marathon_limit"), ActiveOperator(coordinators_only=True))
+    router.message.register(on_offer, Command("marathon_kind"), ActiveOperator(coordinators_only=True))
     router.callback_query.register(on_approve, DeedReview.filter(F.action == "approve"))
     router.callback_query.register(on_reject, DeedReview.filter(F.action == "reject"))
     router.callback_query.register(on_preset_reason, DeedReview.filter(F.action == "reason"))

@@ -66,6 +66,7 @@ def refusal_text(reason: Refusal, kind: Kind | None = None, language: str = "en"
         Refusal.PHOTO_USED: _("This photo already proves another deed. Please send a photo of this deed."),
         Refusal.DAILY_LIMIT: _("You have logged {limit} deeds today, the most for one day. Please come back tomorrow.").format(limit=daily_limit),
         Refusal.NOT_JOINED: _("Join the marathon first."),
+        Refusal.NOT_OFFERED: _("This kind of deed is no longer offered in the marathon."),
     }
     if reason is Refusal.TOO_MUCH and kind is not None:
         return _("That is more than one deed can plausibly be: at most {max} {unit} for “{kind}”. If it is true, log it as several deeds.").format(
@@ -217,10 +218,11 @@ async def ask_step(
     kind = await marathon.kind_of(session, rules, data.get("kind", ""))
     builder = InlineKeyboardBuilder()
     if step == "kind":
-        for each in rules.kinds:
+        offered = [each for each in await marathon.kinds_of(session, rules) if each.offered]
+        for each in offered:
             builder.button(text=each.name[user.language], callback_data=MarathonNav(action="kind", value=each.slug))
         button_row(builder, back=False)
-        builder.adjust(*([2] * ((len(rules.kinds) + 1) // 2)), 1)
+        builder.adjust(*([2] * ((len(offered) + 1) // 2)), 1)
         await message.answer(_("📝 What good deed did you do?"), reply_markup=builder.as_markup())
         return
     if step == "amount":
@@ -294,7 +296,8 @@ async def on_log(callback: CallbackQuery, state: FSMContext, session: AsyncSessi
 async def on_kind(
     callback: CallbackQuery, callback_data: MarathonNav, state: FSMContext, session: AsyncSession, rules: Rules, user: Person
 ) -> None:
-    if await state.get_state() != Logging.kind.state or rules.kind(callback_data.value) is None:
+    chosen = await marathon.kind_of(session, rules, callback_data.value)
+    if await state.get_state() != Logging.kind.state or chosen is None or not chosen.offered:
         await callback.answer(_("This button is no longer active."))
         return
     await callback.answer()

@@ -65,6 +65,7 @@ class Refusal(StrEnum):
     PHOTO_USED = "photo_used"
     DAILY_LIMIT = "daily_limit"
     NOT_JOINED = "not_joined"
+    NOT_OFFERED = "not_offered"  # a kind coordinators stopped offering while the person was logging it
 
 
 class Refused(ValueError):
@@ -87,6 +88,7 @@ class Kind:
     max: Decimal
     shown_in_tonnes: bool
     total: dict[str, dict[str, str]]  # language -> plural category -> "{n} …"
+    offered: bool = True  # coordinators can stop offering a kind; its deeds stay and count
 
     def total_words(self, amount: Decimal, language: str) -> str:
         """`amount` (in the kind's unit) in words, as the news reports of the marathon put it."""
@@ -199,12 +201,17 @@ async def set_dates(
 
 
 _limits = DeedKindLimit.__table__
-_LIMIT = select(_limits.c.max_amount).where(_limits.c.kind == bindparam("of_kind"))
-_LIMITS = select(_limits.c.kind, _limits.c.max_amount)
+_LIMIT = select(_limits.c.max_amount, _limits.c.offered).where(_limits.c.kind == bindparam("of_kind"))
+_LIMITS = select(_limits.c.kind, _limits.c.max_amount, _limits.c.offered)
 _new_limit = pg_insert(_limits).values(kind=bindparam("of_kind"), max_amount=bindparam("most"), updated_by=bindparam("by"))
 _SET_LIMIT = _new_limit.on_conflict_do_update(
     index_elements=[_limits.c.kind],
     set_={"max_amount": _new_limit.excluded.max_amount, "updated_by": _new_limit.excluded.updated_by, "updated_at": func.now()},
+)
+_new_offer = pg_insert(_limits).values(kind=bindparam("of_kind"), offered=bindparam("on"), updated_by=bindparam("by"))
+_SET_OFFERED = _new_offer.on_conflict_do_update(
+    index_elements=[_limits.c.kind],
+    set_={"offered": _new_offer.excluded.offered, "updated_by": _new_offer.excluded.updated_by, "updated_at": func.now()},
 )
 
 
@@ -213,13 +220,28 @@ async def kind_of(session: AsyncSession, rules: Rules, slug: str) -> Kind | None
     found = rules.kind(slug)
     if found is None:
         return None
-    limit = (await session.execute(_LIMIT, {"of_kind": slug})).scalar_one_or_none()
-    return found if limit is None else replace(found, max=limit)
+    row = (await session.execute(_LIMIT, {"of_kind": slug})).first()
+    return found if row is None else _changed(found, *row)
+
+
+def _changed(kind: Kind, most: Decimal | None, offered: bool) -> Kind:
+    return replace(kind, max=most if most is not None else kind.max, offered=offered)
 
 
 async def kinds_of(session: AsyncSession, rules: Rules) -> list[Kind]:
-    limits = dict((await session.execute(_LIMITS)).all())
-    return [replace(k, max=limits[k.slug]) if k.slug in limits else k for k in rules.kinds]
+    """Every kind as coordinators left it, offered or not."""
+    changes = {slug: (most, offered) for slug, most, offered in (await session.execute(_LIMITS)).all()}
+    return [_changed(k, *changes[k.slug]) if k.slug in changes else k for k in rules.kinds]
+
+
+async def offer_kind(session: AsyncSession, rules: Rules, slug: str, offered: bool, by: int | None = None) -> Kind:
+    """Coordinators stop offering a kind of deed (or offer it again); logged deeds stay and count."""
+    if rules.kind(slug) is None:
+        raise ValueError(f"no deed kind {slug!r}; one of: {', '.join(k.slug for k in rules.kinds)}")
+    await session.execute(_SET_OFFERED, {"of_kind": slug, "on": offered, "by": by})
+    found = await kind_of(session, rules, slug)
+    assert found is not None
+    return found
 
 
 async def set_kind_limit(session: AsyncSession, rules: Rules, slug: str, most: Decimal, by: int | None = None) -> Kind:
@@ -229,7 +251,9 @@ async def set_kind_limit(session: AsyncSession, rules: Rules, slug: str, most: D
     if not most.is_finite() or most <= 0 or most >= Decimal("1e10"):
         raise ValueError("the largest amount is a positive number")
     await session.execute(_SET_LIMIT, {"of_kind": slug, "most": most, "by": by})
-    return replace(rules.kind(slug), max=most)
+    found = await kind_of(session, rules, slug)
+    assert found is not None
+    return found
 
 
 # --- participants ----------------------------------------------------------------------------------
@@ -333,6 +357,8 @@ async def log_deed(
     marathon = await dates(session, rules)
     if not marathon.running(today):
         raise Refused(Refusal.NOT_RUNNING)
+    if not kind.offered:
+        raise Refused(Refusal.NOT_OFFERED)
     check_date(marathon, deed_date, today)
     parse_amount(kind, str(amount))
     if not 1 <= len(photos) <= MAX_PHOTOS:
