@@ -239,7 +239,12 @@ async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, o
     assert len(list(csv.reader(io.StringIO(deeds_csv.decode("utf-8-sig"))))) == 3
 
     refused = await coordinator.send("/marathon_export atlantis")
-    assert "/marathon_export akmola approved" in refused.text
+    assert "/marathon_export akmola approved 2026-09-01 2026-09-30" in refused.text
+    today = marathon.local_today()
+    later = await coordinator.send(f"/marathon_export {today + timedelta(days=1)}")
+    assert later.sent[0].caption == "3 participants, 0 deeds."
+    within = await coordinator.send(f"/marathon_export {today - timedelta(days=1)} {today}")
+    assert within.sent[0].caption == "3 participants, 9 deeds."
     operator_only = await operator("akmola", "en", "Nurlan")
     not_allowed = await operator_only.send("/marathon_export")
     assert all(m.document is None for m in not_allowed.sent), "exports are for coordinators"

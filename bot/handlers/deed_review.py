@@ -171,19 +171,23 @@ async def on_typed_amount(
 
 
 async def on_export(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
-    """`/marathon_export [region] [pending|approved|rejected]`: the workbook and the two CSV files."""
-    region, state = None, None
+    """`/marathon_export [region] [pending|approved|rejected] [from YYYY-MM-DD] [to YYYY-MM-DD]`: the
+    workbook and the two CSV files."""
+    region, state, days = None, None, []
     for word in (command.args or "").split():
         if directory.is_region(word.lower()):
             region = word.lower()
         elif word.lower() in marathon.State.__members__.values():
             state = marathon.State(word.lower())
+        elif _is_day(word) and len(days) < 2:
+            days.append(date.fromisoformat(word))
         else:
             await message.answer(
-                _("Send /marathon_export, optionally with a region and a state (pending, approved or rejected), for example: /marathon_export akmola approved")
+                _("Send /marathon_export, optionally with a region, a state (pending, approved or rejected) and the first and last day of the deeds, for example: /marathon_export akmola approved 2026-09-01 2026-09-30")
             )
             return
-    export = await marathon_export.collect(session, marathon_export.Filters(region, state))
+    since, until = (days + [None, None])[:2]
+    export = await marathon_export.collect(session, marathon_export.Filters(region, state, since, until))
     participants, deeds = marathon_export.to_csv(export)
     stem = "marathon" + (f"-{region}" if region else "") + (f"-{state.value}" if state else "")
     await message.answer_document(
@@ -192,6 +196,14 @@ async def on_export(message: Message, command: CommandObject, session: AsyncSess
     )
     await message.answer_document(BufferedInputFile(participants, f"{stem}-participants.csv"))
     await message.answer_document(BufferedInputFile(deeds, f"{stem}-deeds.csv"))
+
+
+def _is_day(word: str) -> bool:
+    try:
+        date.fromisoformat(word)
+    except ValueError:
+        return False
+    return True
 
 
 async def on_dates(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
