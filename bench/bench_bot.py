@@ -34,8 +34,10 @@ sys.path.insert(0, str(ROOT))
 from bot.playground.server import BotApiServer  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKENbe"
+# Knowledge-base questions. ("марафон добрых дел" alone became the menu's marathon button, which opens
+# the marathon's screen instead of an answer, so the benchmark asks about its 2025 results.)
 QUESTIONS = ["как стать волонтёром", "волонтер болу", "how do I become a volunteer", "small grants",
-             "марафон добрых дел", "күміс волонтер", "волонтёры ООН", "форум СНГ"]
+             "марафон добрых дел 2025", "күміс волонтер", "волонтёры ООН", "форум СНГ"]
 
 
 class Replies:
