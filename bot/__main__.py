@@ -252,6 +252,8 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
     finally:
         await engine.dispose()
     out = Path(args.out)
+    if args.format == "xlsx" and not out.parent.is_dir():
+        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
     if args.format == "xlsx":
         out.write_bytes(marathon_export.to_xlsx(export))
         written = [out]

@@ -367,3 +367,31 @@ async def test_a_kind_no_longer_offered_is_not_on_the_buttons_and_its_deeds_stil
     await person.tap("Marathon of Good Deeds")
     results = await person.press("🏆 Results")
     assert "10 trees planted" in results.text  # approved before; stopping offering a kind changes no total
+
+
+async def test_forget_takes_the_participation_away_and_the_totals_follow(citizen, operator, engine, content, t):
+    await run_marathon(engine, content.rules)
+    stays, leaves = await citizen("en"), await citizen("en")
+    for person, amount in ((stays, "4"), (leaves, "6")):
+        await join(person, t, "en", name=f"P{person.id}")
+        await log_deed(person, t, "en", "🌳 Trees planted", amount)
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    for _ in range(2):
+        card = (await coordinator.send("/deeds")).last
+        await coordinator.press("✅ Approve", card)
+    await leaves.send("/forget")
+    await leaves.press("🗑")
+    async with engine.connect() as conn:
+        totals = (await conn.execute(text("SELECT kind, amount, deeds FROM deed_totals WHERE amount > 0 OR deeds > 0"))).all()
+        left = await conn.scalar(text("SELECT count(*) FROM deeds"))
+        names = (await conn.execute(text("SELECT display_name FROM participants"))).scalars().all()
+    assert [(kind, int(amount), deeds) for kind, amount, deeds in totals] == [("trees", 4, 1)]
+    assert left == 1 and names == [f"P{stays.id}"]
+
+
+async def test_small_amounts_read_right(content):
+    litter = content.rules.kind("litter")
+    assert litter.total_words(marathon.parse_amount(litter, "20"), "en") == "0.02 tonnes of litter collected"
+    with pytest.raises(marathon.Refused) as refused:
+        marathon.parse_amount(litter, "0,001")
+    assert refused.value.reason is marathon.Refusal.NOT_POSITIVE

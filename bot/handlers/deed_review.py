@@ -25,10 +25,14 @@ from bot.handlers.marathon import UNITS, refusal_text
 from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
 from bot.handlers.texts import office_name
 from bot.keyboards.callbacks import DeedReview
+from bot.keyboards.menu import AnyMenuButton
 from bot.services import marathon, marathon_export
 from bot.services.directory import Directory
 from bot.services.marathon import Refused, ReviewError, Rules
 from bot.services.operators import Operator
+
+# A caption holds 1,024 characters as Telegram counts them (UTF-16: an emoji can be two).
+CAPTION_ROOM = 500
 
 
 class Reviewing(StatesGroup):
@@ -64,9 +68,11 @@ async def show_next(message: Message, session: AsyncSession, operator: Operator,
     for file_id in deed.photos[:-1]:
         await message.answer_photo(file_id)
     text = deed_card(deed, rules, directory, operator.language)
-    if deed.photos:
+    if deed.photos and len(text) <= CAPTION_ROOM:
         await message.answer_photo(deed.photos[-1], caption=text, reply_markup=review_keyboard(deed.id))
-    else:
+    else:  # a caption holds 1,024 characters; a long description goes as a message of its own
+        if deed.photos:
+            await message.answer_photo(deed.photos[-1])
         await message.answer(text, reply_markup=review_keyboard(deed.id))
 
 
@@ -87,8 +93,10 @@ async def decided(
         else:
             await message.answer(text)
         return
-    except Refused as refused:  # a corrected amount the kind does not allow
-        await message.answer(refusal_text(refused.reason))
+    except Refused as refused:  # a corrected amount the kind no longer allows (its limit just changed)
+        deed = await marathon.get_deed(session, deed_id)
+        kind = await marathon.kind_of(session, rules, deed.kind) if deed else None
+        await message.answer(refusal_text(refused.reason, kind, operator.language))
         return
     if callback is not None:
         await callback.answer()
@@ -277,6 +285,8 @@ def create_router() -> Router:
     router.callback_query.register(on_preset_reason, DeedReview.filter(F.action == "reason"))
     router.callback_query.register(on_other_reason, DeedReview.filter(F.action == "other"))
     router.callback_query.register(on_correct, DeedReview.filter(F.action == "correct"))
-    router.message.register(on_typed_reason, StateFilter(Reviewing.reason), NotCommand())
-    router.message.register(on_typed_amount, StateFilter(Reviewing.amount), NotCommand())
+    # A menu button or a command leaves these steps alone (the state waits for words or a number).
+    not_menu = ~AnyMenuButton()
+    router.message.register(on_typed_reason, StateFilter(Reviewing.reason), NotCommand(), not_menu)
+    router.message.register(on_typed_amount, StateFilter(Reviewing.amount), NotCommand(), not_menu)
     return router

@@ -68,7 +68,9 @@ def refusal_text(reason: Refusal, kind: Kind | None = None, language: str = "en"
         Refusal.NOT_JOINED: _("Join the marathon first."),
         Refusal.NOT_OFFERED: _("This kind of deed is no longer offered in the marathon."),
     }
-    if reason is Refusal.TOO_MUCH and kind is not None:
+    if reason is Refusal.TOO_MUCH and kind is None:
+        return _("That is more than one deed of this kind can plausibly be.")
+    if reason is Refusal.TOO_MUCH:
         return _("That is more than one deed can plausibly be: at most {max} {unit} for “{kind}”. If it is true, log it as several deeds.").format(
             max=marathon.plain(kind.max), unit=_(UNITS[kind.unit]), kind=escape(kind.name[language])
         )
@@ -419,7 +421,8 @@ async def on_confirm(
     except Refused as refused:
         limit = (await marathon.dates(session, rules)).daily_limit
         await callback.answer()
-        await callback.message.answer(refusal_text(refused.reason, daily_limit=limit))
+        kind = await marathon.kind_of(session, rules, data["kind"])
+        await callback.message.answer(refusal_text(refused.reason, kind, user.language, daily_limit=limit))
         if refused.reason in (Refusal.DAILY_LIMIT, Refusal.NOT_RUNNING):
             await state.clear()
         return
@@ -490,12 +493,14 @@ def leader_line(place: int, leader: marathon.Leader, directory: Directory) -> st
 
 async def on_results(callback: CallbackQuery, session: AsyncSession, user: Person, rules: Rules, directory: Directory) -> None:
     await callback.answer()
+    joined = await marathon.participant(session, user.telegram_id)
+    home_region = joined.region if joined else user.region  # the region they take part for
     national = await marathon.totals(session)
-    regional = await marathon.totals(session, user.region)
+    regional = await marathon.totals(session, home_region)
     leaders = await marathon.leaderboard(session)
-    local_leaders = await marathon.leaderboard(session, user.region)
+    local_leaders = await marathon.leaderboard(session, home_region)
     ranking = await marathon.region_ranking(session)
-    region = escape(office_name(directory, user.region))
+    region = escape(office_name(directory, home_region))
     lines = [
         _("🏆 <b>Marathon results</b> (approved deeds)"),
         "",

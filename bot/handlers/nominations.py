@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Participant
 from bot.filters import ActiveOperator
 from bot.handlers.marathon_texts import winners_text
-from bot.handlers.texts import office_name
+from bot.handlers.texts import in_parts, office_name
 from bot.keyboards.callbacks import WinnersChoice
 from bot.services import nominations
 from bot.services.directory import Directory
@@ -44,7 +44,8 @@ async def on_list(message: Message, session: AsyncSession, operator: Operator, d
         if not nomination.candidates:
             lines.append(_("nobody shortlisted yet"))
     lines.extend(["", escape(USAGE)])
-    await message.answer("\n".join(lines))
+    for part in in_parts("\n".join(lines)):
+        await message.answer(part)
 
 
 async def on_set(message: Message, command: CommandObject, session: AsyncSession) -> None:
@@ -91,7 +92,10 @@ async def on_announce(message: Message, session: AsyncSession, directory: Direct
     builder.button(text=_("✖️ Cancel"), callback_data=WinnersChoice(confirm=False))
     builder.adjust(1)
     await message.answer(_("This is what every participant will receive, in their language:"))
-    await message.answer(winners_text(found, directory), reply_markup=builder.as_markup())
+    *first, last = in_parts(winners_text(found, directory))
+    for part in first:
+        await message.answer(part)
+    await message.answer(last, reply_markup=builder.as_markup())
 
 
 async def on_announce_choice(callback: CallbackQuery, callback_data: WinnersChoice, session: AsyncSession, operator: Operator) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import TypedCommand
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
-from bot.services import tickets, users
+from bot.services import marathon, tickets, users
 from bot.services.users import Person
 
 
@@ -47,6 +47,7 @@ async def on_forget_choice(
         await callback.answer()
         return
     await tickets.close_for_forgotten(session, callback.from_user.id)
+    await marathon.forget_participant(session, callback.from_user.id)
     erased = await users.forget(session, callback.from_user.id)
     await state.clear()
     await callback.answer()

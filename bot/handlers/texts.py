@@ -114,3 +114,17 @@ def contacts(directory: Directory, region: str | None, language: str) -> str:
         )
     )
     return "\n\n".join(parts)
+
+
+def in_parts(text: str, limit: int = 4000) -> list[str]:
+    """A text cut at line ends into messages Telegram accepts (4,096 characters each), for lists
+    that grow with the data (shortlists, winners)."""
+    parts, current = [], ""
+    for line in text.split("\n"):
+        if current and len(current) + 1 + len(line) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    parts.append(current[:limit])
+    return parts

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers import marathon_texts
 from bot.handlers import ticket_texts as texts
+from bot.handlers.texts import in_parts
 from bot.services import marathon, nominations, tickets, users
 from bot.services.directory import Directory
 from bot.services.marathon import Rules
@@ -169,7 +170,9 @@ class Deliveries:
     async def send_winners(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         found = await nominations.nominations(session)
         async with self._in_language_of(session, chat_id, self.i18n.default_locale):
-            await bot.send_message(chat_id, marathon_texts.winners_text(found, self.directory))
+            # (A crash between parts repeats the parts already sent: the announcement is one row.)
+            for part in in_parts(marathon_texts.winners_text(found, self.directory)):
+                await bot.send_message(chat_id, part)
 
 
 def _signed(said: Said, sign: str, limit: int | None) -> str:

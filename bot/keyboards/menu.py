@@ -9,8 +9,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.fsm.state import StatesGroup
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_

@@ -22,7 +22,7 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -93,12 +93,14 @@ class Kind:
     def total_words(self, amount: Decimal, language: str) -> str:
         """`amount` (in the kind's unit) in words, as the news reports of the marathon put it."""
         shown = (amount / 1000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if self.shown_in_tonnes else amount
+        if self.shown_in_tonnes and not shown and amount:
+            shown = (amount / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)  # 20 kg: 0.02 t, not 0
         # A whole number is shown (and declined) as one: "1 tonne", not "1.0 tonnes".
         shown = shown.quantize(Decimal(1)) if shown == shown.to_integral_value() else shown.normalize()
         forms = self.total[language]
         category = Locale.parse(language).plural_form(shown)
         template = forms.get(category) or forms["other"]
-        number = format_decimal(shown, format="#,##0.#", locale=language)
+        number = format_decimal(shown, format="#,##0.###", locale=language)
         return template.format(n=number)
 
 
@@ -194,8 +196,8 @@ async def set_dates(
     if starts_on > ends_on:
         raise ValueError("the marathon cannot end before it starts")
     limit = daily_limit if daily_limit is not None else (await dates(session, rules)).daily_limit
-    if limit <= 0:
-        raise ValueError("the daily limit is a positive number")
+    if not 0 < limit <= 1000:
+        raise ValueError("the daily limit is a number from 1 to 1000")
     await session.execute(_SET_SETTINGS, {"starts": starts_on, "ends": ends_on, "limit": limit, "by": by})
     return Dates(starts_on, ends_on, limit)
 
@@ -248,8 +250,9 @@ async def set_kind_limit(session: AsyncSession, rules: Rules, slug: str, most: D
     """Coordinators change how much one deed of a kind can plausibly be."""
     if rules.kind(slug) is None:
         raise ValueError(f"no deed kind {slug!r}; one of: {', '.join(k.slug for k in rules.kinds)}")
-    if not most.is_finite() or most <= 0 or most >= Decimal("1e10"):
+    if not most.is_finite() or most.quantize(Decimal("0.01")) <= 0 or most >= Decimal("1e10"):
         raise ValueError("the largest amount is a positive number")
+    most = most.quantize(Decimal("0.01"))
     await session.execute(_SET_LIMIT, {"of_kind": slug, "most": most, "by": by})
     found = await kind_of(session, rules, slug)
     assert found is not None
@@ -307,6 +310,7 @@ def parse_amount(kind: Kind, typed: str) -> Decimal:
         raise Refused(Refusal.NOT_A_NUMBER) from None
     if not amount.is_finite() or len(cleaned) > 12:
         raise Refused(Refusal.NOT_A_NUMBER)
+    amount = amount.quantize(Decimal("0.01"))  # what is stored; 0.001 would be 0
     if amount <= 0:
         raise Refused(Refusal.NOT_POSITIVE)
     if amount > kind.max:
@@ -511,6 +515,24 @@ async def review(
         await session.execute(_COUNT_APPROVED, {"who": reviewed.participant_id})
     await outbox.owe(session, reviewed.participant_id, "deed_review", {"deed": reviewed.id})
     return reviewed
+
+
+_SUBTRACT_APPROVED = text(
+    """
+    UPDATE deed_totals AS t SET amount = t.amount - d.amount, deeds = t.deeds - d.deeds
+    FROM (SELECT region, kind, sum(amount) AS amount, count(*) AS deeds FROM deeds
+          WHERE participant_id = :who AND state = 'approved' GROUP BY region, kind) AS d
+    WHERE t.region = d.region AND t.kind = d.kind
+    """
+)
+_LEAVE = delete(_participants).where(_participants.c.telegram_id == bindparam("who"))
+
+
+async def forget_participant(session: AsyncSession, telegram_id: int) -> None:
+    """The person withdrew their consent (/forget): their participation, deeds and photos go, and
+    the totals lose what their deeds added, so totals stay equal to the deeds that remain."""
+    await session.execute(_SUBTRACT_APPROVED, {"who": telegram_id})
+    await session.execute(_LEAVE, {"who": telegram_id})  # deeds, photos and nominations cascade
 
 
 # --- results -------------------------------------------------------------------------------------

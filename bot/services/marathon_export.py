@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta, timezone
 from typing import Any
 
 from openpyxl import Workbook
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Deed, Participant
 from bot.services.marathon import State
 
+KAZAKHSTAN = timezone(timedelta(hours=5))
 DEED_COLUMNS = ("deed", "participant", "participant_name", "region", "kind", "amount", "date", "locality", "description",
                 "state", "reject_reason", "claimed_amount", "logged_at")
 PARTICIPANT_COLUMNS = ("participant", "kind", "name", "region", "approved_deeds", "joined_at")
@@ -77,7 +78,7 @@ async def collect(session: AsyncSession, filters: Filters) -> Export:
 def _cell(value: Any) -> Any:
     """Spreadsheet-safe: no time zones (Excel has none) and no formulas from people's words."""
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
-        return value.replace(tzinfo=None)
+        return value.astimezone(KAZAKHSTAN).replace(tzinfo=None)  # the committee reads local time
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value  # a description starting with "=" must not run as a formula
     return value

@@ -120,6 +120,8 @@ async def choose_winner(session: AsyncSession, slug: str, participant_id: int) -
 async def announce_winners(session: AsyncSession, by: int | None) -> int:
     """Owe every participant the list of winners (rendered in their language when sent); returns how
     many. Once only, and only when every nomination has a winner."""
+    # Two coordinators announcing at once: the second waits here, then finds it done.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('marathon winners'))"))
     if (await session.execute(_ANNOUNCED)).first() is not None:
         raise NominationError("the winners have been announced already")
     found = await nominations(session)
