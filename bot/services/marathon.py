@@ -342,6 +342,7 @@ _LOGGED_TODAY = select(func.count()).select_from(_deeds).where(
     _deeds.c.participant_id == bindparam("who"), _deeds.c.created_at >= bindparam("since")
 )
 _NEW_DEED = insert(_deeds).returning(_deeds.c.id)
+_LOCK_PARTICIPANT = select(_participants.c.telegram_id).where(_participants.c.telegram_id == bindparam("who")).with_for_update()
 _NEW_PHOTO = insert(_photos)
 
 
@@ -368,6 +369,9 @@ async def log_deed(
     if not 1 <= len(photos) <= MAX_PHOTOS:
         raise ValueError("one to three photos")
     local_midnight = datetime.combine(today, datetime.min.time(), UTC) - LOCAL_ZONE_OFFSET
+    # The participant's row is locked while their deeds of today are counted and the new one is
+    # added, so two processes logging for them at once cannot both pass the daily limit.
+    await session.execute(_LOCK_PARTICIPANT, {"who": who.telegram_id})
     if (await session.execute(_LOGGED_TODAY, {"who": who.telegram_id, "since": local_midnight})).scalar_one() >= marathon.daily_limit:
         raise Refused(Refusal.DAILY_LIMIT)
     for photo in photos:
