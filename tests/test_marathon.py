@@ -3,6 +3,7 @@ front-office, and the totals and leaderboards that only approved deeds reach."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -395,3 +396,27 @@ async def test_small_amounts_read_right(content):
     with pytest.raises(marathon.Refused) as refused:
         marathon.parse_amount(litter, "0,001")
     assert refused.value.reason is marathon.Refusal.NOT_POSITIVE
+
+
+async def test_who_turned_announcements_off_is_not_sent_the_winners(citizen, operator, engine, content, t, api):
+    from bot.services import nominations
+
+    await run_marathon(engine, content.rules)
+    wants, does_not = await citizen("ru"), await citizen("ru")
+    for person in (wants, does_not):
+        await join(person, t, "ru", name=f"P{person.id}")
+    settings = await does_not.tap(t("ru", "Settings"))
+    assert t("ru", "Announcements: on") in settings.text
+    turned = await does_not.press(t("ru", "🔕 Turn announcements off"))
+    assert t("ru", "Announcements: off") in turned.edited[0].text
+    assert turned.answer["text"] == t("ru", "Announcements are off.")
+    async with create_session_factory(engine)() as session, session.begin():
+        await nominations.set_nomination(session, "eco", {"kk": "Экология", "ru": "Экология", "en": "Ecology"})
+        await nominations.shortlist(session, "eco", wants.id)
+        await nominations.choose_winner(session, "eco", wants.id)
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    preview = (await coordinator.send("/announce_winners")).last
+    await coordinator.press("📣 Announce", preview)
+    await wants.receive("Экология")
+    await asyncio.sleep(0.5)
+    assert not any("Экология" in (m.text or "") for m in does_not.received())

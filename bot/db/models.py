@@ -46,6 +46,8 @@ class User(Base):
     region: Mapped[str | None] = mapped_column(String(32), index=True)
     consent_version: Mapped[int] = mapped_column(SmallInteger)
     consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Announcements (the marathon's winners, coordinators' news) are sent only to those who want them.
+    announcements: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

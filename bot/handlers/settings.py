@@ -29,14 +29,19 @@ def summary(user: Person, directory: Directory) -> str:
             "",
             _("Language: {language}").format(language=LANGUAGE_NAMES[user.language]),
             _("Region: {region}").format(region=office.name[user.language] if office else "—"),
+            _("Announcements: on") if user.announcements else _("Announcements: off"),
         ]
     )
 
 
-def summary_keyboard() -> InlineKeyboardMarkup:
+def summary_keyboard(user: Person) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("🌐 Change language"), callback_data=SettingsAction(action="language"))
     builder.button(text=_("📍 Change region"), callback_data=SettingsAction(action="region"))
+    builder.button(
+        text=_("🔕 Turn announcements off") if user.announcements else _("🔔 Turn announcements on"),
+        callback_data=SettingsAction(action="announcements"),
+    )
     builder.button(text=_("🔒 Personal data"), callback_data=SettingsAction(action="privacy"))
     builder.adjust(1)
     return builder.as_markup()
@@ -50,7 +55,7 @@ def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
 
 
 async def on_settings(message: Message, user: Person, directory: Directory) -> None:
-    await message.answer(summary(user, directory), reply_markup=summary_keyboard())
+    await message.answer(summary(user, directory), reply_markup=summary_keyboard(user))
 
 
 async def on_change_language(callback: CallbackQuery, user: Person) -> None:
@@ -72,8 +77,14 @@ async def on_privacy(callback: CallbackQuery) -> None:
 
 
 async def on_back(callback: CallbackQuery, user: Person, directory: Directory) -> None:
-    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
+    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard(user))
     await callback.answer()
+
+
+async def on_announcements(callback: CallbackQuery, session: AsyncSession, user: Person, directory: Directory) -> None:
+    user = await users.toggle_announcements(session, user)
+    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard(user))
+    await callback.answer(_("Announcements are on.") if user.announcements else _("Announcements are off."))
 
 
 async def on_language_chosen(
@@ -90,7 +101,7 @@ async def on_language_chosen(
     changed = callback_data.code != user.language
     user = await users.set_language(session, user, callback_data.code)
     with i18n.use_locale(user.language):
-        await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
+        await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard(user))
         await callback.answer()
         if changed:
             # The reply keyboard carries labels too: send it again in the new language.
@@ -111,7 +122,7 @@ async def on_region_chosen(
         await callback.answer(_("This button is no longer active."))
         return
     user = await users.set_region(session, directory, user, callback_data.slug)
-    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard())
+    await callback.message.edit_text(summary(user, directory), reply_markup=summary_keyboard(user))
     await callback.answer(_("Region saved."))
 
 
@@ -125,6 +136,7 @@ def create_router() -> Router:
     router.callback_query.register(on_change_region, SettingsAction.filter(F.action == "region"))
     router.callback_query.register(on_privacy, SettingsAction.filter(F.action == "privacy"))
     router.callback_query.register(on_back, SettingsAction.filter(F.action == "back"))
+    router.callback_query.register(on_announcements, SettingsAction.filter(F.action == "announcements"))
     router.callback_query.register(on_language_chosen, LanguageChoice.filter(F.purpose == Purpose.SETTINGS))
     router.callback_query.register(on_region_chosen, RegionChoice.filter(F.purpose == Purpose.SETTINGS))
     return router

@@ -31,7 +31,7 @@ class RegionChoice(CallbackData, prefix="reg"):
 
 
 class SettingsAction(CallbackData, prefix="set"):
-    action: str  # "language", "region", "privacy", "back"
+    action: str  # "language", "region", "announcements", "privacy", "back"
 
 
 class KnowledgeView(StrEnum):

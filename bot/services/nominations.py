@@ -69,8 +69,11 @@ _CROWN = (
 _IS_PARTICIPANT = select(_participants.c.telegram_id).where(_participants.c.telegram_id == bindparam("who"))
 _ANNOUNCED = select(_announcements.c.announced_at).order_by(_announcements.c.id).limit(1)
 # Every participant is owed the announcement in one statement, however many there are.
+# (Those who turned announcements off in their settings are left out.)
 _OWE_EVERYONE = text(
-    "INSERT INTO outbox (chat_id, kind, payload) SELECT telegram_id, 'winners', '{}'::jsonb FROM participants"
+    "INSERT INTO outbox (chat_id, kind, payload) "
+    "SELECT p.telegram_id, 'winners', '{}'::jsonb FROM participants AS p "
+    "JOIN users AS u ON u.telegram_id = p.telegram_id AND u.announcements"
 )
 _RECORD = insert(_announcements).values(announced_by=bindparam("by"), recipients=bindparam("count"))
 

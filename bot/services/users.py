@@ -31,7 +31,7 @@ _users = User.__table__
 _fsm = FsmState.__table__
 _tickets = Ticket.__table__
 _operators = OperatorRow.__table__
-_COLUMNS = (_users.c.telegram_id, _users.c.language, _users.c.region, _users.c.consent_version)
+_COLUMNS = (_users.c.telegram_id, _users.c.language, _users.c.region, _users.c.consent_version, _users.c.announcements)
 
 
 class UnknownLanguage(ValueError):
@@ -48,10 +48,11 @@ class Person:
     language: str
     region: str | None
     consent_version: int
+    announcements: bool = True
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Person:
-        return cls(row["telegram_id"], row["language"], row["region"], row["consent_version"])
+        return cls(row["telegram_id"], row["language"], row["region"], row["consent_version"], row["announcements"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,10 @@ _SET_LANGUAGE = (
 _SET_REGION = (
     update(_users).where(_users.c.telegram_id == bindparam("person_id"))
     .values(region=bindparam("new_region"), updated_at=func.now()).returning(*_COLUMNS)
+)
+_TOGGLE_ANNOUNCEMENTS = (
+    update(_users).where(_users.c.telegram_id == bindparam("person_id"))
+    .values(announcements=~_users.c.announcements, updated_at=func.now()).returning(*_COLUMNS)
 )
 _FORGET = delete(_users).where(_users.c.telegram_id == bindparam("person_id")).returning(_users.c.telegram_id)
 
@@ -151,6 +156,12 @@ async def set_region(session: AsyncSession, directory: Directory, person: Person
     if not directory.is_region(slug):
         raise UnknownRegion(slug)
     row = (await session.execute(_SET_REGION, {"person_id": person.telegram_id, "new_region": slug})).mappings().one()
+    return Person.from_row(row)
+
+
+async def toggle_announcements(session: AsyncSession, person: Person) -> Person:
+    """Announcements on becomes off, and back."""
+    row = (await session.execute(_TOGGLE_ANNOUNCEMENTS, {"person_id": person.telegram_id})).mappings().one()
     return Person.from_row(row)
 
 
