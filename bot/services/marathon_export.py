@@ -84,30 +84,34 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def table_csv(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> bytes:
+    """A CSV file, UTF-8 with a byte-order mark so Excel reads Cyrillic."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def workbook(sheets: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -> bytes:
+    """An Excel workbook with a sheet per table (name: (columns, rows))."""
+    book = Workbook()
+    book.remove(book.active)
+    for name, (columns, rows) in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append(columns)
+        for row in rows:
+            sheet.append([_cell(value) for value in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def to_csv(export: Export) -> tuple[bytes, bytes]:
-    """(participants.csv, deeds.csv), UTF-8 with a byte-order mark so Excel reads Cyrillic."""
-    files = []
-    for columns, rows in ((PARTICIPANT_COLUMNS, export.participants), (DEED_COLUMNS, export.deeds)):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        writer.writerows([_cell(value) for value in row] for row in rows)
-        files.append(buffer.getvalue().encode("utf-8-sig"))
-    return files[0], files[1]
+    """(participants.csv, deeds.csv)."""
+    return table_csv(PARTICIPANT_COLUMNS, export.participants), table_csv(DEED_COLUMNS, export.deeds)
 
 
 def to_xlsx(export: Export) -> bytes:
     """One workbook, a sheet of participants and a sheet of deeds."""
-    workbook = Workbook()
-    participants = workbook.active
-    participants.title = "participants"
-    participants.append(PARTICIPANT_COLUMNS)
-    for row in export.participants:
-        participants.append([_cell(value) for value in row])
-    deeds = workbook.create_sheet("deeds")
-    deeds.append(DEED_COLUMNS)
-    for row in export.deeds:
-        deeds.append([_cell(value) for value in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook({"participants": (PARTICIPANT_COLUMNS, export.participants), "deeds": (DEED_COLUMNS, export.deeds)})
