@@ -295,6 +295,34 @@ def command_marathon(settings: Settings, args: argparse.Namespace) -> None:
         run_event_loop(manage_marathon(url, args))
 
 
+async def export_tickets(url: str, args: argparse.Namespace) -> None:
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.services import tickets_export
+    from bot.services.directory import Directory
+
+    if args.region and not Directory.load().is_region(args.region):
+        raise CommandError(f"Cannot export: unknown region {args.region!r}")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = await tickets_export.collect(
+                session, tickets_export.Filters(args.region, args.status, args.since, args.until)
+            )
+    finally:
+        await engine.dispose()
+    out.write_bytes(tickets_export.to_xlsx(rows) if args.format == "xlsx" else tickets_export.to_csv(rows))
+    print(f"{len(rows)} requests written to {out} (no phone numbers, no message texts)")
+
+
+def command_tickets(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as url:
+        migrate(url)
+        run_event_loop(export_tickets(url, args))
+
+
 def command_migrate(settings: Settings) -> None:
     with database(settings) as url:
         migrate(url)
@@ -352,6 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     limit = marathon_actions.add_parser("limit", help="the largest amount one deed of a kind can have")
     limit.add_argument("--kind", required=True, help="a kind's slug from bot/content/marathon.toml")
     limit.add_argument("--max", required=True, help="a positive number, in the kind's unit")
+    tickets = commands.add_parser("tickets", help="requests to front-offices")
+    tickets_actions = tickets.add_subparsers(dest="action", required=True)
+    tickets_export = tickets_actions.add_parser("export", help="requests without personal data, for statistics")
+    tickets_export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    tickets_export.add_argument("--out", required=True, help="the file to write")
+    tickets_export.add_argument("--region", help="the citizens' region's slug")
+    tickets_export.add_argument("--status", choices=["new", "taken", "closed"])
+    tickets_export.add_argument("--from", dest="since", type=date.fromisoformat, help="opened on or after YYYY-MM-DD")
+    tickets_export.add_argument("--to", dest="until", type=date.fromisoformat, help="opened on or before YYYY-MM-DD")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")
@@ -369,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "marathon":
             setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
             command_marathon(settings, args)
+        elif args.command == "tickets":
+            setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
+            command_tickets(settings, args)
         else:
             setup_logging(settings.log_level)
             {"run": command_run, "migrate": command_migrate}[args.command](settings)

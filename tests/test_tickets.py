@@ -461,3 +461,43 @@ async def test_an_operator_sends_a_photo_and_a_document_signed_with_the_office(c
     await national.send_voice()
     voice = await emma.receive("National Volunteer Front-Office")
     assert "voice" in voice.extra
+
+
+async def test_tickets_export_for_statistics_has_no_personal_data(citizen, operator, engine, t, api, tmp_path, database_url):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.test_command_line import run_bot
+    from tests.test_help_form import fill_until_phone
+
+    aigerim, dmitry = await citizen("kk"), await citizen("ru")
+    akmola = await operator("akmola", "ru")
+    number = await open_question(aigerim, "kk", "Менің құпия сұрағым", t)
+    await fill_until_phone(dmitry, t, "ru")
+    await dmitry.share_contact("77017654321")
+    await dmitry.press(t("ru", "✅ Send"))
+    card = await akmola.receive(f"№{number}")
+    await akmola.press(t("ru", "✋ Take"), card)
+
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    sent = await coordinator.send("/tickets_export akmola")
+    xlsx, table = (api.files[m.document["file_id"]].content for m in sent.sent)
+    assert sent.sent[0].caption == "Requests: 2. No phone numbers or message texts."
+    for content in (xlsx, table):
+        assert b"77017654321" not in content and "құпия".encode() not in content
+    rows = list(load_workbook(io.BytesIO(xlsx))["tickets"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("ticket", "kind", "category", "region")
+    assert sorted((row[1], row[6]) for row in rows[1:]) == [("help", "new"), ("question", "taken")]
+    assert [row[0] for row in csv.reader(io.StringIO(table.decode("utf-8-sig")))][1:] == [str(number), str(number + 1)]
+    assert "/tickets_export almaty closed" in (await coordinator.send("/tickets_export atlantis")).text
+    assert "Requests: 1." in (await coordinator.send("/tickets_export taken")).sent[0].caption
+    assert all(m.document is None for m in (await akmola.send("/tickets_export")).sent), "for coordinators"
+
+    url = database_url.replace("+asyncpg", "")
+    written = run_bot(tmp_path, "tickets", "export", "--format", "csv", "--status", "closed", "--out", str(tmp_path / "t.csv"), DATABASE_URL=url)
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.strip() == f"0 requests written to {tmp_path / 't.csv'} (no phone numbers, no message texts)"
+    wrong = run_bot(tmp_path, "tickets", "export", "--out", str(tmp_path / "missing" / "t.xlsx"), DATABASE_URL=url)
+    assert wrong.returncode == 2 and "does not exist" in wrong.stderr

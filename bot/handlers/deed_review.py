@@ -181,20 +181,14 @@ async def on_typed_amount(
 async def on_export(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
     """`/marathon_export [region] [pending|approved|rejected] [from YYYY-MM-DD] [to YYYY-MM-DD]`: the
     workbook and the two CSV files."""
-    region, state, days = None, None, []
-    for word in (command.args or "").split():
-        if directory.is_region(word.lower()):
-            region = word.lower()
-        elif word.lower() in marathon.State.__members__.values():
-            state = marathon.State(word.lower())
-        elif _is_day(word) and len(days) < 2:
-            days.append(date.fromisoformat(word))
-        else:
-            await message.answer(
-                _("Send /marathon_export, optionally with a region, a state (pending, approved or rejected) and the first and last day of the deeds, for example: /marathon_export akmola approved 2026-09-01 2026-09-30")
-            )
-            return
-    since, until = (days + [None, None])[:2]
+    chosen = export_filters(command.args, directory, tuple(marathon.State))
+    if chosen is None:
+        await message.answer(
+            _("Send /marathon_export, optionally with a region, a state (pending, approved or rejected) and the first and last day of the deeds, for example: /marathon_export akmola approved 2026-09-01 2026-09-30")
+        )
+        return
+    region, state, since, until = chosen
+    state = marathon.State(state) if state else None
     export = await marathon_export.collect(session, marathon_export.Filters(region, state, since, until))
     participants, deeds = marathon_export.to_csv(export)
     stem = "marathon" + (f"-{region}" if region else "") + (f"-{state.value}" if state else "")
@@ -204,6 +198,25 @@ async def on_export(message: Message, command: CommandObject, session: AsyncSess
     )
     await message.answer_document(BufferedInputFile(participants, f"{stem}-participants.csv"))
     await message.answer_document(BufferedInputFile(deeds, f"{stem}-deeds.csv"))
+
+
+def export_filters(
+    args: str | None, directory: Directory, states: tuple[str, ...]
+) -> tuple[str | None, str | None, date | None, date | None] | None:
+    """An export command's words, in any order: a region, one of `states`, a first and a last day
+    (YYYY-MM-DD). None if a word is none of these."""
+    region, state, days = None, None, []
+    for word in (args or "").lower().split():
+        if directory.is_region(word):
+            region = word
+        elif word in states:
+            state = word
+        elif _is_day(word) and len(days) < 2:
+            days.append(date.fromisoformat(word))
+        else:
+            return None
+    since, until = (days + [None, None])[:2]
+    return region, state, since, until
 
 
 def _is_day(word: str) -> bool:

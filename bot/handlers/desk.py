@@ -21,17 +21,18 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, HasCurrentTicket, IsReply, NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
+from bot.handlers.deed_review import export_filters
 from bot.handlers.requests import checked_content
 from bot.keyboards.callbacks import TicketAction, TransferTo
 from bot.keyboards.menu import AnyMenuButton
-from bot.services import tickets
+from bot.services import tickets, tickets_export
 from bot.services.directory import Directory
 from bot.services.operators import Operator
 from bot.services.tickets import Limits, Ticket, TicketError
@@ -321,6 +322,22 @@ async def on_current(message: Message, session: AsyncSession, operator: Operator
     await relay(message, session, operator, limits, operator.current_ticket)
 
 
+async def on_export(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+    """`/tickets_export [region] [new|taken|closed] [from] [to]`: tickets without personal data."""
+    chosen = export_filters(command.args, directory, tuple(tickets.Status))
+    if chosen is None:
+        await message.answer(
+            _("Send /tickets_export, optionally with a region, a state (new, taken or closed) and the first and last day, for example: /tickets_export almaty closed 2026-11-01 2026-11-30")
+        )
+        return
+    rows = await tickets_export.collect(session, tickets_export.Filters(*chosen))
+    await message.answer_document(
+        BufferedInputFile(tickets_export.to_xlsx(rows), "tickets.xlsx"),
+        caption=_("Requests: {count}. No phone numbers or message texts.").format(count=len(rows)),
+    )
+    await message.answer_document(BufferedInputFile(tickets_export.to_csv(rows), "tickets.csv"))
+
+
 async def on_nowhere(message: Message) -> None:
     await message.answer(
         _("This message went to nobody: to answer a citizen, reply to a message of their request, or choose one in /my.")
@@ -340,7 +357,8 @@ def create_router() -> Router:
     router.callback_query.register(on_transfer_to, TransferTo.filter())
     router.message.register(on_queue, Command("queue"))
     router.message.register(on_mine, Command("my"))
-    router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?")))
+    router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?$")))
+    router.message.register(on_export, Command("tickets_export"), ActiveOperator(coordinators_only=True))
     # A reply always goes to the ticket it replies to, even in the middle of closing another one.
     router.message.register(on_reply, IsReply(), NotCommand())
     not_menu = ~AnyMenuButton()

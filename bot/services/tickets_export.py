@@ -1,0 +1,60 @@
+"""Tickets for statistics and the committee, as CSV and an Excel workbook, without personal data:
+no phone numbers, no message texts, no Telegram ids of citizens. Filtered by region, state and the
+day a ticket was opened. Knows nothing of Telegram; the bot sends the files, the command line writes
+them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Ticket, TicketMessage
+from bot.services.marathon_export import KAZAKHSTAN, table_csv, workbook
+
+COLUMNS = ("ticket", "kind", "category", "region", "office", "language", "status", "opened_at", "taken_at",
+           "first_answer_at", "escalated_at", "closed_at", "closed_by", "rating", "messages", "citizen_unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    region: str | None = None
+    status: str | None = None  # new, taken, closed
+    since: date | None = None
+    until: date | None = None
+
+
+_tickets = Ticket.__table__
+_messages = TicketMessage.__table__
+
+
+async def collect(session: AsyncSession, filters: Filters) -> list[tuple[Any, ...]]:
+    messages = select(func.count()).where(_messages.c.ticket_id == _tickets.c.id).scalar_subquery()
+    query = select(
+        _tickets.c.id, _tickets.c.kind, _tickets.c.category, _tickets.c.region, _tickets.c.office, _tickets.c.language,
+        _tickets.c.status, _tickets.c.created_at, _tickets.c.taken_at, _tickets.c.first_answer_at,
+        _tickets.c.escalated_at, _tickets.c.closed_at, _tickets.c.closed_by, _tickets.c.rating, messages,
+        _tickets.c.citizen_unreachable,
+    ).order_by(_tickets.c.id)
+    if filters.region:
+        query = query.where(_tickets.c.region == filters.region)
+    if filters.status:
+        query = query.where(_tickets.c.status == filters.status)
+    # Days as the offices count them (Astana time).
+    local_day = func.date(func.timezone("UTC", _tickets.c.created_at) + KAZAKHSTAN.utcoffset(None))
+    if filters.since:
+        query = query.where(local_day >= filters.since)
+    if filters.until:
+        query = query.where(local_day <= filters.until)
+    return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+def to_csv(rows: list[tuple[Any, ...]]) -> bytes:
+    return table_csv(COLUMNS, rows)
+
+
+def to_xlsx(rows: list[tuple[Any, ...]]) -> bytes:
+    return workbook({"tickets": (COLUMNS, rows)})
