@@ -59,8 +59,7 @@ def refusal(error: TicketError) -> str:
 
 async def send_card(message: Message, ticket: Ticket, directory: Directory, session: AsyncSession, operator: Operator) -> None:
     """A card answered right here (after /ticket, /queue…), linked like the delivered ones."""
-    said = await tickets.history(session, ticket.id)
-    first = next((s for s in said if s.author == "citizen"), None)
+    first = await tickets.first_from_citizen(session, ticket.id)
     sent = await message.answer(
         texts.card_text(ticket, directory, first, operator.telegram_id),
         reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
@@ -90,8 +89,7 @@ async def on_take(
     if card is not None:
         # This card changes at once; the others (and the conversation so far) are owed by the
         # service. A second press finds it changed already, which Telegram calls "not modified".
-        said = await tickets.history(session, ticket.id)
-        first = next((s for s in said if s.author == "citizen"), None)
+        first = await tickets.first_from_citizen(session, ticket.id)
         with suppress(TelegramBadRequest):
             await card.edit_text(
                 texts.card_text(ticket, directory, first, operator.telegram_id),

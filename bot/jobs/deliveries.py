@@ -77,8 +77,7 @@ class Deliveries:
     async def _card(self, session: AsyncSession, ticket: Ticket, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None, bool]:
         """The card as this operator sees it now, and whether they still may act on it. One whose
         office the ticket has left (a transfer, T2, a move) sees only where it went, from then on."""
-        said = await tickets.history(session, ticket.id)
-        first = next((s for s in said if s.author == "citizen"), None)
+        first = await tickets.first_from_citizen(session, ticket.id)
         operator = await get_operator(session, chat_id)
         if operator is None or not tickets.may_act(operator, ticket.office):
             return texts.moved_card_text(ticket, self.directory, first), None, False

@@ -252,6 +252,10 @@ _HISTORY = (
     select(_messages).where(_messages.c.ticket_id == bindparam("ticket_id")).order_by(_messages.c.id)
 )
 _MESSAGE = select(_messages).where(_messages.c.id == bindparam("message_id"))
+_FIRST_FROM_CITIZEN = (
+    select(_messages).where(_messages.c.ticket_id == bindparam("ticket_id"), _messages.c.author == "citizen")
+    .order_by(_messages.c.id).limit(1)
+)
 _new_link = pg_insert(_links).values(
     chat_id=bindparam("chat_id"), message_id=bindparam("message_id"), ticket_id=bindparam("ticket_id"),
     is_card=bindparam("is_card"),
@@ -326,6 +330,12 @@ def _said(row: Mapping[str, Any]) -> Said:
 
 async def history(session: AsyncSession, ticket_id: int) -> list[Said]:
     return [_said(r) for r in (await session.execute(_HISTORY, {"ticket_id": ticket_id})).mappings()]
+
+
+async def first_from_citizen(session: AsyncSession, ticket_id: int) -> Said | None:
+    """What the citizen asked first: the message a ticket's card shows."""
+    row = (await session.execute(_FIRST_FROM_CITIZEN, {"ticket_id": ticket_id})).mappings().first()
+    return _said(row) if row else None
 
 
 async def get_message(session: AsyncSession, message_id: int) -> Said | None:
