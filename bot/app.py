@@ -21,6 +21,7 @@ from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
 from bot.filters import CallbackOf, StaffWayIn
 from bot.handlers import (
+    announcements,
     deed_review,
     desk,
     errors,
@@ -39,8 +40,11 @@ from bot.handlers import settings as settings_handlers
 from bot.handlers.help_form import HelpForm
 from bot.handlers.requests import AskOperator, RatingComment
 from bot.i18n import N_, create_i18n
+from bot.jobs.announcements import Announcer
 from bot.jobs.deliveries import Deliveries
 from bot.keyboards.callbacks import (
+    AnnouncementControl,
+    AnnouncementStep,
     DeedReview,
     HelpFormStep,
     MarathonNav,
@@ -152,6 +156,9 @@ def build_dispatcher(
     worker = build_worker(settings, engine, session_factory, content, i18n)
     dispatcher.startup.register(worker.start)
     dispatcher.shutdown.register(worker.stop)
+    announcer = Announcer(engine, session_factory, i18n, content.directory, settings.announcement_rate)
+    dispatcher.startup.register(announcer.start)
+    dispatcher.shutdown.register(announcer.stop)
 
     async def ensure_admins() -> None:
         async with session_factory() as session, session.begin():
@@ -183,11 +190,17 @@ def build_dispatcher(
 
 
 def staff_routers() -> Router:
-    """Operators' commands and invite links, then the desk (cards, replies to citizens)."""
+    """Coordinators' announcements (a composition takes their messages before the desk would),
+    operators' commands and invite links, then the desk (cards, replies to citizens)."""
     parent = Router(name="staff")
     parent.message.filter(StaffWayIn())
-    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo, DeedReview, WinnersChoice))
+    parent.callback_query.filter(
+        StaffWayIn(), CallbackOf(
+            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl
+        )
+    )
     parent.include_routers(
+        announcements.create_router(),
         operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router()
     )
     return parent

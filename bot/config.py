@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     ticket_remind_after_minutes: float = Field(default=15, gt=0)
     ticket_escalate_after_minutes: float = Field(default=60, gt=0)
     ticket_answer_reminder_minutes: float = Field(default=30, gt=0)
+    # Announcements go out at this many messages a second: under Telegram's ~30 a second for a bot,
+    # with room for the replies people get meanwhile.
+    announcement_rate: float = Field(default=25, gt=0, le=30)
 
     @field_validator("bot_token")
     @classmethod

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers import marathon_texts
 from bot.handlers import ticket_texts as texts
 from bot.handlers.texts import in_parts
-from bot.services import marathon, nominations, tickets, users
+from bot.services import announcements, marathon, nominations, tickets, users
 from bot.services.directory import Directory
 from bot.services.marathon import Rules
 from bot.services.operators import get_operator
@@ -59,8 +59,10 @@ class Deliveries:
         }
 
     async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
-        """Telegram says this person blocked the bot: their open request's operator must know."""
+        """Telegram says this person blocked the bot: their open request's operator must know, and
+        announcements skip them until they write again."""
         await tickets.citizen_blocked(session, chat_id)
+        await announcements.mark_unreachable(session, [chat_id])
 
     @contextlib.asynccontextmanager
     async def _in_language_of(self, session: AsyncSession, chat_id: int, fallback: str):

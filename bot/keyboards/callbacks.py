@@ -100,3 +100,17 @@ class DeedReview(CallbackData, prefix="dr"):
 
 class WinnersChoice(CallbackData, prefix="win"):
     confirm: bool
+
+
+class AnnouncementStep(CallbackData, prefix="an"):
+    """A coordinator composing an announcement: versions, audience, the preview's choices."""
+
+    action: str  # "one", "per_language", "audience", "region", "language", "send", "audience_again", "cancel"
+    value: str = ""
+
+
+class AnnouncementControl(CallbackData, prefix="anc"):
+    """The buttons of an announcement's progress message."""
+
+    announcement: int
+    action: str  # "pause", "resume", "cancel"

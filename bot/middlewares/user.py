@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.storage import PostgresStorage
 from bot.i18n import supported_language
 from bot.middlewares.isolation import FSM_KEY
-from bot.services.users import arrive
+from bot.services.users import arrive, reachable_again
 
 # During onboarding the chosen language is kept in the FSM data until the person consents.
 ONBOARDING_LANGUAGE_KEY = "language"
@@ -45,6 +45,8 @@ class ArrivalMiddleware(BaseMiddleware):
         key = self.storage.key_builder.build(storage_key)
         async with self.engine.connect() as conn:
             arrival = await arrive(conn, from_user.id, key)
+            if arrival.person is not None and arrival.person.unreachable:
+                await reachable_again(conn, from_user.id)
         self.storage.remember(key, arrival.state, arrival.data)
         data.update(user=arrival.person, open_ticket=arrival.open_ticket, operator=arrival.operator)
         return await handler(event, data)

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +180,8 @@ class BotApiServer:
         self._message_ids: dict[int, itertools.count] = {}
         self._query_ids = itertools.count(1)
         self._faults: list[Fault] = []
+        self.flood_limit: int | None = None  # messages a second, as Telegram's flood control
+        self._flood_window: deque[float] = deque()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.listeners: list[Callable[[str, dict], None]] = []
@@ -328,6 +331,22 @@ class BotApiServer:
         (e.g. 429, retry_after=1)."""
         self._faults.append(Fault(method, BotApiError(code, description, retry_after), times, chat_id))
 
+    def flood_control(self, per_second: int | None) -> None:
+        """Answer 429 (retry after 1 s) to sends and edits beyond `per_second` in any second, as
+        Telegram does to a bot sending more than about 30 messages a second; None turns it off."""
+        self.flood_limit = per_second
+        self._flood_window.clear()
+
+    def _check_flood(self, method: str) -> None:
+        if self.flood_limit is None or not method.lower().startswith(("send", "edit")):
+            return
+        now = time.monotonic()
+        while self._flood_window and self._flood_window[0] <= now - 1.0:
+            self._flood_window.popleft()
+        if len(self._flood_window) >= self.flood_limit:
+            raise BotApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self._flood_window.append(now)
+
     async def mark_handled(self, update_id: int) -> None:
         """The bot finished an update (reported by a test hook; Telegram itself never knows)."""
         self.handled_updates.add(update_id)
@@ -422,6 +441,7 @@ class BotApiServer:
             if handler is None:
                 raise BotApiError(404, "Not Found")
             self._raise_injected_fault(method, self._chat_of(params))
+            self._check_flood(method)
             result = await handler(params, uploads)
         except BotApiError as error:
             if method != "getUpdates":

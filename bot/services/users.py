@@ -31,7 +31,10 @@ _users = User.__table__
 _fsm = FsmState.__table__
 _tickets = Ticket.__table__
 _operators = OperatorRow.__table__
-_COLUMNS = (_users.c.telegram_id, _users.c.language, _users.c.region, _users.c.consent_version, _users.c.announcements)
+_COLUMNS = (
+    _users.c.telegram_id, _users.c.language, _users.c.region, _users.c.consent_version, _users.c.announcements,
+    _users.c.unreachable_since.is_not(None).label("unreachable"),
+)
 
 
 class UnknownLanguage(ValueError):
@@ -49,10 +52,14 @@ class Person:
     region: str | None
     consent_version: int
     announcements: bool = True
+    unreachable: bool = False  # Telegram said they blocked the bot; them writing says otherwise
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Person:
-        return cls(row["telegram_id"], row["language"], row["region"], row["consent_version"], row["announcements"])
+        return cls(
+            row["telegram_id"], row["language"], row["region"], row["consent_version"], row["announcements"],
+            row["unreachable"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,17 @@ async def arrive(conn: AsyncConnection, telegram_id: int, fsm_key: str) -> Arriv
         operator = Operator.from_row({column.name: row[f"operator_{column.name}"] for column in OPERATOR_COLUMNS})
     # jsonb arrives decoded: SQLAlchemy's dialect registers its JSON codec on every connection.
     return Arrival(person, row["state"], dict(row["data"] or {}), row["open_ticket"], operator)
+
+
+_REACHABLE_AGAIN = (
+    update(_users).where(_users.c.telegram_id == bindparam("person_id"), _users.c.unreachable_since.is_not(None))
+    .values(unreachable_since=None)
+)
+
+
+async def reachable_again(conn: AsyncConnection, telegram_id: int) -> None:
+    """They wrote to the bot, so they no longer block it: announcements reach them again."""
+    await conn.execute(_REACHABLE_AGAIN, {"person_id": telegram_id})
 
 
 async def give_consent(session: AsyncSession, telegram_id: int, language: str) -> Person:

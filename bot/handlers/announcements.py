@@ -1,0 +1,324 @@
+"""Coordinators compose announcements: /announce, one text for everyone or a version per language
+(a text, or a photo with a caption; their formatting kept), the audience, a preview exactly as
+people will see it with the number of recipients, then Send. The progress message that follows has
+Pause, Resume and Cancel; the sending itself is `bot/jobs/announcements.py`."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n, ngettext
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import SUPPORTED_LANGUAGES, Settings
+from bot.filters import ActiveOperator, NotCommand
+from bot.handlers import announcement_texts as texts
+from bot.i18n import LANGUAGE_NAMES
+from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep
+from bot.services import announcements
+from bot.services.announcements import ALL, MAX_CAPTION, MAX_TEXT, Audience, AudienceKind, Version
+from bot.services.directory import Directory
+from bot.services.operators import Operator
+
+
+class Composing(StatesGroup):
+    mode = State()  # one version or one per language
+    version = State()  # waiting for the next version (data: `waiting`, the languages still to come)
+    audience = State()
+    preview = State()
+
+
+def _step(action: str, value: str = "") -> AnnouncementStep:
+    return AnnouncementStep(action=action, value=value)
+
+
+def _with_cancel(builder: InlineKeyboardBuilder) -> InlineKeyboardMarkup:
+    builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def mode_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("One text for everyone"), callback_data=_step("one"))
+    builder.button(text=_("A version in each language"), callback_data=_step("per_language"))
+    return _with_cancel(builder)
+
+
+def audience_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("👥 Everyone"), callback_data=_step("audience", AudienceKind.EVERYONE))
+    builder.button(text=_("📍 One region"), callback_data=_step("audience", AudienceKind.REGION))
+    builder.button(text=_("🏃 Marathon participants"), callback_data=_step("audience", AudienceKind.PARTICIPANTS))
+    builder.button(text=_("🧑‍💼 Operators"), callback_data=_step("audience", AudienceKind.OPERATORS))
+    builder.button(text=_("🌐 One language"), callback_data=_step("audience", AudienceKind.LANGUAGE))
+    return _with_cancel(builder)
+
+
+def regions_keyboard(directory: Directory, language: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for office in directory.regions:
+        builder.button(text=office.name[language], callback_data=_step("region", office.slug))
+    builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
+    builder.adjust(3, *([2] * 10))
+    return builder.as_markup()
+
+
+def languages_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code in SUPPORTED_LANGUAGES:
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=_step("language", code))
+    builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
+    builder.adjust(3, 1)
+    return builder.as_markup()
+
+
+def ask_for_version(waiting: str) -> str:
+    if waiting == ALL:
+        return _("Send the announcement: a text, or a photo with a caption. Bold, italics and links are kept.")
+    return _("Send the version in {language}: a text, or a photo with a caption.").format(
+        language=LANGUAGE_NAMES[waiting]
+    )
+
+
+async def on_announce(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await state.set_state(Composing.mode)
+    await message.answer(
+        _("📣 <b>A new announcement.</b> One text for everyone, or a version in each language (Kazakh, Russian and English)? Each person receives the one in their language."),
+        reply_markup=mode_keyboard(),
+    )
+
+
+async def on_not_coordinator(message: Message) -> None:
+    await message.answer(_("Announcements are sent by the coordinators of the National front-office."))
+
+
+async def on_mode(callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext) -> None:
+    if await state.get_state() != Composing.mode.state:
+        await callback.answer(_("This button is no longer active."))
+        return
+    waiting = [ALL] if callback_data.action == "one" else list(SUPPORTED_LANGUAGES)
+    await state.set_state(Composing.version)
+    await state.update_data(waiting=waiting, versions={})
+    await callback.answer()
+    await callback.message.edit_text(ask_for_version(waiting[0]), reply_markup=_with_cancel(InlineKeyboardBuilder()))
+
+
+def version_of(message: Message) -> Version | str:
+    """The version a message holds, or why it cannot be one."""
+    if message.photo:
+        caption = message.caption or ""
+        if utf16_length(caption) > MAX_CAPTION:
+            return _("A photo's caption holds up to {limit} characters; this one has {length}. Shorten it, or send the text without the photo.").format(
+                limit=MAX_CAPTION, length=utf16_length(caption)
+            )
+        return Version(message.html_text if caption else "", message.photo[-1].file_id)
+    if message.text is not None:
+        if not message.text.strip():
+            return _("The announcement is empty. Please write its text.")
+        if utf16_length(message.text) > MAX_TEXT:
+            return _("An announcement holds up to {limit} characters; this one has {length}.").format(
+                limit=MAX_TEXT, length=utf16_length(message.text)
+            )
+        return Version(message.html_text)
+    return _("An announcement is a text, or a photo with a caption. Please send one of those.")
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts characters in UTF-16 code units: an emoji can be two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def on_version(message: Message, state: FSMContext) -> None:
+    found = version_of(message)
+    if isinstance(found, str):
+        await message.answer(found)
+        return
+    data = await state.get_data()
+    waiting: list[str] = data.get("waiting") or [ALL]
+    versions = dict(data.get("versions") or {})
+    versions[waiting[0]] = found.to_json()
+    waiting = waiting[1:]
+    await state.update_data(waiting=waiting, versions=versions)
+    if waiting:
+        await message.answer(ask_for_version(waiting[0]), reply_markup=_with_cancel(InlineKeyboardBuilder()))
+        return
+    await state.set_state(Composing.audience)
+    await message.answer(_("Who is it for?"), reply_markup=audience_keyboard())
+
+
+async def on_audience(
+    callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext, session: AsyncSession,
+    directory: Directory, settings: Settings,
+) -> None:
+    if await state.get_state() != Composing.audience.state:
+        await callback.answer(_("This button is no longer active."))
+        return
+    try:
+        kind = AudienceKind(callback_data.value)
+    except ValueError:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await callback.answer()
+    if kind is AudienceKind.REGION:
+        await callback.message.edit_text(_("Which region?"), reply_markup=regions_keyboard(directory, get_i18n().current_locale))
+        return
+    if kind is AudienceKind.LANGUAGE:
+        await callback.message.edit_text(_("People who use the bot in which language?"), reply_markup=languages_keyboard())
+        return
+    await show_preview(callback, state, session, directory, settings, Audience(kind))
+
+
+async def on_audience_value(
+    callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext, session: AsyncSession,
+    directory: Directory, settings: Settings,
+) -> None:
+    if await state.get_state() != Composing.audience.state:
+        await callback.answer(_("This button is no longer active."))
+        return
+    if callback_data.action == "region" and not directory.is_region(callback_data.value):
+        await callback.answer(_("This button is no longer active."))
+        return
+    if callback_data.action == "language" and callback_data.value not in SUPPORTED_LANGUAGES:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await callback.answer()
+    kind = AudienceKind.REGION if callback_data.action == "region" else AudienceKind.LANGUAGE
+    await show_preview(callback, state, session, directory, settings, Audience(kind, callback_data.value))
+
+
+async def show_preview(
+    callback: CallbackQuery, state: FSMContext, session: AsyncSession, directory: Directory, settings: Settings,
+    audience: Audience,
+) -> None:
+    """The announcement exactly as people will see it, then whom it reaches and how long it takes."""
+    data = await state.get_data()
+    versions: dict = data.get("versions") or {}
+    await state.set_state(Composing.preview)
+    await state.update_data(audience=audience.to_json())
+    await callback.message.edit_text(_("Preview: this is what people will receive."))
+    for key in (ALL, *SUPPORTED_LANGUAGES):
+        if key not in versions:
+            continue
+        version = announcements.version_for(versions, key)
+        if key != ALL:
+            await callback.message.answer(_("For those who use the bot in {language}:").format(language=LANGUAGE_NAMES[key]))
+        if version.photo:
+            await callback.message.answer_photo(version.photo, caption=version.html or None)
+        else:
+            await callback.message.answer(version.html)
+    by_language = await announcements.count_by_language(session, audience)
+    total = sum(by_language.values())
+    builder = InlineKeyboardBuilder()
+    lines = [_("📣 To: {audience}.").format(audience=texts.audience_text(audience, directory))]
+    if total:
+        lines.append(
+            ngettext("{n} recipient", "{n} recipients", total).format(n=texts.number(total))
+            + " ("
+            + ", ".join(f"{LANGUAGE_NAMES[code]}: {texts.number(by_language.get(code, 0))}" for code in SUPPORTED_LANGUAGES)
+            + ")."
+        )
+        lines.append(
+            _("At {rate} messages a second it takes about {time}.").format(
+                rate=f"{settings.announcement_rate:g}", time=texts.duration(total / settings.announcement_rate)
+            )
+        )
+        builder.button(
+            text=ngettext("✅ Send to {n} person", "✅ Send to {n} people", total).format(n=texts.number(total)),
+            callback_data=_step("send"),
+        )
+    else:
+        lines.append(_("Nobody in this audience can receive it."))
+    lines.append(_("People who turned announcements off in their settings, or who blocked the bot, are not counted."))
+    builder.button(text=_("👥 Another audience"), callback_data=_step("audience_again"))
+    await callback.message.answer("\n".join(lines), reply_markup=_with_cancel(builder))
+
+
+async def on_audience_again(callback: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() != Composing.preview.state:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await state.set_state(Composing.audience)
+    await callback.answer()
+    await callback.message.edit_text(_("Who is it for?"), reply_markup=audience_keyboard())
+
+
+async def on_send(
+    callback: CallbackQuery, state: FSMContext, session: AsyncSession, directory: Directory, settings: Settings,
+    operator: Operator,
+) -> None:
+    data = await state.get_data()
+    if await state.get_state() != Composing.preview.state or "audience" not in data:
+        await callback.answer(_("This button is no longer active."))
+        return
+    versions = {key: announcements.version_for(data["versions"], key) for key in data["versions"]}
+    created = await announcements.create(
+        session, created_by=operator.telegram_id, language=get_i18n().current_locale,
+        audience=Audience.from_json(data["audience"]), versions=versions,
+    )
+    await state.clear()
+    await callback.answer()
+    await callback.message.edit_reply_markup(reply_markup=None)
+    progress = await callback.message.answer(
+        texts.progress_text(created, directory, None, settings.announcement_rate),
+        reply_markup=texts.progress_keyboard(created),
+    )
+    await announcements.set_progress_message(session, created.id, progress.chat.id, progress.message_id)
+
+
+async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() not in {s.state for s in Composing.__all_states__}:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await state.clear()
+    await callback.answer()
+    await callback.message.edit_text(_("The announcement is cancelled; nothing was sent."))
+
+
+async def on_control(
+    callback: CallbackQuery, callback_data: AnnouncementControl, session: AsyncSession, directory: Directory,
+    settings: Settings,
+) -> None:
+    if callback_data.action not in ("pause", "resume", "cancel"):
+        await callback.answer(_("This button is no longer active."))
+        return
+    changed = await announcements.control(session, callback_data.announcement, callback_data.action)
+    if changed is None:
+        current = await announcements.get(session, callback_data.announcement)
+        await callback.answer(
+            _("This announcement has already finished.") if current is None or current.finished
+            else _("This button is no longer active.")
+        )
+        return
+    await callback.answer(
+        {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled: nobody else will receive it.")}[
+            callback_data.action
+        ]
+    )
+    await callback.message.edit_text(
+        texts.progress_text(changed, directory, None, settings.announcement_rate),
+        reply_markup=texts.progress_keyboard(changed),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="announcements")
+    coordinator = ActiveOperator(coordinators_only=True)
+    router.message.register(on_announce, Command("announce"), coordinator)
+    router.message.register(on_not_coordinator, Command("announce"), ActiveOperator())
+    router.message.register(on_version, StateFilter(Composing.version), coordinator, NotCommand())
+    router.callback_query.filter(coordinator)
+    router.callback_query.register(on_mode, AnnouncementStep.filter(F.action.in_({"one", "per_language"})))
+    router.callback_query.register(on_audience, AnnouncementStep.filter(F.action == "audience"))
+    router.callback_query.register(on_audience_value, AnnouncementStep.filter(F.action.in_({"region", "language"})))
+    router.callback_query.register(on_audience_again, AnnouncementStep.filter(F.action == "audience_again"))
+    router.callback_query.register(on_send, AnnouncementStep.filter(F.action == "send"))
+    router.callback_query.register(on_cancel, AnnouncementStep.filter(F.action == "cancel"))
+    router.callback_query.register(on_control, AnnouncementControl.filter())
+    return router

@@ -1,0 +1,273 @@
+"""Coordinators' announcements, end to end: composed in the bot, previewed with the number of
+recipients, sent in the background at a steady rate under the stand-in's flood control, with a
+live progress message, Pause, Resume and Cancel, and a restart in the middle."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import text
+
+from tests.people import SEND_METHODS
+
+SEEDED_FROM = 3_000_000
+LANGUAGES = ("kk", "ru", "en")
+
+
+async def seed_people(api, engine, count: int, *, turned_off: int = 0, blocked: int = 0) -> dict[int, str]:
+    """`count` onboarded people (languages in turn, every region Akmola), the first `turned_off`
+    with announcements off, the next `blocked` blocking the bot in Telegram (the bot does not know
+    yet). Returns {telegram_id: language} of everyone seeded."""
+    people = {SEEDED_FROM + i: LANGUAGES[i % 3] for i in range(count)}
+    for telegram_id in people:
+        api.add_person(telegram_id, "Seeded", None)
+    for telegram_id in list(people)[turned_off:turned_off + blocked]:
+        api.block(telegram_id)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO users (telegram_id, language, region, consent_version, consent_at, announcements) "
+                "SELECT id, lang, 'akmola', 1, now(), NOT (ord <= :off) "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:langs AS text[])) WITH ORDINALITY AS p(id, lang, ord)"
+            ),
+            {"ids": list(people), "langs": list(people.values()), "off": turned_off},
+        )
+    return people
+
+
+def delivered(api, chat_ids) -> dict[int, list]:
+    """The bot's messages in each of these chats."""
+    wanted = set(chat_ids)
+    found: dict[int, list] = {chat_id: [] for chat_id in wanted}
+    for call in api.calls:
+        if call.ok and call.method in SEND_METHODS and call.chat_id in wanted:
+            found[call.chat_id].append(call)
+    return found
+
+
+def sends_to(api, chat_ids) -> list:
+    wanted = set(chat_ids)
+    return [c for c in api.calls if c.ok and c.method in SEND_METHODS and c.chat_id in wanted]
+
+
+async def state_of(engine, announcement_id: int = 1) -> dict:
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT * FROM announcements WHERE id = :id"), {"id": announcement_id})).mappings().one()
+    return dict(row)
+
+
+async def wait_until(predicate, timeout: float, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(step)
+    raise AssertionError("timed out")
+
+
+async def compose(coordinator, *, per_language: bool, audience: str = "Everyone") -> str:
+    """/announce through to the preview; returns the preview's summary."""
+    await coordinator.send("/announce")
+    if per_language:
+        await coordinator.press("A version in each language")
+        await coordinator.send("Қайырлы күн! Волонтерлер марафоны 5 желтоқсанда аяқталады.")
+        await coordinator.send("Добрый день! Марафон добрых дел завершается 5 декабря.")
+        reaction = await coordinator.send_photo(caption="Hello! The Marathon of Good Deeds ends on 5 December.")
+    else:
+        await coordinator.press("One text for everyone")
+        reaction = await coordinator.send("Волонтерлер күні құтты болсын! С Днём волонтёра! Happy Volunteer Day!")
+    assert "Who is it for?" in reaction.text
+    reaction = await coordinator.press(audience)
+    return reaction.sent[-1].text
+
+
+def max_in_any_second(calls) -> int:
+    times = sorted(c.at for c in calls)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while times[start] <= moment - 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def test_an_announcement_reaches_2000_people_once_at_the_rate_through_a_restart(api, bot, engine, operator):
+    """2,000 people, 50 of them with announcements off and 20 who blocked the bot; the stand-in's
+    flood control allows 30 messages a second; the bot restarts halfway."""
+    api.flood_control(30)
+    people = await seed_people(api, engine, 2000, turned_off=50, blocked=20)
+    ids = list(people)
+    turned_off, blocked, reachable = ids[:50], ids[50:70], ids[70:]
+    coordinator = await operator("national", "en", "Айгерим", coordinator=True)
+
+    summary = await compose(coordinator, per_language=True)
+    # Everyone but those who turned announcements off (the bot does not know about the blocks yet).
+    assert "1 950 recipients" in summary
+    assert "Қазақша: 650" in summary and "Русский: 650" in summary and "English: 650" in summary
+    preview = api.chat(coordinator.id)
+    assert any(m.photo and "Hello!" in (m.caption or "") for m in preview), "the preview shows the photo version"
+
+    started = await coordinator.press("Send to 1 950 people")
+    progress = started.sent[-1]
+    assert "Announcement №1" in progress.text and "0 of 1 950" in progress.text
+    assert [b["text"] for b in progress.buttons] == ["⏸ Pause", "✖️ Cancel"]
+
+    await wait_until(lambda: _count(api, ids, 900), 60)
+    await bot.restart()
+    at_restart = len(sends_to(api, ids))
+    assert at_restart < 1950, "the restart came halfway"
+
+    finished = await wait_until(lambda: _finished(engine), 120)
+    assert finished["state"] == "done"
+    assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (1950, 1930, 20, 0)
+
+    received = delivered(api, ids)
+    assert all(len(received[i]) == 1 for i in reachable), "everyone reachable received it exactly once"
+    assert all(not received[i] for i in turned_off + blocked)
+    for telegram_id in reachable[:30]:
+        call = received[telegram_id][0]
+        if people[telegram_id] == "en":
+            assert call.method == "sendPhoto" and "Hello!" in call.params["caption"]
+        elif people[telegram_id] == "ru":
+            assert "Добрый день" in call.params["text"]
+        else:
+            assert "Қайырлы күн" in call.params["text"]
+
+    sends = sends_to(api, ids) + [c for c in api.calls if c.method == "sendMessage" and c.chat_id in blocked]
+    assert max_in_any_second(sends) <= 30, "the rate stayed under the flood limit"
+    refused = [c for c in api.calls if not c.ok and c.chat_id in set(ids) and "Too Many Requests" in (c.error or "")]
+    assert not refused, "paced under the limit, no message met the flood control"
+    first, last = min(c.at for c in sends), max(c.at for c in sends)
+    assert len(sends) / (last - first) <= 26.5, "about 25 a second, the configured rate"
+
+    async with engine.connect() as conn:
+        unreachable = set((await conn.execute(text("SELECT telegram_id FROM users WHERE unreachable_since IS NOT NULL"))).scalars())
+    assert unreachable == set(blocked)
+
+    progress_edits = [c for c in api.calls if c.ok and c.method == "editMessageText" and c.chat_id == coordinator.id]
+    assert len(progress_edits) >= 10, "the progress message was kept up to date"
+    final = api.message(coordinator.id, progress.message_id)
+    assert "✅ done" in final.text and "1 930 of 1 950" in final.text and "blocked the bot: 20" in final.text
+    assert "▓" * 20 in final.text and not final.buttons
+
+    # A blocked person who writes again is reachable again; the next announcement counts them.
+    back = blocked[0]
+    api.person(back).blocked_bot = False
+    await api.send_text(back, "/start")
+    await wait_until(lambda: _reachable(engine, back), 5)
+    summary = await compose(coordinator, per_language=False)
+    assert "1 931 recipients" in summary
+
+
+async def _count(api, ids, at_least: int) -> bool:
+    return len(sends_to(api, ids)) >= at_least
+
+
+async def _finished(engine) -> dict | None:
+    found = await state_of(engine)
+    return found if found["state"] in ("done", "cancelled") else None
+
+
+async def _reachable(engine, telegram_id: int) -> bool:
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT unreachable_since IS NULL FROM users WHERE telegram_id = :id"), {"id": telegram_id})
+
+
+async def test_pause_resume_and_cancel(api, bot, engine, operator):
+    people = await seed_people(api, engine, 400)
+    ids = list(people)
+    coordinator = await operator("national", "ru", "Айгерим", coordinator=True)
+    summary = await compose(coordinator, per_language=False, audience="Все")
+    assert "400 получателей" in summary
+    progress = (await coordinator.press("Отправить 400")).sent[-1]
+
+    await wait_until(lambda: _count(api, ids, 40), 20)
+    paused = await coordinator.press("Пауза", progress)
+    assert paused.answer["text"] == "Пауза."
+    assert "⏸ на паузе" in paused.edited[0].text
+    assert [b["text"] for b in paused.edited[0].buttons] == ["▶️ Продолжить", "✖️ Отменить"]
+    await asyncio.sleep(1.5)  # the batch in flight when the pause came finishes
+    at_pause = len(sends_to(api, ids))
+    await asyncio.sleep(2)
+    assert len(sends_to(api, ids)) == at_pause, "nothing is sent while paused"
+    assert at_pause < 400
+
+    await coordinator.press("Продолжить", progress)
+    await wait_until(lambda: _count(api, ids, at_pause + 40), 20)
+    cancelled = await coordinator.press("Отменить", progress)
+    assert "✖️ отменено" in cancelled.edited[0].text and not cancelled.edited[0].buttons
+    await asyncio.sleep(2)
+    at_cancel = len(sends_to(api, ids))
+    await asyncio.sleep(1.5)
+    assert len(sends_to(api, ids)) == at_cancel < 400, "Cancel stops it"
+    assert all(len(calls) <= 1 for calls in delivered(api, ids).values())
+    final = await state_of(engine)
+    assert final["state"] == "cancelled" and final["sent"] == at_cancel
+    shown = api.message(coordinator.id, progress.message_id).text
+    assert f"{400 - at_cancel} " in shown and "не получили" in shown
+
+    # The progress message's buttons are gone; a forged press on a finished one changes nothing.
+    forged = await coordinator.press_forged(progress, "anc:1:resume")
+    assert forged.answer["text"] == "Это объявление уже завершено."
+    assert (await state_of(engine))["state"] == "cancelled"
+
+
+async def test_429_beyond_the_rate_is_waited_out_and_nothing_is_lost(api, bot, engine, operator):
+    """A bot configured faster than Telegram allows meets the flood control: each 429's
+    `retry_after` is obeyed and every person still receives it once."""
+    bot.settings = bot.settings.model_copy(update={"announcement_rate": 30})
+    await bot.restart()
+    people = await seed_people(api, engine, 90)
+    ids = list(people)
+    coordinator = await operator("national", "en", coordinator=True)
+    await compose(coordinator, per_language=False)
+    started_at = time.monotonic()
+    await coordinator.press("Send to 90 people")
+    api.flood_control(12)
+    finished = await wait_until(lambda: _finished(engine), 40)
+    elapsed = time.monotonic() - started_at
+    assert (finished["sent"], finished["failed"]) == (90, 0)
+    assert all(len(calls) == 1 for calls in delivered(api, ids).values())
+    refused = [c for c in api.calls if not c.ok and "Too Many Requests" in (c.error or "")]
+    assert refused, "the flood control answered 429"
+    assert elapsed >= 90 / 12 - 1, "the bot waited as told rather than retrying at once"
+
+
+async def test_who_may_announce_and_bad_input(api, bot, engine, operator, citizen):
+    await seed_people(api, engine, 6, turned_off=2)
+    regional = await operator("almaty", "en")
+    refused = await regional.send("/announce")
+    assert "coordinators of the National front-office" in refused.text
+    person = await citizen("en")
+    assert "A new announcement" not in (await person.send("/announce")).text
+
+    coordinator = await operator("national", "en", coordinator=True)
+    await coordinator.send("/announce")
+    await coordinator.press("One text for everyone")
+    assert "text, or a photo with a caption" in (await coordinator.send_sticker()).text
+    assert "up to 4096 characters" in (await coordinator.send("я" * 5000)).text
+    too_long_caption = await coordinator.send_photo(caption="c" * 1100)
+    assert "up to 1024 characters" in too_long_caption.text
+    assert "empty" in (await coordinator.send("   ")).text
+    await coordinator.send("<b>not a tag</b> & a plain ampersand")
+    summary = (await coordinator.press("One region")).edited[-1]
+    assert "Which region?" in summary.text
+    summary = (await coordinator.press("Akmola Region")).sent[-1].text
+    # 4 seeded people want announcements (2 turned them off) and the citizen lives in Akmola too.
+    assert "5 recipients" in summary and "everyone in Akmola Region" in summary
+    preview = [m for m in api.chat(coordinator.id) if m.text and "not a tag" in m.text][-1]
+    assert preview.text == "<b>not a tag</b> & a plain ampersand", "people see what the coordinator typed"
+
+    await coordinator.press("Another audience")
+    await coordinator.press("One language")
+    summary = (await coordinator.press("Қазақша")).sent[-1].text
+    assert "1 recipient " in summary  # the seeded Kazakh speakers are two, one turned announcements off
+    summary_message = api.chat(coordinator.id)[-1]
+    cancelled = await coordinator.press("Cancel")
+    assert "nothing was sent" in cancelled.edited[-1].text
+    stale = await coordinator.press_forged(summary_message, "an:send:")
+    assert stale.answer["text"] == "This button is no longer active."
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM announcements")) == 0
