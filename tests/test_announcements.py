@@ -67,19 +67,20 @@ async def wait_until(predicate, timeout: float, step: float = 0.2):
     raise AssertionError("timed out")
 
 
-async def compose(coordinator, *, per_language: bool, audience: str = "Everyone") -> str:
-    """/announce through to the preview; returns the preview's summary."""
+async def compose(coordinator, *, per_language: bool, audience: str = "👥 Everyone", say=lambda msgid: msgid) -> str:
+    """/announce through to the preview; returns the preview's summary. `say` translates the
+    buttons' labels into the coordinator's language."""
     await coordinator.send("/announce")
     if per_language:
-        await coordinator.press("A version in each language")
+        await coordinator.press(say("A version in each language"))
         await coordinator.send("Қайырлы күн! Волонтерлер марафоны 5 желтоқсанда аяқталады.")
         await coordinator.send("Добрый день! Марафон добрых дел завершается 5 декабря.")
         reaction = await coordinator.send_photo(caption="Hello! The Marathon of Good Deeds ends on 5 December.")
     else:
-        await coordinator.press("One text for everyone")
+        await coordinator.press(say("One text for everyone"))
         reaction = await coordinator.send("Волонтерлер күні құтты болсын! С Днём волонтёра! Happy Volunteer Day!")
-    assert "Who is it for?" in reaction.text
-    reaction = await coordinator.press(audience)
+    assert say("Who is it for?") in reaction.text
+    reaction = await coordinator.press(say(audience))
     return reaction.sent[-1].text
 
 
@@ -175,11 +176,11 @@ async def _reachable(engine, telegram_id: int) -> bool:
         return await conn.scalar(text("SELECT unreachable_since IS NULL FROM users WHERE telegram_id = :id"), {"id": telegram_id})
 
 
-async def test_pause_resume_and_cancel(api, bot, engine, operator):
+async def test_pause_resume_and_cancel(api, bot, engine, operator, t):
     people = await seed_people(api, engine, 400)
     ids = list(people)
     coordinator = await operator("national", "ru", "Айгерим", coordinator=True)
-    summary = await compose(coordinator, per_language=False, audience="Все")
+    summary = await compose(coordinator, per_language=False, say=lambda msgid: t("ru", msgid))
     assert "400 получателей" in summary
     progress = (await coordinator.press("Отправить 400")).sent[-1]
 
@@ -187,7 +188,7 @@ async def test_pause_resume_and_cancel(api, bot, engine, operator):
     paused = await coordinator.press("Пауза", progress)
     assert paused.answer["text"] == "Пауза."
     assert "⏸ на паузе" in paused.edited[0].text
-    assert [b["text"] for b in paused.edited[0].buttons] == ["▶️ Продолжить", "✖️ Отменить"]
+    assert [b["text"] for b in paused.edited[0].buttons] == ["▶️ Продолжить", "✖️ Отмена"]
     await asyncio.sleep(1.5)  # the batch in flight when the pause came finishes
     at_pause = len(sends_to(api, ids))
     await asyncio.sleep(2)
@@ -196,7 +197,7 @@ async def test_pause_resume_and_cancel(api, bot, engine, operator):
 
     await coordinator.press("Продолжить", progress)
     await wait_until(lambda: _count(api, ids, at_pause + 40), 20)
-    cancelled = await coordinator.press("Отменить", progress)
+    cancelled = await coordinator.press("Отмена", progress)
     assert "✖️ отменено" in cancelled.edited[0].text and not cancelled.edited[0].buttons
     await asyncio.sleep(2)
     at_cancel = len(sends_to(api, ids))

@@ -57,8 +57,11 @@ def test_translations_keep_placeholders_and_valid_telegram_html(language):
 
 
 def test_kazakh_and_russian_are_translations_not_copies():
-    kk = {m.id: m.string for m in catalog("kk") if m.id}
-    ru = {m.id: m.string for m in catalog("ru") if m.id}
+    def singular(value):  # a plural entry by its singular form
+        return value if isinstance(value, str) else value[0]
+
+    kk = {singular(m.id): singular(m.string) for m in catalog("kk") if m.id}
+    ru = {singular(m.id): singular(m.string) for m in catalog("ru") if m.id}
     sentences = [i for i in kk if len(i.split()) >= 3]
     assert sentences
     copied = [i for i in sentences if kk[i] == i or ru[i] == i or kk[i] == ru[i]]

@@ -74,7 +74,7 @@ def progress_text(announcement: Announcement, directory: Directory, rate: float 
     if a.state is State.RUNNING:
         speed = rate if rate else configured_rate
         lines.append(
-            _("Rate: {rate}/s · time left: about {left}").format(
+            _("Rate: {rate} a second · time left: about {left}").format(
                 rate=f"{speed:.0f}", left=duration(a.remaining / speed if speed else 0)
             )
         )
