@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -33,6 +34,7 @@ from bot.handlers import (
     nominations,
     onboarding,
     operators,
+    personal_data,
     privacy,
     requests,
 )
@@ -46,6 +48,7 @@ from bot.keyboards.callbacks import (
     AnnouncementControl,
     AnnouncementStep,
     DeedReview,
+    EraseChoice,
     HelpFormStep,
     MarathonNav,
     RatingChoice,
@@ -63,11 +66,14 @@ from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
 from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
+from bot.services.personal_data import schedule_retention
 from bot.services.tickets import Limits
 from bot.telegram_session import TelegramSession
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
+
+RETENTION_FIRST_RUN = timedelta(seconds=5)
 
 COMMANDS = (
     ("start", N_("Start, or back to the menu")),
@@ -165,6 +171,13 @@ def build_dispatcher(
             await ensure_coordinators(session, settings.admin_ids, settings.default_language)
 
     dispatcher.startup.register(ensure_admins)
+
+    async def start_retention() -> None:
+        # Soon after start, with the period configured now; then once a day.
+        async with session_factory() as session, session.begin():
+            await schedule_retention(session, settings.retention_days, RETENTION_FIRST_RUN)
+
+    dispatcher.startup.register(start_retention)
     # Order matters: privacy commands work at every step; an operator's invite link (`/start op_…`)
     # comes before onboarding's /start, and an operator's replies to citizens before anything a
     # citizen does; onboarding catches people not set up; the forms come before what a person with
@@ -196,11 +209,12 @@ def staff_routers() -> Router:
     parent.message.filter(StaffWayIn())
     parent.callback_query.filter(
         StaffWayIn(), CallbackOf(
-            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl
+            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice
         )
     )
     parent.include_routers(
         announcements.create_router(),
+        personal_data.create_router(),
         operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router()
     )
     return parent

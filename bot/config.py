@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Announcements go out at this many messages a second: under Telegram's ~30 a second for a bot,
     # with room for the replies people get meanwhile.
     announcement_rate: float = Field(default=25, gt=0, le=30)
+    # A closed request's personal data (phone, messages, the help form's answers) is erased this
+    # many days after it was closed; what stays is anonymous.
+    retention_days: int = Field(default=365, ge=1)
 
     @field_validator("bot_token")
     @classmethod

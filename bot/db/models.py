@@ -185,10 +185,11 @@ class Ticket(Base):
         Index("ix_tickets_citizen", "citizen_id", "id"),
         Index("ix_tickets_open_office", "office", "id", postgresql_where=text("status <> 'closed'")),
         Index("ix_tickets_operator", "operator_id", "id", postgresql_where=text("status = 'taken'")),
+        Index("ix_tickets_retention", "closed_at", postgresql_where=text("status = 'closed' AND erased_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    citizen_id: Mapped[int] = mapped_column(BigInteger)
+    citizen_id: Mapped[int | None] = mapped_column(BigInteger)  # None once their data is erased
     kind: Mapped[str] = mapped_column(String(16))
     category: Mapped[str] = mapped_column(String(16))
     region: Mapped[str] = mapped_column(String(32))
@@ -208,6 +209,9 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     citizen_unreachable: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # When its personal data was erased (/forget, or the retention period passed): what stays is
+    # anonymous (region, category, times, rating), so statistics stay true.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TicketMessage(Base):
@@ -296,7 +300,10 @@ class Deed(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    participant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("participants.telegram_id", ondelete="CASCADE"))
+    # None once the participant erased their data: the deed still counts, anonymously.
+    participant_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("participants.telegram_id", ondelete="SET NULL")
+    )
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     deed_date: Mapped[date] = mapped_column(Date)
@@ -435,3 +442,19 @@ class AnnouncementRecipient(Base):
     state: Mapped[str] = mapped_column(String(12), server_default="pending")
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did what to someone's personal data, and when: an export with personal data, an
+    erasure. `actor` names them for people reading the log (a coordinator's id, "command line",
+    "retention"); `subject` says what it concerned (a ticket's number), never the person's data."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import TypedCommand
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
-from bot.services import marathon, tickets, users
+from bot.services import personal_data
 from bot.services.users import Person
 
 
@@ -32,8 +32,11 @@ async def on_forget(message: Message, user: Person | None) -> None:
     builder.adjust(1)
     await message.answer(
         _(
-            "Delete everything the bot stores about you (language, region, consent) and withdraw "
-            "your consent? This cannot be undone."
+            "Delete everything the bot stores about you and withdraw your consent? That is your "
+            "language, region and consent; the messages, files and phone number of your requests; "
+            "your name in the Marathon of Good Deeds, your deeds' descriptions and photos. Only "
+            "anonymous counts stay (a request came from your region, a deed of some kind was done), "
+            "so statistics remain true. This cannot be undone."
         ),
         reply_markup=builder.as_markup(),
     )
@@ -46,12 +49,10 @@ async def on_forget_choice(
         await callback.message.edit_text(_("Nothing was deleted."))
         await callback.answer()
         return
-    await tickets.close_for_forgotten(session, callback.from_user.id)
-    await marathon.forget_participant(session, callback.from_user.id)
-    erased = await users.forget(session, callback.from_user.id)
+    erased = await personal_data.erase_person(session, callback.from_user.id)
     await state.clear()
     await callback.answer()
-    if not erased:
+    if not erased.had_data:
         await callback.message.edit_text(_("Nothing about you is stored."))
         return
     await callback.message.edit_text(_("Your data has been deleted and your consent withdrawn."))

@@ -114,3 +114,10 @@ class AnnouncementControl(CallbackData, prefix="anc"):
 
     announcement: int
     action: str  # "pause", "resume", "cancel"
+
+
+class EraseChoice(CallbackData, prefix="er"):
+    """A coordinator confirms erasing the data of a ticket's citizen."""
+
+    ticket: int
+    confirm: bool

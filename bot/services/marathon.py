@@ -521,22 +521,28 @@ async def review(
     return reviewed
 
 
-_SUBTRACT_APPROVED = text(
+# A forgotten participant's reviewed deeds stay, anonymous (they are in the totals and the
+# statistics); what identifies them goes: the description, the place, the reviewer's words, the photos.
+_ANONYMISE_DEEDS = text(
     """
-    UPDATE deed_totals AS t SET amount = t.amount - d.amount, deeds = t.deeds - d.deeds
-    FROM (SELECT region, kind, sum(amount) AS amount, count(*) AS deeds FROM deeds
-          WHERE participant_id = :who AND state = 'approved' GROUP BY region, kind) AS d
-    WHERE t.region = d.region AND t.kind = d.kind
+    UPDATE deeds SET participant_id = NULL, description = '', locality = '', reject_reason = NULL
+    WHERE participant_id = :who AND state <> 'pending'
     """
 )
+# Not yet reviewed, so counted nowhere: they go, with their photos.
+_DROP_PENDING = delete(_deeds).where(_deeds.c.participant_id == bindparam("who"), text("deeds.state = 'pending'"))
+_DROP_PHOTOS = text("DELETE FROM deed_photos WHERE deed_id IN (SELECT id FROM deeds WHERE participant_id = :who)")
 _LEAVE = delete(_participants).where(_participants.c.telegram_id == bindparam("who"))
 
 
 async def forget_participant(session: AsyncSession, telegram_id: int) -> None:
-    """The person withdrew their consent (/forget): their participation, deeds and photos go, and
-    the totals lose what their deeds added, so totals stay equal to the deeds that remain."""
-    await session.execute(_SUBTRACT_APPROVED, {"who": telegram_id})
-    await session.execute(_LEAVE, {"who": telegram_id})  # deeds, photos and nominations cascade
+    """The person withdrew their consent (/forget): their participation (display name,
+    nominations) and photos go; their reviewed deeds stay in the totals without anything that
+    says whose they were or what they said."""
+    await session.execute(_DROP_PHOTOS, {"who": telegram_id})
+    await session.execute(_DROP_PENDING, {"who": telegram_id})
+    await session.execute(_ANONYMISE_DEEDS, {"who": telegram_id})
+    await session.execute(_LEAVE, {"who": telegram_id})  # nominations cascade
 
 
 # --- results -------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ async def collect(session: AsyncSession, filters: Filters) -> Export:
             _deeds.c.amount, _deeds.c.deed_date, _deeds.c.locality, _deeds.c.description, _deeds.c.state,
             _deeds.c.reject_reason, _deeds.c.claimed_amount, _deeds.c.created_at,
         )
-        .select_from(_deeds.join(_participants, _participants.c.telegram_id == _deeds.c.participant_id))
+        # (outer: deeds of participants who erased their data stay, anonymous)
+        .select_from(_deeds.outerjoin(_participants, _participants.c.telegram_id == _deeds.c.participant_id))
         .order_by(_deeds.c.id)
     )
     participants = select(

@@ -58,3 +58,35 @@ def to_csv(rows: list[tuple[Any, ...]]) -> bytes:
 
 def to_xlsx(rows: list[tuple[Any, ...]]) -> bytes:
     return workbook({"tickets": (COLUMNS, rows)})
+
+
+# The full record of one ticket, personal data included: only on a coordinator's request, recorded
+# in the audit log (`bot/services/personal_data.py`).
+RECORD_FIELDS = ("id", "kind", "category", "region", "office", "language", "status", "citizen_id", "phone",
+                 "details", "created_at", "taken_at", "operator_id", "first_answer_at", "escalated_at", "closed_at",
+                 "closed_by", "resolution", "rating", "rating_comment", "citizen_unreachable", "erased_at")
+MESSAGE_COLUMNS = ("at", "author", "author_id", "kind", "text", "file_id", "extra")
+
+
+def _flat(value: Any) -> Any:
+    """A JSON object (the help form's answers, a location) as one cell."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {item}" for key, item in value.items())
+    return value
+
+
+def record_rows(ticket: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[list[tuple], list[tuple]]:
+    fields = [(name, _flat(ticket.get(name))) for name in RECORD_FIELDS]
+    said = [(m["created_at"], m["author"], m["author_id"], m["kind"], m["text"], m["file_id"], _flat(m["extra"]))
+            for m in messages]
+    return fields, said
+
+
+def record_xlsx(ticket: dict[str, Any], messages: list[dict[str, Any]]) -> bytes:
+    fields, said = record_rows(ticket, messages)
+    return workbook({"ticket": (("field", "value"), fields), "messages": (MESSAGE_COLUMNS, said)})
+
+
+def record_csv(ticket: dict[str, Any], messages: list[dict[str, Any]]) -> bytes:
+    """The conversation, one message a row (the ticket's fields are in the workbook)."""
+    return table_csv(MESSAGE_COLUMNS, record_rows(ticket, messages)[1])

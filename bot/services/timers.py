@@ -60,7 +60,7 @@ _DONE = update(_timers).where(_timers.c.id == bindparam("row")).values(done_at=f
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 RETRY_WHEN_BUSY = timedelta(seconds=2)
 _RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(
-    due_at=func.now() + bindparam("pause", type_=Interval)
+    due_at=func.now() + bindparam("pause", type_=Interval), done_at=None
 )
 
 
@@ -120,6 +120,9 @@ async def fire_one(session: AsyncSession) -> DueTimer | None:
     if row is None:
         return None
     timer = DueTimer(row["id"], row["kind"], row["key"], row["payload"])
+    # Done before its handler runs, so a handler that sets its own kind and key again (a job that
+    # repeats) makes a new pending timer instead of moving this one, which would then be marked done.
+    await session.execute(_DONE, {"row": timer.id})
     try:
         async with session.begin_nested():
             await HANDLERS[timer.kind](session, timer.payload)
@@ -131,7 +134,6 @@ async def fire_one(session: AsyncSession) -> DueTimer | None:
         log.exception("timer failed", extra={"timer_id": timer.id, "kind": timer.kind})
         await session.execute(_RETRY_LATER, {"row": timer.id, "pause": RETRY_AFTER_ERROR})
         return timer
-    await session.execute(_DONE, {"row": timer.id})
     return timer
 
 

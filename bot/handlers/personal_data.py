@@ -1,0 +1,132 @@
+"""Coordinators and personal data: the full record of one ticket (`/ticket_record N`), erasing a
+ticket's citizen's data on their request (`/erase N`, after a confirmation), and the audit log
+(`/audit`) where both are recorded with who and when. The rules are in
+`bot/services/personal_data.py`."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import ActiveOperator
+from bot.keyboards.callbacks import EraseChoice
+from bot.services import personal_data, tickets_export
+from bot.services.marathon_export import KAZAKHSTAN
+from bot.services.operators import Operator
+from bot.services.personal_data import Action
+
+
+def ticket_number(command: CommandObject) -> int | None:
+    words = (command.args or "").strip().lstrip("№#").split()
+    if len(words) != 1 or not words[0].isdigit() or len(words[0]) > 12:
+        return None
+    return int(words[0])
+
+
+async def on_ticket_record(message: Message, command: CommandObject, session: AsyncSession, operator: Operator) -> None:
+    number = ticket_number(command)
+    if number is None:
+        await message.answer(_("Send /ticket_record and the request's number, for example: /ticket_record 12"))
+        return
+    found = await personal_data.ticket_record(session, number)
+    if found is None:
+        await message.answer(_("There is no request №{number}.").format(number=number))
+        return
+    ticket, said = found
+    await personal_data.audit(
+        session, Action.TICKET_RECORD, {"ticket": number}, actor_id=operator.telegram_id, actor=operator.name
+    )
+    caption = _("The full record of request №{number}, with personal data. This export is recorded in /audit.").format(
+        number=number
+    )
+    if ticket["erased_at"] is not None:
+        caption += "\n" + _("Its personal data was erased on {date}.").format(
+            date=ticket["erased_at"].astimezone(KAZAKHSTAN).strftime("%d.%m.%Y")
+        )
+    await message.answer_document(
+        BufferedInputFile(tickets_export.record_xlsx(ticket, said), f"request-{number}.xlsx"), caption=caption
+    )
+    await message.answer_document(BufferedInputFile(tickets_export.record_csv(ticket, said), f"request-{number}.csv"))
+
+
+async def on_erase(message: Message, command: CommandObject) -> None:
+    number = ticket_number(command)
+    if number is None:
+        await message.answer(_("Send /erase and the number of a request of the person who asked, for example: /erase 12"))
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗑 Yes, erase"), callback_data=EraseChoice(ticket=number, confirm=True))
+    builder.button(text=_("Cancel"), callback_data=EraseChoice(ticket=number, confirm=False))
+    builder.adjust(1)
+    await message.answer(
+        _("Erase all personal data of the citizen of request №{number}: their requests' messages, files and phone, their marathon name, deeds' descriptions and photos, and their settings? Do it only at their request. Anonymous counts stay. This cannot be undone and is recorded in /audit.").format(
+            number=number
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def on_erase_choice(
+    callback: CallbackQuery, callback_data: EraseChoice, session: AsyncSession, operator: Operator
+) -> None:
+    await callback.answer()
+    if not callback_data.confirm:
+        await callback.message.edit_text(_("Nothing was erased."))
+        return
+    erased = await personal_data.erase_citizen_of_ticket(
+        session, callback_data.ticket, actor_id=operator.telegram_id, actor=operator.name
+    )
+    if erased is None:
+        await callback.message.edit_text(
+            _("There is no request №{number}, or its citizen's data is already erased.").format(number=callback_data.ticket)
+        )
+        return
+    await callback.message.edit_text(
+        _("Erased: the data of the citizen of request №{number}.").format(number=callback_data.ticket) + " "
+        + ngettext("{count} request is now anonymous.", "{count} requests are now anonymous.", erased.tickets).format(
+            count=erased.tickets
+        )
+    )
+
+
+def audit_line(entry: personal_data.AuditRecord) -> str:
+    what = {
+        Action.TICKET_RECORD: _("exported the full record of request №{ticket}"),
+        Action.ERASE_PERSON: _("erased the data of the citizen of request №{ticket}"),
+        Action.RETENTION: _("erased the personal data of {tickets} requests closed over {older_than_days} days ago"),
+    }.get(entry.action, entry.action)
+    try:
+        what = what.format(**entry.subject)
+    except (KeyError, IndexError):
+        pass
+    who = escape(entry.actor) + (f" ({entry.actor_id})" if entry.actor_id else "")
+    return f"{entry.at.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M} · {who}: {escape(what)}"
+
+
+async def on_audit(message: Message, session: AsyncSession) -> None:
+    entries = await personal_data.audit_log(session)
+    if not entries:
+        await message.answer(_("The audit log is empty: nobody has exported or erased personal data yet."))
+        return
+    await message.answer(
+        _("🔐 <b>Actions on personal data</b>, newest first (Astana time):") + "\n\n"
+        + "\n".join(audit_line(entry) for entry in entries)
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="personal_data")
+    coordinator = ActiveOperator(coordinators_only=True)
+    router.message.register(on_ticket_record, Command("ticket_record"), coordinator)
+    router.message.register(on_erase, Command("erase"), coordinator)
+    router.message.register(on_audit, Command("audit"), coordinator)
+    router.callback_query.register(on_erase_choice, EraseChoice.filter(), coordinator)
+    return router
+
