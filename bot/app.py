@@ -41,6 +41,7 @@ from bot.handlers.requests import AskOperator, RatingComment
 from bot.i18n import N_, create_i18n
 from bot.jobs.deliveries import Deliveries
 from bot.keyboards.callbacks import (
+    AskFromAnswer,
     DeedReview,
     HelpFormStep,
     MarathonNav,
@@ -204,7 +205,7 @@ def citizen_request_routers() -> Router:
     request writes."""
     parent = Router(name="citizen_requests")
     parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
-    parent.callback_query.filter(CallbackOf(RequestAction, RatingChoice, HelpFormStep))
+    parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep))
     parent.include_routers(requests.create_router(), help_form.create_router(), requests.create_open_ticket_router())
     return parent
 
