@@ -34,6 +34,7 @@ from bot.handlers import (
     operators,
     privacy,
     requests,
+    stats,
 )
 from bot.handlers import settings as settings_handlers
 from bot.handlers.help_form import HelpForm
@@ -48,6 +49,7 @@ from bot.keyboards.callbacks import (
     RatingChoice,
     RegionChoice,
     RequestAction,
+    StatsPeriod,
     TicketAction,
     TransferTo,
     WinnersChoice,
@@ -184,12 +186,14 @@ def build_dispatcher(
 
 
 def staff_routers() -> Router:
-    """Operators' commands and invite links, then the desk (cards, replies to citizens)."""
+    """Operators' commands and invite links, then the desk (cards, replies to citizens), the review
+    of deeds, the awards and the statistics."""
     parent = Router(name="staff")
     parent.message.filter(StaffWayIn())
-    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo, DeedReview, WinnersChoice))
+    parent.callback_query.filter(StaffWayIn(), CallbackOf(TicketAction, TransferTo, DeedReview, WinnersChoice, StatsPeriod))
     parent.include_routers(
-        operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router()
+        operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router(),
+        stats.create_router(),
     )
     return parent
 

@@ -109,3 +109,8 @@ class AskFromAnswer(CallbackData, prefix="rqa"):
     topic: str
     question: str
 
+
+class StatsPeriod(CallbackData, prefix="stp"):
+    """The period of /stats: "week", "month", "marathon", "custom" (typed dates), "cancel"."""
+
+    period: str
