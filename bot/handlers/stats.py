@@ -274,7 +274,7 @@ async def send_report(
         await message.answer_photo(BufferedInputFile(picture, "stats.png"), caption=escape(caption))
     log.info("statistics sent", extra={
         "days": period.days, "charts": len(plan), "query_ms": round((collected - started) * 1000),
-        "draw_ms": round((drawn - collected) * 1000), "total_ms": round((time.perf_counter() - started) * 1000),
+        "text_and_charts_ms": round((drawn - collected) * 1000), "total_ms": round((time.perf_counter() - started) * 1000),
     })
 
 

@@ -31,8 +31,9 @@ _lock = threading.Lock()
 
 def _png(figure: Figure) -> bytes:
     FigureCanvasAgg(figure)
+    figure.get_layout_engine().set(w_pad=0.12, h_pad=0.12)  # a margin round the constrained layout, in inches
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.2)
+    figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
