@@ -37,6 +37,7 @@ from bot.handlers import (
     personal_data,
     privacy,
     requests,
+    stats,
 )
 from bot.handlers import settings as settings_handlers
 from bot.handlers.help_form import HelpForm
@@ -47,6 +48,7 @@ from bot.jobs.deliveries import Deliveries
 from bot.keyboards.callbacks import (
     AnnouncementControl,
     AnnouncementStep,
+    AskFromAnswer,
     DeedReview,
     EraseChoice,
     HelpFormStep,
@@ -54,6 +56,7 @@ from bot.keyboards.callbacks import (
     RatingChoice,
     RegionChoice,
     RequestAction,
+    StatsPeriod,
     TicketAction,
     TransferTo,
     WinnersChoice,
@@ -203,19 +206,22 @@ def build_dispatcher(
 
 
 def staff_routers() -> Router:
-    """Coordinators' announcements (a composition takes their messages before the desk would),
-    operators' commands and invite links, then the desk (cards, replies to citizens)."""
+    """Coordinators' announcements and personal-data commands (a composition takes their messages
+    before the desk would), operators' commands and invite links, then the desk (cards, replies to
+    citizens), the review of deeds, the awards and the statistics."""
     parent = Router(name="staff")
     parent.message.filter(StaffWayIn())
     parent.callback_query.filter(
         StaffWayIn(), CallbackOf(
-            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice
+            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice,
+            StatsPeriod,
         )
     )
     parent.include_routers(
         announcements.create_router(),
         personal_data.create_router(),
-        operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router()
+        operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router(),
+        stats.create_router(),
     )
     return parent
 
@@ -231,7 +237,7 @@ def citizen_request_routers() -> Router:
     request writes."""
     parent = Router(name="citizen_requests")
     parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
-    parent.callback_query.filter(CallbackOf(RequestAction, RatingChoice, HelpFormStep))
+    parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep))
     parent.include_routers(requests.create_router(), help_form.create_router(), requests.create_open_ticket_router())
     return parent
 

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasOpenTicket, NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
-from bot.keyboards.callbacks import RatingChoice, RequestAction
+from bot.keyboards.callbacks import AskFromAnswer, RatingChoice, RequestAction
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
 from bot.services import tickets
+from bot.services.knowledge import KnowledgeBase
 from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
 
@@ -81,11 +82,15 @@ async def tell_already_open(message: Message, ticket_id: int) -> None:
     )
 
 
-async def start_question(message: Message, state: FSMContext, open_ticket: int | None) -> None:
+async def start_question(
+    message: Message, state: FSMContext, open_ticket: int | None, details: dict[str, str] | None = None
+) -> None:
+    """Ask for the question; `details` go with the ticket it opens (where the person came from)."""
     if open_ticket is not None:
         await tell_already_open(message, open_ticket)
         return
     await state.set_state(AskOperator.question)
+    await state.set_data({"details": details} if details else {})
     await message.answer(
         _("💬 Write your question for an operator of your region's front-office in one message. You can also send a photo, a document, a voice message or a location."),
         reply_markup=cancel_keyboard(),
@@ -97,18 +102,32 @@ async def on_ask_operator(message: Message, state: FSMContext, open_ticket: int 
 
 
 async def on_ask_operator_button(callback: CallbackQuery, state: FSMContext, open_ticket: int | None) -> None:
+    """The button of answers sent before AskFromAnswer: which answer it was is not known."""
     await callback.answer()
-    await start_question(callback.message, state, open_ticket)
+    await start_question(callback.message, state, open_ticket, {"via": "knowledge"})
+
+
+async def on_ask_from_answer(
+    callback: CallbackQuery, callback_data: AskFromAnswer, state: FSMContext, open_ticket: int | None, kb: KnowledgeBase
+) -> None:
+    """"Ask an operator" under a knowledge-base answer: the answer did not settle it, which the
+    statistics count (`details.via`)."""
+    await callback.answer()
+    details = {"via": "knowledge"}
+    if kb.question(callback_data.topic, callback_data.question) is not None:  # not a forged or removed one
+        details["kb"] = f"{callback_data.topic}/{callback_data.question}"
+    await start_question(callback.message, state, open_ticket, details)
 
 
 async def on_question(message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits) -> None:
     content = await checked_content(message)
     if content is None:
         return
+    details = (await state.get_data()).get("details")
     try:
         await tickets.open_ticket(
             session, limits, citizen_id=user.telegram_id, region=user.region, language=user.language,
-            kind=tickets.QUESTION, category=tickets.QUESTION, first=content,
+            kind=tickets.QUESTION, category=tickets.QUESTION, first=content, details=details,
         )
     except TicketError as error:  # opened a moment ago, from another device
         await state.clear()
@@ -232,7 +251,8 @@ def create_router() -> Router:
     not_menu = ~AnyMenuButton()
     router.message.register(on_ask_operator, MenuButton(ASK_OPERATOR))
     router.message.register(on_my_requests, MenuButton(MY_REQUESTS))
-    router.callback_query.register(on_ask_operator_button, RequestAction.filter(F.action == "ask"))
+    router.callback_query.register(on_ask_operator_button, RequestAction.filter(F.action == "ask"))  # older answers
+    router.callback_query.register(on_ask_from_answer, AskFromAnswer.filter())
     router.callback_query.register(on_cancel, RequestAction.filter(F.action == "cancel"))
     router.callback_query.register(on_close, RequestAction.filter(F.action == "close"))
     router.callback_query.register(on_close_confirmed, RequestAction.filter(F.action == "close_yes"))

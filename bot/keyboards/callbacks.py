@@ -68,7 +68,7 @@ class TransferTo(CallbackData, prefix="tt"):
 class RequestAction(CallbackData, prefix="rq"):
     """A citizen's button about their own requests."""
 
-    action: str  # "ask" (start a question), "close", "close_yes", "close_no", "cancel"
+    action: str  # "ask" (start a question: answers sent before AskFromAnswer), "close", "close_yes", "close_no", "cancel"
     ticket: int = 0
 
 
@@ -121,3 +121,17 @@ class EraseChoice(CallbackData, prefix="er"):
 
     ticket: int
     confirm: bool
+
+
+class AskFromAnswer(CallbackData, prefix="rqa"):
+    """"Ask an operator" under a knowledge-base answer: the request it opens remembers the answer
+    (its topic and question ids, 10 characters each at most)."""
+
+    topic: str
+    question: str
+
+
+class StatsPeriod(CallbackData, prefix="stp"):
+    """The period of /stats: "week", "month", "marathon", "custom" (typed dates), "cancel"."""
+
+    period: str

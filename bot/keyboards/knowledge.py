@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.callbacks import HelpFormStep, KnowledgeNav, KnowledgeView, RequestAction
+from bot.keyboards.callbacks import AskFromAnswer, HelpFormStep, KnowledgeNav, KnowledgeView
 from bot.services.knowledge import KnowledgeBase, Question, Topic
 
 PAGE_SIZE = 6
@@ -78,8 +78,11 @@ def _answer_keyboard(question: Question, related: tuple[Question, ...], language
         callback_data=KnowledgeNav(view=KnowledgeView.TOPIC, topic=question.topic_id),
     )
     builder.button(text=_("📚 All topics", locale=language), callback_data=KnowledgeNav(view=KnowledgeView.TOPICS))
-    # Where the knowledge base ends, a person takes over.
-    builder.button(text=_("💬 Ask an operator", locale=language), callback_data=RequestAction(action="ask"))
+    # Where the knowledge base ends, a person takes over; the request remembers the answer.
+    builder.button(
+        text=_("💬 Ask an operator", locale=language),
+        callback_data=AskFromAnswer(topic=question.topic_id, question=question.id),
+    )
     builder.button(text=_("🆘 Need volunteers' help", locale=language), callback_data=HelpFormStep(action="start"))
     builder.adjust(*([1] * (len(related) + 2)), 2)
     return builder.as_markup()

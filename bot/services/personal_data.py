@@ -22,7 +22,7 @@ from bot.db.models import AuditEntry, Ticket, TicketMessage
 from bot.services import marathon, tickets, timers, users
 
 # What of a ticket's `details` is not about the person (how the ticket came about) and stays.
-ANONYMOUS_DETAILS = ("via",)
+ANONYMOUS_DETAILS = ("via", "kb")
 RETENTION_TIMER = "retention"
 RETENTION_BATCH = 500  # tickets erased per firing; the next firing follows at once if more are due
 
