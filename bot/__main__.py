@@ -317,10 +317,40 @@ async def export_tickets(url: str, args: argparse.Namespace) -> None:
     print(f"{len(rows)} requests written to {out} (no phone numbers, no message texts)")
 
 
+async def record_ticket(url: str, args: argparse.Namespace) -> None:
+    """The full record of one ticket, personal data included, recorded in the audit log under the
+    name of whoever runs the command on this machine."""
+    import getpass
+
+    from bot.db.engine import create_engine, create_session_factory
+    from bot.services import personal_data, tickets_export
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            found = await personal_data.ticket_record(session, args.number)
+            if found is None:
+                raise CommandError(f"There is no request №{args.number}")
+            await personal_data.audit(
+                session, personal_data.Action.TICKET_RECORD, {"ticket": args.number},
+                actor=f"command line ({getpass.getuser()})",
+            )
+    finally:
+        await engine.dispose()
+    ticket, said = found
+    out.write_bytes(
+        tickets_export.record_xlsx(ticket, said) if args.format == "xlsx" else tickets_export.record_csv(ticket, said)
+    )
+    print(f"request №{args.number} written to {out}, personal data included; recorded in the audit log")
+
+
 def command_tickets(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as url:
         migrate(url)
-        run_event_loop(export_tickets(url, args))
+        run_event_loop(export_tickets(url, args) if args.action == "export" else record_ticket(url, args))
 
 
 def command_migrate(settings: Settings) -> None:
@@ -389,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     tickets_export.add_argument("--status", choices=["new", "taken", "closed"])
     tickets_export.add_argument("--from", dest="since", type=date.fromisoformat, help="opened on or after YYYY-MM-DD")
     tickets_export.add_argument("--to", dest="until", type=date.fromisoformat, help="opened on or before YYYY-MM-DD")
+    tickets_record = tickets_actions.add_parser(
+        "record", help="the full record of one request, personal data included (recorded in the audit log)"
+    )
+    tickets_record.add_argument("number", type=int, help="the request's number")
+    tickets_record.add_argument("--format", choices=["xlsx", "csv"], default="xlsx", help="csv: the messages only")
+    tickets_record.add_argument("--out", required=True, help="the file to write")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", module="platformdirs")

@@ -129,7 +129,9 @@ async def test_forget_leaves_no_trace_of_the_person_and_the_counts_stay(citizen,
     assert again.sent
 
 
-async def test_a_coordinators_full_record_and_erasure_are_in_the_audit_log(citizen, operator, engine, t, api):
+async def test_a_coordinators_full_record_and_erasure_are_in_the_audit_log(
+    citizen, operator, engine, t, api, tmp_path, database_url
+):
     person = await citizen("en")
     akmola = await operator("akmola", "en", "Nurlan")
     regional = await operator("almaty", "en")
@@ -157,6 +159,16 @@ async def test_a_coordinators_full_record_and_erasure_are_in_the_audit_log(citiz
     conversation = api.files[record.sent[1].document["file_id"]].content.decode("utf-8-sig")
     assert "Dana Privatova" in conversation
 
+    # The same from the command line, recorded under the name of whoever ran it.
+    from tests.test_command_line import run_bot
+
+    url = database_url.replace("+asyncpg", "")
+    written = run_bot(tmp_path, "tickets", "record", str(number), "--format", "csv", "--out", str(tmp_path / "r.csv"), DATABASE_URL=url)
+    assert written.returncode == 0, written.stderr
+    assert "Dana Privatova" in (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+    missing = run_bot(tmp_path, "tickets", "record", "999", "--out", str(tmp_path / "x.xlsx"), DATABASE_URL=url)
+    assert missing.returncode == 2 and "There is no request №999" in missing.stderr
+
     asked = await coordinator.send(f"/erase {number}")
     assert "Do it only at their request" in asked.text
     assert "Nothing was erased" in (await coordinator.press("Cancel")).edited[0].text
@@ -170,13 +182,16 @@ async def test_a_coordinators_full_record_and_erasure_are_in_the_audit_log(citiz
     assert "already erased" in (await coordinator.press("Yes, erase", again.last)).edited[0].text
 
     log = (await coordinator.send("/audit")).text
-    lines = [line for line in log.splitlines() if "Saule" in line]
-    assert f"erased the data of the citizen of request №{number}" in lines[0]
-    assert f"exported the full record of request №{number}" in lines[1]
+    lines = [line for line in log.splitlines() if "·" in line]
+    assert "Saule" in lines[0] and f"erased the data of the citizen of request №{number}" in lines[0]
+    assert "command line" in lines[1] and f"exported the full record of request №{number}" in lines[1]
+    assert "Saule" in lines[2] and f"exported the full record of request №{number}" in lines[2]
     assert str(coordinator.id) in lines[0]
     async with engine.connect() as conn:
         entries = (await conn.execute(text("SELECT actor_id, action, subject FROM audit_log ORDER BY id"))).all()
-    assert [(a, b) for a, b, _ in entries] == [(coordinator.id, "ticket_record"), (coordinator.id, "erase_person")]
+    assert [(a, b) for a, b, _ in entries] == [
+        (coordinator.id, "ticket_record"), (None, "ticket_record"), (coordinator.id, "erase_person")
+    ]
     assert all(str(person.id) not in str(subject) for _, _, subject in entries)
 
 

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.filters import TypedCommand
 from bot.handlers.texts import privacy_notice
 from bot.keyboards.callbacks import ForgetChoice
@@ -18,8 +19,8 @@ from bot.services import personal_data
 from bot.services.users import Person
 
 
-async def on_privacy(message: Message) -> None:
-    await message.answer(privacy_notice())
+async def on_privacy(message: Message, settings: Settings) -> None:
+    await message.answer(privacy_notice(settings.retention_days))
 
 
 async def on_forget(message: Message, user: Person | None) -> None:

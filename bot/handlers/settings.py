@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.filters import Onboarded
 from bot.handlers.texts import privacy_notice
 from bot.i18n import LANGUAGE_NAMES, language_order
@@ -71,8 +72,8 @@ async def on_change_region(callback: CallbackQuery, user: Person, directory: Dir
     await callback.answer()
 
 
-async def on_privacy(callback: CallbackQuery) -> None:
-    await callback.message.answer(privacy_notice())
+async def on_privacy(callback: CallbackQuery, settings: Settings) -> None:
+    await callback.message.answer(privacy_notice(settings.retention_days))
     await callback.answer()
 
 

@@ -38,7 +38,7 @@ def consent_request() -> str:
     )
 
 
-def privacy_notice() -> str:
+def privacy_notice(retention_days: int) -> str:
     return "\n\n".join(
         [
             _("<b>Personal data notice</b>"),
@@ -54,6 +54,14 @@ def privacy_notice() -> str:
                 "the messages, photos and files you send, and the phone number you share for that "
                 "request. Your Telegram name and username are not stored."
             ),
+            _(
+                "<b>The Marathon of Good Deeds.</b> If you take part: the name you show (or none, if "
+                "you stay anonymous), and your deeds with their descriptions, places and photos."
+            ),
+            _(
+                "<b>How long.</b> A request's messages, files and phone number are erased {days} days "
+                "after it is closed; what stays is anonymous."
+            ).format(days=retention_days),
             _(
                 "<b>Why.</b> To answer you in your language, to pass your request to your region's "
                 "front-office and to keep anonymous statistics of the call-centre's work."
