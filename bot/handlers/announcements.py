@@ -153,12 +153,19 @@ async def on_version(message: Message, state: FSMContext) -> None:
     await message.answer(_("Who is it for?"), reply_markup=audience_keyboard())
 
 
+async def choosing_audience(callback: CallbackQuery, state: FSMContext) -> bool:
+    """Whether the composition is at the audience; a stale button is told so."""
+    if await state.get_state() == Composing.audience.state:
+        return True
+    await callback.answer(_("This button is no longer active."))
+    return False
+
+
 async def on_audience(
     callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext, session: AsyncSession,
     directory: Directory, settings: Settings,
 ) -> None:
-    if await state.get_state() != Composing.audience.state:
-        await callback.answer(_("This button is no longer active."))
+    if not await choosing_audience(callback, state):
         return
     try:
         kind = AudienceKind(callback_data.value)
@@ -168,28 +175,25 @@ async def on_audience(
     await callback.answer()
     if kind is AudienceKind.REGION:
         await callback.message.edit_text(_("Which region?"), reply_markup=regions_keyboard(directory, get_i18n().current_locale))
-        return
-    if kind is AudienceKind.LANGUAGE:
+    elif kind is AudienceKind.LANGUAGE:
         await callback.message.edit_text(_("People who use the bot in which language?"), reply_markup=languages_keyboard())
-        return
-    await show_preview(callback, state, session, directory, settings, Audience(kind))
+    else:
+        await show_preview(callback, state, session, directory, settings, Audience(kind))
 
 
 async def on_audience_value(
     callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext, session: AsyncSession,
     directory: Directory, settings: Settings,
 ) -> None:
-    if await state.get_state() != Composing.audience.state:
-        await callback.answer(_("This button is no longer active."))
+    """A region or a language chosen for the audience."""
+    if not await choosing_audience(callback, state):
         return
-    if callback_data.action == "region" and not directory.is_region(callback_data.value):
-        await callback.answer(_("This button is no longer active."))
-        return
-    if callback_data.action == "language" and callback_data.value not in SUPPORTED_LANGUAGES:
+    kind = AudienceKind.REGION if callback_data.action == "region" else AudienceKind.LANGUAGE
+    known = directory.is_region(callback_data.value) if kind is AudienceKind.REGION else callback_data.value in SUPPORTED_LANGUAGES
+    if not known:
         await callback.answer(_("This button is no longer active."))
         return
     await callback.answer()
-    kind = AudienceKind.REGION if callback_data.action == "region" else AudienceKind.LANGUAGE
     await show_preview(callback, state, session, directory, settings, Audience(kind, callback_data.value))
 
 
