@@ -73,12 +73,20 @@ async def on_invite_link(message: Message, command: CommandObject, session: Asyn
         return
     await message.answer(
         _("Welcome! You are now an operator of {office}.").format(office=escape(office_name(directory, operator.office)))
-        + "\n\n" + operator_help()
+        + "\n\n" + operator_help(operator.role)
     )
 
 
-def operator_help() -> str:
-    return _("Requests of your front-office come to this chat as cards: press “Take”, then reply to the citizen's messages. /queue: open requests, /my: yours, /ticket and a number: one request, /duty: on or off duty.")
+def operator_help(role: Role = Role.OPERATOR) -> str:
+    lines = [
+        _("Requests of your front-office come to this chat as cards: press “Take”, then reply to the citizen's messages. /queue: open requests, /my: yours, /ticket and a number: one request, /duty: on or off duty."),
+        _("/deeds: marathon deeds to review, /stats: statistics."),
+    ]
+    if role is Role.COORDINATOR:
+        lines.append(
+            _("Coordinators also have /announce (an announcement to many people), /tickets_export and /marathon_export, /ticket_record and /erase (one request's personal data) and /audit (who did what with personal data).")
+        )
+    return "\n".join(lines)
 
 
 async def on_duty(message: Message, session: AsyncSession, directory: Directory, operator: Operator) -> None:
@@ -86,7 +94,7 @@ async def on_duty(message: Message, session: AsyncSession, directory: Directory,
     office = escape(office_name(directory, changed.office))
     if changed.on_duty:
         await message.answer(
-            _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help()
+            _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help(changed.role)
         )
     else:
         await message.answer(_("You are off duty ({office}). Send /duty to come back on duty.").format(office=office))
