@@ -5,7 +5,10 @@ Pause, Resume and Cancel; the sending itself is `bot/jobs/announcements.py`."""
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -268,12 +271,14 @@ async def on_send(
     )
     await state.clear()
     await callback.answer()
-    await callback.message.edit_reply_markup(reply_markup=None)
     progress = await callback.message.answer(
         texts.progress_text(created, directory, None, settings.announcement_rate),
         reply_markup=texts.progress_keyboard(created),
     )
     await announcements.set_progress_message(session, created.id, progress.chat.id, progress.message_id)
+    # Cosmetic, so after the progress message: a 429 here must not roll the announcement back.
+    with contextlib.suppress(TelegramAPIError):
+        await callback.message.edit_reply_markup(reply_markup=None)
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
@@ -300,15 +305,20 @@ async def on_control(
             else _("This button is no longer active.")
         )
         return
-    await callback.answer(
-        {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled: nobody else will receive it.")}[
-            callback_data.action
-        ]
-    )
-    await callback.message.edit_text(
-        texts.progress_text(changed, directory, None, settings.announcement_rate),
-        reply_markup=texts.progress_keyboard(changed),
-    )
+    # The change stands whatever Telegram answers now (a 429 while the announcement keeps the bot
+    # near its limit, a query too old to answer): an exception here would roll it back after the
+    # coordinator was told it is done. The sending loop shows the progress message again anyway.
+    with contextlib.suppress(TelegramAPIError):
+        await callback.answer(
+            {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled: nobody else will receive it.")}[
+                callback_data.action
+            ]
+        )
+    with contextlib.suppress(TelegramAPIError):
+        await callback.message.edit_text(
+            texts.progress_text(changed, directory, None, settings.announcement_rate),
+            reply_markup=texts.progress_keyboard(changed),
+        )
 
 
 def create_router() -> Router:

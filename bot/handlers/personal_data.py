@@ -43,6 +43,9 @@ async def on_ticket_record(message: Message, command: CommandObject, session: As
     await personal_data.audit(
         session, Action.TICKET_RECORD, {"ticket": number}, actor_id=operator.telegram_id, actor=operator.name
     )
+    # Recorded before any of it leaves: a failure after the first file (a 429 on the second, a
+    # crash) must not roll back the entry of an export that went out.
+    await session.commit()
     caption = _("The full record of request №{number}, with personal data. This export is recorded in /audit.").format(
         number=number
     )

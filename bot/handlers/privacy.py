@@ -23,8 +23,9 @@ async def on_privacy(message: Message, settings: Settings) -> None:
     await message.answer(privacy_notice(settings.retention_days))
 
 
-async def on_forget(message: Message, user: Person | None) -> None:
+async def on_forget(message: Message, user: Person | None, state: FSMContext) -> None:
     if user is None:
+        await state.clear()  # a set-up in progress (the language chosen) is keyed by their id
         await message.answer(_("Nothing about you is stored."))
         return
     builder = InlineKeyboardBuilder()

@@ -57,14 +57,21 @@ class Pacer:
         self.interval = 1.0 / rate
         self._next = time.monotonic()
 
-    async def slot(self) -> None:
+    async def slot(self, stopping: asyncio.Event | None = None) -> None:
+        """Wait for the next slot; at once when `stopping` is set (a 429's `retry_after` can be
+        longer than a stop waits, and a claimed recipient left unsent would be lost)."""
         now = time.monotonic()
         # After a pause, start again from now instead of catching up with a burst.
         self._next = max(self._next, now)
         wait = self._next - now
         self._next += self.interval
-        if wait > 0:
+        if wait <= 0:
+            return
+        if stopping is None:
             await asyncio.sleep(wait)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), wait)
 
     def hold(self, seconds: float) -> None:
         self._next = max(self._next, time.monotonic() + seconds)
@@ -189,10 +196,11 @@ class Announcer:
 
         async with asyncio.TaskGroup() as group:
             for recipient in batch:
+                if not self._stopping.is_set():
+                    await pacer.slot(self._stopping)
                 if self._stopping.is_set():
                     outcomes[recipient.telegram_id] = (Outcome.RETRY, False)  # back to pending
                     continue
-                await pacer.slot()
                 await in_flight.acquire()
                 group.create_task(send(recipient))
         return outcomes

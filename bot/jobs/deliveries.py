@@ -109,7 +109,9 @@ class Deliveries:
         """A message of a ticket's conversation to the other side: the citizen's to the operator
         with the ticket's number, the operator's to the citizen signed with the office's name."""
         said = await tickets.get_message(session, payload["message"])
-        if said is None:
+        if said is None or _erased(said):
+            # Erased while it waited (/forget, /erase): nothing is left to relay. Sending it would
+            # fail (no file, no location) and, retried, hold the chat's whole queue for an hour.
             return
         ticket = await self._ticket(session, said.ticket_id)
         async with self._in_language_of(session, chat_id, ticket.language):
@@ -174,6 +176,12 @@ class Deliveries:
             # (A crash between parts repeats the parts already sent: the announcement is one row.)
             for part in in_parts(marathon_texts.winners_text(found, self.directory)):
                 await bot.send_message(chat_id, part)
+
+
+def _erased(said: Said) -> bool:
+    """A message whose personal data was erased: no words, no file, no location."""
+    content = said.content
+    return content.text is None and content.file_id is None and not content.extra
 
 
 def _signed(said: Said, sign: str, limit: int | None) -> str:
