@@ -1,5 +1,7 @@
-"""Review 5: announcements and personal data. Each test reproduces a problem found in review (or,
-where noted, pins down behaviour checked and found sound), end to end through the stand-in."""
+"""Announcements and erasure when things go wrong: Telegram refusing a cosmetic edit (429) in the
+middle of Pause, Cancel or Send; a stop during a long retry_after; two bot processes sending at once;
+/forget while the operator is still owed the person's photo; /forget during the first set-up; an
+export whose second file fails after the first went out."""
 
 from __future__ import annotations
 
