@@ -272,3 +272,32 @@ async def test_who_may_announce_and_bad_input(api, bot, engine, operator, citize
     assert stale.answer["text"] == "This button is no longer active."
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM announcements")) == 0
+
+
+async def test_any_coordinator_follows_and_controls_a_running_announcement(api, bot, engine, operator):
+    people = await seed_people(api, engine, 150)
+    ids = list(people)
+    sender = await operator("national", "en", "Aigerim", coordinator=True)
+    other = await operator("national", "ru", "Сәуле", coordinator=True)
+    assert "Объявлений пока нет" in (await other.send("/announcements")).text
+    await compose(sender, per_language=False)
+    await sender.press("Send to 150 people")
+    await wait_until(lambda: _count(api, ids, 20), 20)
+
+    listed = await other.send("/announcements")
+    assert "№1" in listed.sent[0].text and "всем" in listed.sent[0].text
+    followed = listed.sent[1]
+    assert "Объявление №1" in followed.text and [b["text"] for b in followed.buttons] == ["⏸ Пауза", "✖️ Отмена"]
+    await wait_until(lambda: _edited_since(api, other.id, followed), 10)  # now kept up to date in their chat
+    cancelled = await other.press("Отмена", followed)
+    assert "✖️ отменено" in cancelled.edited[0].text
+    await asyncio.sleep(2)
+    assert (await state_of(engine))["state"] == "cancelled" and len(sends_to(api, ids)) < 150
+    listed = await other.send("/announcements")
+    assert "✖️ отменено" in listed.text and len(listed.sent) == 1, "nothing to follow once it is over"
+    refused = await (await operator("almaty", "en")).send("/announcements")
+    assert "coordinators of the National front-office" in refused.text
+
+
+async def _edited_since(api, chat_id: int, message) -> bool:
+    return api.message(chat_id, message.message_id).edit_date is not None

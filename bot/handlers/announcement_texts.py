@@ -50,17 +50,21 @@ def number(value: int) -> str:
     return f"{value:,}".replace(",", " ")
 
 
+def state_text(state: State) -> str:
+    return {
+        State.RUNNING: _("sending"),
+        State.PAUSED: _("⏸ paused"),
+        State.CANCELLED: _("✖️ cancelled"),
+        State.DONE: _("✅ done"),
+    }[state]
+
+
 def progress_text(announcement: Announcement, directory: Directory, rate: float | None, configured_rate: float) -> str:
     """The live progress: a bar, the counts, the rate and the time left. `rate` is the one
     measured lately (None before the first sends)."""
     a = announcement
     percent = 100 if a.total == 0 else 100 * a.done_count // a.total
-    state = {
-        State.RUNNING: _("sending"),
-        State.PAUSED: _("⏸ paused"),
-        State.CANCELLED: _("✖️ cancelled"),
-        State.DONE: _("✅ done"),
-    }[a.state]
+    state = state_text(a.state)
     lines = [
         _("📣 <b>Announcement №{number}</b>: {state}").format(number=a.id, state=state),
         _("To: {audience}").format(audience=audience_text(a.audience, directory)),

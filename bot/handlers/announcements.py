@@ -26,6 +26,7 @@ from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep
 from bot.services import announcements
 from bot.services.announcements import ALL, MAX_CAPTION, MAX_TEXT, Audience, AudienceKind, Version
 from bot.services.directory import Directory
+from bot.services.marathon_export import KAZAKHSTAN
 from bot.services.operators import Operator
 
 
@@ -321,11 +322,39 @@ async def on_control(
         )
 
 
+async def on_list(message: Message, session: AsyncSession, directory: Directory, settings: Settings) -> None:
+    """The latest announcements; each one still sending (or paused) comes with its progress and
+    buttons, and from now on it is this message that is kept up to date: any coordinator can
+    follow, pause or cancel an announcement, not only the one who sent it."""
+    found = await announcements.recent(session)
+    if not found:
+        await message.answer(_("No announcements yet. /announce starts one."))
+        return
+    lines = [_("📣 <b>Latest announcements</b> (Astana time):")]
+    for a in found:
+        lines.append(
+            f"№{a.id} · {a.created_at.astimezone(KAZAKHSTAN):%d.%m %H:%M} · {texts.audience_text(a.audience, directory)}"
+            f" · {texts.state_text(a.state)} · "
+            + _("sent: {sent} of {total}").format(sent=texts.number(a.sent), total=texts.number(a.total))
+        )
+    await message.answer("\n".join(lines))
+    for a in found:
+        if a.finished:
+            continue
+        shown = await message.answer(
+            texts.progress_text(a, directory, None, settings.announcement_rate), reply_markup=texts.progress_keyboard(a)
+        )
+        await announcements.set_progress_message(
+            session, a.id, shown.chat.id, shown.message_id, get_i18n().current_locale
+        )
+
+
 def create_router() -> Router:
     router = Router(name="announcements")
     coordinator = ActiveOperator(coordinators_only=True)
     router.message.register(on_announce, Command("announce"), coordinator)
-    router.message.register(on_not_coordinator, Command("announce"), ActiveOperator())
+    router.message.register(on_list, Command("announcements"), coordinator)
+    router.message.register(on_not_coordinator, Command("announce", "announcements"), ActiveOperator())
     router.message.register(on_version, StateFilter(Composing.version), coordinator, NotCommand())
     router.callback_query.filter(coordinator)
     router.callback_query.register(on_mode, AnnouncementStep.filter(F.action.in_({"one", "per_language"})))

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x616E6E6F  # "anno"
 IDLE_SECONDS = 1.0  # how often an idle process looks for a running announcement
 PROGRESS_SECONDS = 3.0  # how often the progress message is edited
+FINAL_EDIT_ATTEMPTS = 3
+MAX_FINAL_EDIT_WAIT = 30.0
 IN_FLIGHT = 16  # sends awaiting Telegram's answer at once (its answer takes ~50-300 ms)
 
 
@@ -180,7 +182,7 @@ class Announcer:
             if time.monotonic() - shown_at >= PROGRESS_SECONDS:
                 shown_at = time.monotonic()
                 await self._show(bot, announcement.id, meter)
-        await self._show(bot, announcement.id, meter)
+        await self._show(bot, announcement.id, meter, final=True)
 
     async def _send_batch(
         self, bot: Bot, announcement: Announcement, batch: list[Recipient], pacer: Pacer
@@ -233,12 +235,23 @@ class Announcer:
             return Outcome.FAILED, True
         return Outcome.RETRY, True
 
-    async def _show(self, bot: Bot, announcement_id: int, meter: RateMeter) -> None:
-        """Edit the progress message to the announcement as it stands now."""
+    async def _show(self, bot: Bot, announcement_id: int, meter: RateMeter, *, final: bool = False) -> None:
+        """Edit the progress message to the announcement as it stands now. The last edit (done,
+        paused, cancelled) waits out Telegram's flood control, a few times: a message left saying
+        "sending" with its buttons would mislead the coordinator."""
+        for _attempt in range(FINAL_EDIT_ATTEMPTS if final else 1):
+            retry_after = await self._edit_progress(bot, announcement_id, meter)
+            if retry_after is None or self._stopping.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), min(retry_after, MAX_FINAL_EDIT_WAIT))
+
+    async def _edit_progress(self, bot: Bot, announcement_id: int, meter: RateMeter) -> float | None:
+        """One edit; Telegram's retry_after if it refused it for flood control, else None."""
         async with self.session_factory() as session:
             current = await announcements.get(session, announcement_id)
         if current is None or current.progress_message_id is None or current.progress_chat_id is None:
-            return
+            return None
         with self.i18n.context(), self.i18n.use_locale(current.language):
             text = texts.progress_text(current, self.directory, meter.rate(), self.rate)
             keyboard = texts.progress_keyboard(current)
@@ -248,8 +261,10 @@ class Announcer:
             )
         except TelegramRetryAfter as error:
             log.info("progress not shown: flood control", extra={"retry_after": error.retry_after})
+            return float(error.retry_after)
         except TelegramBadRequest as error:
             if "not modified" not in error.message:
                 log.warning("progress not shown", extra={"announcement": announcement_id, "reason": error.message})
         except (TelegramForbiddenError, TelegramNetworkError, TelegramServerError):
             log.warning("progress not shown", extra={"announcement": announcement_id})
+        return None

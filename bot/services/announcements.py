@@ -12,6 +12,7 @@ repeated (see `recover`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -119,6 +120,7 @@ class Announcement:
     blocked: int
     progress_chat_id: int | None
     progress_message_id: int | None
+    created_at: datetime
 
     @property
     def done_count(self) -> int:
@@ -137,7 +139,7 @@ class Announcement:
         return cls(
             row["id"], row["created_by"], row["language"], Audience.from_json(row["audience"]), row["versions"],
             State(row["state"]), row["total"], row["sent"], row["failed"], row["blocked"],
-            row["progress_chat_id"], row["progress_message_id"],
+            row["progress_chat_id"], row["progress_message_id"], row["created_at"],
         )
 
 
@@ -219,11 +221,21 @@ async def get(session: AsyncSession, announcement_id: int, *, lock: bool = False
     return Announcement.from_row(row) if row else None
 
 
-async def set_progress_message(session: AsyncSession, announcement_id: int, chat_id: int, message_id: int) -> None:
-    await session.execute(
-        update(_announcements).where(_announcements.c.id == announcement_id)
-        .values(progress_chat_id=chat_id, progress_message_id=message_id)
-    )
+async def set_progress_message(
+    session: AsyncSession, announcement_id: int, chat_id: int, message_id: int, language: str | None = None
+) -> None:
+    """The message the sending loop keeps up to date (and in which language): the creator's, or
+    that of a coordinator who asked for it later (/announcements)."""
+    values: dict[str, Any] = {"progress_chat_id": chat_id, "progress_message_id": message_id}
+    if language is not None:
+        values["language"] = language
+    await session.execute(update(_announcements).where(_announcements.c.id == announcement_id).values(**values))
+
+
+async def recent(session: AsyncSession, limit: int = 5) -> list[Announcement]:
+    """The newest announcements, newest first."""
+    rows = await session.execute(select(*_COLUMNS).order_by(_announcements.c.id.desc()).limit(limit))
+    return [Announcement.from_row(row) for row in rows.mappings()]
 
 
 # Which control applies in which state; anything else is a stale button.

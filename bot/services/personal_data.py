@@ -147,12 +147,23 @@ _RETENTION_DUE = text(
 )
 
 
+_FORGET_RECIPIENTS = text(
+    """
+    DELETE FROM announcement_recipients WHERE announcement_id IN (
+        SELECT id FROM announcements
+        WHERE state IN ('done', 'cancelled') AND finished_at < now() - CAST(:keep AS interval))
+    """
+)
+
+
 async def erase_expired(session: AsyncSession, keep_days: int, batch: int = RETENTION_BATCH) -> int:
     """Erase the personal data of tickets closed more than `keep_days` ago; returns how many
     (at most `batch`). The people themselves stay users; only those tickets lose what they held."""
     rows = (await session.execute(_RETENTION_DUE, {"keep": timedelta(days=keep_days), "batch": batch})).all()
     ticket_ids = [row.id for row in rows]
     await _erase_tickets(session, ticket_ids, [row.citizen_id for row in rows if row.citizen_id is not None])
+    # Who an announcement went to is of no use once it is over; its counts stay on the announcement.
+    await session.execute(_FORGET_RECIPIENTS, {"keep": timedelta(days=keep_days)})
     if ticket_ids:
         await audit(session, Action.RETENTION, {"tickets": len(ticket_ids), "older_than_days": keep_days}, actor="retention")
     return len(ticket_ids)
