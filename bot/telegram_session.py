@@ -15,11 +15,15 @@ Three costs of aiogram's defaults, each measured under load in `bench/`:
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import deque
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 import orjson
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiohttp import BytesPayload, FormData
 from pydantic import ValidationError
@@ -29,13 +33,71 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# Telegram lets a bot send about 30 messages a second in all; beyond, it answers 429 for a while.
+SENDS_PER_SECOND = 29
+# A 429 Telegram asks to wait out this long at most is waited for once, then the call is made again:
+# a person's answer must not be lost to a moment of flood control.
+RETRY_AFTER_AT_MOST = 5
+
+
+class SendBudget:
+    """The messages this process sent to Telegram in the last second. Announcements send only while
+    there is room under `SENDS_PER_SECOND` beside what people are answered, so a broadcast never
+    pushes a person's answer into Telegram's flood control."""
+
+    def __init__(self, per_second: int = SENDS_PER_SECOND) -> None:
+        self.per_second = per_second
+        self._sent: deque[float] = deque()
+
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - 1.0:
+            self._sent.popleft()
+
+    def record(self) -> None:
+        self._sent.append(time.monotonic())
+
+    def recent(self) -> int:
+        self._expire(time.monotonic())
+        return len(self._sent)
+
+    async def room(self, keep_free: int) -> None:
+        """Wait until fewer than `per_second - keep_free` messages went out in the last second."""
+        while True:
+            now = time.monotonic()
+            self._expire(now)
+            if len(self._sent) < self.per_second - keep_free:
+                return
+            await asyncio.sleep(max(0.005, self._sent[0] + 1.0 - now))
+
+
+def _is_message(method: TelegramMethod[Any]) -> bool:
+    name = method.__api_method__
+    return name.startswith(("send", "edit", "copy", "forward"))
+
+
 class TelegramSession(AiohttpSession):
-    """Also: orjson for the Bot API's JSON, several times faster than the standard library's."""
+    """Also: orjson for the Bot API's JSON, several times faster than the standard library's; the
+    process's send budget; and one retry of a call that met flood control for a short while."""
 
     _response_types: ClassVar[dict[Any, type[Response[Any]]]] = {}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)
+        self.budget = SendBudget()
+
+    async def make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        counted = _is_message(method)
+        if counted:
+            self.budget.record()
+        try:
+            return await super().make_request(bot, method, timeout)
+        except TelegramRetryAfter as error:
+            if error.retry_after > RETRY_AFTER_AT_MOST:
+                raise
+            await asyncio.sleep(error.retry_after)
+            if counted:
+                self.budget.record()
+            return await super().make_request(bot, method, timeout)
 
     def build_form_data(self, bot: Any, method: TelegramMethod[Any]) -> FormData:
         files: dict[str, Any] = {}

@@ -39,6 +39,7 @@ from bot.handlers import announcement_texts as texts
 from bot.services import announcements
 from bot.services.announcements import Announcement, Outcome, Recipient, State
 from bot.services.directory import Directory
+from bot.telegram_session import SendBudget
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ IDLE_SECONDS = 1.0  # how often an idle process looks for a running announcement
 PROGRESS_SECONDS = 3.0  # how often the progress message is edited
 FINAL_EDIT_ATTEMPTS = 3
 MAX_FINAL_EDIT_WAIT = 30.0
+# Sends a second the announcer leaves free for people's answers under the bot's budget of 29: it
+# sends only while fewer than 24 messages went out in the last second, whoever sent them.
+KEEP_FREE_FOR_ANSWERS = 5
 IN_FLIGHT = 16  # sends awaiting Telegram's answer at once (its answer takes ~50-300 ms)
 
 
@@ -189,6 +193,7 @@ class Announcer:
     ) -> dict[int, tuple[Outcome, bool]]:
         outcomes: dict[int, tuple[Outcome, bool]] = {}
         in_flight = asyncio.Semaphore(IN_FLIGHT)
+        budget: SendBudget | None = getattr(bot.session, "budget", None)
 
         async def send(recipient: Recipient) -> None:
             try:
@@ -200,6 +205,8 @@ class Announcer:
             for recipient in batch:
                 if not self._stopping.is_set():
                     await pacer.slot(self._stopping)
+                    if budget is not None:  # people's answers first: only the room they leave
+                        await budget.room(KEEP_FREE_FOR_ANSWERS)
                 if self._stopping.is_set():
                     outcomes[recipient.telegram_id] = (Outcome.RETRY, False)  # back to pending
                     continue
