@@ -18,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 import orjson
+from aiogram import BaseMiddleware
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
@@ -36,8 +39,23 @@ def _dumps(value: Any) -> str:
 # Telegram lets a bot send about 30 messages a second in all; beyond, it answers 429 for a while.
 SENDS_PER_SECOND = 29
 # A 429 Telegram asks to wait out this long at most is waited for once, then the call is made again:
-# a person's answer must not be lost to a moment of flood control.
+# a person's answer must not be lost to a moment of flood control. Only while answering an update:
+# the outbox worker and the announcer handle 429s themselves, without holding a row or a lane.
 RETRY_AFTER_AT_MOST = 5
+_answering: ContextVar[bool] = ContextVar("answering_an_update", default=False)
+
+
+class AnsweringUpdates(BaseMiddleware):
+    """Marks the calls made while handling an update: those are retried once after a short 429."""
+
+    async def __call__(
+        self, handler: Callable[[Any, dict[str, Any]], Awaitable[Any]], event: Any, data: dict[str, Any]
+    ) -> Any:
+        token = _answering.set(True)
+        try:
+            return await handler(event, data)
+        finally:
+            _answering.reset(token)
 
 
 class SendBudget:
@@ -77,7 +95,8 @@ def _is_message(method: TelegramMethod[Any]) -> bool:
 
 class TelegramSession(AiohttpSession):
     """Also: orjson for the Bot API's JSON, several times faster than the standard library's; the
-    process's send budget; and one retry of a call that met flood control for a short while."""
+    process's send budget; and, while answering an update, one retry of a call that met flood
+    control for a short while."""
 
     _response_types: ClassVar[dict[Any, type[Response[Any]]]] = {}
 
@@ -92,7 +111,7 @@ class TelegramSession(AiohttpSession):
         try:
             return await super().make_request(bot, method, timeout)
         except TelegramRetryAfter as error:
-            if error.retry_after > RETRY_AFTER_AT_MOST:
+            if error.retry_after > RETRY_AFTER_AT_MOST or not _answering.get():
                 raise
             await asyncio.sleep(error.retry_after)
             if counted:

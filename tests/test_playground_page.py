@@ -185,10 +185,13 @@ async def test_photos_contacts_locations_and_replies_from_the_page(page: Page, a
 
     picture = tmp_path / "deed.png"
     picture.write_bytes(small_png())
+    handled = len(api.handled_updates)
     await page.set_input_files("#file", str(picture))
     mine = page.locator("#messages .message.from-person")
     await expect(mine.last.locator("img")).to_be_visible()
     assert any(m.photo for m in api.chat(EMMA) if not m.from_bot)
+    # The bot's answer to the photo first (it still asks for the language), then the upload below.
+    await api.wait_for(lambda: len(api.handled_updates) > handled, 10)
 
     # What the bot uploads is shown too: a photo with its formatted caption, a document to download.
     await bot.bot.send_photo(EMMA, BufferedInputFile(small_png(), "deed.png"), caption="<b>Игі істер</b> марафоны 🎉")
