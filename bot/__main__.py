@@ -251,9 +251,7 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
         raise CommandError(f"Cannot {args.action}: {exc}") from None
     finally:
         await engine.dispose()
-    out = Path(args.out)
-    if args.format == "xlsx" and not out.parent.is_dir():
-        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
+    out = output_file(args.out) if args.format == "xlsx" else Path(args.out)
     if args.format == "xlsx":
         out.write_bytes(marathon_export.to_xlsx(export))
         written = [out]
@@ -295,6 +293,14 @@ def command_marathon(settings: Settings, args: argparse.Namespace) -> None:
         run_event_loop(manage_marathon(url, args))
 
 
+def output_file(name: str) -> Path:
+    """Where an export is written; its folder must exist (a typo should not create folders)."""
+    out = Path(name)
+    if not out.parent.is_dir():
+        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
+    return out
+
+
 async def export_tickets(url: str, args: argparse.Namespace) -> None:
     from bot.db.engine import create_engine, create_session_factory
     from bot.services import tickets_export
@@ -302,9 +308,7 @@ async def export_tickets(url: str, args: argparse.Namespace) -> None:
 
     if args.region and not Directory.load().is_region(args.region):
         raise CommandError(f"Cannot export: unknown region {args.region!r}")
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
+    out = output_file(args.out)
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session:
@@ -325,9 +329,7 @@ async def record_ticket(url: str, args: argparse.Namespace) -> None:
     from bot.db.engine import create_engine, create_session_factory
     from bot.services import personal_data, tickets_export
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise CommandError(f"Cannot export: the folder {out.parent} does not exist")
+    out = output_file(args.out)
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session, session.begin():
