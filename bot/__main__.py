@@ -174,7 +174,7 @@ async def manage_operators(settings: Settings, url: str, args: argparse.Namespac
         async with create_session_factory(engine)() as session:
             await operators.ensure_coordinators(session, settings.admin_ids, settings.default_language)
             if args.action == "add":
-                added = await operators.add_operator(
+                added = await operators.add_from_command_line(
                     session, Directory.load(), args.telegram_id, args.name, args.region, operators.Role(args.role),
                     args.language or settings.default_language,
                 )

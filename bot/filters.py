@@ -12,7 +12,10 @@ from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.services.operators import Operator, Role
+from bot.services.tickets import replied_ticket
 from bot.services.users import Person, needs_consent
 
 
@@ -83,6 +86,20 @@ class IsReply(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.reply_to_message is not None
+
+
+class RepliesToTicket(Filter):
+    """A staff member's reply to a message the bot recorded as one of a ticket's when it sent it
+    (`ticket_links`: chat id + message id). Hands the handler `ticket_id`. Nothing else binds a
+    reply to a ticket: not the replied-to message's text."""
+
+    async def __call__(
+        self, message: Message, operator: Operator | None = None, session: AsyncSession | None = None, **_: Any
+    ) -> bool | dict[str, int]:
+        if message.reply_to_message is None or operator is None or session is None:
+            return False
+        ticket_id = await replied_ticket(session, operator.telegram_id, message.reply_to_message.message_id)
+        return {"ticket_id": ticket_id} if ticket_id is not None else False
 
 
 class CallbackOf(Filter):

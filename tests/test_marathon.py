@@ -200,11 +200,12 @@ async def test_review_by_the_right_office_and_results_from_approved_deeds_only(c
 async def seed_reviewed(engine, content, people: int = 3) -> None:
     """Participants of Akmola and Almaty with an approved, a rejected and a pending deed each,
     stored through the service as the bot would."""
-    from bot.services.operators import Operator, Role
+    from bot.services.operators import Role, add_operator
 
-    reviewer = Operator(1, "Reviewer", "national", Role.COORDINATOR, True, True)
     today = marathon.local_today()
     async with create_session_factory(engine)() as session, session.begin():
+        # A real coordinator: the review checks the reviewer's record in its transaction.
+        reviewer = await add_operator(session, content.directory, 1, "Reviewer", "national", Role.COORDINATOR)
         for n in range(people):
             who = await marathon.join(session, 7000 + n, "person", f"Участник {n}", "akmola" if n % 2 == 0 else "almaty")
             for m, kind in enumerate(("trees", "animals", "litter")):

@@ -439,7 +439,8 @@ async def test_a_regional_operator_sees_only_their_region(bot, operator, engine,
     # Nothing to press or type reaches another region: the scope comes from who they are.
     assert statistics.scope_of(Operator(1, "A", "almaty", Role.OPERATOR, True, True)) == "almaty"
     assert statistics.scope_of(Operator(2, "N", "national", Role.OPERATOR, True, True)) is None
-    assert statistics.scope_of(Operator(3, "C", "almaty", Role.COORDINATOR, True, True)) is None
+    assert statistics.scope_of(Operator(3, "C", "almaty", Role.COORDINATOR, True, True)) == "almaty"  # its own office only
+    assert statistics.scope_of(Operator(4, "D", "national", Role.COORDINATOR, True, True)) is None
     for forged in ("stp:week:astana", "stp:astana", "stp:region"):
         pressed = await almaty.press_forged(answer.sent[0], forged)
         assert not [m for m in pressed.sent if m.photo] and "Astana" not in pressed.text

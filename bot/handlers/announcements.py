@@ -23,7 +23,8 @@ from bot.filters import ActiveOperator, NotCommand
 from bot.handlers import announcement_texts as texts
 from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep
-from bot.services import announcements
+from bot.services import access, announcements
+from bot.services.access import Act
 from bot.services.announcements import ALL, MAX_CAPTION, MAX_TEXT, Audience, AudienceKind, Version
 from bot.services.directory import Directory
 from bot.services.marathon_export import KAZAKHSTAN
@@ -54,19 +55,27 @@ def mode_keyboard() -> InlineKeyboardMarkup:
     return _with_cancel(builder)
 
 
-def audience_keyboard() -> InlineKeyboardMarkup:
+def audience_keyboard(operator: Operator) -> InlineKeyboardMarkup:
+    """The audiences this coordinator may address: a regional one, only their region's residents
+    (the service checks it again on every step; the buttons only spare them a refusal)."""
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("👥 Everyone"), callback_data=_step("audience", AudienceKind.EVERYONE))
+    national = access.own_region(operator, Act.ANNOUNCE) is None
+    if national:
+        builder.button(text=_("👥 Everyone"), callback_data=_step("audience", AudienceKind.EVERYONE))
     builder.button(text=_("📍 One region"), callback_data=_step("audience", AudienceKind.REGION))
-    builder.button(text=_("🏃 Marathon participants"), callback_data=_step("audience", AudienceKind.PARTICIPANTS))
-    builder.button(text=_("🧑‍💼 Operators"), callback_data=_step("audience", AudienceKind.OPERATORS))
-    builder.button(text=_("🌐 One language"), callback_data=_step("audience", AudienceKind.LANGUAGE))
+    if national:
+        builder.button(text=_("🏃 Marathon participants"), callback_data=_step("audience", AudienceKind.PARTICIPANTS))
+        builder.button(text=_("🧑‍💼 Operators"), callback_data=_step("audience", AudienceKind.OPERATORS))
+        builder.button(text=_("🌐 One language"), callback_data=_step("audience", AudienceKind.LANGUAGE))
     return _with_cancel(builder)
 
 
-def regions_keyboard(directory: Directory, language: str) -> InlineKeyboardMarkup:
+def regions_keyboard(directory: Directory, language: str, operator: Operator) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    own = access.own_region(operator, Act.ANNOUNCE)
     for office in directory.regions:
+        if own is not None and office.slug != own:
+            continue
         builder.button(text=office.name[language], callback_data=_step("region", office.slug))
     builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
     builder.adjust(3, *([2] * 10))
@@ -139,7 +148,7 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-async def on_version(message: Message, state: FSMContext) -> None:
+async def on_version(message: Message, state: FSMContext, operator: Operator) -> None:
     found = version_of(message)
     if isinstance(found, str):
         await message.answer(found)
@@ -154,7 +163,7 @@ async def on_version(message: Message, state: FSMContext) -> None:
         await message.answer(ask_for_version(waiting[0]), reply_markup=_with_cancel(InlineKeyboardBuilder()))
         return
     await state.set_state(Composing.audience)
-    await message.answer(_("Who is it for?"), reply_markup=audience_keyboard())
+    await message.answer(_("Who is it for?"), reply_markup=audience_keyboard(operator))
 
 
 async def choosing_audience(callback: CallbackQuery, state: FSMContext) -> bool:
@@ -167,7 +176,7 @@ async def choosing_audience(callback: CallbackQuery, state: FSMContext) -> bool:
 
 async def on_audience(
     callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext, session: AsyncSession,
-    directory: Directory, settings: Settings,
+    directory: Directory, settings: Settings, operator: Operator,
 ) -> None:
     if not await choosing_audience(callback, state):
         return
@@ -176,9 +185,11 @@ async def on_audience(
     except ValueError:
         await callback.answer(_("This button is no longer active."))
         return
+    if kind not in (AudienceKind.REGION, AudienceKind.LANGUAGE):
+        await announcements.may_address(session, operator, Audience(kind))
     await callback.answer()
     if kind is AudienceKind.REGION:
-        await callback.message.edit_text(_("Which region?"), reply_markup=regions_keyboard(directory, get_i18n().current_locale))
+        await callback.message.edit_text(_("Which region?"), reply_markup=regions_keyboard(directory, get_i18n().current_locale, operator))
     elif kind is AudienceKind.LANGUAGE:
         await callback.message.edit_text(_("People who use the bot in which language?"), reply_markup=languages_keyboard())
     else:
@@ -187,7 +198,7 @@ async def on_audience(
 
 async def on_audience_value(
     callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext, session: AsyncSession,
-    directory: Directory, settings: Settings,
+    directory: Directory, settings: Settings, operator: Operator,
 ) -> None:
     """A region or a language chosen for the audience."""
     if not await choosing_audience(callback, state):
@@ -197,6 +208,7 @@ async def on_audience_value(
     if not known:
         await callback.answer(_("This button is no longer active."))
         return
+    await announcements.may_address(session, operator, Audience(kind, callback_data.value))
     await callback.answer()
     await show_preview(callback, state, session, directory, settings, Audience(kind, callback_data.value))
 
@@ -248,13 +260,13 @@ async def show_preview(
     await callback.message.answer("\n".join(lines), reply_markup=_with_cancel(builder))
 
 
-async def on_audience_again(callback: CallbackQuery, state: FSMContext) -> None:
+async def on_audience_again(callback: CallbackQuery, state: FSMContext, operator: Operator) -> None:
     if await state.get_state() != Composing.preview.state:
         await callback.answer(_("This button is no longer active."))
         return
     await state.set_state(Composing.audience)
     await callback.answer()
-    await callback.message.edit_text(_("Who is it for?"), reply_markup=audience_keyboard())
+    await callback.message.edit_text(_("Who is it for?"), reply_markup=audience_keyboard(operator))
 
 
 async def on_send(
@@ -268,7 +280,7 @@ async def on_send(
     versions = {key: announcements.version_for(data["versions"], key) for key in data["versions"]}
     created = await announcements.create(
         session, created_by=operator.telegram_id, language=get_i18n().current_locale,
-        audience=Audience.from_json(data["audience"]), versions=versions,
+        audience=Audience.from_json(data["audience"]), versions=versions, by=operator,
     )
     await state.clear()
     await callback.answer()
@@ -293,12 +305,12 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
 
 async def on_control(
     callback: CallbackQuery, callback_data: AnnouncementControl, session: AsyncSession, directory: Directory,
-    settings: Settings,
+    settings: Settings, operator: Operator,
 ) -> None:
     if callback_data.action not in ("pause", "resume", "cancel"):
         await callback.answer(_("This button is no longer active."))
         return
-    changed = await announcements.control(session, callback_data.announcement, callback_data.action)
+    changed = await announcements.control(session, callback_data.announcement, callback_data.action, by=operator)
     if changed is None:
         current = await announcements.get(session, callback_data.announcement)
         await callback.answer(
@@ -322,11 +334,11 @@ async def on_control(
         )
 
 
-async def on_list(message: Message, session: AsyncSession, directory: Directory, settings: Settings) -> None:
+async def on_list(message: Message, session: AsyncSession, directory: Directory, settings: Settings, operator: Operator) -> None:
     """The latest announcements; each one still sending (or paused) comes with its progress and
     buttons, and from now on it is this message that is kept up to date: any coordinator can
     follow, pause or cancel an announcement, not only the one who sent it."""
-    found = await announcements.recent(session)
+    found = await announcements.recent(session, by=operator)
     if not found:
         await message.answer(_("No announcements yet. /announce starts one."))
         return

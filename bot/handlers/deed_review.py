@@ -26,7 +26,8 @@ from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
 from bot.handlers.texts import office_name
 from bot.keyboards.callbacks import DeedReview
 from bot.keyboards.menu import AnyMenuButton
-from bot.services import marathon, marathon_export
+from bot.services import access, marathon, marathon_export
+from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.marathon import Refused, ReviewError, Rules
 from bot.services.operators import Operator
@@ -178,7 +179,9 @@ async def on_typed_amount(
     await decided(None, message, session, operator, rules, directory, deed_id, approve=True, corrected=Decimal(amount))
 
 
-async def on_export(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+async def on_export(
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, operator: Operator
+) -> None:
     """`/marathon_export [region] [pending|approved|rejected] [from YYYY-MM-DD] [to YYYY-MM-DD]`: the
     workbook and the two CSV files."""
     chosen = export_filters(command.args, directory, tuple(marathon.State))
@@ -189,7 +192,7 @@ async def on_export(message: Message, command: CommandObject, session: AsyncSess
         return
     region, state, since, until = chosen
     state = marathon.State(state) if state else None
-    export = await marathon_export.collect(session, marathon_export.Filters(region, state, since, until))
+    export = await marathon_export.collect(session, marathon_export.Filters(region, state, since, until), by=operator)
     participants, deeds = marathon_export.to_csv(export)
     stem = "marathon" + (f"-{region}" if region else "") + (f"-{state.value}" if state else "")
     await message.answer_document(
@@ -229,6 +232,7 @@ def _is_day(word: str) -> bool:
 
 async def on_dates(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
     """`/marathon_dates YYYY-MM-DD YYYY-MM-DD [daily limit]`; without arguments, the current ones."""
+    await access.require(session, operator, Act.MARATHON_SETTINGS)
     words = (command.args or "").split()
     try:
         if words:
@@ -249,6 +253,7 @@ async def on_dates(message: Message, command: CommandObject, session: AsyncSessi
 
 async def on_limit(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
     """`/marathon_limit <kind> <largest amount>`; without arguments, the limits now."""
+    await access.require(session, operator, Act.MARATHON_SETTINGS)
     words = (command.args or "").split()
     try:
         if words:
@@ -272,6 +277,7 @@ async def kinds_text(session: AsyncSession, rules: Rules, operator: Operator) ->
 
 async def on_offer(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
     """`/marathon_kind <kind> on|off`: offer a kind of deed to participants, or stop."""
+    await access.require(session, operator, Act.MARATHON_SETTINGS)
     words = (command.args or "").lower().split()
     if len(words) != 2 or words[1] not in ("on", "off"):
         await message.answer(_("Send /marathon_kind, a kind and on or off, for example: /marathon_kind trees off"))

@@ -26,7 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.filters import ActiveOperator, HasCurrentTicket, IsReply, NotCommand, Onboarded
+from bot.filters import ActiveOperator, HasCurrentTicket, IsReply, NotCommand, Onboarded, RepliesToTicket
 from bot.handlers import ticket_texts as texts
 from bot.handlers.deed_review import export_filters
 from bot.handlers.requests import checked_content
@@ -115,11 +115,13 @@ async def on_make_current(
 async def on_history(
     callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
-    ticket = await ticket_or_refuse(callback, session, operator, callback_data.ticket)
-    if ticket is None:
+    try:
+        ticket, said = await tickets.history_for(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error), show_alert=True)
         return
     await callback.answer()
-    sent = await callback.message.answer(texts.history_text(ticket, directory, await tickets.history(session, ticket.id)))
+    sent = await callback.message.answer(texts.history_text(ticket, directory, said))
     await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=False)
 
 
@@ -296,31 +298,31 @@ async def relay(message: Message, session: AsyncSession, operator: Operator, lim
     note = _("✓ Sent to the citizen of request №{number}.").format(number=ticket.id)
     if ticket.citizen_unreachable:
         note += "\n" + _("⚠️ The citizen has blocked the bot: the message may not reach them.")
-    await message.answer(note)
+    sent = await message.answer(note)
+    await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=False)
 
 
-TICKET_NUMBER = re.compile(r"№(\d+)")
-
-
-async def on_reply(message: Message, session: AsyncSession, operator: Operator, limits: Limits) -> None:
-    replied = message.reply_to_message
-    ticket_id = await tickets.linked_ticket(session, operator.telegram_id, replied.message_id)
-    if ticket_id is None:
-        # Every message the bot sends about a ticket names it, and its link commits a moment after
-        # it is sent: a reply that quick, or to a message whose link is gone, still finds it.
-        found = TICKET_NUMBER.search((replied.text or replied.caption or "") if replied.from_user.is_bot else "")
-        ticket_id = int(found.group(1)) if found else None
-    if ticket_id is None:
-        await message.answer(_("That message does not belong to a request. Reply to a message of a request, or use /my."))
-        return
+async def on_reply(message: Message, session: AsyncSession, operator: Operator, limits: Limits, ticket_id: int) -> None:
+    """A reply to a message the bot recorded as one of a ticket's (its card, a relayed message,
+    the history, the operator's own answer) goes to that ticket."""
     await relay(message, session, operator, limits, ticket_id)
+
+
+async def on_other_reply(message: Message) -> None:
+    """A reply to anything else (a deed card, an announcement's progress, a prompt) is never
+    relayed, whatever it quotes: the bot reads no ticket number out of a message's text."""
+    await message.answer(
+        _("That message does not belong to a request, so your reply went to nobody. To answer a citizen, reply to a message of their request or choose one in /my; for anything else, use the message's buttons.")
+    )
 
 
 async def on_current(message: Message, session: AsyncSession, operator: Operator, limits: Limits) -> None:
     await relay(message, session, operator, limits, operator.current_ticket)
 
 
-async def on_export(message: Message, command: CommandObject, session: AsyncSession, directory: Directory) -> None:
+async def on_export(
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, operator: Operator
+) -> None:
     """`/tickets_export [region] [new|taken|closed] [from] [to]`: tickets without personal data."""
     chosen = export_filters(command.args, directory, tuple(tickets.Status))
     if chosen is None:
@@ -328,7 +330,7 @@ async def on_export(message: Message, command: CommandObject, session: AsyncSess
             _("Send /tickets_export, optionally with a region, a state (new, taken or closed) and the first and last day, for example: /tickets_export almaty closed 2026-11-01 2026-11-30")
         )
         return
-    rows = await tickets_export.collect(session, tickets_export.Filters(*chosen))
+    rows = await tickets_export.collect(session, tickets_export.Filters(*chosen), by=operator)
     await message.answer_document(
         BufferedInputFile(tickets_export.to_xlsx(rows), "tickets.xlsx"),
         caption=_("Requests: {count}. No phone numbers or message texts.").format(count=len(rows)),
@@ -358,10 +360,12 @@ def create_router() -> Router:
     router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?$")))
     router.message.register(on_export, Command("tickets_export"), ActiveOperator(coordinators_only=True))
     # A reply always goes to the ticket it replies to, even in the middle of closing another one.
-    router.message.register(on_reply, IsReply(), NotCommand())
+    router.message.register(on_reply, RepliesToTicket(), NotCommand())
     not_menu = ~AnyMenuButton()
     router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand(), not_menu)
     router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand(), not_menu)
+    # In another flow's step (a deed's amount, a reason), a reply is that flow's to take.
+    router.message.register(on_other_reply, IsReply(), StateFilter(None), NotCommand())
     router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), not_menu)
     # An operator who is not also a citizen of the bot has nothing else to say to it.
     router.message.register(on_nowhere, Onboarded(False), StateFilter(None), NotCommand())

@@ -19,7 +19,9 @@ from bot.filters import ActiveOperator
 from bot.handlers.marathon_texts import winners_text
 from bot.handlers.texts import in_parts, office_name
 from bot.keyboards.callbacks import WinnersChoice
+from bot.middlewares.access import Requires
 from bot.services import nominations
+from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.nominations import NominationError
 from bot.services.operators import Operator
@@ -117,6 +119,8 @@ def create_router() -> Router:
     router = Router(name="nominations")
     router.message.filter(ActiveOperator(coordinators_only=True))
     router.callback_query.filter(ActiveOperator(coordinators_only=True))
+    router.message.middleware(Requires(Act.MARATHON_SETTINGS))
+    router.callback_query.middleware(Requires(Act.MARATHON_SETTINGS))
     router.message.register(on_list, Command("nominations"))
     router.message.register(on_set, Command("nomination"))
     router.message.register(on_pick, Command("shortlist", "winner"))

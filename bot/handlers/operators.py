@@ -106,19 +106,20 @@ def operator_line(directory: Directory, operator: Operator) -> str:
     return f"<code>{operator.telegram_id}</code> {escape(operator.name)}: {role}, {escape(office_name(directory, operator.office))}, {duty}"
 
 
-async def on_list(message: Message, session: AsyncSession, directory: Directory) -> None:
-    found = await list_operators(session)
+async def on_list(message: Message, session: AsyncSession, directory: Directory, operator: Operator) -> None:
+    found = await list_operators(session, by=operator)
     lines = [_("<b>Operators</b>"), *(operator_line(directory, o) for o in found), "",
              _("To move one: /move_operator, their id and the region. To remove one: /remove_operator and their id.")]
     await message.answer("\n".join(lines))
 
 
 async def on_move(
-    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, limits: Limits
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, limits: Limits,
+    operator: Operator,
 ) -> None:
     raw_id, _sep, region = (command.args or "").strip().partition(" ")
     try:
-        moved = await move_operator(session, directory, int(raw_id), region.strip())
+        moved = await move_operator(session, directory, int(raw_id), region.strip(), by=operator)
     except (ValueError, OperatorError):  # not a number, an unknown region, not an operator
         await message.answer(_("Send /move_operator, the operator's id and the new region, for example: /move_operator 123456789 akmola"))
         return
@@ -127,10 +128,11 @@ async def on_move(
 
 
 async def on_remove(
-    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, limits: Limits
+    message: Message, command: CommandObject, session: AsyncSession, directory: Directory, limits: Limits,
+    operator: Operator,
 ) -> None:
     try:
-        removed = await remove_operator(session, int((command.args or "").strip()))
+        removed = await remove_operator(session, int((command.args or "").strip()), by=operator)
     except (ValueError, OperatorError):
         await message.answer(_("Send /remove_operator and the id of an active operator, for example: /remove_operator 123456789"))
         return

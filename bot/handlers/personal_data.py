@@ -35,7 +35,7 @@ async def on_ticket_record(message: Message, command: CommandObject, session: As
     if number is None:
         await message.answer(_("Send /ticket_record and the request's number, for example: /ticket_record 12"))
         return
-    found = await personal_data.ticket_record(session, number)
+    found = await personal_data.ticket_record(session, number, by=operator)
     if found is None:
         await message.answer(_("There is no request №{number}.").format(number=number))
         return
@@ -79,13 +79,12 @@ async def on_erase(message: Message, command: CommandObject) -> None:
 async def on_erase_choice(
     callback: CallbackQuery, callback_data: EraseChoice, session: AsyncSession, operator: Operator
 ) -> None:
-    await callback.answer()
     if not callback_data.confirm:
+        await callback.answer()
         await callback.message.edit_text(_("Nothing was erased."))
         return
-    erased = await personal_data.erase_citizen_of_ticket(
-        session, callback_data.ticket, actor_id=operator.telegram_id, actor=operator.name
-    )
+    erased = await personal_data.erase_citizen_of_ticket(session, callback_data.ticket, by=operator)
+    await callback.answer()
     if erased is None:
         await callback.message.edit_text(
             _("There is no request №{number}, or its citizen's data is already erased.").format(number=callback_data.ticket)
@@ -104,6 +103,11 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.TICKET_RECORD: _("exported the full record of request №{ticket}"),
         Action.ERASE_PERSON: _("erased the data of the citizen of request №{ticket}"),
         Action.RETENTION: _("erased the personal data of {tickets} requests closed over {older_than_days} days ago"),
+        Action.OPERATOR_ADDED: _("added operator {operator} ({office})"),
+        Action.OPERATOR_INVITED: _("made an invite link for a new operator of {office}"),
+        Action.OPERATOR_JOINED: _("became an operator of {office} through an invite link"),
+        Action.OPERATOR_REMOVED: _("removed operator {operator} ({office})"),
+        Action.OPERATOR_MOVED: _("moved operator {operator} to {office}"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)
@@ -113,8 +117,8 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
     return f"{entry.at.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M} · {who}: {escape(what)}"
 
 
-async def on_audit(message: Message, session: AsyncSession) -> None:
-    entries = await personal_data.audit_log(session)
+async def on_audit(message: Message, session: AsyncSession, operator: Operator) -> None:
+    entries = await personal_data.audit_log(session, by=operator)
     if not entries:
         await message.answer(_("The audit log is empty: nobody has exported or erased personal data yet."))
         return

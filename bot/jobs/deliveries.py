@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers import marathon_texts
 from bot.handlers import ticket_texts as texts
 from bot.handlers.texts import in_parts
-from bot.services import announcements, marathon, nominations, tickets, users
+from bot.services import access, announcements, marathon, nominations, tickets, users
+from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.marathon import Rules
 from bot.services.operators import get_operator
@@ -81,7 +82,7 @@ class Deliveries:
         office the ticket has left (a transfer, T2, a move) sees only where it went, from then on."""
         first = await tickets.first_from_citizen(session, ticket.id)
         operator = await get_operator(session, chat_id)
-        if operator is None or not tickets.may_act(operator, ticket.office):
+        if not access.may(operator, Act.REQUESTS, (ticket.office,)):
             return texts.moved_card_text(ticket, self.directory, first), None, False
         return texts.card_text(ticket, self.directory, first, chat_id), texts.card_keyboard(ticket, chat_id), True
 

@@ -36,6 +36,9 @@ from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Announcement as AnnouncementRow
 from bot.db.models import AnnouncementRecipient, Participant, User
 from bot.db.models import Operator as OperatorRow
+from bot.services import access
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 ALL = "all"  # the key of the one version for everyone
 MAX_TEXT = 4096  # Telegram's limits, in characters of the visible text
@@ -179,10 +182,26 @@ async def count_by_language(session: AsyncSession, audience: Audience) -> dict[s
 _COLUMNS = tuple(_announcements.c)
 
 
+def offices_of(audience: Audience) -> tuple[str, ...]:
+    """The offices an audience belongs to, for the permission table: a region's residents belong
+    to that region's front-office; every other audience to the national office alone."""
+    return (audience.value,) if audience.kind is AudienceKind.REGION and audience.value else ()
+
+
+async def may_address(session: AsyncSession, by: Operator, audience: Audience) -> Operator:
+    """`by`, checked now, if they may address `audience` (access.Denied otherwise): a national
+    coordinator anyone, a regional one their region's residents only."""
+    return await access.require(session, by, Act.ANNOUNCE, offices_of(audience))
+
+
 async def create(
     session: AsyncSession, *, created_by: int, language: str, audience: Audience, versions: dict[str, Version],
+    by: Operator | None = None,
 ) -> Announcement:
-    """The announcement and its recipients as they are now, running from the caller's commit."""
+    """The announcement and its recipients as they are now, running from the caller's commit. `by`
+    is the coordinator sending it from the bot, checked against the audience (see may_address)."""
+    if by is not None:
+        await may_address(session, by, audience)
     validate_versions(versions)
     row = (
         await session.execute(
@@ -232,9 +251,18 @@ async def set_progress_message(
     await session.execute(update(_announcements).where(_announcements.c.id == announcement_id).values(**values))
 
 
-async def recent(session: AsyncSession, limit: int = 5) -> list[Announcement]:
-    """The newest announcements, newest first."""
-    rows = await session.execute(select(*_COLUMNS).order_by(_announcements.c.id.desc()).limit(limit))
+async def recent(session: AsyncSession, limit: int = 5, by: Operator | None = None) -> list[Announcement]:
+    """The newest announcements, newest first: all, or for a regional coordinator (`by`) those to
+    their region's residents."""
+    statement = select(*_COLUMNS).order_by(_announcements.c.id.desc()).limit(limit)
+    if by is not None:
+        checked = await access.require(session, by, Act.CONTROL_ANNOUNCEMENTS)
+        if (region := access.own_region(checked, Act.CONTROL_ANNOUNCEMENTS)) is not None:
+            statement = statement.where(
+                _announcements.c.audience["kind"].astext == AudienceKind.REGION.value,
+                _announcements.c.audience["value"].astext == region,
+            )
+    rows = await session.execute(statement)
     return [Announcement.from_row(row) for row in rows.mappings()]
 
 
@@ -246,9 +274,15 @@ _CONTROLS = {
 }
 
 
-async def control(session: AsyncSession, announcement_id: int, action: str) -> Announcement | None:
-    """Pause, resume or cancel; None when the announcement is not in a state that allows it."""
+async def control(
+    session: AsyncSession, announcement_id: int, action: str, by: Operator | None = None
+) -> Announcement | None:
+    """Pause, resume or cancel; None when the announcement is not in a state that allows it. `by`,
+    a coordinator in the bot, may control announcements to the audiences they may address."""
     allowed, new_state = _CONTROLS[action]
+    if by is not None:
+        current = await get(session, announcement_id)
+        await access.require(session, by, Act.CONTROL_ANNOUNCEMENTS, None if current is None else offices_of(current.audience))
     row = (
         await session.execute(
             update(_announcements)

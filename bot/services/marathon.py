@@ -34,7 +34,9 @@ from bot.db.models import DeedKindLimit, DeedPhoto, DeedTotal, MarathonSettings
 from bot.db.models import Participant as ParticipantRow
 from bot.services import outbox
 from bot.services.directory import NATIONAL
-from bot.services.operators import Operator
+from bot.services import access
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "content" / "marathon.toml"
 UNITS = ("count", "kg", "hours")
@@ -453,15 +455,15 @@ async def approved_totals_of(session: AsyncSession, telegram_id: int) -> dict[st
 # --- review --------------------------------------------------------------------------------------
 
 def may_review(operator: Operator, deed: Deed) -> bool:
-    """Operators of the deed's front-office review it; coordinators and the national office any."""
-    return operator.active and (operator.office in (NATIONAL, deed.region) or operator.role.value == "coordinator")
+    """The staff of the deed's region's front-office review it, and the national office any."""
+    return access.may(operator, Act.REVIEW_DEEDS, (deed.region,))
 
 
 async def next_pending(session: AsyncSession, operator: Operator) -> Deed | None:
     """The oldest deed waiting for this operator's review."""
     statement = _PENDING
-    if operator.office != NATIONAL and operator.role.value != "coordinator":
-        statement = statement.where(_deeds.c.region == operator.office)
+    if (region := access.own_region(operator, Act.REVIEW_DEEDS)) is not None:
+        statement = statement.where(_deeds.c.region == region)
     row = (await session.execute(statement)).first()
     return _deed(row) if row else None
 
@@ -499,6 +501,7 @@ async def review(
     """Approve (with the amount `corrected`, if given) or reject with `reason`; the participant is
     owed the outcome and, if approved, the totals change in the same transaction. A deed is reviewed
     once: of two reviewers at once, the second gets ReviewError."""
+    operator = await access.require(session, operator, Act.REVIEW_DEEDS)
     deed = await get_deed(session, deed_id)
     if deed is None or not may_review(operator, deed):
         raise ReviewError(None)

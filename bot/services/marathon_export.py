@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta, timezone
 from typing import Any
 
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Deed, Participant
 from bot.services.marathon import State
+from bot.services import access
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 KAZAKHSTAN = timezone(timedelta(hours=5))
 DEED_COLUMNS = ("deed", "participant", "participant_name", "region", "kind", "amount", "date", "locality", "description",
@@ -45,8 +48,12 @@ _deeds = Deed.__table__
 _participants = Participant.__table__
 
 
-async def collect(session: AsyncSession, filters: Filters) -> Export:
-    """Deeds matching the filters, and the participants: those of the region (all without one)."""
+async def collect(session: AsyncSession, filters: Filters, by: Operator | None = None) -> Export:
+    """Deeds matching the filters, and the participants: those of the region (all without one). For
+    a coordinator in the bot (`by`), within their reach: a regional one gets their region's only
+    (access.Denied for another's)."""
+    if by is not None:
+        filters = replace(filters, region=await access.scoped_region(session, by, Act.EXPORT_MARATHON, filters.region))
     deeds = (
         select(
             _deeds.c.id, _deeds.c.participant_id, _participants.c.display_name, _deeds.c.region, _deeds.c.kind,

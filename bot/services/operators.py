@@ -23,44 +23,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Operator as OperatorRow
 from bot.db.models import OperatorInvite
+from bot.services import access
+from bot.services.access import Act, Denied, Refusal, Scope
 from bot.services.directory import NATIONAL, Directory
+from bot.services.personal_data import Action, audit
+from bot.services.staff import COLUMNS, Operator, Role
 
 MAX_NAME_LENGTH = 64
-
-
-class Role(StrEnum):
-    OPERATOR = "operator"
-    COORDINATOR = "coordinator"
 
 
 class OperatorError(ValueError):
     """A request about operators that cannot be carried out; the message says why, for a person."""
 
 
-@dataclass(frozen=True, slots=True)
-class Operator:
-    telegram_id: int
-    name: str
-    office: str
-    role: Role
-    active: bool
-    on_duty: bool
-    language: str = "kk"
-    current_ticket: int | None = None
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Operator:
-        return cls(
-            row["telegram_id"], row["name"], row["office"], Role(row["role"]), row["active"], row["on_duty"],
-            row["language"], row["current_ticket"],
-        )
-
-
 _operators = OperatorRow.__table__
-COLUMNS = (
-    _operators.c.telegram_id, _operators.c.name, _operators.c.office, _operators.c.role,
-    _operators.c.active, _operators.c.on_duty, _operators.c.language, _operators.c.current_ticket,
-)
+
 _new = insert(_operators).values(
     telegram_id=bindparam("telegram_id"), name=bindparam("name"), office=bindparam("office"), role=bindparam("role"),
     language=bindparam("language"),
@@ -81,6 +58,7 @@ _DEACTIVATE = (
     .values(active=False, on_duty=False).returning(*COLUMNS)
 )
 _BY_ID = select(*COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
 _MOVE = (
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
     .values(office=bindparam("office")).returning(*COLUMNS)
@@ -132,13 +110,57 @@ async def _change_active(session: AsyncSession, statement: Any, telegram_id: int
     return Operator.from_row(row)
 
 
-async def remove_operator(session: AsyncSession, telegram_id: int) -> Operator:
-    return await _change_active(session, _DEACTIVATE, telegram_id)
+# Who did it, in the audit log: a coordinator in the bot, or whoever runs `python -m bot operators`
+# on the server (`by` None: they hold the database already).
+COMMAND_LINE = "command line"
 
 
-async def move_operator(session: AsyncSession, directory: Directory, telegram_id: int, office: str) -> Operator:
-    """An active operator now belongs to `office`."""
-    return await _change_active(session, _MOVE, telegram_id, office=_check_office(directory, office))
+async def _record(session: AsyncSession, by: Operator | None, action: str, subject: dict[str, Any]) -> None:
+    await audit(
+        session, action, subject, actor_id=by.telegram_id if by else None, actor=by.name if by else COMMAND_LINE
+    )
+
+
+async def _target(session: AsyncSession, by: Operator, act: Act, telegram_id: int) -> Operator:
+    """The active operator `by` wants to change, locked, if `by` may: a regional coordinator only
+    their own office's operators, and no coordinator."""
+    target = await get_operator(session, telegram_id, lock=True)
+    if target is None or not target.active:
+        await access.current(session, by, act)  # a removed coordinator learns that first
+        raise OperatorError(f"{telegram_id} is not an active operator")
+    await access.require(session, by, act, (target.office,))
+    if target.role is Role.COORDINATOR and access.scope(by, act) is not Scope.ALL:
+        raise Denied(act, Refusal.NOT_ALLOWED)
+    return target
+
+
+async def add_from_command_line(
+    session: AsyncSession, directory: Directory, telegram_id: int, name: str, office: str, role: Role = Role.OPERATOR,
+    language: str = "kk",
+) -> Operator:
+    added = await add_operator(session, directory, telegram_id, name, office, role, language)
+    await _record(session, None, Action.OPERATOR_ADDED, {"operator": telegram_id, "office": added.office, "role": added.role.value})
+    return added
+
+
+async def remove_operator(session: AsyncSession, telegram_id: int, by: Operator | None = None) -> Operator:
+    if by is not None:
+        await _target(session, by, Act.REMOVE_OPERATOR, telegram_id)
+    removed = await _change_active(session, _DEACTIVATE, telegram_id)
+    await _record(session, by, Action.OPERATOR_REMOVED, {"operator": telegram_id, "office": removed.office})
+    return removed
+
+
+async def move_operator(
+    session: AsyncSession, directory: Directory, telegram_id: int, office: str, by: Operator | None = None
+) -> Operator:
+    """An active operator now belongs to `office` (national coordinators only, in the bot)."""
+    office = _check_office(directory, office)
+    if by is not None:
+        await _target(session, by, Act.MOVE_OPERATOR, telegram_id)
+    moved = await _change_active(session, _MOVE, telegram_id, office=office)
+    await _record(session, by, Action.OPERATOR_MOVED, {"operator": telegram_id, "office": office})
+    return moved
 
 
 async def toggle_duty(session: AsyncSession, telegram_id: int) -> Operator:
@@ -146,13 +168,23 @@ async def toggle_duty(session: AsyncSession, telegram_id: int) -> Operator:
     return await _change_active(session, _TOGGLE_DUTY, telegram_id)
 
 
-async def get_operator(session: AsyncSession, telegram_id: int) -> Operator | None:
-    row = (await session.execute(_BY_ID, {"telegram_id": telegram_id})).mappings().first()
+async def get_operator(session: AsyncSession, telegram_id: int, *, lock: bool = False) -> Operator | None:
+    if not 0 < telegram_id < 2**63:
+        return None
+    row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"telegram_id": telegram_id})).mappings().first()
     return Operator.from_row(row) if row else None
 
 
-async def list_operators(session: AsyncSession, *, include_removed: bool = False) -> list[Operator]:
+async def list_operators(
+    session: AsyncSession, *, include_removed: bool = False, by: Operator | None = None
+) -> list[Operator]:
+    """Every office's operators (the command line, a national coordinator), or only `by`'s own
+    office's for a regional coordinator."""
     query = select(*COLUMNS).order_by(_operators.c.office, _operators.c.name, _operators.c.telegram_id)
+    if by is not None:
+        checked = await access.require(session, by, Act.LIST_OPERATORS)
+        if (office := access.own_region(checked, Act.LIST_OPERATORS)) is not None:
+            query = query.where(_operators.c.office == office)
     if not include_removed:
         query = query.where(_operators.c.active)
     return [Operator.from_row(row) for row in (await session.execute(query)).mappings()]
@@ -182,12 +214,15 @@ _NEW_INVITE = (
         created_by=bindparam("creator"), expires_at=func.now() + bindparam("lifetime", type_=Interval),
     ).returning(_invites.c.expires_at)
 )
-# Used once: the first to open it takes it, in one statement, so two at once cannot both.
-_USE_INVITE = (
-    update(_invites)
+# Locked by whoever opens it first, and spent in the same transaction as the operator is created:
+# of two people at once one gets it, and a link whose operator could not be created stays unused.
+_VALID_INVITE = (
+    select(_invites.c.token_hash, _invites.c.office, _invites.c.role, _invites.c.name, _invites.c.created_by)
     .where(_invites.c.token_hash == bindparam("digest"), _invites.c.used_at.is_(None), _invites.c.expires_at > func.now())
-    .values(used_by=bindparam("user"), used_at=func.now())
-    .returning(_invites.c.office, _invites.c.role, _invites.c.name)
+    .with_for_update()
+)
+_SPEND_INVITE = (
+    update(_invites).where(_invites.c.token_hash == bindparam("digest")).values(used_by=bindparam("user"), used_at=func.now())
 )
 
 
@@ -212,24 +247,40 @@ async def create_invite(
     role: Role = Role.OPERATOR,
 ) -> Invite:
     """A one-time link for a new operator of `office`, valid for INVITE_LIFETIME."""
-    if coordinator.role is not Role.COORDINATOR or not coordinator.active:
-        raise OperatorError("only an active coordinator invites operators")
+    office, name = _check_office(directory, office), _check_name(name)
+    await access.require(session, coordinator, Act.INVITE, (office,))
+    if Role(role) is Role.COORDINATOR and access.scope(coordinator, Act.INVITE) is not Scope.ALL:
+        raise Denied(Act.INVITE, Refusal.NOT_ALLOWED)
     token = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-], as deep links allow
-    params = {"digest": _digest(token), "office": _check_office(directory, office), "role": Role(role).value,
-              "name": _check_name(name), "creator": coordinator.telegram_id, "lifetime": INVITE_LIFETIME}
+    params = {"digest": _digest(token), "office": office, "role": Role(role).value,
+              "name": name, "creator": coordinator.telegram_id, "lifetime": INVITE_LIFETIME}
     expires_at = (await session.execute(_NEW_INVITE, params)).scalar_one()
-    return Invite(token, params["office"], params["name"], expires_at)
+    await _record(session, coordinator, Action.OPERATOR_INVITED, {"office": office, "role": Role(role).value})
+    return Invite(token, office, name, expires_at)
 
 
 async def accept_invite(
     session: AsyncSession, directory: Directory, token: str, telegram_id: int, language: str = "kk"
 ) -> Operator:
-    """The person who opened the link becomes an operator (the invite is then spent); `language`
-    is the one they use the bot in."""
+    """The person who opened the link becomes an operator and the invite is spent, both or neither;
+    `language` is the one they use the bot in. A link works only while whoever made it may still
+    invite to that office (a coordinator removed or moved since cannot bring anyone in)."""
     current = await get_operator(session, telegram_id)
     if current is not None and current.active:
         raise OperatorError(f"{telegram_id} is already an active operator")
-    row = (await session.execute(_USE_INVITE, {"digest": _digest(token), "user": telegram_id})).mappings().first()
+    row = (await session.execute(_VALID_INVITE, {"digest": _digest(token)})).mappings().first()
     if row is None:
         raise InviteNotValid("the invite is unknown, used or expired")
-    return await add_operator(session, directory, telegram_id, row["name"], row["office"], Role(row["role"]), language)
+    inviter = await get_operator(session, row["created_by"], lock=True)
+    role = Role(row["role"])
+    if not access.may(inviter, Act.INVITE, (row["office"],)) or (
+        role is Role.COORDINATOR and access.scope(inviter, Act.INVITE) is not Scope.ALL
+    ):
+        raise InviteNotValid("whoever made the invite may no longer invite to that office")
+    added = await add_operator(session, directory, telegram_id, row["name"], row["office"], role, language)
+    await session.execute(_SPEND_INVITE, {"digest": row["token_hash"], "user": telegram_id})
+    await audit(
+        session, Action.OPERATOR_JOINED, {"operator": telegram_id, "office": added.office, "role": role.value},
+        actor_id=telegram_id, actor=added.name,
+    )
+    return added

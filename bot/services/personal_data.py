@@ -19,7 +19,9 @@ from sqlalchemy import BigInteger, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AuditEntry, Ticket, TicketMessage
-from bot.services import marathon, tickets, timers, users
+from bot.services import access, marathon, tickets, timers, users
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 # What of a ticket's `details` is not about the person (how the ticket came about) and stays.
 ANONYMOUS_DETAILS = ("via", "kb")
@@ -37,6 +39,11 @@ class Action:
     TICKET_RECORD = "ticket_record"  # the full record of a ticket, personal data included, exported
     ERASE_PERSON = "erase_person"  # a coordinator erased a ticket's citizen's data
     RETENTION = "retention"  # old tickets' personal data erased by the retention job
+    OPERATOR_ADDED = "operator_added"  # from the command line
+    OPERATOR_INVITED = "operator_invited"  # a coordinator made an invite link
+    OPERATOR_JOINED = "operator_joined"  # someone became an operator through an invite link
+    OPERATOR_REMOVED = "operator_removed"
+    OPERATOR_MOVED = "operator_moved"
 
 
 async def audit(
@@ -54,8 +61,10 @@ class AuditRecord:
     subject: dict[str, Any]
 
 
-async def audit_log(session: AsyncSession, limit: int = 30) -> list[AuditRecord]:
-    """The newest entries first."""
+async def audit_log(session: AsyncSession, limit: int = 30, by: Operator | None = None) -> list[AuditRecord]:
+    """The newest entries first; in the bot, for national coordinators only (`by`)."""
+    if by is not None:
+        await access.require(session, by, Act.AUDIT)
     rows = await session.execute(
         select(_audit.c.at, _audit.c.actor_id, _audit.c.actor, _audit.c.action, _audit.c.subject)
         .order_by(_audit.c.id.desc()).limit(limit)
@@ -123,17 +132,22 @@ async def erase_person(session: AsyncSession, telegram_id: int) -> Erased:
     return Erased(had_user or bool(ticket_ids), len(ticket_ids))
 
 
-async def erase_citizen_of_ticket(
-    session: AsyncSession, ticket_id: int, *, actor_id: int | None, actor: str
-) -> Erased | None:
+async def erase_citizen_of_ticket(session: AsyncSession, ticket_id: int, by: Operator) -> Erased | None:
     """A coordinator erases, on the person's request, the data of the citizen of ticket №N (they
-    may have asked by phone). Recorded in the audit log by the ticket's number. None if the ticket
-    does not exist or its citizen's data is already gone."""
-    citizen = (await session.execute(select(_tickets.c.citizen_id).where(_tickets.c.id == ticket_id))).scalar_one_or_none()
-    if citizen is None:
+    may have asked by phone): any ticket's for the national office, their own office's or region's
+    for a regional one (access.Denied otherwise). Recorded in the audit log by the ticket's number.
+    None if the ticket does not exist or its citizen's data is already gone."""
+    found = (
+        await session.execute(select(_tickets.c.citizen_id, _tickets.c.office, _tickets.c.region).where(_tickets.c.id == ticket_id))
+    ).first()
+    if found is None:
+        await access.require(session, by, Act.ERASE)
         return None
-    erased = await erase_person(session, citizen)
-    await audit(session, Action.ERASE_PERSON, {"ticket": ticket_id, "tickets": erased.tickets}, actor_id=actor_id, actor=actor)
+    by = await access.require(session, by, Act.ERASE, (found.office, found.region))
+    if found.citizen_id is None:
+        return None
+    erased = await erase_person(session, found.citizen_id)
+    await audit(session, Action.ERASE_PERSON, {"ticket": ticket_id, "tickets": erased.tickets}, actor_id=by.telegram_id, actor=by.name)
     return erased
 
 
@@ -190,9 +204,17 @@ async def schedule_retention(session: AsyncSession, keep_days: int, after: timed
 timers.register(RETENTION_TIMER, _retention_due)
 
 
-async def ticket_record(session: AsyncSession, ticket_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """The ticket's full row and its messages, personal data included; None if there is none."""
+async def ticket_record(
+    session: AsyncSession, ticket_id: int, by: Operator | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The ticket's full row and its messages, personal data included; None if there is none. `by`
+    is the coordinator asking in the bot (access.Denied unless the ticket is at or from their office,
+    or they are of the national one); None for the command line on the server."""
+    if not 0 < ticket_id < 2**63:
+        return None
     ticket = (await session.execute(select(_tickets).where(_tickets.c.id == ticket_id))).mappings().first()
+    if by is not None:
+        await access.require(session, by, Act.RECORD, None if ticket is None else (ticket["office"], ticket["region"]))
     if ticket is None:
         return None
     said = await session.execute(

@@ -50,7 +50,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.directory import NATIONAL
 from bot.services.marathon import Dates
 from bot.services.marathon_export import KAZAKHSTAN
-from bot.services.operators import Operator, Role
+from bot.services import access
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 MAX_PERIOD_DAYS = 366
 STATUSES = ("new", "taken", "closed")
@@ -137,11 +139,9 @@ def local_today(now: datetime | None = None) -> date:
 
 
 def scope_of(operator: Operator) -> str | None:
-    """The region whose figures this operator sees: None (all) for coordinators and the national
-    office, their own region for a regional front-office."""
-    if operator.role is Role.COORDINATOR or operator.office == NATIONAL:
-        return None
-    return operator.office
+    """The region whose figures this operator sees: None (all) for the national office, their own
+    region for a regional front-office's operators and coordinators alike."""
+    return access.own_region(operator, Act.STATS)
 
 
 @dataclass(frozen=True, slots=True)

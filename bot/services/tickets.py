@@ -32,9 +32,10 @@ from bot.config import Settings
 from bot.db.models import Operator as OperatorRow
 from bot.db.models import Ticket as TicketRow
 from bot.db.models import TicketLink, TicketMessage
-from bot.services import outbox, timers
+from bot.services import access, outbox, timers
 from bot.services.directory import NATIONAL, ServiceHours
-from bot.services.operators import Operator
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 # Limits of what one message of a ticket may hold; Telegram's own are 4096 (text) and 1024 (caption).
 MAX_TEXT_LENGTH = 3000
@@ -177,11 +178,6 @@ class Said:
     created_at: datetime
 
 
-def may_act(operator: Operator, office: str) -> bool:
-    """The national office sees every region; a regional one only its own."""
-    return operator.active and (operator.office == NATIONAL or operator.office == office)
-
-
 _tickets = TicketRow.__table__
 _messages = TicketMessage.__table__
 _links = TicketLink.__table__
@@ -302,16 +298,31 @@ async def tickets_of(session: AsyncSession, citizen_id: int) -> list[Ticket]:
 
 
 async def ticket_for(session: AsyncSession, operator: Operator, ticket_id: int, *, lock: bool = False) -> Ticket:
-    """The ticket if this operator may see it; otherwise NOT_FOUND, whatever the reason, so ids of
-    other regions' tickets reveal nothing."""
+    """The ticket if this operator may work on it (see `access`: the national office every region's,
+    a regional one its own); otherwise NOT_FOUND, whatever the reason, so ids of other regions'
+    tickets reveal nothing. The operator's record is checked and locked first (access.Denied if
+    they were removed or moved meanwhile), so what they do with it commits only while they may."""
+    await access.current(session, operator, Act.REQUESTS)
     ticket = await get_ticket(session, ticket_id, lock=lock)
-    if ticket is None or not may_act(operator, ticket.office):
+    if ticket is None or not access.may(operator, Act.REQUESTS, (ticket.office,)):
         raise TicketError(NOT_FOUND)
     return ticket
 
 
+async def history_for(session: AsyncSession, operator: Operator, ticket_id: int) -> tuple[Ticket, list[Said]]:
+    """A ticket's whole conversation, for an operator who may work on it and holds it (or it is
+    new), or for a coordinator supervising their office; a colleague holding none of these learns
+    only that someone else has it (TAKEN_BY_OTHER)."""
+    ticket = await ticket_for(session, operator, ticket_id)
+    held_by_other = ticket.operator_id is not None and ticket.operator_id != operator.telegram_id
+    if held_by_other and not access.may(operator, Act.SUPERVISE, (ticket.office, ticket.region)):
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    return ticket, await history(session, ticket_id)
+
+
 async def queue(session: AsyncSession, operator: Operator, limit: int = 30) -> list[Ticket]:
     """Open tickets of the operator's office (every office's for the national one), oldest first."""
+    await access.current(session, operator, Act.REQUESTS)
     if operator.office == NATIONAL:
         result = await session.execute(_QUEUE, {"limit": limit})
     else:
@@ -346,6 +357,22 @@ async def get_message(session: AsyncSession, message_id: int) -> Said | None:
 async def linked_ticket(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
     """The ticket a bot message in this chat belongs to (what an operator replied to)."""
     return (await session.execute(_LINKED, {"chat_id": chat_id, "message_id": message_id})).scalar_one_or_none()
+
+
+# What the worker is sending to a chat right now is locked until the transaction that marks it sent,
+# and the link of a ticket's message commits in that same transaction.
+_IN_FLIGHT_TO_CHAT = text("SELECT 1 FROM outbox WHERE chat_id = :chat_id AND sent_at IS NULL AND failed IS NULL FOR SHARE")
+
+
+async def replied_ticket(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The ticket a reply to message `message_id` in `chat_id` belongs to, by what the bot recorded
+    when it sent that message. A reply quicker than the link's commit (the operator saw the message
+    the moment Telegram had it) waits for the chat's sends in flight to settle, then looks again."""
+    found = await linked_ticket(session, chat_id, message_id)
+    if found is None:
+        await session.execute(_IN_FLIGHT_TO_CHAT, {"chat_id": chat_id})
+        found = await linked_ticket(session, chat_id, message_id)
+    return found
 
 
 async def link(session: AsyncSession, chat_id: int, message_id: int, ticket_id: int, *, is_card: bool) -> None:
@@ -659,7 +686,7 @@ async def release_tickets_of(session: AsyncSession, limits: Limits, operator: Op
     `operator` is the record as it is now. Returns the tickets released."""
     released = []
     for ticket_id, office in (await session.execute(_TAKEN_BY, {"operator_id": operator.telegram_id})).all():
-        if may_act(operator, office):
+        if access.may(operator, Act.REQUESTS, (office,)):
             continue
         await session.execute(_RELEASE, {"ticket_id": ticket_id})
         await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "released"}))

@@ -5,7 +5,7 @@ them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Ticket, TicketMessage
 from bot.services.marathon_export import KAZAKHSTAN, table_csv, workbook
+from bot.services import access
+from bot.services.access import Act
+from bot.services.staff import Operator
 
 COLUMNS = ("ticket", "kind", "category", "region", "office", "language", "status", "opened_at", "taken_at",
            "first_answer_at", "escalated_at", "closed_at", "closed_by", "rating", "messages", "citizen_unreachable")
@@ -31,7 +34,11 @@ _tickets = Ticket.__table__
 _messages = TicketMessage.__table__
 
 
-async def collect(session: AsyncSession, filters: Filters) -> list[tuple[Any, ...]]:
+async def collect(session: AsyncSession, filters: Filters, by: Operator | None = None) -> list[tuple[Any, ...]]:
+    """The tickets matching `filters`; for a coordinator in the bot (`by`) within their reach: a
+    regional one gets their region's only (access.Denied for another's)."""
+    if by is not None:
+        filters = replace(filters, region=await access.scoped_region(session, by, Act.EXPORT_REQUESTS, filters.region))
     messages = select(func.count()).where(_messages.c.ticket_id == _tickets.c.id).scalar_subquery()
     query = select(
         _tickets.c.id, _tickets.c.kind, _tickets.c.category, _tickets.c.region, _tickets.c.office, _tickets.c.language,

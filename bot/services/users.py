@@ -21,8 +21,8 @@ from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import FsmState, Ticket, User
 from bot.db.models import Operator as OperatorRow
 from bot.services.directory import Directory
-from bot.services.operators import COLUMNS as OPERATOR_COLUMNS
-from bot.services.operators import Operator
+from bot.services.staff import COLUMNS as OPERATOR_COLUMNS
+from bot.services.staff import Operator
 
 # Bump when the privacy notice changes in substance; people who agreed to an older one are asked again.
 CONSENT_VERSION = 1
