@@ -71,6 +71,7 @@ from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
 from bot.services.personal_data import schedule_retention
 from bot.services.tickets import Limits
+from bot.middlewares.access import Refusals
 from bot.telegram_session import AnsweringUpdates, TelegramSession
 from bot.worker import Worker
 
@@ -151,6 +152,8 @@ def build_dispatcher(
     for middleware in outermost_middlewares:
         dispatcher.update.outer_middleware(middleware)
     dispatcher.update.outer_middleware(AnsweringUpdates())
+    # Outside the transaction: a refused action is rolled back before the person is told.
+    dispatcher.update.outer_middleware(Refusals(i18n))
     # One update of a person at a time, commit included: two fast taps must not race.
     dispatcher.update.outer_middleware(
         EventIsolationMiddleware(events_isolation or SimpleEventIsolation(), dispatcher.fsm)

@@ -1,0 +1,253 @@
+"""The permission table (`bot/services/access.py`, README "Who may do what") walked through the bot:
+for every action an allowed member of staff succeeds, and each one who is not (a citizen, an
+operator, another office's operator or regional coordinator, a removed operator) is refused with a
+clear message while nothing stored changes. Forged button data naming another office's request,
+deed or announcement is refused the same way."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+from sqlalchemy import text
+
+from bot.db.engine import create_session_factory
+from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, TicketAction
+from bot.services import announcements, marathon
+from bot.services.announcements import Audience, AudienceKind, Version
+from bot.services.operators import Role, add_operator, get_operator
+from tests.conftest import onboard
+from tests.test_marathon import join, log_deed, run_marathon
+from tests.test_tickets import open_question
+
+# What is kept about people and their requests; a refused action changes none of it.
+WATCHED = (
+    "tickets", "ticket_messages", "operators", "operator_invites", "deeds", "announcements", "audit_log",
+    "marathon_settings", "nominations", "nominees", "deed_kind_limits", "users",
+)
+
+REFUSED = {
+    "not_staff": "This is for active operators of the front-offices. If you were one, ask your coordinator.",
+    "not_allowed": "Your role does not allow this. Ask a coordinator of the national front-office.",
+    "other_office": "This belongs to another front-office: you can act only on your own front-office's requests, people, deeds and announcements.",
+}
+
+
+async def snapshot(engine) -> dict[str, list]:
+    async with engine.connect() as conn:
+        return {
+            table: sorted(map(repr, (await conn.execute(text(f"SELECT * FROM {table}"))).all())) for table in WATCHED
+        }
+
+
+async def forge(person, data: str):
+    """Press a button with `data` under the person's latest message from the bot."""
+    return await person.press_forged(person.last_bot_message(), data)
+
+
+def said(reaction) -> str:
+    """What the person was told: the button's alert, or the messages sent."""
+    return (reaction.answer or {}).get("text") or reaction.text
+
+
+class Walk:
+    """Try an action as someone who may not: told `expected`, nothing stored changes."""
+
+    def __init__(self, engine, t) -> None:
+        self.engine, self.t = engine, t
+
+    async def refused(self, action, expected: str, language: str = "en") -> None:
+        before = await snapshot(self.engine)
+        reaction = await action
+        told = said(reaction)
+        wanted = self.t(language, REFUSED.get(expected, expected))
+        assert wanted in told, f"expected {wanted!r}, was told {told!r}"
+        after = await snapshot(self.engine)
+        changed = [table for table in WATCHED if before[table] != after[table]]
+        assert not changed, f"a refused action changed {changed}"
+
+
+async def test_every_action_of_the_table_allows_whom_it_says_and_refuses_everyone_else(
+    bot, citizen, people, operator, engine, content, t, api
+):
+    await run_marathon(engine, content.rules)
+    walk = Walk(engine, t)
+    akmola_op = await operator("akmola", "en", "Akmola operator")
+    akmola_second = await operator("akmola", "en", "Akmola second")
+    almaty_op = await operator("almaty", "en", "Almaty operator")
+    akmola_coord = await operator("akmola", "en", "Akmola coordinator", coordinator=True)
+    national_op = await operator("national", "en", "National operator")
+    national_coord = await operator("national", "en", "National coordinator", coordinator=True)
+    removed = await operator("akmola", "en", "Removed")
+    await national_coord.send(f"/remove_operator {removed.id}")
+    await removed.send("/start")  # a chat with the bot, to press an old button in
+    someone = await citizen("en")
+
+    # Objects of two offices: a request and a deed each; announcements to Almaty and to everyone.
+    akmola_citizen, almaty_citizen = await citizen("en"), people("en")
+    await onboard(almaty_citizen, "en", "Almaty")
+    akmola_ticket = await open_question(akmola_citizen, "en", "Akmola question", t)
+    almaty_ticket = await open_question(almaty_citizen, "en", "Almaty question", t)
+    await join(almaty_citizen, t, "en")
+    await log_deed(almaty_citizen, t, "en", content.rules.kind("trees").name["en"], "30")
+    async with create_session_factory(engine)() as session, session.begin():
+        to_almaty = await announcements.create(
+            session, created_by=national_coord.id, language="en", audience=Audience(AudienceKind.REGION, "almaty"),
+            versions={"all": Version(html="Almaty news")},
+        )
+        to_everyone = await announcements.create(
+            session, created_by=national_coord.id, language="en", audience=Audience(AudienceKind.EVERYONE),
+            versions={"all": Version(html="News")},
+        )
+        for made in (to_almaty, to_everyone):  # held, so the sender leaves them as they are
+            await announcements.control(session, made.id, "pause")
+    card = await akmola_op.receive(f"№{akmola_ticket}")
+    await akmola_op.press("Take", card)
+
+    # Requests: another office's request through forged buttons and numbers.
+    for action in ("take", "history", "transfer", "close", "reply"):
+        forged = TicketAction(action=action, ticket=almaty_ticket).pack()
+        await walk.refused(forge(akmola_op, forged), "There is no such request among those of your front-office.")
+        await walk.refused(forge(akmola_coord, forged), "There is no such request among those of your front-office.")
+    await walk.refused(akmola_op.send(f"/ticket {almaty_ticket}"), "Send /ticket and the number of a request of your front-office")
+    # (no longer staff, and not set up as a citizen either)
+    await walk.refused(forge(removed, TicketAction(action="take", ticket=akmola_ticket).pack()), "Please send /start first.")
+    await walk.refused(forge(someone, TicketAction(action="take", ticket=akmola_ticket).pack()), "This button is no longer active.")
+    assert f"№{almaty_ticket}" in (await national_op.send(f"/ticket {almaty_ticket}")).text
+
+    # Supervising: a colleague cannot read the History of a request someone else holds; a
+    # coordinator of that office and the national office's coordinators can.
+    history = TicketAction(action="history", ticket=akmola_ticket).pack()
+    await walk.refused(forge(akmola_second, history), "Request №{number} has already been taken by".format(number=akmola_ticket))
+    await walk.refused(forge(national_op, history), "Request №{number} has already been taken by".format(number=akmola_ticket))
+    assert "Akmola question" in (await forge(akmola_coord, history)).text
+    assert "Akmola question" in (await forge(national_coord, history)).text
+
+    # Exports, records, erasure and the audit log.
+    await walk.refused(akmola_coord.send("/tickets_export almaty"), "other_office")
+    exported = await akmola_coord.send("/tickets_export")
+    assert exported.sent[0].caption.startswith("Requests: 1.")  # Akmola's one, not Almaty's
+    await walk.refused(akmola_coord.send(f"/ticket_record {almaty_ticket}"), "other_office")
+    # (an operator who never set up the bot as a citizen is led to do so; a citizen is told no)
+    await walk.refused(akmola_op.send(f"/ticket_record {akmola_ticket}"), "Please choose your language:")
+    await walk.refused(someone.send(f"/ticket_record {akmola_ticket}"), "I do not know that command.")
+    assert (await akmola_coord.send(f"/ticket_record {akmola_ticket}")).sent[0].document
+    erase_almaty = EraseChoice(ticket=almaty_ticket, confirm=True).pack()
+    await walk.refused(forge(akmola_coord, erase_almaty), "other_office")
+    await walk.refused(forge(akmola_op, erase_almaty), "Please send /start first.")
+    await walk.refused(akmola_coord.send("/audit"), "not_allowed")
+    assert "exported the full record of request" in (await national_coord.send("/audit")).text
+
+    # Operators: a regional coordinator manages their own office's operators only.
+    listed = (await akmola_coord.send("/operators")).text
+    assert "Akmola second" in listed and "Almaty operator" not in listed and "National coordinator" not in listed
+    assert "Almaty operator" in (await national_coord.send("/operators")).text
+    await walk.refused(akmola_coord.send("/invite almaty Асель"), "other_office")
+    await walk.refused(akmola_coord.send("/invite national Асель"), "other_office")
+    assert "https://t.me/" in (await akmola_coord.send("/invite akmola Асель")).text
+    await walk.refused(akmola_coord.send(f"/remove_operator {almaty_op.id}"), "other_office")
+    await walk.refused(akmola_coord.send(f"/remove_operator {national_coord.id}"), "other_office")
+    await walk.refused(akmola_coord.send(f"/move_operator {akmola_second.id} almaty"), "not_allowed")
+    await walk.refused(akmola_op.send(f"/remove_operator {akmola_second.id}"), "Please choose your language:")
+
+    # Announcements: a regional coordinator addresses their region's residents only.
+    await akmola_coord.send("/announce")
+    await akmola_coord.press("One text for everyone")
+    audiences = await akmola_coord.send("Akmola news")
+    assert [b["text"] for b in audiences.last.buttons][:1] == [t("en", "📍 One region")] and len(audiences.last.buttons) == 2
+    for kind in (AudienceKind.EVERYONE, AudienceKind.PARTICIPANTS, AudienceKind.OPERATORS):
+        await walk.refused(forge(akmola_coord, AnnouncementStep(action="audience", value=kind).pack()), "other_office")
+    await walk.refused(forge(akmola_coord, AnnouncementStep(action="region", value="almaty").pack()), "other_office")
+    await walk.refused(forge(akmola_coord, AnnouncementStep(action="language", value="en").pack()), "other_office")
+    await akmola_coord.press("One region", audiences.last)
+    assert [b["text"] for b in akmola_coord.last_bot_message().buttons][0] == "Akmola Region"
+    preview = await akmola_coord.press("Akmola Region")
+    assert "To: everyone in Akmola Region." in preview.text
+    for announcement in (to_almaty, to_everyone):
+        forged = AnnouncementControl(announcement=announcement.id, action="cancel").pack()
+        await walk.refused(forge(akmola_coord, forged), "other_office")
+    listing = (await akmola_coord.send("/announcements")).text
+    assert f"№{to_almaty.id}" not in listing and f"№{to_everyone.id}" not in listing
+    assert f"№{to_almaty.id}" in (await national_coord.send("/announcements")).text
+
+    # The marathon: deeds of one's own region, and settings for the national office.
+    async with engine.connect() as conn:
+        deed_id = await conn.scalar(text("SELECT id FROM deeds"))
+    approve = DeedReview(action="approve", deed=deed_id).pack()
+    await walk.refused(forge(akmola_op, approve), "This deed has been reviewed already, or is not one of your front-office's.")
+    await walk.refused(forge(akmola_coord, approve), "This deed has been reviewed already, or is not one of your front-office's.")
+    assert "No deeds are waiting for review" in (await akmola_coord.send("/deeds")).text
+    await walk.refused(akmola_coord.send("/marathon_export almaty"), "other_office")
+    today = date.today()
+    await walk.refused(akmola_coord.send(f"/marathon_dates {today} {today + timedelta(days=9)}"), "not_allowed")
+    await walk.refused(akmola_coord.send("/marathon_limit trees 10"), "not_allowed")
+    await walk.refused(akmola_coord.send("/marathon_kind trees off"), "not_allowed")
+    await walk.refused(akmola_coord.send("/nominations"), "not_allowed")
+
+    # Statistics: a regional coordinator sees their own region.
+    assert "Statistics of Akmola Region" in (await akmola_coord.send("/stats")).text
+
+    # What the allowed do, last (it changes things): the Almaty operator takes their request, the
+    # Akmola coordinator removes their own operator and erases their own request's citizen.
+    almaty_card = await almaty_op.receive(f"№{almaty_ticket}")
+    assert "is yours" in (await almaty_op.press("Take", almaty_card)).answer["text"]
+    assert "Removed:" in (await akmola_coord.send(f"/remove_operator {akmola_second.id}")).text
+    await akmola_coord.send(f"/erase {akmola_ticket}")
+    erased = await akmola_coord.press("Yes, erase")
+    assert erased.edited and "Erased" in erased.edited[0].text
+    assert "Moved:" in (await national_coord.send(f"/move_operator {almaty_op.id} akmola")).text
+    log = (await national_coord.send("/audit")).text
+    for entry in (f"moved operator {almaty_op.id} to akmola", f"removed operator {akmola_second.id} (akmola)",
+                  "erased the data of the citizen of request", "made an invite link for a new operator of akmola"):
+        assert entry in log
+
+
+async def test_a_take_racing_the_removal_of_its_operator_never_leaves_the_request_with_them(
+    citizen, operator, engine, t, api
+):
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    for attempt in range(3):
+        leaving, staying = await operator("akmola", "en", f"Leaving {attempt}"), await operator("akmola", "en", f"Staying {attempt}")
+        asker = await citizen("en")
+        number = await open_question(asker, "en", f"Race {attempt}", t)
+        card = await leaving.receive(f"№{number}")
+        await staying.receive(f"№{number}")
+        take, _query = await api.press(leaving.id, card.message_id, card.button("✋ Take")["callback_data"])
+        removal, *_ = await api.send_text(coordinator.id, f"/remove_operator {leaving.id}")
+        await api.wait_for(lambda: {take, removal} <= api.handled_updates)
+        async with engine.connect() as conn:
+            status, holder = (await conn.execute(text("SELECT status, operator_id FROM tickets WHERE id = :id"), {"id": number})).one()
+            active = await conn.scalar(text("SELECT active FROM operators WHERE telegram_id = :id"), {"id": leaving.id})
+        assert active is False
+        assert holder != leaving.id, f"attempt {attempt}: request №{number} is held by a removed operator"
+        assert status == "new"
+        async with engine.connect() as conn:
+            await conn.execute(text("UPDATE tickets SET status = 'closed' WHERE id = :id"), {"id": number})
+            await conn.commit()
+
+
+async def test_an_invite_is_spent_only_by_an_operator_created_and_dies_with_its_inviters_power(
+    bot, operator, people, engine, content, t
+):
+    coordinator = await operator("akmola", "en", "Akmola coordinator", coordinator=True)
+    national = await operator("national", "en", "Saule", coordinator=True)
+    made = (await coordinator.send("/invite akmola Асель")).text
+    payload = made.split("?start=", 1)[1].split()[0]
+    await national.send(f"/remove_operator {coordinator.id}")
+
+    newcomer = people("en")
+    refused = await newcomer.send(f"/start {payload}")
+    assert refused.text == t("en", "This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM operators WHERE telegram_id = :id"), {"id": newcomer.id}) == 0
+        assert await conn.scalar(text("SELECT count(*) FROM operator_invites WHERE used_at IS NOT NULL")) == 0
+
+    # Back in office, their link works again, once, and the joining is in the audit log.
+    async with create_session_factory(engine)() as session, session.begin():
+        await add_operator(session, content.directory, coordinator.id, "Akmola coordinator", "akmola", Role.COORDINATOR)
+    assert (await newcomer.send(f"/start {payload}")).text.startswith(t("en", "Welcome! You are now an operator of {office}.").split("{")[0])
+    async with create_session_factory(engine)() as session:
+        joined = await get_operator(session, newcomer.id)
+    assert joined is not None and joined.office == "akmola" and joined.active
+    log = (await national.send("/audit")).text
+    assert "became an operator of" in log and "made an invite link" in log and "removed operator" in log
