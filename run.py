@@ -6,9 +6,11 @@
     python3 run.py test       run the whole test suite (pytest arguments may follow)
     python3 run.py migrate    any other `python -m bot` command, its options after it
 
-It creates `.venv` on first use and installs the project into it again whenever `pyproject.toml`
-changes, then hands over to the virtualenv's Python. The test suite drives a real browser: when
-Chromium is missing it is installed with apt-get (as root), or one line says what to install.
+It creates `.venv` on first use and installs into it exactly the versions of
+`requirements-test.lock`, each file checked against its sha256 (`pip install --require-hashes`),
+then the project itself; again whenever the lock or `pyproject.toml` changes. Then it hands over
+to the virtualenv's Python. The test suite drives a real browser: when Chromium is missing it is
+installed with apt-get (as root), or one line says what to install.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".installed"
+# The runtime pins plus the test extra, with hashes; written by tools/update_lock.py.
+LOCK = "requirements-test.lock"
+INSTALL_INPUTS = (LOCK, "pyproject.toml")
 
 
 def say(message: str) -> None:
@@ -35,18 +40,21 @@ def say(message: str) -> None:
 def ensure_environment() -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"run.py: Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256()
+    for name in INSTALL_INPUTS:
+        wanted.update(hashlib.sha256((ROOT / name).read_bytes()).digest())
     if not PYTHON.exists():
         say(f"creating the virtual environment in {VENV.name}/")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    if STAMP.exists() and STAMP.read_text().strip() == wanted.hexdigest():
         return
-    say("installing the project and its dependencies (first run, or pyproject.toml changed)")
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]"],
-        cwd=ROOT, check=True,
-    )
-    STAMP.write_text(wanted)
+    say(f"installing the locked dependencies (first run, or {LOCK} or pyproject.toml changed)")
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--require-hashes", "-r", LOCK], cwd=ROOT, check=True)
+    # Everything is installed by now: the project adds no dependency, and it is built with the
+    # locked setuptools rather than one fetched unpinned into an isolated build environment.
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", "."], cwd=ROOT, check=True)
+    STAMP.write_text(wanted.hexdigest())
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")

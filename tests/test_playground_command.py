@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -21,8 +22,8 @@ UNSET = {"BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_UR
 
 
 class RunningPlayground:
-    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
-        self.url, self.http = url, http
+    def __init__(self, url: str, http: aiohttp.ClientSession, token: str) -> None:
+        self.url, self.http, self.token = url, http, token
 
     async def get(self, path: str) -> object:
         async with self.http.get(self.url + path) as response:
@@ -30,7 +31,8 @@ class RunningPlayground:
             return await response.json()
 
     async def post(self, path: str, body: dict | None = None) -> object:
-        async with self.http.post(self.url + path, json=body or {}) as response:
+        # As the page does: with the token it was served, new at every start.
+        async with self.http.post(self.url + path, json=body or {}, headers={"X-Playground-Token": self.token}) as response:
             assert response.status == 200, await response.text()
             return await response.json()
 
@@ -73,8 +75,11 @@ async def playground(tmp_path: Path, *args: str, **env: str) -> AsyncIterator[Ru
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), 90)).decode().strip()
         assert line.startswith("open http://127.0.0.1:"), (line, (tmp_path / "playground.log").read_text())
+        url = line.removeprefix("open ")
         async with aiohttp.ClientSession() as http:
-            yield RunningPlayground(line.removeprefix("open "), http)
+            async with http.get(url + "/") as response:
+                token = re.search(r'<meta name="playground-token" content="([^"]+)">', await response.text()).group(1)
+            yield RunningPlayground(url, http, token)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)  # Ctrl+C

@@ -13,8 +13,10 @@ The page's own words go through gettext like the bot's, so it speaks kk, ru and 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import re
+import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,6 +39,10 @@ MAX_TEXT_FROM_PAGE = 10_000  # longer than Telegram allows on purpose: the bot's
 MAX_UPLOAD = 20 * 1024 * 1024
 ERRORS_KEPT = 20
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+# The page's script sends the token it found in the page with every request that changes something.
+TOKEN_HEADER = "X-Playground-Token"
+TOKEN_PLACEHOLDER = "{{page_token}}"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Shown inline; anything else (SVG, HTML…) is only downloaded, so a file cannot run script here.
 INLINE_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 _TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,14}")
@@ -102,6 +108,9 @@ class Playground:
         self.typing_since: dict[int, float] = {}
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._next_id = 1_000_001
+        # New at every start: another site open in the same browser can send requests here, but
+        # cannot read the page (the same-origin policy), so it cannot learn this.
+        self.page_token = secrets.token_urlsafe(32)
         api.listeners.append(self._on_event)
         api.app_hooks.append(self._add_routes)
 
@@ -205,8 +214,28 @@ class Playground:
             raise web.HTTPForbidden(text="the playground answers only on 127.0.0.1 and localhost")
         return await handler(request)
 
+    @web.middleware
+    async def _from_the_page_only(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A request of the page's API that changes something must carry the page's token: a form
+        or a fetch from another site can reach 127.0.0.1 but cannot read the token from the page.
+        A browser's own word that the request comes from elsewhere is refused as well. The Bot API
+        (`/bot<token>/…`) is the bot's, not the page's, and is not concerned."""
+        if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
+            return await handler(request)
+        sent = request.headers.get(TOKEN_HEADER, "")
+        origin = request.headers.get("Origin")
+        fetch_site = request.headers.get("Sec-Fetch-Site")
+        if (
+            not hmac.compare_digest(sent.encode(), self.page_token.encode())
+            or (origin is not None and origin != f"{request.scheme}://{request.host}")
+            or (fetch_site is not None and fetch_site != "same-origin")
+        ):
+            raise web.HTTPForbidden(text=_json({"error": "not_from_the_page"}), content_type="application/json")
+        return await handler(request)
+
     def _add_routes(self, app: web.Application) -> None:
         app.middlewares.append(self._local_only)
+        app.middlewares.append(self._from_the_page_only)
         app.on_shutdown.append(self._end_streams)
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC)
@@ -224,8 +253,10 @@ class Playground:
         app.router.add_get("/api/files/{file_id}", self._file)
         app.router.add_get("/api/events", self._events)
 
-    async def _index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    async def _index(self, request: web.Request) -> web.Response:
+        page = (STATIC / "index.html").read_text(encoding="utf-8").replace(TOKEN_PLACEHOLDER, self.page_token)
+        # Never kept: a page from before a restart would carry the old token.
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def _texts(self, request: web.Request) -> web.Response:
         language = request.query.get("lang", "")

@@ -8,14 +8,19 @@ const state = {
   replyTo: null, hiddenKeyboardOf: null, followLatest: true,
 };
 const $ = (id) => document.getElementById(id);
+// The server refuses a request that changes something without this token from the page itself,
+// so another site open in the same browser cannot act as a person here.
+const PAGE_TOKEN = document.querySelector('meta[name="playground-token"]').content;
 
 async function api(path, options = {}) {
-  const response = await fetch(path, {
-    headers: options.body && !(options.body instanceof FormData) ? {"Content-Type": "application/json"} : {},
-    ...options,
-  });
+  const headers = {"X-Playground-Token": PAGE_TOKEN};
+  if (options.body && !(options.body instanceof FormData)) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {headers, ...options});
   if (!response.ok) {
-    const error = new Error(await response.text());
+    const text = await response.text();
+    // The playground was restarted since this page was loaded: a new token comes with the page.
+    if (response.status === 403 && text.includes("not_from_the_page")) location.reload();
+    const error = new Error(text);
     error.status = response.status;
     throw error;
   }
