@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Ticket, TicketMessage
-from bot.services.marathon_export import KAZAKHSTAN, table_csv, workbook
+from bot.services.spreadsheets import KAZAKHSTAN, table_csv, workbook
 
 COLUMNS = ("ticket", "kind", "category", "region", "office", "language", "status", "opened_at", "taken_at",
            "first_answer_at", "escalated_at", "closed_at", "closed_by", "rating", "messages", "citizen_unreachable")
