@@ -99,16 +99,27 @@ async def on_erase_choice(
     )
 
 
+def export_filters_text(subject: dict) -> str:
+    """" (akmola, approved, 2026-09-01 – 2026-09-30)": the filters an export was taken with."""
+    first, last = subject.get("from"), subject.get("to")
+    days = f"{first or '…'} – {last or '…'}" if first or last else None
+    chosen = [part for part in (subject.get("region"), subject.get("state"), days) if part]
+    return f" ({', '.join(chosen)})" if chosen else ""
+
+
 def audit_line(entry: personal_data.AuditRecord) -> str:
     what = {
         Action.TICKET_RECORD: _("exported the full record of request №{ticket}"),
         Action.ERASE_PERSON: _("erased the data of the citizen of request №{ticket}"),
         Action.RETENTION: _("erased the personal data of {tickets} requests closed over {older_than_days} days ago"),
+        Action.MARATHON_EXPORT: _("exported the marathon's participants and deeds"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)
     except (KeyError, IndexError):
         pass
+    if entry.action == Action.MARATHON_EXPORT:
+        what += export_filters_text(entry.subject)
     who = escape(entry.actor) + (f" ({entry.actor_id})" if entry.actor_id else "")
     return f"{entry.at.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M} · {who}: {escape(what)}"
 

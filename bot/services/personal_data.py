@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AuditEntry, Ticket, TicketMessage
-from bot.services import marathon, tickets, timers, users
+from bot.services import marathon, marathon_export, tickets, timers, users
 
 # What of a ticket's `details` is not about the person (how the ticket came about) and stays.
 ANONYMOUS_DETAILS = ("via", "kb")
@@ -37,12 +37,28 @@ class Action:
     TICKET_RECORD = "ticket_record"  # the full record of a ticket, personal data included, exported
     ERASE_PERSON = "erase_person"  # a coordinator erased a ticket's citizen's data
     RETENTION = "retention"  # old tickets' personal data erased by the retention job
+    MARATHON_EXPORT = "marathon_export"  # participants (ids, names) and deeds exported
 
 
 async def audit(
     session: AsyncSession, action: str, subject: dict[str, Any], *, actor_id: int | None = None, actor: str,
 ) -> None:
     await session.execute(insert(_audit).values(actor_id=actor_id, actor=actor, action=action, subject=subject))
+
+
+async def record_marathon_export(
+    session: AsyncSession, filters: marathon_export.Filters, export: marathon_export.Export, *,
+    actor_id: int | None = None, actor: str,
+) -> None:
+    """The marathon's export names participants and carries their Telegram ids: the audit log says
+    who took it, with which filters and how many rows."""
+    subject = {
+        "region": filters.region, "state": filters.state.value if filters.state else None,
+        "from": filters.since.isoformat() if filters.since else None,
+        "to": filters.until.isoformat() if filters.until else None,
+        "participants": len(export.participants), "deeds": len(export.deeds),
+    }
+    await audit(session, Action.MARATHON_EXPORT, subject, actor_id=actor_id, actor=actor)
 
 
 @dataclass(frozen=True, slots=True)
