@@ -107,17 +107,42 @@ def export_filters_text(subject: dict) -> str:
     return f" ({', '.join(chosen)})" if chosen else ""
 
 
+def retention_text(action: str, subject: dict) -> str:
+    """What the retention job erased: the period through a plural form, the count as "…: N"."""
+    days, count = int(subject.get("older_than_days", 0)), subject.get("tickets", subject.get("people", subject.get("deeds")))
+    if action == Action.RETENTION_PEOPLE:
+        what = ngettext(
+            "erased the data of people who had not written to the bot for more than {days} day: {count}",
+            "erased the data of people who had not written to the bot for more than {days} days: {count}", days,
+        )
+    elif action == Action.RETENTION_MARATHON:
+        what = ngettext(
+            "erased the descriptions, places and photos of the marathon's deeds, {days} day after it ended: {count}",
+            "erased the descriptions, places and photos of the marathon's deeds, {days} days after it ended: {count}", days,
+        )
+    else:
+        what = ngettext(
+            "erased the personal data of requests closed more than {days} day ago: {count}",
+            "erased the personal data of requests closed more than {days} days ago: {count}", days,
+        )
+    return what.format(days=days, count=count)
+
+
+RETENTION_ACTIONS = (Action.RETENTION, Action.RETENTION_PEOPLE, Action.RETENTION_MARATHON)
+
+
 def audit_line(entry: personal_data.AuditRecord) -> str:
     what = {
         Action.TICKET_RECORD: _("exported the full record of request №{ticket}"),
         Action.ERASE_PERSON: _("erased the data of the citizen of request №{ticket}"),
-        Action.RETENTION: _("erased the personal data of {tickets} requests closed over {older_than_days} days ago"),
         Action.MARATHON_EXPORT: _("exported the marathon's participants and deeds"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)
     except (KeyError, IndexError):
         pass
+    if entry.action in RETENTION_ACTIONS:
+        what = retention_text(entry.action, entry.subject)
     if entry.action == Action.MARATHON_EXPORT:
         what += export_filters_text(entry.subject)
     who = escape(entry.actor) + (f" ({entry.actor_id})" if entry.actor_id else "")
