@@ -109,7 +109,8 @@ def export_filters_text(subject: dict) -> str:
 
 def retention_text(action: str, subject: dict) -> str:
     """What the retention job erased: the period through a plural form, the count as "…: N"."""
-    days, count = int(subject.get("older_than_days", 0)), subject.get("tickets", subject.get("people", subject.get("deeds")))
+    days = int(subject.get("older_than_days", 0))
+    count = next((subject[key] for key in ("tickets", "people", "deeds") if key in subject), 0)
     if action == Action.RETENTION_PEOPLE:
         what = ngettext(
             "erased the data of people who had not written to the bot for more than {days} day: {count}",

@@ -579,7 +579,9 @@ _ANONYMISE = text(
 )
 
 
-async def erase_finished_deeds(session: AsyncSession, rules: Rules, keep_days: int, batch: int, today: date | None = None) -> int:
+async def erase_finished_deeds(
+    session: AsyncSession, rules: Rules, keep_days: int, batch: int, today: date | None = None
+) -> int:
     """`keep_days` after the marathon's results are final (its last day), its deeds keep only
     what the results count: kind, amount, region, date and review state. Their photos,
     descriptions, places, reviewers' reasons and whose they were go; deeds never reviewed go

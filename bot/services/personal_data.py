@@ -243,7 +243,9 @@ async def erase_expired(
     for person in silent:
         await erase_person(session, person)
     if silent:
-        await audit(session, Action.RETENTION_PEOPLE, {"people": len(silent), "older_than_days": keep_days}, actor="retention")
+        await audit(
+            session, Action.RETENTION_PEOPLE, {"people": len(silent), "older_than_days": keep_days}, actor="retention"
+        )
     deeds = await marathon.erase_finished_deeds(session, rules, keep_days, DEEDS_BATCH)
     if deeds:
         await audit(session, Action.RETENTION_MARATHON, {"deeds": deeds, "older_than_days": keep_days}, actor="retention")
