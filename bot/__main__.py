@@ -216,7 +216,7 @@ def command_operators(settings: Settings, args: argparse.Namespace) -> None:
 async def manage_marathon(url: str, args: argparse.Namespace) -> None:
     # Without aiogram, like the operators' commands.
     from bot.db.engine import create_engine, create_session_factory
-    from bot.services import marathon, marathon_export
+    from bot.services import marathon, marathon_export, personal_data
     from bot.services.directory import Directory
 
     rules = marathon.Rules.load()
@@ -247,21 +247,25 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
                 args.region, marathon.State(args.state) if args.state else None, args.since, args.until
             )
             export = await marathon_export.collect(session, filters)
+            await personal_data.record_marathon_export(session, filters, export, actor=command_line_actor())
     except (ValueError, ArithmeticError) as exc:  # NominationError too; a malformed --max
         raise CommandError(f"Cannot {args.action}: {exc}") from None
     finally:
         await engine.dispose()
     out = output_file(args.out) if args.format == "xlsx" else Path(args.out)
     if args.format == "xlsx":
-        out.write_bytes(marathon_export.to_xlsx(export))
+        write_private(out, marathon_export.to_xlsx(export))
         written = [out]
     else:
         participants, deeds = marathon_export.to_csv(export)
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
         written = [out / "participants.csv", out / "deeds.csv"]
-        written[0].write_bytes(participants)
-        written[1].write_bytes(deeds)
-    print(f"{len(export.participants)} participants and {len(export.deeds)} deeds written to {', '.join(map(str, written))}")
+        write_private(written[0], participants)
+        write_private(written[1], deeds)
+    print(
+        f"{len(export.participants)} participants and {len(export.deeds)} deeds written to {', '.join(map(str, written))}; "
+        "recorded in the audit log"
+    )
 
 
 async def manage_nominations(session: Any, args: argparse.Namespace) -> None:
@@ -293,6 +297,27 @@ def command_marathon(settings: Settings, args: argparse.Namespace) -> None:
         run_event_loop(manage_marathon(url, args))
 
 
+def command_line_actor() -> str:
+    """Who the audit log names for an export from the command line: the account that ran it."""
+    import getpass
+
+    return f"command line ({getpass.getuser()})"
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write a file that holds personal data: readable by its owner only (0600), also when it
+    existed before with wider permissions (they are narrowed before anything is written)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+        file = os.fdopen(descriptor, "wb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with file:
+        file.write(content)
+
+
 def output_file(name: str) -> Path:
     """Where an export is written; its folder must exist (a typo should not create folders)."""
     out = Path(name)
@@ -317,15 +342,13 @@ async def export_tickets(url: str, args: argparse.Namespace) -> None:
             )
     finally:
         await engine.dispose()
-    out.write_bytes(tickets_export.to_xlsx(rows) if args.format == "xlsx" else tickets_export.to_csv(rows))
+    write_private(out, tickets_export.to_xlsx(rows) if args.format == "xlsx" else tickets_export.to_csv(rows))
     print(f"{len(rows)} requests written to {out} (no phone numbers, no message texts)")
 
 
 async def record_ticket(url: str, args: argparse.Namespace) -> None:
     """The full record of one ticket, personal data included, recorded in the audit log under the
     name of whoever runs the command on this machine."""
-    import getpass
-
     from bot.db.engine import create_engine, create_session_factory
     from bot.services import personal_data, tickets_export
 
@@ -338,13 +361,13 @@ async def record_ticket(url: str, args: argparse.Namespace) -> None:
                 raise CommandError(f"There is no request №{args.number}")
             await personal_data.audit(
                 session, personal_data.Action.TICKET_RECORD, {"ticket": args.number},
-                actor=f"command line ({getpass.getuser()})",
+                actor=command_line_actor(),
             )
     finally:
         await engine.dispose()
     ticket, said = found
-    out.write_bytes(
-        tickets_export.record_xlsx(ticket, said) if args.format == "xlsx" else tickets_export.record_csv(ticket, said)
+    write_private(
+        out, tickets_export.record_xlsx(ticket, said) if args.format == "xlsx" else tickets_export.record_csv(ticket, said)
     )
     print(f"request №{args.number} written to {out}, personal data included; recorded in the audit log")
 

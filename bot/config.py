@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     # with room for the replies people get meanwhile.
     announcement_rate: float = Field(default=25, gt=0, le=30)
     # A closed request's personal data (phone, messages, the help form's answers) is erased this
-    # many days after it was closed; what stays is anonymous.
+    # many days after it was closed, a person who has not written for this many days is erased as
+    # with /forget, and a marathon's deed descriptions and photos this long after it ended; what
+    # stays is anonymous (README "What is kept and for how long").
     retention_days: int = Field(default=365, ge=1)
 
     @field_validator("bot_token")

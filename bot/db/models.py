@@ -51,6 +51,9 @@ class User(Base):
     # Set when Telegram answered 403 (they blocked the bot); cleared when they write again.
     # Announcements skip them meanwhile.
     unreachable_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The day they last wrote to the bot (the database's date), set by the first update of each
+    # day: after RETENTION_DAYS of silence the retention job erases them as /forget does.
+    last_active_on: Mapped[date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

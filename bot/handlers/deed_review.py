@@ -26,7 +26,7 @@ from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
 from bot.handlers.texts import office_name
 from bot.keyboards.callbacks import DeedReview
 from bot.keyboards.menu import AnyMenuButton
-from bot.services import access, marathon, marathon_export
+from bot.services import access, marathon, marathon_export, personal_data
 from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.marathon import Refused, ReviewError, Rules
@@ -183,7 +183,7 @@ async def on_export(
     message: Message, command: CommandObject, session: AsyncSession, directory: Directory, operator: Operator
 ) -> None:
     """`/marathon_export [region] [pending|approved|rejected] [from YYYY-MM-DD] [to YYYY-MM-DD]`: the
-    workbook and the two CSV files."""
+    workbook and the two CSV files, recorded in the audit log before they leave."""
     chosen = export_filters(command.args, directory, tuple(marathon.State))
     if chosen is None:
         await message.answer(
@@ -192,7 +192,13 @@ async def on_export(
         return
     region, state, since, until = chosen
     state = marathon.State(state) if state else None
-    export = await marathon_export.collect(session, marathon_export.Filters(region, state, since, until), by=operator)
+    filters = marathon_export.Filters(region, state, since, until)
+    export = await marathon_export.collect(session, filters, by=operator)
+    await personal_data.record_marathon_export(
+        session, filters, export, actor_id=operator.telegram_id, actor=operator.name
+    )
+    # Committed before any file leaves: a failure after the first one must not lose the entry.
+    await session.commit()
     participants, deeds = marathon_export.to_csv(export)
     stem = "marathon" + (f"-{region}" if region else "") + (f"-{state.value}" if state else "")
     await message.answer_document(

@@ -98,21 +98,58 @@ async def on_erase_choice(
     )
 
 
+def export_filters_text(subject: dict) -> str:
+    """" (akmola, approved, 2026-09-01 – 2026-09-30)": the filters an export was taken with."""
+    first, last = subject.get("from"), subject.get("to")
+    days = f"{first or '…'} – {last or '…'}" if first or last else None
+    chosen = [part for part in (subject.get("region"), subject.get("state"), days) if part]
+    return f" ({', '.join(chosen)})" if chosen else ""
+
+
+def retention_text(action: str, subject: dict) -> str:
+    """What the retention job erased: the period through a plural form, the count as "…: N"."""
+    days = int(subject.get("older_than_days", 0))
+    count = next((subject[key] for key in ("tickets", "people", "deeds") if key in subject), 0)
+    if action == Action.RETENTION_PEOPLE:
+        what = ngettext(
+            "erased the data of people who had not written to the bot for more than {days} day: {count}",
+            "erased the data of people who had not written to the bot for more than {days} days: {count}", days,
+        )
+    elif action == Action.RETENTION_MARATHON:
+        what = ngettext(
+            "erased the descriptions, places and photos of the marathon's deeds, {days} day after it ended: {count}",
+            "erased the descriptions, places and photos of the marathon's deeds, {days} days after it ended: {count}", days,
+        )
+    else:
+        what = ngettext(
+            "erased the personal data of requests closed more than {days} day ago: {count}",
+            "erased the personal data of requests closed more than {days} days ago: {count}", days,
+        )
+    return what.format(days=days, count=count)
+
+
+RETENTION_ACTIONS = (Action.RETENTION, Action.RETENTION_PEOPLE, Action.RETENTION_MARATHON)
+
+
 def audit_line(entry: personal_data.AuditRecord) -> str:
     what = {
         Action.TICKET_RECORD: _("exported the full record of request №{ticket}"),
         Action.ERASE_PERSON: _("erased the data of the citizen of request №{ticket}"),
-        Action.RETENTION: _("erased the personal data of {tickets} requests closed over {older_than_days} days ago"),
         Action.OPERATOR_ADDED: _("added operator {operator} ({office})"),
         Action.OPERATOR_INVITED: _("made an invite link for a new operator of {office}"),
         Action.OPERATOR_JOINED: _("became an operator of {office} through an invite link"),
         Action.OPERATOR_REMOVED: _("removed operator {operator} ({office})"),
         Action.OPERATOR_MOVED: _("moved operator {operator} to {office}"),
+        Action.MARATHON_EXPORT: _("exported the marathon's participants and deeds"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)
     except (KeyError, IndexError):
         pass
+    if entry.action in RETENTION_ACTIONS:
+        what = retention_text(entry.action, entry.subject)
+    if entry.action == Action.MARATHON_EXPORT:
+        what += export_filters_text(entry.subject)
     who = escape(entry.actor) + (f" ({entry.actor_id})" if entry.actor_id else "")
     return f"{entry.at.astimezone(KAZAKHSTAN):%d.%m.%Y %H:%M} · {who}: {escape(what)}"
 

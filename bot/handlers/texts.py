@@ -6,7 +6,9 @@ from html import escape
 
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
+from bot.services import personal_data
 from bot.services.directory import Directory, FrontOffice
 from bot.services.knowledge import Question
 
@@ -58,10 +60,7 @@ def privacy_notice(retention_days: int) -> str:
                 "<b>The Marathon of Good Deeds.</b> If you take part: the name you show (or none, if "
                 "you stay anonymous), and your deeds with their descriptions, places and photos."
             ),
-            _(
-                "<b>How long.</b> A request's messages, files and phone number are erased {days} days "
-                "after it is closed; what stays is anonymous."
-            ).format(days=retention_days),
+            how_long(retention_days),
             _(
                 "<b>Why.</b> To answer you in your language, to pass your request to your region's "
                 "front-office and to keep anonymous statistics of the call-centre's work."
@@ -78,6 +77,42 @@ def privacy_notice(retention_days: int) -> str:
             ),
         ]
     )
+
+
+def how_long(retention_days: int) -> str:
+    """Each retention the job enforces (`bot/services/personal_data.py`), as the notice states it."""
+    drafts, deliveries = personal_data.DRAFTS_KEPT.days, personal_data.DELIVERIES_KEPT.days
+    lines = [
+        _("<b>How long.</b>"),
+        ngettext(
+            "• a request's messages, files and phone number: {days} day after it is closed;",
+            "• a request's messages, files and phone number: {days} days after it is closed;", retention_days,
+        ).format(days=retention_days),
+        ngettext(
+            "• everything about you, once you have not written to the bot for {days} day: it is then deleted as with /forget;",
+            "• everything about you, once you have not written to the bot for {days} days: it is then deleted as with /forget;",
+            retention_days,
+        ).format(days=retention_days),
+        ngettext(
+            "• the descriptions, places and photos of your marathon deeds: {days} day after the marathon ends;",
+            "• the descriptions, places and photos of your marathon deeds: {days} days after the marathon ends;",
+            retention_days,
+        ).format(days=retention_days),
+        ngettext(
+            "• who an announcement was sent to: {days} day after it was sent;",
+            "• who an announcement was sent to: {days} days after it was sent;", retention_days,
+        ).format(days=retention_days),
+        ngettext(
+            "• a form or choice you did not finish: {days} day after your last step;",
+            "• a form or choice you did not finish: {days} days after your last step;", drafts,
+        ).format(days=drafts),
+        ngettext(
+            "• the bot's records of the messages it sent you: {days} day.",
+            "• the bot's records of the messages it sent you: {days} days.", deliveries,
+        ).format(days=deliveries),
+        _("What stays after that is anonymous."),
+    ]
+    return "\n".join(lines)
 
 
 def question_answer(question: Question, language: str) -> str:

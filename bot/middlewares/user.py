@@ -4,7 +4,8 @@ language to answer in.
 `ArrivalMiddleware` reads the person and the FSM row in one statement on an autocommitted
 connection, before aiogram's FSM middleware, and hands the state to the storage's per-update memo:
 an update that only reads (most of them: questions, menus) costs that one round trip, and the
-update's session opens a transaction only if a handler writes."""
+update's session opens a transaction only if a handler writes. A person's first update of a day
+also writes down that day (the retention period counts from it): one UPDATE a day per person."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.storage import PostgresStorage
 from bot.i18n import supported_language
 from bot.middlewares.isolation import FSM_KEY
-from bot.services.users import arrive, reachable_again
+from bot.services.users import arrive, must_note_arrival, wrote
 
 # During onboarding the chosen language is kept in the FSM data until the person consents.
 ONBOARDING_LANGUAGE_KEY = "language"
@@ -45,8 +46,8 @@ class ArrivalMiddleware(BaseMiddleware):
         key = self.storage.key_builder.build(storage_key)
         async with self.engine.connect() as conn:
             arrival = await arrive(conn, from_user.id, key)
-            if arrival.person is not None and arrival.person.unreachable:
-                await reachable_again(conn, from_user.id)
+            if must_note_arrival(arrival):  # at most once a day per person, as a rule
+                await wrote(conn, from_user.id)
         self.storage.remember(key, arrival.state, arrival.data)
         data.update(user=arrival.person, open_ticket=arrival.open_ticket, operator=arrival.operator)
         return await handler(event, data)

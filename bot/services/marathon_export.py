@@ -8,23 +8,20 @@ Participants' Telegram ids are included: the committee contacts winners through 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, replace
-from datetime import date, timedelta, timezone
+from datetime import date
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Deed, Participant
-from bot.services.marathon import State
 from bot.services import access
 from bot.services.access import Act
+from bot.services.marathon import State
+from bot.services.spreadsheets import KAZAKHSTAN, table_csv, workbook  # noqa: F401 - KAZAKHSTAN: its old home
 from bot.services.staff import Operator
 
-KAZAKHSTAN = timezone(timedelta(hours=5))
 DEED_COLUMNS = ("deed", "participant", "participant_name", "region", "kind", "amount", "date", "locality", "description",
                 "state", "reject_reason", "claimed_amount", "logged_at")
 PARTICIPANT_COLUMNS = ("participant", "kind", "name", "region", "approved_deeds", "joined_at")
@@ -81,38 +78,6 @@ async def collect(session: AsyncSession, filters: Filters, by: Operator | None =
         [tuple(row) for row in (await session.execute(participants)).all()],
         [tuple(row) for row in (await session.execute(deeds)).all()],
     )
-
-
-def _cell(value: Any) -> Any:
-    """Spreadsheet-safe: no time zones (Excel has none) and no formulas from people's words."""
-    if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
-        return value.astimezone(KAZAKHSTAN).replace(tzinfo=None)  # the committee reads local time
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # a description starting with "=" must not run as a formula
-    return value
-
-
-def table_csv(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> bytes:
-    """A CSV file, UTF-8 with a byte-order mark so Excel reads Cyrillic."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows([_cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def workbook(sheets: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -> bytes:
-    """An Excel workbook with a sheet per table (name: (columns, rows))."""
-    book = Workbook()
-    book.remove(book.active)
-    for name, (columns, rows) in sheets.items():
-        sheet = book.create_sheet(name)
-        sheet.append(columns)
-        for row in rows:
-            sheet.append([_cell(value) for value in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def to_csv(export: Export) -> tuple[bytes, bytes]:

@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AuditEntry, Ticket, TicketMessage
-from bot.services import access, marathon, tickets, timers, users
+from bot.services import access, marathon, marathon_export, tickets, timers, users
 from bot.services.access import Act
 from bot.services.staff import Operator
 
@@ -44,12 +44,30 @@ class Action:
     OPERATOR_JOINED = "operator_joined"  # someone became an operator through an invite link
     OPERATOR_REMOVED = "operator_removed"
     OPERATOR_MOVED = "operator_moved"
+    RETENTION_PEOPLE = "retention_people"  # people silent for RETENTION_DAYS erased by it
+    RETENTION_MARATHON = "retention_marathon"  # a long-finished marathon's deeds made anonymous by it
+    MARATHON_EXPORT = "marathon_export"  # participants (ids, names) and deeds exported
 
 
 async def audit(
     session: AsyncSession, action: str, subject: dict[str, Any], *, actor_id: int | None = None, actor: str,
 ) -> None:
     await session.execute(insert(_audit).values(actor_id=actor_id, actor=actor, action=action, subject=subject))
+
+
+async def record_marathon_export(
+    session: AsyncSession, filters: marathon_export.Filters, export: marathon_export.Export, *,
+    actor_id: int | None = None, actor: str,
+) -> None:
+    """The marathon's export names participants and carries their Telegram ids: the audit log says
+    who took it, with which filters and how many rows."""
+    subject = {
+        "region": filters.region, "state": filters.state.value if filters.state else None,
+        "from": filters.since.isoformat() if filters.since else None,
+        "to": filters.until.isoformat() if filters.until else None,
+        "participants": len(export.participants), "deeds": len(export.deeds),
+    }
+    await audit(session, Action.MARATHON_EXPORT, subject, actor_id=actor_id, actor=actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +169,23 @@ async def erase_citizen_of_ticket(session: AsyncSession, ticket_id: int, by: Ope
     return erased
 
 
+# How long what is not counted in RETENTION_DAYS is kept. README "What is kept and for how long"
+# and /privacy state each of these; the retention job enforces them.
+# A form or a choice untouched for a week is abandoned: filling one in takes minutes, and a person
+# who comes back after a week starts afresh (their language and region are in `users`, not here).
+DRAFTS_KEPT = timedelta(days=7)
+# What the bot sent or gave up sending: a week to look into "did they get it?"; the payloads name
+# people (texts, ids) and are of no use once delivered.
+DELIVERIES_KEPT = timedelta(days=7)
+# Fired timers: a month, to see why a reminder went out. The fired T1/T3 reminders of requests are
+# kept: /stats counts the time limits missed from them, and they hold only a request's number.
+FIRED_TIMERS_KEPT = timedelta(days=30)
+COUNTED_TIMERS = ("ticket_remind", "ticket_unanswered")
+# An operator's invite names them: a month after it expired (used ones are in `operators`).
+INVITES_KEPT = timedelta(days=30)
+PEOPLE_BATCH = 100  # people erased per firing (each is a /forget); the rest at the next one
+DEEDS_BATCH = 1000
+
 _RETENTION_DUE = text(
     """
     SELECT id, citizen_id FROM tickets
@@ -159,8 +194,16 @@ _RETENTION_DUE = text(
     FOR UPDATE SKIP LOCKED
     """
 )
-
-
+# Who has not written to the bot for more than the retention period; the staff stay.
+_SILENT_PEOPLE = text(
+    """
+    SELECT telegram_id FROM users
+    WHERE last_active_on < current_date - CAST(:keep_days AS integer)
+      AND NOT EXISTS (SELECT 1 FROM operators WHERE operators.telegram_id = users.telegram_id AND operators.active)
+    ORDER BY last_active_on LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+    """
+)
 _FORGET_RECIPIENTS = text(
     """
     DELETE FROM announcement_recipients WHERE announcement_id IN (
@@ -168,19 +211,65 @@ _FORGET_RECIPIENTS = text(
         WHERE state IN ('done', 'cancelled') AND finished_at < now() - CAST(:keep AS interval))
     """
 )
+_ABANDONED_CONVERSATIONS = text("DELETE FROM fsm_states WHERE updated_at < now() - CAST(:age AS interval)")
+_OLD_DELIVERIES = text(
+    "DELETE FROM outbox WHERE sent_at < now() - CAST(:age AS interval) "
+    "OR (failed IS NOT NULL AND created_at < now() - CAST(:age AS interval))"
+)
+_OLD_TIMERS = text(
+    "DELETE FROM timers WHERE done_at < now() - CAST(:age AS interval) AND kind <> ALL(CAST(:counted AS text[]))"
+)
+_OLD_INVITES = text("DELETE FROM operator_invites WHERE expires_at < now() - CAST(:age AS interval)")
 
 
-async def erase_expired(session: AsyncSession, keep_days: int, batch: int = RETENTION_BATCH) -> int:
-    """Erase the personal data of tickets closed more than `keep_days` ago; returns how many
-    (at most `batch`). The people themselves stay users; only those tickets lose what they held."""
-    rows = (await session.execute(_RETENTION_DUE, {"keep": timedelta(days=keep_days), "batch": batch})).all()
+@dataclass(frozen=True, slots=True)
+class Swept:
+    """What one run of the retention job erased."""
+
+    tickets: int
+    people: int
+    deeds: int
+
+    @property
+    def more_due(self) -> bool:
+        """A batch was full: run again soon rather than tomorrow."""
+        return self.tickets >= RETENTION_BATCH or self.people >= PEOPLE_BATCH or self.deeds >= DEEDS_BATCH
+
+
+async def erase_expired(
+    session: AsyncSession, keep_days: int, rules: marathon.Rules, batch: int = RETENTION_BATCH
+) -> Swept:
+    """Everything past its stated age, in the caller's transaction:
+    - closed requests' personal data, `keep_days` after closing (the tickets stay, anonymous);
+    - people who have not written for more than `keep_days` days, as if they had sent /forget
+      (operators excepted);
+    - the marathon's deeds' descriptions, places and photos, `keep_days` after it ended;
+    - finished announcements' recipient lists, `keep_days` after they finished (the counts stay);
+    - abandoned conversations, delivered messages, fired timers and expired invites (see above).
+    Erasures of people's data are recorded in the audit log."""
+    keep = timedelta(days=keep_days)
+    rows = (await session.execute(_RETENTION_DUE, {"keep": keep, "batch": batch})).all()
     ticket_ids = [row.id for row in rows]
     await _erase_tickets(session, ticket_ids, [row.citizen_id for row in rows if row.citizen_id is not None])
-    # Who an announcement went to is of no use once it is over; its counts stay on the announcement.
-    await session.execute(_FORGET_RECIPIENTS, {"keep": timedelta(days=keep_days)})
     if ticket_ids:
         await audit(session, Action.RETENTION, {"tickets": len(ticket_ids), "older_than_days": keep_days}, actor="retention")
-    return len(ticket_ids)
+    silent = list((await session.execute(_SILENT_PEOPLE, {"keep_days": keep_days, "batch": PEOPLE_BATCH})).scalars())
+    for person in silent:
+        await erase_person(session, person)
+    if silent:
+        await audit(
+            session, Action.RETENTION_PEOPLE, {"people": len(silent), "older_than_days": keep_days}, actor="retention"
+        )
+    deeds = await marathon.erase_finished_deeds(session, rules, keep_days, DEEDS_BATCH)
+    if deeds:
+        await audit(session, Action.RETENTION_MARATHON, {"deeds": deeds, "older_than_days": keep_days}, actor="retention")
+    # Who an announcement went to is of no use once it is over; its counts stay on the announcement.
+    await session.execute(_FORGET_RECIPIENTS, {"keep": keep})
+    await session.execute(_ABANDONED_CONVERSATIONS, {"age": DRAFTS_KEPT})
+    await session.execute(_OLD_DELIVERIES, {"age": DELIVERIES_KEPT})
+    await session.execute(_OLD_TIMERS, {"age": FIRED_TIMERS_KEPT, "counted": list(COUNTED_TIMERS)})
+    await session.execute(_OLD_INVITES, {"age": INVITES_KEPT})
+    return Swept(len(ticket_ids), len(silent), deeds)
 
 
 async def _retention_due(session: AsyncSession, payload: dict[str, Any]) -> None:
@@ -188,8 +277,8 @@ async def _retention_due(session: AsyncSession, payload: dict[str, Any]) -> None
     in a minute while more is due, else in a day. Durable and fired once across processes, as
     every timer."""
     keep_days = int(payload["keep_days"])
-    erased = await erase_expired(session, keep_days)
-    await schedule_retention(session, keep_days, RETENTION_SOON if erased >= RETENTION_BATCH else RETENTION_DAILY)
+    swept = await erase_expired(session, keep_days, marathon.Rules.load())
+    await schedule_retention(session, keep_days, RETENTION_SOON if swept.more_due else RETENTION_DAILY)
 
 
 RETENTION_DAILY = timedelta(days=1)

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Ticket, TicketMessage
-from bot.services.marathon_export import KAZAKHSTAN, table_csv, workbook
 from bot.services import access
 from bot.services.access import Act
+from bot.services.spreadsheets import KAZAKHSTAN, table_csv, workbook
 from bot.services.staff import Operator
 
 COLUMNS = ("ticket", "kind", "category", "region", "office", "language", "status", "opened_at", "taken_at",

@@ -73,6 +73,7 @@ class Arrival:
     data: dict[str, Any]
     open_ticket: int | None
     operator: Operator | None
+    seen_today: bool = True  # False: their first update today, to be written down (see `wrote`)
 
 
 _me = select(bindparam("person_id", type_=BigInteger).label("id")).subquery("me")
@@ -82,8 +83,9 @@ _open_ticket = (
     .scalar_subquery().label("open_ticket")
 )
 _OPERATOR_COLUMNS = tuple(column.label(f"operator_{column.name}") for column in OPERATOR_COLUMNS)
+_seen_today = (_users.c.last_active_on >= func.current_date()).label("seen_today")
 _ARRIVAL = (
-    select(*_COLUMNS, _fsm.c.state, _fsm.c.data, _open_ticket, *_OPERATOR_COLUMNS)
+    select(*_COLUMNS, _seen_today, _fsm.c.state, _fsm.c.data, _open_ticket, *_OPERATOR_COLUMNS)
     .select_from(_me)
     .outerjoin(_users, _users.c.telegram_id == _me.c.id)
     .outerjoin(_fsm, _fsm.c.key == bindparam("fsm_key"))
@@ -131,18 +133,28 @@ async def arrive(conn: AsyncConnection, telegram_id: int, fsm_key: str) -> Arriv
     if row["operator_telegram_id"] is not None:
         operator = Operator.from_row({column.name: row[f"operator_{column.name}"] for column in OPERATOR_COLUMNS})
     # jsonb arrives decoded: SQLAlchemy's dialect registers its JSON codec on every connection.
-    return Arrival(person, row["state"], dict(row["data"] or {}), row["open_ticket"], operator)
+    return Arrival(
+        person, row["state"], dict(row["data"] or {}), row["open_ticket"], operator, row["seen_today"] is not False
+    )
 
 
-_REACHABLE_AGAIN = (
-    update(_users).where(_users.c.telegram_id == bindparam("person_id"), _users.c.unreachable_since.is_not(None))
-    .values(unreachable_since=None)
+_WROTE = (
+    update(_users).where(_users.c.telegram_id == bindparam("person_id"))
+    .values(last_active_on=func.current_date(), unreachable_since=None)
 )
 
 
-async def reachable_again(conn: AsyncConnection, telegram_id: int) -> None:
-    """They wrote to the bot, so they no longer block it: announcements reach them again."""
-    await conn.execute(_REACHABLE_AGAIN, {"person_id": telegram_id})
+def must_note_arrival(arrival: Arrival) -> bool:
+    """Whether this update changes what is stored about the person: their first today (the
+    retention period counts from the last day they wrote), or the first since Telegram said they
+    blocked the bot. Every other update costs no write."""
+    return arrival.person is not None and (arrival.person.unreachable or not arrival.seen_today)
+
+
+async def wrote(conn: AsyncConnection, telegram_id: int) -> None:
+    """They wrote to the bot today, so they are active, and no longer block it: announcements
+    reach them again."""
+    await conn.execute(_WROTE, {"person_id": telegram_id})
 
 
 async def give_consent(session: AsyncSession, telegram_id: int, language: str) -> Person:
