@@ -36,10 +36,11 @@ from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Announcement as AnnouncementRow
 from bot.db.models import AnnouncementRecipient, Participant, User
 from bot.db.models import Operator as OperatorRow
+from bot.services.lengths import TELEGRAM_CAPTION, TELEGRAM_TEXT
 
 ALL = "all"  # the key of the one version for everyone
-MAX_TEXT = 4096  # Telegram's limits, in characters of the visible text
-MAX_CAPTION = 1024
+MAX_TEXT = TELEGRAM_TEXT  # Telegram's limits, in UTF-16 units of the visible text (sent as written)
+MAX_CAPTION = TELEGRAM_CAPTION
 MAX_NETWORK_ATTEMPTS = 5  # then a recipient whose sends keep failing is given up
 
 _announcements = AnnouncementRow.__table__
