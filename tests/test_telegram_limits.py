@@ -10,6 +10,7 @@ from bot.handlers import ticket_texts
 from bot.services import tickets
 from bot.services.lengths import TELEGRAM_CAPTION, TELEGRAM_TEXT, utf16_length
 from bot.services.tickets import Status, Ticket
+from tests.test_announcements import _finished, compose, delivered, seed_people, wait_until
 from tests.test_tickets import open_question
 
 TOO_LONG = "That is too long for one message: {length} characters, at most {limit} (an emoji counts as two). Please send it in several parts."
@@ -190,3 +191,61 @@ async def test_a_long_history_full_of_markup_characters_and_emoji_is_cut_cleanly
     last_line = shown.rsplit("\n", 1)[-1]
     assert last_line.endswith("😀…"), "a long message ends with an ellipsis, never half an emoji"
     assert refused_calls(api) == [] and await outbox_failures(engine) == []
+
+
+# --- delivery unknown: at most once -------------------------------------------------------------------
+
+ANSWER_UNCONFIRMED = "⚠️ Your last message to the citizen of request {number} may not have reached them: the connection broke before Telegram confirmed it. It is not sent again by itself, so that it never arrives twice; send it again if it matters."
+NOT_CONFIRMED = "Of them not confirmed (the connection broke; not sent again): {unconfirmed}"
+
+
+async def test_an_announcement_whose_answer_was_lost_is_not_sent_again_and_counts_as_unconfirmed(api, bot, engine, operator):
+    """The stand-in delivers the announcement to one person and breaks the connection before the
+    bot hears so, as a network timeout does. It was put back and sent again: the person got it twice."""
+    people = await seed_people(api, engine, 6)
+    ids = sorted(people)
+    coordinator = await operator("national", "en", coordinator=True)
+    await compose(coordinator, per_language=False)
+    api.lose_answers("sendMessage", ids[2])
+    progress = (await coordinator.press("Send to 6 people")).sent[-1]
+
+    finished = await wait_until(lambda: _finished(engine), 20)
+    received = delivered(api, ids)
+    assert {i: len(calls) for i, calls in received.items()} == {i: 1 for i in ids}, "everyone has it once"
+    assert (finished["sent"], finished["failed"], finished["unconfirmed"]) == (5, 1, 1), "counted as not delivered"
+    async with engine.connect() as conn:
+        state = await conn.scalar(
+            text("SELECT state FROM announcement_recipients WHERE telegram_id = :id"), {"id": ids[2]}
+        )
+    assert state == "unconfirmed"
+    shown = NOT_CONFIRMED.format(unconfirmed=1)
+    await api.wait_for(lambda: shown in api.message(coordinator.id, progress.message_id).text, 10)
+
+
+async def _settled_relay(engine, chat_id: int):
+    async with engine.connect() as conn:
+        row = (await conn.execute(
+            text("SELECT sent_at, failed FROM outbox WHERE chat_id = :chat AND kind = 'ticket_message'"), {"chat": chat_id}
+        )).mappings().first()
+    return dict(row) if row and (row["sent_at"] or row["failed"]) else None
+
+
+async def test_an_operators_answer_whose_answer_was_lost_is_not_sent_twice_and_the_operator_is_told(
+    citizen, operator, engine, api, t
+):
+    """The outbox put a send whose answer was lost back in the queue, and the citizen got the
+    operator's answer twice. Now it is not sent again: the operator is told it may not have
+    arrived, and a reply to that notice goes to the same request."""
+    person, akmola, number, relayed, _card = await taken_question(citizen, operator, t)
+    api.lose_answers("sendMessage", person.id)
+    await akmola.send("С 16 лет можно, с согласия родителей.", reply_to=relayed)
+
+    row = await wait_until(lambda: _settled_relay(engine, person.id), 10)
+    copies = [m for m in api.chat(person.id) if m.from_bot and "С 16 лет можно" in (m.text or "")]
+    assert len(copies) == 1, "the citizen has it once"
+    assert row["failed"] == "unconfirmed" and row["sent_at"] is None
+    warning = await akmola.receive(t("en", ANSWER_UNCONFIRMED).format(number=f"№{number}"))
+
+    await akmola.send("Повторяю: с 16 лет можно.", reply_to=warning)
+    assert (await person.receive("Повторяю")).text.startswith("Повторяю: с 16 лет можно.")
+    assert refused_calls(api) == []

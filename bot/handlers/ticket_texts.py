@@ -155,6 +155,10 @@ def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         return _("↪️ Your request {number} has been passed to the front-office of {office}.").format(
             number=number(ticket), office=office
         )
+    if notice == "unconfirmed":
+        return _("⚠️ Your last message for request {number} may not have reached the operator: the connection broke before Telegram confirmed it. If it matters, please send it again.").format(
+            number=number(ticket)
+        )
     # closed
     parts = [_("✅ Your request {number} is closed.").format(number=number(ticket))]
     if ticket.resolution:
@@ -297,5 +301,6 @@ def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         "unanswered": _("⏰ The citizen of request {number} is waiting for your answer."),
         "citizen_closed": _("The citizen has closed request {number}."),
         "unreachable": _("⚠️ The citizen of request {number} has blocked the bot: your messages no longer reach them."),
+        "unconfirmed": _("⚠️ Your last message to the citizen of request {number} may not have reached them: the connection broke before Telegram confirmed it. It is not sent again by itself, so that it never arrives twice; send it again if it matters."),
     }
     return texts[notice].format(number=number(ticket), office=office)

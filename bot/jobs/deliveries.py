@@ -58,6 +58,15 @@ class Deliveries:
             "winners": self.send_winners,
         }
 
+    # Only edits: made twice, the second changes nothing. Every send made twice is seen twice.
+    repeatable = frozenset({"ticket_refresh"})
+
+    async def on_unconfirmed(self, session: AsyncSession, kind: str, chat_id: int, payload: dict[str, Any]) -> None:
+        """A message whose delivery is unknown is not sent again; the author of a relayed one is
+        told, so they can send it again if it matters."""
+        if kind == "ticket_message":
+            await tickets.relay_unconfirmed(session, payload["message"])
+
     async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
         """Telegram says this person blocked the bot: their open request's operator must know, and
         announcements skip them until they write again."""

@@ -74,6 +74,7 @@ class Notice(StrEnum):
     UNANSWERED = "unanswered"      # assignee: the citizen waits for an answer (T3)
     CITIZEN_CLOSED = "citizen_closed"  # assignee: the citizen closed it
     UNREACHABLE = "unreachable"    # assignee: the citizen blocked the bot
+    UNCONFIRMED = "unconfirmed"    # author: their relayed message may not have arrived (not resent)
 
 
 class TicketError(ValueError):
@@ -732,6 +733,19 @@ async def citizen_blocked(session: AsyncSession, citizen_id: int) -> None:
 async def citizen_is_back(session: AsyncSession, citizen_id: int) -> None:
     """The citizen wrote again, so messages reach them again."""
     await session.execute(_REACHABLE, {"citizen": citizen_id})
+
+
+async def relay_unconfirmed(session: AsyncSession, message_id: int) -> None:
+    """A message of the conversation may not have reached the other side (the connection broke
+    before Telegram confirmed it) and is not sent again, so that it never arrives twice: its
+    author is told, to send it again if it matters."""
+    said = await get_message(session, message_id)
+    ticket = await get_ticket(session, said.ticket_id) if said is not None else None
+    if ticket is None:
+        return
+    author = ticket.citizen_id if said.author == "citizen" else said.author_id
+    if author is not None:
+        await notify(session, author, ticket.id, Notice.UNCONFIRMED)
 
 
 async def _remind_untaken(session: AsyncSession, payload: dict[str, Any]) -> None:
