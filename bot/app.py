@@ -123,7 +123,10 @@ def build_worker(
     deliveries = Deliveries(
         i18n, content.directory, Limits.from_settings(settings, content.directory.service_hours), content.rules
     )
-    return Worker(engine, session_factory, deliveries.senders(), deliveries.on_blocked)
+    return Worker(
+        engine, session_factory, deliveries.senders(), deliveries.on_blocked, deliveries.on_unconfirmed,
+        deliveries.repeatable,
+    )
 
 
 def build_dispatcher(

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 import orjson
 from aiogram import BaseMiddleware
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
-from aiohttp import BytesPayload, FormData
+from aiohttp import BytesPayload, ClientConnectorError, ConnectionTimeoutError, FormData
 from pydantic import ValidationError
 
 
@@ -86,6 +86,14 @@ class SendBudget:
             if len(self._sent) < self.per_second - keep_free:
                 return
             await asyncio.sleep(max(0.005, self._sent[0] + 1.0 - now))
+
+
+def delivery_unknown(error: TelegramNetworkError) -> bool:
+    """Whether Telegram may have carried out a call that failed with this network error. It may,
+    unless the connection was never made (refused, no route, a timeout while connecting): a timeout
+    or a broken connection after the request went out says nothing of whether the message was
+    delivered. aiogram raises the aiohttp error as the cause."""
+    return not isinstance(error.__cause__, (ClientConnectorError, ConnectionTimeoutError))
 
 
 def _is_message(method: TelegramMethod[Any]) -> bool:

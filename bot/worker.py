@@ -9,7 +9,11 @@ only a message in flight at the crash (sent, its transaction not yet committed) 
 
 What Telegram answers decides what happens next:
 * 429 Too Many Requests: tried again after the `retry_after` Telegram gives;
-* network trouble or a 5xx: tried again later, waiting longer each time (up to `MAX_BACKOFF`);
+* no answer because the connection broke or timed out after the request went out: Telegram may
+  have delivered it, so a message is not sent again (marked `unconfirmed`, and `on_unconfirmed`
+  lets its author know); kinds that are safe to repeat (`repeatable`: edits) are tried again;
+* a connection that could not be made, or a 5xx: tried again later, waiting longer each time (up to
+  `MAX_BACKOFF`);
 * 403 (the person blocked the bot, or deleted their account): never sent, marked `blocked`;
 * 400 (Telegram refuses the message itself): never sent, marked with Telegram's reason, logged.
 """
@@ -33,6 +37,7 @@ from aiogram.exceptions import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services import outbox, timers
+from bot.telegram_session import delivery_unknown
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,9 @@ STOP_GRACE_SECONDS = 5.0
 Sender = Callable[[Bot, AsyncSession, int, dict[str, Any]], Awaitable[Any]]
 # Told who blocked the bot, in the same transaction.
 BlockedHook = Callable[[AsyncSession, int], Awaitable[None]]
+# Told of a message that may or may not have been delivered and is not sent again: (kind, chat, payload).
+UnconfirmedHook = Callable[[AsyncSession, str, int, dict[str, Any]], Awaitable[None]]
+UNCONFIRMED = "unconfirmed"  # the `failed` reason of such a message
 
 
 def backoff(attempts: int) -> float:
@@ -59,11 +67,14 @@ class Worker:
     def __init__(
         self, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession],
         senders: dict[str, Sender], on_blocked: BlockedHook | None = None,
+        on_unconfirmed: UnconfirmedHook | None = None, repeatable: frozenset[str] = frozenset(),
     ) -> None:
         self.engine = engine
         self.session_factory = session_factory
         self.senders = senders
         self.on_blocked = on_blocked
+        self.on_unconfirmed = on_unconfirmed
+        self.repeatable = repeatable
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
@@ -192,7 +203,17 @@ class Worker:
             await sender(bot, session, owed.chat_id, owed.payload)
         except TelegramRetryAfter as error:
             await outbox.postpone(session, owed, error.retry_after)
-        except (TelegramNetworkError, TelegramServerError):
+        except TelegramNetworkError as error:
+            if owed.kind in self.repeatable or not delivery_unknown(error):
+                await outbox.postpone(session, owed, backoff(owed.attempts))
+            else:
+                # Sent again, it might arrive twice (an answer twice, a card twice); not sent again,
+                # it might be lost: its author is told, and decides.
+                log.warning("an owed message's delivery is unknown; not sent again", extra={"outbox_id": owed.id, "kind": owed.kind})
+                await outbox.mark_failed(session, owed, UNCONFIRMED)
+                if self.on_unconfirmed is not None:
+                    await self.on_unconfirmed(session, owed.kind, owed.chat_id, owed.payload)
+        except TelegramServerError:
             await outbox.postpone(session, owed, backoff(owed.attempts))
         except TelegramForbiddenError:
             await outbox.mark_failed(session, owed, "blocked")

@@ -280,7 +280,7 @@ async def test_what_cannot_reach_an_operator_is_refused_and_the_ticket_keeps_wha
     sticker = await emma.send_sticker()
     assert "An operator can receive text, photos, documents, voice messages and locations" in sticker.text
     huge = await emma.send("x" * 10_000)
-    assert "up to 3000 characters" in huge.text
+    assert "10000 characters, at most 3000" in huge.text
     assert await tickets_count(engine) == 0
     await emma.send("My question")
     number = int((await emma.receive("№")).text.split("№", 1)[1].split()[0])

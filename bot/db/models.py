@@ -412,8 +412,10 @@ class Announcement(Base):
     state: Mapped[str] = mapped_column(String(12), server_default="running")
     total: Mapped[int] = mapped_column(Integer, server_default="0")
     sent: Mapped[int] = mapped_column(Integer, server_default="0")
-    failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")  # not delivered, `unconfirmed` included
     blocked: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Sends whose answer was lost (the connection broke): maybe delivered, never sent again.
+    unconfirmed: Mapped[int] = mapped_column(Integer, server_default="0")
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -75,6 +75,12 @@ def progress_text(announcement: Announcement, directory: Directory, rate: float 
             failed=number(a.failed), blocked=number(a.blocked)
         ),
     ]
+    if a.unconfirmed:  # part of "not delivered": they may have it, and are not sent it again
+        lines.append(
+            _("Of them not confirmed (the connection broke; not sent again): {unconfirmed}").format(
+                unconfirmed=number(a.unconfirmed)
+            )
+        )
     if a.state is State.RUNNING:
         speed = rate if rate else configured_rate
         lines.append(

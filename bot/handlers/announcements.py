@@ -27,6 +27,7 @@ from bot.services import access, announcements
 from bot.services.access import Act
 from bot.services.announcements import ALL, MAX_CAPTION, MAX_TEXT, Audience, AudienceKind, Version
 from bot.services.directory import Directory
+from bot.services.lengths import utf16_length
 from bot.services.marathon_export import KAZAKHSTAN
 from bot.services.operators import Operator
 
@@ -141,11 +142,6 @@ def version_of(message: Message) -> Version | str:
             )
         return Version(message.html_text)
     return _("An announcement is a text, or a photo with a caption. Please send one of those.")
-
-
-def utf16_length(text: str) -> int:
-    """Telegram counts characters in UTF-16 code units: an emoji can be two."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 async def on_version(message: Message, state: FSMContext, operator: Operator) -> None:

@@ -34,6 +34,7 @@ from bot.keyboards.callbacks import TicketAction, TransferTo
 from bot.keyboards.menu import AnyMenuButton
 from bot.services import tickets, tickets_export
 from bot.services.directory import Directory
+from bot.services.lengths import utf16_length
 from bot.services.operators import Operator
 from bot.services.tickets import Limits, Ticket, TicketError
 
@@ -178,7 +179,7 @@ async def on_transfer_note(
     message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
 ) -> None:
     note = (message.text or "").strip()
-    if not note or len(note) > tickets.MAX_NOTE_LENGTH:
+    if not note or utf16_length(note) > tickets.MAX_NOTE_LENGTH:
         await message.answer(_("Please write the note as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH))
         return
     data = await state.get_data()
@@ -230,7 +231,7 @@ async def on_resolution(
     message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits
 ) -> None:
     resolution = (message.text or "").strip()
-    if not resolution or len(resolution) > tickets.MAX_NOTE_LENGTH:
+    if not resolution or utf16_length(resolution) > tickets.MAX_NOTE_LENGTH:
         await message.answer(
             _("Please write the resolution as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH)
         )

@@ -33,6 +33,7 @@ from bot.i18n import N_
 from bot.keyboards.callbacks import HelpFormStep
 from bot.keyboards.menu import NEED_HELP, AnyMenuButton, MenuButton, WayIn, main_menu
 from bot.services import tickets
+from bot.services.lengths import utf16_length
 from bot.services.phones import kazakhstan_phone, shared_phone
 from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
@@ -194,7 +195,7 @@ async def on_text_answer(message: Message, state: FSMContext) -> None:
     if not message.text:
         await message.answer(_("Please answer in words."), reply_markup=step_keyboard(step))
         return
-    if len(message.text) > limit:
+    if utf16_length(message.text) > limit:
         await message.answer(
             _("That is too long: up to {limit} characters, please.").format(limit=limit), reply_markup=step_keyboard(step)
         )

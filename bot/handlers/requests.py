@@ -19,6 +19,7 @@ from bot.keyboards.callbacks import AskFromAnswer, RatingChoice, RequestAction
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
 from bot.services import tickets
 from bot.services.knowledge import KnowledgeBase
+from bot.services.lengths import utf16_length
 from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
 
@@ -55,12 +56,13 @@ async def checked_content(message: Message) -> Content | None:
             _("An operator can receive text, photos, documents, voice messages and locations. Please send one of those.")
         )
         return None
-    if content.text is not None and len(content.text) > tickets.MAX_TEXT_LENGTH:
-        await message.answer(
-            _("That is too long for one message: up to {limit} characters, please. You can send it in several parts.").format(
-                limit=tickets.MAX_TEXT_LENGTH
-            )
-        )
+    if content.too_long:  # counted as Telegram counts, with room for what the bot adds when relaying
+        length = utf16_length(content.text or "")
+        if content.kind == "text":
+            refusal = _("That is too long for one message: {length} characters, at most {limit} (an emoji counts as two). Please send it in several parts.")
+        else:
+            refusal = _("The caption is too long: {length} characters, at most {limit} (an emoji counts as two). Please send the file with a shorter caption and the rest as a message.")
+        await message.answer(refusal.format(length=length, limit=content.limit))
         return None
     if content.kind == "text" and not content.text.strip():
         await message.answer(_("The message is empty. Please write your question."))
@@ -227,7 +229,7 @@ async def on_comment(message: Message, state: FSMContext, session: AsyncSession,
     if not message.text or not message.text.strip():
         await message.answer(_("Please write the comment as text, or press “No comment”."))
         return
-    if len(message.text) > tickets.MAX_COMMENT_LENGTH:
+    if utf16_length(message.text) > tickets.MAX_COMMENT_LENGTH:
         await message.answer(
             _("That is too long for a comment: up to {limit} characters, please.").format(limit=tickets.MAX_COMMENT_LENGTH)
         )

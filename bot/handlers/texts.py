@@ -11,6 +11,7 @@ from aiogram.utils.i18n import ngettext
 from bot.services import personal_data
 from bot.services.directory import Directory, FrontOffice
 from bot.services.knowledge import Question
+from bot.services.lengths import utf16_length
 
 # Longest question the search accepts: a question, not a letter; Telegram allows 4096.
 MAX_QUESTION_LENGTH = 300
@@ -161,10 +162,11 @@ def contacts(directory: Directory, region: str | None, language: str) -> str:
 
 def in_parts(text: str, limit: int = 4000) -> list[str]:
     """A text cut at line ends into messages Telegram accepts (4,096 characters each), for lists
-    that grow with the data (shortlists, winners)."""
+    that grow with the data (shortlists, winners). Counted in UTF-16 units of the HTML, which is
+    never shorter than the visible text Telegram counts (an emoji in a name is two)."""
     parts, current = [], ""
     for line in text.split("\n"):
-        if current and len(current) + 1 + len(line) > limit:
+        if current and utf16_length(current) + 1 + utf16_length(line) > limit:
             parts.append(current)
             current = line
         else:

@@ -5,8 +5,9 @@ ticket as it is then."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
@@ -18,6 +19,7 @@ from bot.handlers.texts import office_name
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.keyboards.callbacks import RatingChoice, RequestAction, TicketAction
 from bot.services.directory import Directory
+from bot.services.lengths import cut, utf16_length
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
 
 CATEGORY_NAMES = {
@@ -31,8 +33,10 @@ CATEGORY_NAMES = {
 }
 # The help form's answers, as the card and the summary label them.
 HELP_FIELDS = {"need": N_("What is needed"), "place": N_("Where"), "when": N_("When")}
+# In UTF-16 units of the visible text, as Telegram counts.
 PREVIEW_LENGTH = 700
 HISTORY_LENGTH = 3500  # of a card's history, under Telegram's 4096
+_TAG = re.compile(r"<[^>]*>")
 
 
 def category_name(category: str) -> str:
@@ -51,13 +55,13 @@ def number(ticket: Ticket) -> str:
 
 def content_text(said: Said, limit: int | None = None) -> str:
     """A message of the ticket as text: its words, or what it was (a photo…) and its caption;
-    cut to `limit` characters before escaping, so no HTML entity is cut in half."""
+    cut to `limit` UTF-16 units before escaping, so no HTML entity is cut in half."""
     content = said.content
     labels = {"photo": _("[photo]"), "document": _("[document]"), "voice": _("[voice message]"),
               "location": _("[location]")}
     words = content.text or ""
-    if limit is not None and len(words) > limit:
-        words = words[:limit] + "…"
+    if limit is not None:
+        words = cut(words, limit)
     words = escape(words)
     if content.kind == "text":
         return words
@@ -150,6 +154,10 @@ def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
     if notice == "transferred":
         return _("↪️ Your request {number} has been passed to the front-office of {office}.").format(
             number=number(ticket), office=office
+        )
+    if notice == "unconfirmed":
+        return _("⚠️ Your last message for request {number} may not have reached the operator: the connection broke before Telegram confirmed it. If it matters, please send it again.").format(
+            number=number(ticket)
         )
     # closed
     parts = [_("✅ Your request {number} is closed.").format(number=number(ticket))]
@@ -260,10 +268,29 @@ def history_text(ticket: Ticket, directory: Directory, messages: list[Said]) -> 
         else:
             body = content_text(said, PREVIEW_LENGTH)
         lines.append(f"<i>{when}</i> <b>{who}</b>: {body}")
-    text = "\n".join(lines)
-    if len(text) > HISTORY_LENGTH:
-        text = lines[0] + "\n…\n" + text[-HISTORY_LENGTH:].split("\n", 1)[-1]
-    return text
+    return _newest_that_fit(lines[0], lines[1:], HISTORY_LENGTH)
+
+
+def visible_length(html: str) -> int:
+    """How long Telegram counts a text of the bot's HTML: tags gone, entities one character, in
+    UTF-16 units. (Every person's words in it are escaped, so each `<` starts one of our tags.)"""
+    return utf16_length(unescape(_TAG.sub("", html)))
+
+
+def _newest_that_fit(title: str, lines: list[str], limit: int) -> str:
+    """The title and as many of the newest whole lines as fit in `limit` visible units, with "…"
+    where older ones were left out. Whole lines of HTML are kept or dropped, never cut."""
+    gap = "\n…"
+    room = limit - visible_length(title) - utf16_length(gap)
+    kept: list[str] = []
+    for line in reversed(lines):
+        length = visible_length(line) + 1  # and its line break
+        if length > room:
+            break
+        kept.append(line)
+        room -= length
+    kept.reverse()
+    return "\n".join([title, *([gap.strip()] if len(kept) < len(lines) else []), *kept])
 
 
 def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
@@ -274,5 +301,6 @@ def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         "unanswered": _("⏰ The citizen of request {number} is waiting for your answer."),
         "citizen_closed": _("The citizen has closed request {number}."),
         "unreachable": _("⚠️ The citizen of request {number} has blocked the bot: your messages no longer reach them."),
+        "unconfirmed": _("⚠️ Your last message to the citizen of request {number} may not have reached them: the connection broke before Telegram confirmed it. It is not sent again by itself, so that it never arrives twice; send it again if it matters."),
     }
     return texts[notice].format(number=number(ticket), office=office)

@@ -7,12 +7,16 @@ with several bot processes the rate is still the rate, and announcements go out 
 Each batch of recipients is marked `sending` and committed before anything is sent, and recorded
 after; a restart resumes with whoever is still `pending`.
 
-Telegram's answers:
+An announcement reaches each person at most once. Telegram's answers:
 * 429: everyone waits `retry_after` (the limit is the bot's, not the chat's); the person is tried
   again;
 * 403: the person blocked the bot; counted, and marked unreachable so later announcements skip them;
 * 400: Telegram refuses this message to this chat; counted as not delivered;
-* network trouble or a 5xx: tried again later, given up after a few attempts.
+* no answer, because the connection broke or timed out after the request went out (or anything
+  unexpected happened around the call): Telegram may have delivered it, so it is never sent again;
+  recorded `unconfirmed`, counted as not delivered;
+* a connection that could not be made, or a 5xx (Telegram says it failed): tried again later,
+  given up after a few attempts.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from bot.handlers import announcement_texts as texts
 from bot.services import announcements
 from bot.services.announcements import Announcement, Outcome, Recipient, State
 from bot.services.directory import Directory
-from bot.telegram_session import SendBudget
+from bot.telegram_session import SendBudget, delivery_unknown
 
 log = logging.getLogger(__name__)
 
@@ -231,13 +235,20 @@ class Announcer:
         except TelegramBadRequest as error:
             log.warning("Telegram refused an announcement", extra={"announcement": announcement.id, "reason": error.message})
             return Outcome.FAILED, True
-        except (TelegramNetworkError, TelegramServerError):
+        except TelegramNetworkError as error:
+            if delivery_unknown(error):
+                log.warning("an announcement's delivery is unknown; not sent again", extra={"announcement": announcement.id})
+                return Outcome.UNCONFIRMED, True
+        except TelegramServerError:
             pass
         except Exception:
+            # After the request went out or before: which, nobody can tell here, and a second
+            # copy is the one thing an announcement must never be.
             log.exception("an announcement could not be sent", extra={"announcement": announcement.id})
+            return Outcome.UNCONFIRMED, True
         else:
             return Outcome.SENT, True
-        # Network trouble, Telegram's 5xx or something unexpected: later, a few times.
+        # No connection, or Telegram's 5xx: not delivered; later, a few times.
         if recipient.attempts + 1 >= announcements.MAX_NETWORK_ATTEMPTS:
             return Outcome.FAILED, True
         return Outcome.RETRY, True

@@ -26,12 +26,12 @@ from bot.handlers.texts import in_parts
 from bot.services import access, announcements, marathon, nominations, tickets, users
 from bot.services.access import Act
 from bot.services.directory import Directory
+from bot.services.lengths import cut
 from bot.services.marathon import Rules
 from bot.services.operators import get_operator
 from bot.services.tickets import Limits, Said, Ticket
 
 Sender = Callable[[Bot, AsyncSession, int, dict[str, Any]], Awaitable[Any]]
-CAPTION_LIMIT = 1024
 
 
 async def send_text(bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
@@ -58,6 +58,15 @@ class Deliveries:
             "deed_review": self.send_deed_review,
             "winners": self.send_winners,
         }
+
+    # Only edits: made twice, the second changes nothing. Every send made twice is seen twice.
+    repeatable = frozenset({"ticket_refresh"})
+
+    async def on_unconfirmed(self, session: AsyncSession, kind: str, chat_id: int, payload: dict[str, Any]) -> None:
+        """A message whose delivery is unknown is not sent again; the author of a relayed one is
+        told, so they can send it again if it matters."""
+        if kind == "ticket_message":
+            await tickets.relay_unconfirmed(session, payload["message"])
 
     async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
         """Telegram says this person blocked the bot: their open request's operator must know, and
@@ -132,15 +141,17 @@ class Deliveries:
 
     async def _send(self, bot: Bot, chat_id: int, said: Said, caption: Callable[[int | None], str]) -> list[Message]:
         """Send one message of a ticket (text, photo, document, voice or location) with its words
-        made by `caption(limit)`; returns what was sent."""
+        made by `caption(limit)`, the person's words cut to `limit` (a message accepted before
+        lengths were counted as Telegram counts them may be longer than Telegram takes with the
+        header or signature); returns what was sent."""
         content = said.content
         if content.kind == "text":
-            return [await bot.send_message(chat_id, caption(None))]
+            return [await bot.send_message(chat_id, caption(tickets.MAX_TEXT_LENGTH))]
         if content.kind == "location":
             words = await bot.send_message(chat_id, caption(None))
             where = await bot.send_location(chat_id, content.extra["latitude"], content.extra["longitude"])
             return [words, where]
-        limit = CAPTION_LIMIT - 200  # room for the header or the signature
+        limit = tickets.MAX_CAPTION_LENGTH  # Telegram's 1,024 less room for the header or the signature
         method = {"photo": bot.send_photo, "document": bot.send_document, "voice": bot.send_voice}[content.kind]
         return [await method(chat_id, content.file_id, caption=caption(limit))]
 
@@ -187,6 +198,6 @@ def _erased(said: Said) -> bool:
 
 def _signed(said: Said, sign: str, limit: int | None) -> str:
     words = said.content.text or ""
-    if limit is not None and len(words) > limit:
-        words = words[:limit] + "…"
+    if limit is not None:
+        words = cut(words, limit)
     return f"{escape(words)}\n\n{sign}" if words else sign

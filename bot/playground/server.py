@@ -11,7 +11,9 @@ What is deliberately like Telegram, because bots trip on it:
 * getUpdates confirms an update (the next offset) before the bot's reply to it exists;
 * 400 for callback data over 64 bytes, a text over 4096 or a caption over 1024 characters after
   entity parsing, bad HTML, an edit that changes nothing; 403 for a person who blocked the bot;
-  429 with `parameters.retry_after` when a fault is injected.
+  429 with `parameters.retry_after` when a fault is injected;
+* a lost answer (`lose_answers`): the message is delivered, then the connection breaks before the
+  bot hears so, as after a network timeout.
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ class BotApiServer:
         self._message_ids: dict[int, itertools.count] = {}
         self._query_ids = itertools.count(1)
         self._faults: list[Fault] = []
+        self._lost_answers: dict[tuple[str, int], int] = {}  # (method, chat) -> answers still to lose
         self.flood_limit: int | None = None  # messages a second, as Telegram's flood control
         self._flood_window: deque[float] = deque()
         self._changed = asyncio.Condition()
@@ -331,6 +334,21 @@ class BotApiServer:
         (e.g. 429, retry_after=1)."""
         self._faults.append(Fault(method, BotApiError(code, description, retry_after), times, chat_id))
 
+    def lose_answers(self, method: str, chat_id: int, times: int = 1) -> None:
+        """The next `times` calls of `method` to `chat_id` are carried out (the person gets the
+        message, the call is recorded) but the connection breaks before the answer reaches the bot,
+        as when a network timeout hits after Telegram got the request: the bot cannot tell whether
+        it was delivered."""
+        self._lost_answers[(method, chat_id)] = times
+
+    def _loses_answer(self, method: str, chat_id: int | None) -> bool:
+        key = (method, chat_id or 0)
+        left = self._lost_answers.get(key, 0)
+        if left <= 0:
+            return False
+        self._lost_answers[key] = left - 1
+        return True
+
     def flood_control(self, per_second: int | None) -> None:
         """Answer 429 (retry after 1 s) to sends and edits beyond `per_second` in any second, as
         Telegram does to a bot sending more than about 30 messages a second; None turns it off."""
@@ -451,6 +469,9 @@ class BotApiServer:
         if method != "getUpdates":
             self.calls.append(Call(method, params, True, None, time.monotonic(), result))
             await self._notify("call", {"method": method, "chat_id": params.get("chat_id")})
+        if self._loses_answer(method, self._chat_of(params)) and request.transport is not None:
+            request.transport.abort()  # done, and the bot never hears it
+            raise web.HTTPInternalServerError  # unsent: the connection is gone
         return web.json_response({"ok": True, "result": result})
 
     def _chat_of(self, params: dict[str, Any]) -> int | None:

@@ -4,9 +4,11 @@ of Telegram; the sending loop is `bot/jobs/announcements.py`.
 An announcement's recipients are written once, when the coordinator confirms it (one
 INSERT … SELECT), each with the language they use the bot in. Delivery then only walks that list:
 a recipient is claimed (`pending` → `sending`, committed before the send), and after the send
-recorded as `sent`, `failed` or `blocked`, or put back to `pending` to try again (429, network).
-So a restart resumes where the list stopped, and a send that may have reached Telegram is never
-repeated (see `recover`).
+recorded as `sent`, `failed`, `blocked` or `unconfirmed`, or put back to `pending` to try again
+(429, a connection never made). So a restart resumes where the list stopped, and a send that may
+have reached Telegram is never repeated: an announcement reaches each person at most once. Delivery
+that is unknown (the connection broke before Telegram answered, a process died mid-send: see
+`recover`) is `unconfirmed`, counted as not delivered (in `failed`) and apart (`unconfirmed`).
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ from bot.db.models import AnnouncementRecipient, Participant, User
 from bot.db.models import Operator as OperatorRow
 from bot.services import access
 from bot.services.access import Act
+from bot.services.lengths import TELEGRAM_CAPTION, TELEGRAM_TEXT
 from bot.services.staff import Operator
 
 ALL = "all"  # the key of the one version for everyone
-MAX_TEXT = 4096  # Telegram's limits, in characters of the visible text
-MAX_CAPTION = 1024
+MAX_TEXT = TELEGRAM_TEXT  # Telegram's limits, in UTF-16 units of the visible text (sent as written)
+MAX_CAPTION = TELEGRAM_CAPTION
 MAX_NETWORK_ATTEMPTS = 5  # then a recipient whose sends keep failing is given up
 
 _announcements = AnnouncementRow.__table__
@@ -71,6 +74,7 @@ class Outcome(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+    UNCONFIRMED = "unconfirmed"  # maybe delivered (its answer was lost): never sent again
     RETRY = "pending"  # not sent yet: tried again later
 
 
@@ -124,6 +128,7 @@ class Announcement:
     progress_chat_id: int | None
     progress_message_id: int | None
     created_at: datetime
+    unconfirmed: int = 0  # of `failed`: delivery unknown
 
     @property
     def done_count(self) -> int:
@@ -142,7 +147,7 @@ class Announcement:
         return cls(
             row["id"], row["created_by"], row["language"], Audience.from_json(row["audience"]), row["versions"],
             State(row["state"]), row["total"], row["sent"], row["failed"], row["blocked"],
-            row["progress_chat_id"], row["progress_message_id"], row["created_at"],
+            row["progress_chat_id"], row["progress_message_id"], row["created_at"], row["unconfirmed"],
         )
 
 
@@ -364,8 +369,9 @@ async def record(
     await session.execute(
         update(_announcements).where(_announcements.c.id == announcement_id).values(
             sent=_announcements.c.sent + tally[Outcome.SENT],
-            failed=_announcements.c.failed + tally[Outcome.FAILED],
+            failed=_announcements.c.failed + tally[Outcome.FAILED] + tally[Outcome.UNCONFIRMED],
             blocked=_announcements.c.blocked + tally[Outcome.BLOCKED],
+            unconfirmed=_announcements.c.unconfirmed + tally[Outcome.UNCONFIRMED],
         )
     )
     blocked = [i for i in ids if outcomes[i][0] is Outcome.BLOCKED]
@@ -389,7 +395,7 @@ _RECOVER = text(
         UPDATE announcement_recipients SET state = 'unconfirmed', done_at = now()
         WHERE state = 'sending' RETURNING announcement_id
     )
-    UPDATE announcements AS a SET failed = a.failed + n.lost
+    UPDATE announcements AS a SET failed = a.failed + n.lost, unconfirmed = a.unconfirmed + n.lost
     FROM (SELECT announcement_id, count(*) AS lost FROM lost GROUP BY announcement_id) AS n
     WHERE a.id = n.announcement_id
     RETURNING a.id, n.lost
@@ -400,7 +406,7 @@ _RECOVER = text(
 async def recover(session: AsyncSession) -> int:
     """After a process died mid-send: its `sending` recipients may or may not have received the
     announcement. They are not sent to again (nobody may receive it twice) and are counted as not
-    delivered. Only the process that holds the announcements' lock calls this."""
+    delivered, and as unconfirmed. Only the process that holds the announcements' lock calls this."""
     return sum(lost for _, lost in (await session.execute(_RECOVER)).all())
 
 

@@ -35,10 +35,16 @@ from bot.db.models import TicketLink, TicketMessage
 from bot.services import access, outbox, timers
 from bot.services.directory import NATIONAL, ServiceHours
 from bot.services.access import Act
+from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
 
-# Limits of what one message of a ticket may hold; Telegram's own are 4096 (text) and 1024 (caption).
+# What one message of a ticket may hold, in UTF-16 units as Telegram counts them (an emoji can be
+# two): Telegram's own limits (4,096 for a text, 1,024 for a caption) less room for the header or
+# the signature the bot adds when it relays the message (tests/test_telegram_limits.py checks the
+# room against every translation and front-office). Checked before a message is accepted, so none
+# is accepted and then refused by Telegram on its way.
 MAX_TEXT_LENGTH = 3000
+MAX_CAPTION_LENGTH = 800
 MAX_NOTE_LENGTH = 500
 MAX_COMMENT_LENGTH = 1000
 RECENT_TICKETS = 10
@@ -69,6 +75,7 @@ class Notice(StrEnum):
     UNANSWERED = "unanswered"      # assignee: the citizen waits for an answer (T3)
     CITIZEN_CLOSED = "citizen_closed"  # assignee: the citizen closed it
     UNREACHABLE = "unreachable"    # assignee: the citizen blocked the bot
+    UNCONFIRMED = "unconfirmed"    # author: their relayed message may not have arrived (not resent)
 
 
 class TicketError(ValueError):
@@ -130,6 +137,15 @@ class Content:
     def __post_init__(self) -> None:
         if self.kind not in CONTENT_KINDS:
             raise ValueError(f"unknown content kind {self.kind!r}")
+
+    @property
+    def limit(self) -> int:
+        """How long its words may be: a text's, or a file's caption."""
+        return MAX_TEXT_LENGTH if self.kind == "text" else MAX_CAPTION_LENGTH
+
+    @property
+    def too_long(self) -> bool:
+        return self.text is not None and utf16_length(self.text) > self.limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +436,8 @@ async def _refresh_cards(session: AsyncSession, ticket_id: int, shown: tuple[int
 
 
 async def _say(session: AsyncSession, ticket_id: int, author: str, author_id: int | None, content: Content) -> int:
+    if content.too_long:  # the handlers refuse it with a reason first; this keeps the rule whole
+        raise ValueError("a ticket's message is longer than it may be")
     return (
         await session.execute(
             _SAY,
@@ -532,7 +550,7 @@ async def rate(session: AsyncSession, citizen_id: int, ticket_id: int, rating: i
 
 async def comment(session: AsyncSession, citizen_id: int, ticket_id: int, words: str) -> bool:
     """A comment to the rating; False if the ticket is not the citizen's rated one."""
-    params = {"ticket_id": ticket_id, "citizen": citizen_id, "comment": words[:MAX_COMMENT_LENGTH]}
+    params = {"ticket_id": ticket_id, "citizen": citizen_id, "comment": cut(words, MAX_COMMENT_LENGTH)}
     return (await session.execute(_COMMENT, params)).first() is not None
 
 
@@ -630,7 +648,7 @@ async def close_by_operator(
     session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, resolution: str
 ) -> Ticket:
     """Closed with a short resolution, which the citizen receives with the request to rate it."""
-    resolution = resolution.strip()[:MAX_NOTE_LENGTH]
+    resolution = cut(resolution.strip(), MAX_NOTE_LENGTH)
     ticket = await _assigned(session, limits, operator, ticket_id)
     closed = await _close(session, ticket, "operator", resolution)
     await notify(session, ticket.citizen_id, ticket_id, Notice.CLOSED)
@@ -660,7 +678,7 @@ async def transfer(
     await session.execute(_FORGET_CURRENT, {"ticket_id": ticket_id})
     await _say(
         session, ticket_id, "system", operator.telegram_id,
-        Content("text", note.strip()[:MAX_NOTE_LENGTH], extra={"event": "transfer", "from": ticket.office, "to": office}),
+        Content("text", cut(note.strip(), MAX_NOTE_LENGTH), extra={"event": "transfer", "from": ticket.office, "to": office}),
     )
     await _stop_clock(session, ticket_id)
     await _start_clock(session, ticket_id, limits)
@@ -742,6 +760,19 @@ async def citizen_blocked(session: AsyncSession, citizen_id: int) -> None:
 async def citizen_is_back(session: AsyncSession, citizen_id: int) -> None:
     """The citizen wrote again, so messages reach them again."""
     await session.execute(_REACHABLE, {"citizen": citizen_id})
+
+
+async def relay_unconfirmed(session: AsyncSession, message_id: int) -> None:
+    """A message of the conversation may not have reached the other side (the connection broke
+    before Telegram confirmed it) and is not sent again, so that it never arrives twice: its
+    author is told, to send it again if it matters."""
+    said = await get_message(session, message_id)
+    ticket = await get_ticket(session, said.ticket_id) if said is not None else None
+    if ticket is None:
+        return
+    author = ticket.citizen_id if said.author == "citizen" else said.author_id
+    if author is not None:
+        await notify(session, author, ticket.id, Notice.UNCONFIRMED)
 
 
 async def _remind_untaken(session: AsyncSession, payload: dict[str, Any]) -> None:
