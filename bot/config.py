@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     # A closed request's personal data (phone, messages, the help form's answers) is erased this
     # many days after it was closed; what stays is anonymous.
     retention_days: int = Field(default=365, ge=1)
+    # Flood control of what citizens send to operators: at most this many messages a minute from one
+    # person; and a text already sent (FLOOD_REPEATS - 1) times within FLOOD_REPEAT_MINUTES, with no
+    # operator's answer since, is not passed on again.
+    flood_messages_per_minute: int = Field(default=20, ge=1)
+    flood_repeats: int = Field(default=3, ge=2)
+    flood_repeat_minutes: float = Field(default=10, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -110,8 +110,7 @@ async def test_a_new_request_counts_too(citizen, operator, engine, t, api):
         assert await conn.scalar(text("SELECT count(*) FROM tickets")) == 1, "no second request, no cards"
     await age_messages(engine, 61)
     await emma.send("One more question")
-    confirmation = await emma.receive("№")
-    assert f"№{number + 1}" in confirmation.text
+    await emma.receive(f"№{number + 1}")  # a new request
 
 
 async def test_the_same_text_again_and_again_reaches_the_operator_twice(citizen, operator, engine, t, api):
@@ -137,7 +136,7 @@ async def test_the_same_text_again_and_again_reaches_the_operator_twice(citizen,
 
     # Ten minutes later the words go through again even without an answer.
     await dmitry.send("Вы здесь?")
-    assert (await dmitry.send("Вы здесь?")).text == t("ru", REPEATED)
+    assert (await dmitry.send("Вы здесь?")).sent == [], "refused; told already within these ten minutes"
     await age_messages(engine, 10 * 60 + 1)
     assert (await dmitry.send("Вы здесь?")).text == sent
     assert await citizens_messages(engine, number) == [
@@ -264,6 +263,7 @@ async def test_malformed_block_commands_are_answered_with_their_usage(citizen, o
     emma = await citizen("en")
     coordinator = await operator("national", "ru", "Saule", coordinator=True)
     await open_question(emma, "en", "Hello", t)
+    await coordinator.receive("Hello")  # its card: Akmola has nobody on duty
     answer = await coordinator.send(command)
     assert answer.text == t("ru", expected).format(limit=300, number=99999)
     assert await blocks(engine) == []

@@ -104,6 +104,8 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.TICKET_RECORD: _("exported the full record of request №{ticket}"),
         Action.ERASE_PERSON: _("erased the data of the citizen of request №{ticket}"),
         Action.RETENTION: _("erased the personal data of {tickets} requests closed over {older_than_days} days ago"),
+        Action.BLOCK: _("blocked the author of request №{ticket}"),
+        Action.UNBLOCK: _("unblocked the author of request №{ticket}"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)
