@@ -290,3 +290,28 @@ async def test_forget_does_not_lift_a_block_but_drops_its_reason(citizen, operat
     assert "Unblocked" in (await coordinator.send(f"/unblock {number}")).text
     assert await blocks(engine) == []
     await open_question(emma, "en", "A fair question", t)
+
+
+async def test_a_block_through_a_closed_request_stops_a_question_already_being_written(citizen, operator, engine, t):
+    aigerim = await citizen("kk")
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    number = await open_question(aigerim, "kk", "Бірінші сұрақ", t)
+    await aigerim.tap(t("kk", "My requests"))
+    await aigerim.press(t("kk", "✖️ Close request {number}").format(number=f"№{number}"))
+    await aigerim.press(t("kk", "Yes, close it"))
+    prompt = await aigerim.tap(t("kk", "Ask an operator"))  # the prompt is shown before the block
+    assert prompt.last.buttons
+
+    done = await coordinator.send(f"/block {number} Жарнама")
+    assert "Their open request" not in done.text, "nothing was open to close"
+    notice = await aigerim.receive(t("kk", BLOCKED_NOTICE))
+    assert "Жарнама" in notice.text and f"№{number}" not in notice.text
+
+    refused = await aigerim.send("Екінші сұрақ")
+    assert refused.text == t("kk", REFUSED)
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM tickets")) == 1
+        assert await conn.scalar(text("SELECT count(*) FROM ticket_messages WHERE text = 'Екінші сұрақ'")) == 0
+    # The question was not kept waiting: what they type now is a question for the knowledge base.
+    answer = await aigerim.send("Волонтер қалай болуға болады?")
+    assert answer.text != t("kk", REFUSED)

@@ -108,11 +108,16 @@ _ADMISSION = text(
            EXISTS (SELECT 1 FROM blocks b WHERE b.telegram_id = u.telegram_id) AS blocked,
            (SELECT coalesce(jsonb_agg(jsonb_build_array(r.author, r.kind, r.text, r.age) ORDER BY r.id DESC), '[]'::jsonb)
             FROM (SELECT m.id, m.author, m.kind, m.text, EXTRACT(EPOCH FROM now() - m.created_at)::float8 AS age
-                  FROM ticket_messages m
-                  WHERE m.ticket_id IN (
-                          SELECT t.id FROM tickets t
-                          WHERE t.citizen_id = u.telegram_id
-                            AND (t.status <> 'closed' OR t.closed_at > now() - CAST(:window AS interval)))
+                  FROM tickets t
+                  -- The newest of each request only, read backwards along its index: a long
+                  -- conversation costs no more than a short one.
+                  CROSS JOIN LATERAL (
+                      SELECT * FROM ticket_messages
+                      WHERE ticket_messages.ticket_id = t.id
+                      ORDER BY ticket_messages.id DESC
+                      LIMIT :scan) AS m
+                  WHERE t.citizen_id = u.telegram_id
+                    AND (t.status <> 'closed' OR t.closed_at > now() - CAST(:window AS interval))
                     AND m.created_at > now() - CAST(:window AS interval)
                   ORDER BY m.id DESC
                   LIMIT :scan) AS r) AS recent
