@@ -23,6 +23,7 @@ from bot.db.storage import PostgresStorage
 from bot.filters import CallbackOf, StaffWayIn
 from bot.handlers import (
     announcements,
+    blocks,
     deed_review,
     desk,
     errors,
@@ -65,6 +66,7 @@ from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.isolation import EventIsolationMiddleware
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
+from bot.services.abuse import FloodLimits
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
 from bot.services.marathon import Rules
@@ -151,6 +153,7 @@ def build_dispatcher(
         rules=content.rules,
         i18n=i18n,
         limits=Limits.from_settings(settings, content.directory.service_hours),
+        flood=FloodLimits.from_settings(settings),
     )
     for middleware in outermost_middlewares:
         dispatcher.update.outer_middleware(middleware)
@@ -227,6 +230,7 @@ def staff_routers() -> Router:
     parent.include_routers(
         announcements.create_router(),
         personal_data.create_router(),
+        blocks.create_staff_router(),
         operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router(),
         stats.create_router(),
     )
@@ -245,7 +249,10 @@ def citizen_request_routers() -> Router:
     parent = Router(name="citizen_requests")
     parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
     parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep))
-    parent.include_routers(requests.create_router(), help_form.create_router(), requests.create_open_ticket_router())
+    parent.include_routers(
+        blocks.create_citizen_router(), requests.create_router(), help_form.create_router(),
+        requests.create_open_ticket_router(),
+    )
     return parent
 
 

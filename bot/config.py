@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # with /forget, and a marathon's deed descriptions and photos this long after it ended; what
     # stays is anonymous (README "What is kept and for how long").
     retention_days: int = Field(default=365, ge=1)
+    # Flood control of what citizens send to operators: at most this many messages a minute from one
+    # person; and a text already sent (FLOOD_REPEATS - 1) times within FLOOD_REPEAT_MINUTES, with no
+    # operator's answer since, is not passed on again.
+    flood_messages_per_minute: int = Field(default=20, ge=1)
+    flood_repeats: int = Field(default=3, ge=2)
+    flood_repeat_minutes: float = Field(default=10, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -54,6 +54,10 @@ class User(Base):
     # The day they last wrote to the bot (the database's date), set by the first update of each
     # day: after RETENTION_DAYS of silence the retention job erases them as /forget does.
     last_active_on: Mapped[date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    # Flood control (`bot/services/abuse.py`): until when the person has been told to slow down,
+    # or that their repeats are not passed on; each is said once in its window, not per message.
+    slowed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    repeat_told_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -463,3 +467,18 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     subject: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Block(Base):
+    """A person whose messages the front-offices no longer receive, blocked by a coordinator through
+    one of their requests (`ticket_id`, so `/unblock N` still finds them after their data was
+    erased). Kept until unblocked; /forget drops the reason but keeps the id, so erasing one's data
+    is no way around a block."""
+
+    __tablename__ = "blocks"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    blocked_by: Mapped[int] = mapped_column(BigInteger)
+    blocked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)

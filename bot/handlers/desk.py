@@ -32,7 +32,7 @@ from bot.handlers.deed_review import export_filters
 from bot.handlers.requests import checked_content
 from bot.keyboards.callbacks import TicketAction, TransferTo
 from bot.keyboards.menu import AnyMenuButton
-from bot.services import tickets, tickets_export
+from bot.services import abuse, tickets, tickets_export
 from bot.services.directory import Directory
 from bot.services.lengths import utf16_length
 from bot.services.operators import Operator
@@ -62,7 +62,7 @@ async def send_card(message: Message, ticket: Ticket, directory: Directory, sess
     """A card answered right here (after /ticket, /queue…), linked like the delivered ones."""
     first = await tickets.first_from_citizen(session, ticket.id)
     sent = await message.answer(
-        texts.card_text(ticket, directory, first, operator.telegram_id),
+        texts.card_text(ticket, directory, first, operator.telegram_id, await abuse.block_of(session, ticket.citizen_id)),
         reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
     )
     await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=True)

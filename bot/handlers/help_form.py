@@ -28,11 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
+from bot.handlers.blocks import flood_refusal
 from bot.handlers.requests import tell_already_open
 from bot.i18n import N_
 from bot.keyboards.callbacks import HelpFormStep
 from bot.keyboards.menu import NEED_HELP, AnyMenuButton, MenuButton, WayIn, main_menu
-from bot.services import tickets
+from bot.services import abuse, tickets
+from bot.services.abuse import FloodLimits, Verdict
 from bot.services.lengths import utf16_length
 from bot.services.phones import kazakhstan_phone, shared_phone
 from bot.services.tickets import Content, Limits, TicketError
@@ -251,16 +253,26 @@ async def on_wrong_kind(message: Message, state: FSMContext) -> None:
 
 
 async def on_send(
-    callback: CallbackQuery, state: FSMContext, session: AsyncSession, user: Person, limits: Limits
+    callback: CallbackQuery, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits
 ) -> None:
     data = await state.get_data()
     if await state.get_state() != HelpForm.confirm.state or not all(data.get(step) for step in ORDER):
         await callback.answer(_("This button is no longer active."))
         return
+    first = Content("text", data["need"])
+    admission = await abuse.admit(session, flood, user.telegram_id, first)
+    if not admission.passed:
+        if admission.verdict is Verdict.BLOCKED:
+            await state.clear()
+        await callback.answer()
+        refusal = flood_refusal(admission, flood)
+        if refusal is not None:
+            await callback.message.answer(refusal)
+        return
     try:
         await tickets.open_ticket(
             session, limits, citizen_id=user.telegram_id, region=user.region, language=user.language,
-            kind=tickets.HELP, category=data["category"], first=Content("text", data["need"]), phone=data["phone"],
+            kind=tickets.HELP, category=data["category"], first=first, phone=data["phone"],
             details={key: data[key] for key in ("need", "place", "when")},
         )
     except TicketError as error:

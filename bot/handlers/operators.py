@@ -86,6 +86,7 @@ def operator_help(role: Role = Role.OPERATOR) -> str:
         lines.append(
             _("Coordinators also have /announce (an announcement to many people), /tickets_export and /marathon_export, /ticket_record and /erase (one request's personal data) and /audit (who did what with personal data).")
         )
+        lines.append(_("/block N reason: the front-office stops receiving messages from the author of request №N; /unblock N lifts it."))
     return "\n".join(lines)
 
 

@@ -141,6 +141,8 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.OPERATOR_REMOVED: _("removed operator {operator} ({office})"),
         Action.OPERATOR_MOVED: _("moved operator {operator} to {office}"),
         Action.MARATHON_EXPORT: _("exported the marathon's participants and deeds"),
+        Action.BLOCK: _("blocked the author of request №{ticket}"),
+        Action.UNBLOCK: _("unblocked the author of request №{ticket}"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)

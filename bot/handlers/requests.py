@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasOpenTicket, NotCommand, Onboarded
 from bot.handlers import ticket_texts as texts
+from bot.handlers.blocks import flood_refusal
 from bot.keyboards.callbacks import AskFromAnswer, RatingChoice, RequestAction
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
-from bot.services import tickets
+from bot.services import abuse, tickets
+from bot.services.abuse import FloodLimits, Verdict
 from bot.services.knowledge import KnowledgeBase
 from bot.services.lengths import utf16_length
 from bot.services.tickets import Content, Limits, TicketError
@@ -121,9 +123,17 @@ async def on_ask_from_answer(
     await start_question(callback.message, state, open_ticket, details)
 
 
-async def on_question(message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits) -> None:
+async def on_question(
+    message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits
+) -> None:
     content = await checked_content(message)
     if content is None:
+        return
+    admission = await abuse.admit(session, flood, user.telegram_id, content)
+    if not admission.passed:
+        if admission.verdict is Verdict.BLOCKED:
+            await state.clear()
+        await refuse(message, admission, flood)
         return
     details = (await state.get_data()).get("details")
     try:
@@ -148,10 +158,21 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.message.edit_text(_("Cancelled. Nothing was sent."))
 
 
-async def on_addition(message: Message, session: AsyncSession, user: Person, limits: Limits) -> None:
-    """Anything the citizen writes while a request is open goes to it."""
+async def refuse(message: Message, admission: abuse.Admission, flood: FloodLimits) -> None:
+    """A message that flood control or a block keeps from the operator: said once per window."""
+    refusal = flood_refusal(admission, flood)
+    if refusal is not None:
+        await message.answer(refusal)
+
+
+async def on_addition(message: Message, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits) -> None:
+    """Anything the citizen writes while a request is open goes to it, unless they flood."""
     content = await checked_content(message)
     if content is None:
+        return
+    admission = await abuse.admit(session, flood, user.telegram_id, content)
+    if not admission.passed:
+        await refuse(message, admission, flood)
         return
     await tickets.citizen_is_back(session, user.telegram_id)
     try:

@@ -18,6 +18,7 @@ from babel.dates import format_datetime
 from bot.handlers.texts import office_name
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.keyboards.callbacks import RatingChoice, RequestAction, TicketAction
+from bot.services.abuse import Block
 from bot.services.directory import Directory
 from bot.services.lengths import cut, utf16_length
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
@@ -169,8 +170,11 @@ def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
 
 # --- to operators ----------------------------------------------------------------------------------
 
-def card_text(ticket: Ticket, directory: Directory, first: Said | None, for_operator: int) -> str:
-    """A ticket as an operator sees it: what, where, in which language, its state and first message."""
+def card_text(
+    ticket: Ticket, directory: Directory, first: Said | None, for_operator: int, blocked: Block | None = None
+) -> str:
+    """A ticket as an operator sees it: what, where, in which language, its state and first message,
+    and whether its author is blocked (`blocked`, the block of `ticket.citizen_id`) and by whom."""
     lines = [
         _("📨 <b>Request {number}</b> · {category}").format(number=number(ticket), category=category_name(ticket.category)),
         _("Region: {region} · Language: {language}").format(
@@ -191,6 +195,12 @@ def card_text(ticket: Ticket, directory: Directory, first: Said | None, for_oper
     lines.extend(["", card_status(ticket, for_operator)])
     if ticket.citizen_unreachable and ticket.is_open:
         lines.append(_("⚠️ The citizen has blocked the bot: messages do not reach them."))
+    if blocked is not None:
+        lines.append(
+            _("⛔ The author was blocked by {name} on {time}: the front-office does not receive their messages.").format(
+                name=escape(blocked.blocked_by_name or "?"), time=local_time(blocked.blocked_at, directory)
+            )
+        )
     return "\n".join(lines)
 
 
@@ -302,5 +312,6 @@ def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         "citizen_closed": _("The citizen has closed request {number}."),
         "unreachable": _("⚠️ The citizen of request {number} has blocked the bot: your messages no longer reach them."),
         "unconfirmed": _("⚠️ Your last message to the citizen of request {number} may not have reached them: the connection broke before Telegram confirmed it. It is not sent again by itself, so that it never arrives twice; send it again if it matters."),
+        "blocked": _("⛔ Request {number} is closed: a coordinator blocked its citizen. Reason: {reason}"),
     }
-    return texts[notice].format(number=number(ticket), office=office)
+    return texts[notice].format(number=number(ticket), office=office, reason=escape(ticket.resolution or ""))

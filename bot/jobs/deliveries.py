@@ -21,9 +21,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers import marathon_texts
+from bot.handlers import blocks as block_texts
 from bot.handlers import ticket_texts as texts
 from bot.handlers.texts import in_parts
-from bot.services import access, announcements, marathon, nominations, tickets, users
+from bot.services import abuse, access, announcements, marathon, nominations, tickets, users
 from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.lengths import cut
@@ -57,6 +58,7 @@ class Deliveries:
             "ticket_notice": self.send_notice,
             "deed_review": self.send_deed_review,
             "winners": self.send_winners,
+            abuse.BLOCK_NOTICE: self.send_block_notice,
         }
 
     # Only edits: made twice, the second changes nothing. Every send made twice is seen twice.
@@ -93,7 +95,8 @@ class Deliveries:
         operator = await get_operator(session, chat_id)
         if not access.may(operator, Act.REQUESTS, (ticket.office,)):
             return texts.moved_card_text(ticket, self.directory, first), None, False
-        return texts.card_text(ticket, self.directory, first, chat_id), texts.card_keyboard(ticket, chat_id), True
+        blocked = await abuse.block_of(session, ticket.citizen_id)
+        return texts.card_text(ticket, self.directory, first, chat_id, blocked), texts.card_keyboard(ticket, chat_id), True
 
     async def send_card(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         ticket = await self._ticket(session, payload["ticket"])
@@ -172,6 +175,18 @@ class Deliveries:
             sent = await bot.send_message(chat_id, texts.operator_notice(notice, ticket, self.directory))
         await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=False)
 
+
+    async def send_block_notice(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        """`{"blocked": bool, "ticket": N}`: a person is told, in their language, that the front-office
+        no longer receives their messages (and why), or again does; unless it changed meanwhile."""
+        block = await abuse.block_of(session, chat_id)
+        if payload["blocked"] != (block is not None):
+            return
+        async with self._in_language_of(session, chat_id, self.i18n.default_locale):
+            if block is None:
+                await bot.send_message(chat_id, block_texts.unblocked_notice())
+            else:
+                await bot.send_message(chat_id, block_texts.blocked_notice(block, payload.get("ticket")))
 
     async def send_deed_review(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         """A participant is told how their deed was reviewed, in their language."""

@@ -6,7 +6,8 @@ What an erasure keeps is anonymous and keeps the statistics true: that a ticket 
 region, category, times, status and rating; that a deed of a kind and amount was approved in a
 region on a day. What it takes: the person's id wherever it is stored, their phone, what they and
 the operators wrote (texts, files, locations, the help form's answers, the resolution, the rating's
-comment), their marathon name, deeds' descriptions and places, and photos.
+comment), their marathon name, deeds' descriptions and places, and photos. A coordinators' block
+of the person keeps their id (erasing must not lift it) and loses its reason.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Action:
     RETENTION_PEOPLE = "retention_people"  # people silent for RETENTION_DAYS erased by it
     RETENTION_MARATHON = "retention_marathon"  # a long-finished marathon's deeds made anonymous by it
     MARATHON_EXPORT = "marathon_export"  # participants (ids, names) and deeds exported
+    BLOCK = "block"  # a coordinator blocked a request's author (`bot/services/abuse.py`)
+    UNBLOCK = "unblock"
 
 
 async def audit(
@@ -127,6 +130,8 @@ _ERASE_TRACES = (
     text("DELETE FROM timers WHERE payload ->> 'chat_id' = CAST(CAST(:person AS bigint) AS text)"),
     text("DELETE FROM announcement_recipients WHERE telegram_id = :person"),
     text("DELETE FROM ticket_links WHERE chat_id = :person"),
+    # A block outlives /forget (or erasing would lift it), but without its reason's words.
+    text("UPDATE blocks SET reason = NULL WHERE telegram_id = :person"),
     text("DELETE FROM fsm_states WHERE key LIKE '%:' || CAST(CAST(:person AS bigint) AS text) || ':%' OR key LIKE '%:' || CAST(CAST(:person AS bigint) AS text)"),
 )
 

@@ -76,6 +76,7 @@ class Notice(StrEnum):
     CITIZEN_CLOSED = "citizen_closed"  # assignee: the citizen closed it
     UNREACHABLE = "unreachable"    # assignee: the citizen blocked the bot
     UNCONFIRMED = "unconfirmed"    # author: their relayed message may not have arrived (not resent)
+    BLOCKED = "blocked"            # assignee: a coordinator blocked the citizen; closed with the reason
 
 
 class TicketError(ValueError):
@@ -731,6 +732,18 @@ async def close_for_forgotten(session: AsyncSession, citizen_id: int) -> None:
     await _close(session, ticket, "citizen", None)
     if ticket.operator_id is not None:
         await notify(session, ticket.operator_id, ticket.id, Notice.CITIZEN_CLOSED)
+
+
+async def close_for_block(session: AsyncSession, citizen_id: int, reason: str) -> Ticket | None:
+    """A coordinator blocked the citizen (`bot/services/abuse.py`): their open request, if any, is
+    closed with the reason, and its operator told."""
+    ticket = await open_ticket_of(session, citizen_id, lock=True)
+    if ticket is None:
+        return None
+    closed = await _close(session, ticket, "block", reason[:MAX_NOTE_LENGTH])
+    if ticket.operator_id is not None:
+        await notify(session, ticket.operator_id, ticket.id, Notice.BLOCKED)
+    return closed
 
 
 # --- the bot's own side: deliveries and time limits ------------------------------------------------
