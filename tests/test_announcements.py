@@ -241,7 +241,7 @@ async def test_who_may_announce_and_bad_input(api, bot, engine, operator, citize
     await seed_people(api, engine, 6, turned_off=2)
     regional = await operator("almaty", "en")
     refused = await regional.send("/announce")
-    assert "coordinators of the National front-office" in refused.text
+    assert "Announcements are sent by the front-offices' coordinators." in refused.text
     person = await citizen("en")
     assert "A new announcement" not in (await person.send("/announce")).text
 
@@ -297,7 +297,7 @@ async def test_any_coordinator_follows_and_controls_a_running_announcement(api, 
     listed = await other.send("/announcements")
     assert "✖️ отменено" in listed.text and len(listed.sent) == 1, "nothing to follow once it is over"
     refused = await (await operator("almaty", "en")).send("/announcements")
-    assert "coordinators of the National front-office" in refused.text
+    assert "Announcements are sent by the front-offices' coordinators." in refused.text
 
 
 async def _edited_since(api, chat_id: int, message) -> bool:

@@ -110,7 +110,7 @@ async def on_announce(message: Message, state: FSMContext) -> None:
 
 
 async def on_not_coordinator(message: Message) -> None:
-    await message.answer(_("Announcements are sent by the coordinators of the National front-office."))
+    await message.answer(_("Announcements are sent by the front-offices' coordinators."))
 
 
 async def on_mode(callback: CallbackQuery, callback_data: AnnouncementStep, state: FSMContext) -> None:
