@@ -115,9 +115,19 @@ class CallbackOf(Filter):
 
 class StaffWayIn(Filter):
     """The front-office routers' way in: a command (an invite link, /duty…) or anything an operator
-    sends. A citizen's typed question passes them by with this one check."""
+    sends, in a private chat with the bot. A citizen's typed question passes them by with this one
+    check. Staff work happens in private only: in a group, cards and histories would reach everyone
+    in it, and a reply's message id would be looked up among another chat's links."""
 
     async def __call__(self, event: TelegramObject, operator: Operator | None = None, **_: Any) -> bool:
+        if isinstance(event, Message):
+            chat = event.chat
+        elif isinstance(event, CallbackQuery) and event.message is not None:
+            chat = event.message.chat
+        else:
+            chat = None
+        if chat is None or chat.type != "private":
+            return False
         if operator is not None:
             return True
         return isinstance(event, Message) and event.text is not None and event.text.startswith("/")

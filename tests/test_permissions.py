@@ -6,7 +6,7 @@ deed or announcement is refused the same way."""
 
 from __future__ import annotations
 
-import asyncio
+import time
 from datetime import date, timedelta
 
 from sqlalchemy import text
@@ -16,7 +16,7 @@ from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep, DeedR
 from bot.services import announcements, marathon
 from bot.services.announcements import Audience, AudienceKind, Version
 from bot.services.operators import Role, add_operator, get_operator
-from tests.conftest import onboard
+from tests.conftest import TEST_TOKEN, onboard
 from tests.test_marathon import join, log_deed, run_marathon
 from tests.test_tickets import open_question
 
@@ -287,3 +287,126 @@ async def test_no_staff_command_does_anything_for_a_citizen_an_operator_or_a_rem
     for person, answers in told.items():
         for command in commands:
             await walk.refused_any(person.send(command), answers)
+
+
+async def blocks_of(engine) -> list[tuple]:
+    async with engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text("SELECT telegram_id, ticket_id FROM blocks"))).all()]
+
+
+async def test_a_regional_coordinator_cannot_reach_another_offices_request_through_an_old_one_of_their_own(
+    citizen, operator, engine, t
+):
+    """/block through an old Akmola request must not close the person's open request at Almaty,
+    and /unblock through it must not lift a block made through Almaty's request."""
+    emma = await citizen("en")
+    akmola_op, almaty_op = await operator("akmola", "en", "Nurlan"), await operator("almaty", "en", "Asel")
+    akmola_coord = await operator("akmola", "en", "Akmola coordinator", coordinator=True)
+    national = await operator("national", "en", "Saule", coordinator=True)
+    first = await open_question(emma, "en", "First question", t)
+    card = await akmola_op.receive(f"№{first}")
+    await akmola_op.press("Take", card)
+    await akmola_op.press("Close", card)
+    await akmola_op.send("Answered")
+    await emma.receive("Answered")  # the resolution, with the request to rate it
+    second = await open_question(emma, "en", "I moved to Almaty", t)
+    card = await akmola_op.receive(f"№{second}")
+    await akmola_op.press("Transfer", card)
+    await akmola_op.press("Almaty")
+    await akmola_op.send("She lives in Almaty now")
+    await almaty_op.receive(f"№{second}")
+
+    refused = await akmola_coord.send(f"/block {first} spam")
+    assert refused.text == t("en", "Request №{number} belongs to another front-office: only its coordinators or the national office's can block or unblock its author.").format(number=second)
+    async with engine.connect() as conn:
+        status = await conn.scalar(text("SELECT status FROM tickets WHERE id = :id"), {"id": second})
+    assert status == "new" and await blocks_of(engine) == []
+
+    await national.send(f"/block {second} spam")
+    assert await blocks_of(engine) == [(emma.id, second)]
+    refused = await akmola_coord.send(f"/unblock {first}")
+    assert refused.text == t("en", "Request №{number} belongs to another front-office: only its coordinators or the national office's can block or unblock its author.").format(number=second)
+    assert await blocks_of(engine) == [(emma.id, second)]
+
+
+async def test_forged_ids_too_large_for_the_database_are_answered_not_crashed(operator, t):
+    coordinator = await operator("national", "en", "Saule", coordinator=True)
+    await coordinator.send("/erase 12")  # a message with buttons to press under
+    huge = 10**20
+    erased = await forge(coordinator, EraseChoice(ticket=huge, confirm=True).pack())
+    assert erased.edited and erased.edited[0].text == t("en", "There is no request №{number}, or its citizen's data is already erased.").format(number=huge)
+    paused = await forge(coordinator, AnnouncementControl(announcement=huge, action="pause").pack())
+    assert paused.answer["text"] == t("en", "This announcement has already finished.")
+    assert "something went wrong" not in erased.text + paused.text
+
+
+async def test_a_reply_to_an_old_message_of_a_request_since_passed_on_does_not_take_it_back(citizen, operator, engine, t):
+    emma = await citizen("en")
+    national = await operator("national", "en", "Saule")
+    almaty = await operator("almaty", "en", "Asel")
+    number = await open_question(emma, "en", "Who answers?", t)  # Akmola has nobody on duty: national
+    card = await national.receive(f"№{number}")
+    await national.press("Take", card)
+    relayed = await national.receive("Who answers?")
+    await national.press("Transfer", card)
+    await national.press("Almaty")
+    await national.send("Almaty's volunteers can help")
+    await almaty.receive(f"№{number}")
+
+    late = await national.send("One more thing", reply_to=relayed)
+
+    assert late.text == t("en", "Request №{number} is now with {office}: to answer it, press ✋ Take on its card first (/ticket {number}).").format(number=number, office="Almaty")
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT status, office, operator_id FROM tickets WHERE id = :id"), {"id": number})).one()
+        said = await conn.scalar(text("SELECT count(*) FROM ticket_messages WHERE author = 'operator'"))
+    assert tuple(row) == ("new", "almaty", None) and said == 0
+
+
+async def test_a_prompt_is_shown_only_to_whoever_may_finish_it(bot, citizen, operator, engine, content, t):
+    """Close on a request a colleague holds, and the reasons or amount of another region's deed,
+    are refused before anyone types a word."""
+    await run_marathon(engine, content.rules)
+    emma = await citizen("en")
+    holder, colleague = await operator("akmola", "en", "Nurlan"), await operator("akmola", "en", "Aidana")
+    almaty = await operator("almaty", "en", "Asel")
+    number = await open_question(emma, "en", "Help", t)
+    card = await holder.receive(f"№{number}")
+    await holder.press("Take", card)
+    await colleague.receive(f"№{number}")
+    closing = await forge(colleague, TicketAction(action="close", ticket=number).pack())
+    assert closing.answer["text"] == t("en", "Request №{number} has already been taken by {name}.").format(number=number, name="Nurlan")
+    assert not closing.sent
+
+    await join(emma, t, "en")
+    await log_deed(emma, t, "en", content.rules.kind("trees").name["en"], "30")
+    async with engine.connect() as conn:
+        deed = await conn.scalar(text("SELECT id FROM deeds"))
+    await almaty.send("/deeds")
+    for action in ("reject", "other", "correct"):
+        prompt = await forge(almaty, DeedReview(action=action, deed=deed).pack())
+        assert prompt.answer["text"] == t("en", "This deed has been reviewed already, or is not one of your front-office's.")
+        assert not prompt.sent
+
+
+async def test_staff_work_happens_in_a_private_chat_only(citizen, operator, engine, t, api):
+    """An operator who added the bot to a group and replies there: message ids are per chat, so a
+    group message's id must not be looked up among their private chat's links (and cards and
+    histories must not be shown to a group)."""
+    emma = await citizen("en")
+    akmola = await operator("akmola", "en", "Nurlan")
+    number = await open_question(emma, "en", "Private question", t)
+    card = await akmola.receive(f"№{number}")
+    group = {"id": -1001234567890, "type": "supergroup", "title": "Volunteers of Akmola"}
+    api.add_person(group["id"], "Volunteers of Akmola", None)  # so that the stand-in takes messages to it
+    bot_user = {"id": int(TEST_TOKEN.split(":")[0]), "is_bot": True, "first_name": "Qazvolunteer"}
+    quoted = {"message_id": card.message_id, "date": int(time.time()), "chat": group, "from": bot_user, "text": "hi"}
+    reply = {
+        "message_id": card.message_id + 1, "date": int(time.time()), "chat": group,
+        "from": api.person(akmola.id).api(), "text": "Hello from the group", "reply_to_message": quoted,
+    }
+    update = await api._push_update("message", reply)
+    await api.wait_for(lambda: update in api.handled_updates or None, 10)
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT status, operator_id FROM tickets WHERE id = :id"), {"id": number})).one()
+        said = await conn.scalar(text("SELECT count(*) FROM ticket_messages WHERE author = 'operator'"))
+    assert tuple(row) == ("new", None) and said == 0

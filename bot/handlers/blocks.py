@@ -121,6 +121,7 @@ def unblock_usage() -> str:
 
 
 def block_refusal(error: BlockError, number: int) -> str:
+    number = error.ticket_id or number
     if error.reason == abuse.NOT_COORDINATOR:
         return _("Only coordinators can block and unblock people.")
     if error.reason == abuse.NOT_FOUND:

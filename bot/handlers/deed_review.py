@@ -24,6 +24,7 @@ from bot.filters import ActiveOperator, NotCommand
 from bot.handlers.marathon import UNITS, refusal_text
 from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
 from bot.handlers.texts import office_name
+from bot.i18n import N_
 from bot.keyboards.callbacks import DeedReview
 from bot.keyboards.menu import AnyMenuButton
 from bot.services import access, marathon, marathon_export, personal_data
@@ -88,7 +89,7 @@ async def decided(
     try:
         deed = await marathon.review(session, rules, operator, deed_id, **verdict)
     except ReviewError:
-        text = _("This deed has been reviewed already, or is not one of your front-office's.")
+        text = _(NOT_REVIEWABLE)
         if callback is not None:
             await callback.answer(text, show_alert=True)
         else:
@@ -114,7 +115,22 @@ async def on_approve(
     await decided(callback, callback.message, session, operator, rules, directory, callback_data.deed, approve=True)
 
 
-async def on_reject(callback: CallbackQuery, callback_data: DeedReview) -> None:
+NOT_REVIEWABLE = N_("This deed has been reviewed already, or is not one of your front-office's.")
+
+
+async def may_prompt(callback: CallbackQuery, session: AsyncSession, operator: Operator, deed_id: int) -> bool:
+    """Whether to ask this reviewer for a reason or an amount: refused before they type a word."""
+    try:
+        await marathon.reviewable(session, operator, deed_id)
+    except ReviewError:
+        await callback.answer(_(NOT_REVIEWABLE), show_alert=True)
+        return False
+    return True
+
+
+async def on_reject(callback: CallbackQuery, callback_data: DeedReview, session: AsyncSession, operator: Operator) -> None:
+    if not await may_prompt(callback, session, operator, callback_data.deed):
+        return
     builder = InlineKeyboardBuilder()
     for key, reason in PRESET_REASONS.items():
         builder.button(text=_(reason), callback_data=DeedReview(action="reason", deed=callback_data.deed, value=key))
@@ -134,7 +150,11 @@ async def on_preset_reason(
                   approve=False, reason=PRESET_PREFIX + callback_data.value)
 
 
-async def on_other_reason(callback: CallbackQuery, callback_data: DeedReview, state: FSMContext) -> None:
+async def on_other_reason(
+    callback: CallbackQuery, callback_data: DeedReview, state: FSMContext, session: AsyncSession, operator: Operator
+) -> None:
+    if not await may_prompt(callback, session, operator, callback_data.deed):
+        return
     await state.set_state(Reviewing.reason)
     await state.update_data(deed=callback_data.deed)
     await callback.answer()
@@ -153,7 +173,11 @@ async def on_typed_reason(
     await decided(None, message, session, operator, rules, directory, deed_id, approve=False, reason=reason)
 
 
-async def on_correct(callback: CallbackQuery, callback_data: DeedReview, state: FSMContext) -> None:
+async def on_correct(
+    callback: CallbackQuery, callback_data: DeedReview, state: FSMContext, session: AsyncSession, operator: Operator
+) -> None:
+    if not await may_prompt(callback, session, operator, callback_data.deed):
+        return
     await state.set_state(Reviewing.amount)
     await state.update_data(deed=callback_data.deed)
     await callback.answer()

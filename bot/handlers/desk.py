@@ -44,9 +44,14 @@ class Desk(StatesGroup):
     transfer_note = State()  # transferring: the note for the next office
 
 
-def refusal(error: TicketError) -> str:
+def refusal(error: TicketError, directory: Directory | None = None) -> str:
     """Why an operator's action on a ticket was refused, for them."""
     ticket = error.ticket
+    if error.reason == tickets.PASSED_ON and ticket is not None:
+        office = texts.office_name(directory, ticket.office) if directory is not None else ticket.office
+        return _("Request №{number} is now with {office}: to answer it, press ✋ Take on its card first (/ticket {number}).").format(
+            number=ticket.id, office=escape(office)
+        )
     if error.reason == tickets.TAKEN_BY_OTHER and ticket is not None:
         return _("Request №{number} has already been taken by {name}.").format(
             number=ticket.id, name=escape(ticket.operator_name or "?")
@@ -101,12 +106,13 @@ async def on_take(
 
 
 async def on_make_current(
-    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, limits: Limits
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, limits: Limits,
+    directory: Directory,
 ) -> None:
     try:
         ticket = await tickets.make_current(session, limits, operator, callback_data.ticket)
     except TicketError as error:
-        await callback.answer(refusal(error), show_alert=True)
+        await callback.answer(refusal(error, directory), show_alert=True)
         return
     await callback.answer(
         _("Your messages now go to the citizen of request №{number}.").format(number=ticket.id), show_alert=True
@@ -197,10 +203,13 @@ async def on_transfer_note(
 
 
 async def on_close(
-    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator,
+    directory: Directory,
 ) -> None:
-    ticket = await ticket_or_refuse(callback, session, operator, callback_data.ticket)
-    if ticket is None:
+    try:  # refused now, not after the resolution is typed
+        ticket = await tickets.answerable(session, operator, callback_data.ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error, directory), show_alert=True)
         return
     await state.set_state(Desk.resolution)
     await state.update_data(ticket=ticket.id)
@@ -228,7 +237,7 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
 
 
 async def on_resolution(
-    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
 ) -> None:
     resolution = (message.text or "").strip()
     if not resolution or utf16_length(resolution) > tickets.MAX_NOTE_LENGTH:
@@ -241,7 +250,7 @@ async def on_resolution(
     try:
         ticket = await tickets.close_by_operator(session, limits, operator, ticket_id, resolution)
     except TicketError as error:
-        await message.answer(refusal(error))
+        await message.answer(refusal(error, directory))
         return
     await message.answer(_("Request №{number} is closed; the citizen has been asked to rate the answer.").format(number=ticket.id))
 
@@ -285,14 +294,16 @@ async def on_ticket(
     await send_card(message, ticket, directory, session, operator)
 
 
-async def relay(message: Message, session: AsyncSession, operator: Operator, limits: Limits, ticket_id: int) -> None:
+async def relay(
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int
+) -> None:
     content = await checked_content(message)
     if content is None:
         return
     try:
         ticket = await tickets.operator_says(session, limits, operator, ticket_id, content)
     except TicketError as error:
-        await message.answer(refusal(error))
+        await message.answer(refusal(error, directory))
         return
     # A reply to this message of the operator's own goes to the same ticket, not the current one.
     await tickets.link(session, operator.telegram_id, message.message_id, ticket.id, is_card=False)
@@ -303,10 +314,12 @@ async def relay(message: Message, session: AsyncSession, operator: Operator, lim
     await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=False)
 
 
-async def on_reply(message: Message, session: AsyncSession, operator: Operator, limits: Limits, ticket_id: int) -> None:
+async def on_reply(
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int
+) -> None:
     """A reply to a message the bot recorded as one of a ticket's (its card, a relayed message,
     the history, the operator's own answer) goes to that ticket."""
-    await relay(message, session, operator, limits, ticket_id)
+    await relay(message, session, operator, limits, directory, ticket_id)
 
 
 async def on_other_reply(message: Message) -> None:
@@ -317,8 +330,10 @@ async def on_other_reply(message: Message) -> None:
     )
 
 
-async def on_current(message: Message, session: AsyncSession, operator: Operator, limits: Limits) -> None:
-    await relay(message, session, operator, limits, operator.current_ticket)
+async def on_current(
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
+) -> None:
+    await relay(message, session, operator, limits, directory, operator.current_ticket)
 
 
 async def on_export(

@@ -91,7 +91,7 @@ def operator_help(role: Role = Role.OPERATOR) -> str:
 
 
 async def on_duty(message: Message, session: AsyncSession, directory: Directory, operator: Operator) -> None:
-    changed = await toggle_duty(session, operator.telegram_id)
+    changed = await toggle_duty(session, operator)
     office = escape(office_name(directory, changed.office))
     if changed.on_duty:
         await message.answer(

@@ -192,10 +192,11 @@ class Block:
 class BlockError(ValueError):
     """A block or unblock that cannot be carried out; `reason` says why, for the handler."""
 
-    def __init__(self, reason: str, block: Block | None = None) -> None:
+    def __init__(self, reason: str, block: Block | None = None, ticket_id: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.block = block
+        self.ticket_id = ticket_id  # the request the refusal is about, when not the one named
 
 
 NOT_COORDINATOR = "not_coordinator"  # not (or no longer) an active coordinator
@@ -247,7 +248,7 @@ async def is_blocked(session: AsyncSession, telegram_id: int) -> bool:
 async def _ticket_of_coordinator(session: AsyncSession, coordinator: Operator, ticket_id: int) -> tuple[Operator, Ticket]:
     """The acting coordinator as they are now (locked until the block commits, see `access`), and
     the request, if the permission table lets them block its author: a national coordinator any
-    request's, a regional one a request at their office or from their region."""
+    request's, a regional one a request at their office."""
     try:
         actor = await access.current(session, coordinator, Act.BLOCK)
     except Denied:
@@ -257,7 +258,7 @@ async def _ticket_of_coordinator(session: AsyncSession, coordinator: Operator, t
     ticket = await tickets.get_ticket(session, ticket_id)
     if ticket is None:
         raise BlockError(NOT_FOUND)
-    if not access.may(actor, Act.BLOCK, (ticket.office, ticket.region)):
+    if not access.may(actor, Act.BLOCK, (ticket.office,)):
         raise BlockError(OTHER_OFFICE)
     return actor, ticket
 
@@ -270,6 +271,11 @@ async def block(session: AsyncSession, coordinator: Operator, ticket_id: int, re
     actor, ticket = await _ticket_of_coordinator(session, coordinator, ticket_id)
     if ticket.citizen_id is None:
         raise BlockError(UNKNOWN_AUTHOR)
+    # A block closes the person's open request wherever it is now: that one must be within the
+    # coordinator's reach too, or an old request of their region would reach another office's.
+    current = await tickets.open_ticket_of(session, ticket.citizen_id, lock=True)
+    if current is not None and not access.may(actor, Act.BLOCK, (current.office,)):
+        raise BlockError(OTHER_OFFICE, ticket_id=current.id)
     params = {"person": ticket.citizen_id, "reason": reason, "by": actor.telegram_id, "ticket_id": ticket.id}
     if (await session.execute(_NEW_BLOCK, params)).first() is None:
         raise BlockError(ALREADY_BLOCKED, await block_of(session, ticket.citizen_id))
@@ -285,6 +291,12 @@ async def unblock(session: AsyncSession, coordinator: Operator, ticket_id: int) 
     """Lift the block of the author of request №`ticket_id` (found also after their data was erased,
     through the request it was made by); returns the block lifted."""
     actor, ticket = await _ticket_of_coordinator(session, coordinator, ticket_id)
+    # The block in force may have been made through another office's request: lifting it is for
+    # whoever may act on that one.
+    if (held := await block_of(session, ticket.citizen_id)) is not None and held.ticket_id not in (None, ticket.id):
+        through = await tickets.get_ticket(session, held.ticket_id)
+        if through is not None and not access.may(actor, Act.BLOCK, (through.office,)):
+            raise BlockError(OTHER_OFFICE, ticket_id=through.id)
     lifted = (await session.execute(_UNBLOCK, {"person": ticket.citizen_id, "ticket_id": ticket.id})).mappings().all()
     if not lifted:
         raise BlockError(NOT_BLOCKED if ticket.citizen_id is not None else UNKNOWN_AUTHOR)

@@ -238,6 +238,8 @@ async def create(
 
 
 async def get(session: AsyncSession, announcement_id: int, *, lock: bool = False) -> Announcement | None:
+    if not 0 < announcement_id < 2**63:  # forged button data past bigint finds nothing
+        return None
     statement = select(*_COLUMNS).where(_announcements.c.id == announcement_id)
     if lock:
         statement = statement.with_for_update()
@@ -285,6 +287,8 @@ async def control(
     """Pause, resume or cancel; None when the announcement is not in a state that allows it. `by`,
     a coordinator in the bot, may control announcements to the audiences they may address."""
     allowed, new_state = _CONTROLS[action]
+    if not 0 < announcement_id < 2**63:
+        return None
     if by is not None:
         current = await get(session, announcement_id)
         await access.require(session, by, Act.CONTROL_ANNOUNCEMENTS, None if current is None else offices_of(current.audience))

@@ -494,6 +494,16 @@ class ReviewError(ValueError):
         self.deed = deed
 
 
+async def reviewable(session: AsyncSession, operator: Operator, deed_id: int) -> Deed:
+    """The deed, if it waits for review and this operator may review it (ReviewError otherwise):
+    checked before a reviewer is asked for a reason or an amount, and again by `review`."""
+    operator = await access.require(session, operator, Act.REVIEW_DEEDS)
+    deed = await get_deed(session, deed_id)
+    if deed is None or deed.state is not State.PENDING or not may_review(operator, deed):
+        raise ReviewError(deed)
+    return deed
+
+
 async def review(
     session: AsyncSession, rules: Rules, operator: Operator, deed_id: int, *, approve: bool,
     reason: str | None = None, corrected: Decimal | None = None,

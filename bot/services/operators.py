@@ -163,9 +163,11 @@ async def move_operator(
     return moved
 
 
-async def toggle_duty(session: AsyncSession, telegram_id: int) -> Operator:
-    """On duty (new requests of the office reach them) becomes off duty, and back."""
-    return await _change_active(session, _TOGGLE_DUTY, telegram_id)
+async def toggle_duty(session: AsyncSession, operator: Operator) -> Operator:
+    """On duty (new requests of the office reach them) becomes off duty, and back; for staff still
+    active in the office they arrived with (access.Denied otherwise)."""
+    await access.require(session, operator, Act.DUTY)
+    return await _change_active(session, _TOGGLE_DUTY, operator.telegram_id)
 
 
 async def get_operator(session: AsyncSession, telegram_id: int, *, lock: bool = False) -> Operator | None:

@@ -95,6 +95,7 @@ TAKEN_BY_OTHER = "taken_by_other"
 CLOSED = "closed"
 NOT_YOURS = "not_yours"         # the operator is not the ticket's assignee
 SAME_OFFICE = "same_office"     # a transfer to where it is already
+PASSED_ON = "passed_on"         # new at another office than the operator's: Take it there first
 NO_OPEN_TICKET = "no_open_ticket"
 
 
@@ -332,7 +333,7 @@ async def history_for(session: AsyncSession, operator: Operator, ticket_id: int)
     only that someone else has it (TAKEN_BY_OTHER)."""
     ticket = await ticket_for(session, operator, ticket_id)
     held_by_other = ticket.operator_id is not None and ticket.operator_id != operator.telegram_id
-    if held_by_other and not access.may(operator, Act.SUPERVISE, (ticket.office, ticket.region)):
+    if held_by_other and not access.may(operator, Act.SUPERVISE, (ticket.office,)):
         raise TicketError(TAKEN_BY_OTHER, ticket)
     return ticket, await history(session, ticket_id)
 
@@ -348,6 +349,7 @@ async def queue(session: AsyncSession, operator: Operator, limit: int = 30) -> l
 
 
 async def taken_by(session: AsyncSession, operator: Operator) -> list[Ticket]:
+    await access.current(session, operator, Act.REQUESTS)
     return [Ticket.from_row(r) for r in (await session.execute(_MINE, {"operator_id": operator.telegram_id})).mappings()]
 
 
@@ -592,14 +594,25 @@ async def take(
     return current
 
 
-async def _assigned(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
+async def answerable(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+    """The ticket, locked, if this operator may answer or close it now: theirs, or new at their own
+    office (answering it takes it). A new one at another office, even one the national office may
+    see, is taken only by pressing Take: a reply to an old message of a ticket since passed on must
+    not pull it back."""
     ticket = await ticket_for(session, operator, ticket_id, lock=True)
     if ticket.status is Status.CLOSED:
         raise TicketError(CLOSED, ticket)
+    if ticket.status is Status.NEW and ticket.office != operator.office:
+        raise TicketError(PASSED_ON, ticket)
+    if ticket.status is Status.TAKEN and ticket.operator_id != operator.telegram_id:
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    return ticket
+
+
+async def _assigned(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
+    ticket = await answerable(session, operator, ticket_id)
     if ticket.status is Status.NEW:
         return await take(session, limits, operator, ticket_id)  # answering an untaken ticket takes it
-    if ticket.operator_id != operator.telegram_id:
-        raise TicketError(TAKEN_BY_OTHER, ticket)
     return ticket
 
 
