@@ -6,6 +6,7 @@ deed or announcement is refused the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date, timedelta
 
@@ -410,3 +411,37 @@ async def test_staff_work_happens_in_a_private_chat_only(citizen, operator, engi
         row = (await conn.execute(text("SELECT status, operator_id FROM tickets WHERE id = :id"), {"id": number})).one()
         said = await conn.scalar(text("SELECT count(*) FROM ticket_messages WHERE author = 'operator'"))
     assert tuple(row) == ("new", None) and said == 0
+
+
+async def test_a_citizens_message_waiting_for_a_removed_operator_never_reaches_them(citizen, operator, engine, t, api):
+    """What the outbox owes an operator about a request is checked when it is sent: removed meanwhile
+    (the message held up by flood control), they get nothing of it; the request's new taker does."""
+    emma = await citizen("en")
+    national = await operator("national", "en", "Saule", coordinator=True)
+    leaving, staying = await operator("akmola", "en", "Leaving"), await operator("akmola", "en", "Staying")
+    number = await open_question(emma, "en", "First words", t)
+    card = await leaving.receive(f"№{number}")
+    await staying.receive(f"№{number}")
+    await leaving.press("Take", card)
+    await leaving.receive("First words")
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2, chat_id=leaving.id)
+    await emma.send("A private detail for the operator")
+    await national.send(f"/remove_operator {leaving.id}")
+
+    again = await staying.receive(f"№{number}")
+    await staying.press("Take", again)
+    await staying.receive("A private detail for the operator")
+
+    async def settled() -> bool | None:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text("SELECT count(*) FROM outbox WHERE chat_id = :id AND sent_at IS NULL AND failed IS NULL"), {"id": leaving.id}
+            )
+        return waiting == 0 or None
+
+    for _ in range(100):
+        if await settled():
+            break
+        await asyncio.sleep(0.1)
+    assert await settled(), "the message owed to the removed operator is still waiting"
+    assert not [m for m in api.chat(leaving.id) if "A private detail" in (m.text or "")]

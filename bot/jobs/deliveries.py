@@ -127,6 +127,10 @@ class Deliveries:
             # fail (no file, no location) and, retried, hold the chat's whole queue for an hour.
             return
         ticket = await self._ticket(session, said.ticket_id)
+        if said.author == "citizen" and not await self._still_answering(session, chat_id, ticket):
+            # Removed, moved or relieved of the ticket while this waited (a 429, a backlog): what
+            # the citizen wrote is for whoever holds it now, who gets the conversation on Take.
+            return
         async with self._in_language_of(session, chat_id, ticket.language):
             if said.author == "citizen":
                 sent = await self._send(bot, chat_id, said, lambda limit: texts.relayed_to_operator(ticket, said, limit))
@@ -137,6 +141,11 @@ class Deliveries:
         if said.author == "citizen":
             for message in sent:
                 await tickets.link(session, chat_id, message.message_id, ticket.id, is_card=False)
+
+    async def _still_answering(self, session: AsyncSession, chat_id: int, ticket: Ticket) -> bool:
+        """Whether the operator of `chat_id` holds the ticket now and may still act on it."""
+        operator = await get_operator(session, chat_id)
+        return ticket.operator_id == chat_id and access.may(operator, Act.REQUESTS, (ticket.office,))
 
     async def _office_of(self, session: AsyncSession, operator_id: int | None, ticket: Ticket) -> str:
         operator = await get_operator(session, operator_id) if operator_id is not None else None
