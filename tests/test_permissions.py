@@ -445,3 +445,32 @@ async def test_a_citizens_message_waiting_for_a_removed_operator_never_reaches_t
         await asyncio.sleep(0.1)
     assert await settled(), "the message owed to the removed operator is still waiting"
     assert not [m for m in api.chat(leaving.id) if "A private detail" in (m.text or "")]
+
+
+async def test_erase_does_not_wipe_an_active_operators_working_data(operator, engine, t):
+    """The author of a request may be an operator who also uses the bot as a citizen: /erase of that
+    request must not take their desk (links to the requests they answer, what is owed to them)."""
+    national = await operator("national", "en", "Saule", coordinator=True)
+    asel = await operator("akmola", "en", "Asel")
+    await onboard(asel, "en")
+    number = await open_question(asel, "en", "A question of my own", t)
+    await asel.receive(f"№{number}")  # their own request's card, as an on-duty operator of Akmola
+
+    async def linked() -> int:
+        async with engine.connect() as conn:
+            return await conn.scalar(text("SELECT count(*) FROM ticket_links WHERE chat_id = :id"), {"id": asel.id})
+
+    for _ in range(100):  # the card's link commits just after Telegram took the card
+        if links := await linked():
+            break
+        await asyncio.sleep(0.05)
+    assert links
+
+    await national.send(f"/erase {number}")
+    refused = await national.press("Yes, erase")
+
+    assert refused.answer["text"] == t("en", "The author of request №{number} is an operator of the front-offices: remove them first (/remove_operator), or ask them to send /forget themselves.").format(number=number)
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM ticket_links WHERE chat_id = :id"), {"id": asel.id}) >= links
+        assert await conn.scalar(text("SELECT count(*) FROM users WHERE telegram_id = :id"), {"id": asel.id}) == 1
+        assert await conn.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'erase_person'")) == 0

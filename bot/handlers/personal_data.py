@@ -83,7 +83,16 @@ async def on_erase_choice(
         await callback.answer()
         await callback.message.edit_text(_("Nothing was erased."))
         return
-    erased = await personal_data.erase_citizen_of_ticket(session, callback_data.ticket, by=operator)
+    try:
+        erased = await personal_data.erase_citizen_of_ticket(session, callback_data.ticket, by=operator)
+    except personal_data.StaffMember:
+        await callback.answer(
+            _("The author of request №{number} is an operator of the front-offices: remove them first (/remove_operator), or ask them to send /forget themselves.").format(
+                number=callback_data.ticket
+            ),
+            show_alert=True,
+        )
+        return
     await callback.answer()
     if erased is None:
         await callback.message.edit_text(

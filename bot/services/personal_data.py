@@ -155,6 +155,17 @@ async def erase_person(session: AsyncSession, telegram_id: int) -> Erased:
     return Erased(had_user or bool(ticket_ids), len(ticket_ids))
 
 
+class StaffMember(ValueError):
+    """The citizen of the ticket is an active operator: not erased by a coordinator."""
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"the citizen of ticket {ticket_id} is active staff")
+        self.ticket_id = ticket_id
+
+
+_ACTIVE_STAFF = text("SELECT EXISTS (SELECT 1 FROM operators WHERE telegram_id = :person AND active)")
+
+
 async def erase_citizen_of_ticket(session: AsyncSession, ticket_id: int, by: Operator) -> Erased | None:
     """A coordinator erases, on the person's request, the data of the citizen of ticket №N (they
     may have asked by phone): any ticket's for the national office, one at their own office for a
@@ -169,6 +180,10 @@ async def erase_citizen_of_ticket(session: AsyncSession, ticket_id: int, by: Ope
     by = await access.require(session, by, Act.ERASE, (found.office,))
     if found.citizen_id is None:
         return None
+    if await session.scalar(_ACTIVE_STAFF, {"person": found.citizen_id}):
+        # Erasing them as a citizen would take their desk too: the links of the requests they
+        # answer, the cards owed to them. They are removed first, or erase themselves (/forget).
+        raise StaffMember(ticket_id)
     erased = await erase_person(session, found.citizen_id)
     await audit(session, Action.ERASE_PERSON, {"ticket": ticket_id, "tickets": erased.tickets}, actor_id=by.telegram_id, actor=by.name)
     return erased
