@@ -474,3 +474,18 @@ async def test_erase_does_not_wipe_an_active_operators_working_data(operator, en
         assert await conn.scalar(text("SELECT count(*) FROM ticket_links WHERE chat_id = :id"), {"id": asel.id}) >= links
         assert await conn.scalar(text("SELECT count(*) FROM users WHERE telegram_id = :id"), {"id": asel.id}) == 1
         assert await conn.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'erase_person'")) == 0
+
+
+async def test_the_help_lists_only_what_the_member_of_staff_may_do(operator):
+    regional = await operator("akmola", "en", "Akmola coordinator", coordinator=True)
+    national = await operator("national", "en", "Saule", coordinator=True)
+    plain = await operator("akmola", "en", "Asel")
+    await regional.send("/duty")  # off duty
+    await national.send("/duty")
+    await plain.send("/duty")
+    regional_help, national_help, plain_help = (
+        (await person.send("/duty")).text for person in (regional, national, plain)
+    )
+    assert "/ticket_record" in regional_help and "/audit" not in regional_help and "/move_operator" not in regional_help
+    assert "/ticket_record" in national_help and "/audit" in national_help and "/move_operator" in national_help
+    assert "/queue" in plain_help and "/ticket_record" not in plain_help and "/audit" not in plain_help

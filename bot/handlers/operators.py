@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, TypedCommand
 from bot.handlers.texts import office_name
-from bot.services import tickets
+from bot.services import access, tickets
+from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.operators import (
     INVITE_PREFIX,
@@ -73,20 +74,25 @@ async def on_invite_link(message: Message, command: CommandObject, session: Asyn
         return
     await message.answer(
         _("Welcome! You are now an operator of {office}.").format(office=escape(office_name(directory, operator.office)))
-        + "\n\n" + operator_help(operator.role)
+        + "\n\n" + operator_help(operator)
     )
 
 
-def operator_help(role: Role = Role.OPERATOR) -> str:
+def operator_help(operator: Operator) -> str:
+    """What this member of staff can do, as the permission table (`access`) allows it."""
     lines = [
         _("Requests of your front-office come to this chat as cards: press “Take”, then reply to the citizen's messages. /queue: open requests, /my: yours, /ticket and a number: one request, /duty: on or off duty."),
         _("/deeds: marathon deeds to review, /stats: statistics."),
     ]
-    if role is Role.COORDINATOR:
+    if operator.role is Role.COORDINATOR:
         lines.append(
-            _("Coordinators also have /announce (an announcement to many people), /tickets_export and /marathon_export, /ticket_record and /erase (one request's personal data) and /audit (who did what with personal data).")
+            _("Coordinators also have /announce (an announcement to many people), /tickets_export and /marathon_export, /ticket_record and /erase (one request's personal data), /operators, /invite and /remove_operator.")
         )
         lines.append(_("/block N reason: the front-office stops receiving messages from the author of request №N; /unblock N lifts it."))
+    if access.may(operator, Act.AUDIT):
+        lines.append(
+            _("The national office's coordinators also have /audit (who did what with personal data), /move_operator and the marathon's settings (/marathon_dates, /marathon_limit, /marathon_kind, /nominations).")
+        )
     return "\n".join(lines)
 
 
@@ -95,7 +101,7 @@ async def on_duty(message: Message, session: AsyncSession, directory: Directory,
     office = escape(office_name(directory, changed.office))
     if changed.on_duty:
         await message.answer(
-            _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help(changed.role)
+            _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help(changed)
         )
     else:
         await message.answer(_("You are off duty ({office}). Send /duty to come back on duty.").format(office=office))
