@@ -483,9 +483,9 @@ async def test_the_help_lists_only_what_the_member_of_staff_may_do(operator):
     await regional.send("/duty")  # off duty
     await national.send("/duty")
     await plain.send("/duty")
-    regional_help, national_help, plain_help = (
+    regional_help, national_help, plain_help = [
         (await person.send("/duty")).text for person in (regional, national, plain)
-    )
+    ]
     assert "/ticket_record" in regional_help and "/audit" not in regional_help and "/move_operator" not in regional_help
     assert "/ticket_record" in national_help and "/audit" in national_help and "/move_operator" in national_help
     assert "/queue" in plain_help and "/ticket_record" not in plain_help and "/audit" not in plain_help
