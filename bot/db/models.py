@@ -28,6 +28,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+def is_row_id(value: int) -> bool:
+    """Whether `value` can be a bigint id at all: a number from a command or forged button data
+    past PostgreSQL's bigint would fail the query instead of finding nothing."""
+    return 0 < value < 2**63
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Announcement as AnnouncementRow
+from bot.db.models import is_row_id
 from bot.db.models import AnnouncementRecipient, Participant, User
 from bot.db.models import Operator as OperatorRow
 from bot.services import access
@@ -238,7 +239,7 @@ async def create(
 
 
 async def get(session: AsyncSession, announcement_id: int, *, lock: bool = False) -> Announcement | None:
-    if not 0 < announcement_id < 2**63:  # forged button data past bigint finds nothing
+    if not is_row_id(announcement_id):  # forged button data past bigint finds nothing
         return None
     statement = select(*_COLUMNS).where(_announcements.c.id == announcement_id)
     if lock:
@@ -287,7 +288,7 @@ async def control(
     """Pause, resume or cancel; None when the announcement is not in a state that allows it. `by`,
     a coordinator in the bot, may control announcements to the audiences they may address."""
     allowed, new_state = _CONTROLS[action]
-    if not 0 < announcement_id < 2**63:
+    if not is_row_id(announcement_id):
         return None
     if by is not None:
         current = await get(session, announcement_id)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Deed as DeedRow
+from bot.db.models import is_row_id
 from bot.db.models import DeedKindLimit, DeedPhoto, DeedTotal, MarathonSettings
 from bot.db.models import Participant as ParticipantRow
 from bot.services import outbox
@@ -438,7 +439,7 @@ def _deed(row: Any) -> Deed:
 
 
 async def get_deed(session: AsyncSession, deed_id: int) -> Deed | None:
-    if not 0 < deed_id < 2**63:
+    if not is_row_id(deed_id):
         return None
     row = (await session.execute(_DEED, {"deed": deed_id})).first()
     return _deed(row) if row else None

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Nomination as NominationRow
+from bot.db.models import is_row_id
 from bot.db.models import Nominee, Participant, WinnersAnnouncement
 from bot.services import outbox
 
@@ -104,7 +105,7 @@ async def nominations(session: AsyncSession) -> list[Nomination]:
 async def _check(session: AsyncSession, slug: str, participant_id: int) -> None:
     if (await session.execute(_EXISTS, {"key": slug})).first() is None:
         raise NominationError(f"no nomination {slug!r}")
-    if not 0 < participant_id < 2**63 or (await session.execute(_IS_PARTICIPANT, {"who": participant_id})).first() is None:
+    if not is_row_id(participant_id) or (await session.execute(_IS_PARTICIPANT, {"who": participant_id})).first() is None:
         raise NominationError(f"{participant_id} is not a participant of the marathon")
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import Operator as OperatorRow
+from bot.db.models import is_row_id
 from bot.db.models import OperatorInvite
 from bot.services import access
 from bot.services.access import Act, Denied, Refusal, Scope
@@ -171,7 +172,7 @@ async def toggle_duty(session: AsyncSession, operator: Operator) -> Operator:
 
 
 async def get_operator(session: AsyncSession, telegram_id: int, *, lock: bool = False) -> Operator | None:
-    if not 0 < telegram_id < 2**63:
+    if not is_row_id(telegram_id):
         return None
     row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"telegram_id": telegram_id})).mappings().first()
     return Operator.from_row(row) if row else None

@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AuditEntry, Ticket, TicketMessage
+from bot.db.models import is_row_id
 from bot.services import access, marathon, marathon_export, tickets, timers, users
 from bot.services.access import Act
 from bot.services.staff import Operator
@@ -171,7 +172,7 @@ async def erase_citizen_of_ticket(session: AsyncSession, ticket_id: int, by: Ope
     may have asked by phone): any ticket's for the national office, one at their own office for a
     regional one (access.Denied otherwise). Recorded in the audit log by the ticket's number.
     None if the ticket does not exist or its citizen's data is already gone."""
-    found = None if not 0 < ticket_id < 2**63 else (  # a forged number past bigint finds nothing
+    found = None if not is_row_id(ticket_id) else (  # a forged number past bigint finds nothing
         await session.execute(select(_tickets.c.citizen_id, _tickets.c.office).where(_tickets.c.id == ticket_id))
     ).first()
     if found is None:
@@ -319,7 +320,7 @@ async def ticket_record(
     """The ticket's full row and its messages, personal data included; None if there is none. `by`
     is the coordinator asking in the bot (access.Denied unless the ticket is at their office, or they
     are of the national one); None for the command line on the server."""
-    if not 0 < ticket_id < 2**63:
+    if not is_row_id(ticket_id):
         return None
     ticket = (await session.execute(select(_tickets).where(_tickets.c.id == ticket_id))).mappings().first()
     if by is not None:

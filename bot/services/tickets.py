@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.db.models import Operator as OperatorRow
+from bot.db.models import is_row_id
 from bot.db.models import Ticket as TicketRow
 from bot.db.models import TicketLink, TicketMessage
 from bot.services import access, outbox, timers
@@ -213,7 +214,6 @@ _OPEN_OF_CITIZEN = (
     .where(_tickets.c.citizen_id == bindparam("citizen_id"), _tickets.c.status != Status.CLOSED.value)
 )
 _OPEN_OF_CITIZEN_LOCKED = _OPEN_OF_CITIZEN.with_for_update(of=_tickets)
-MAX_ID = 2**63 - 1  # a bigint: a larger number from forged callback data finds nothing
 _OF_CITIZEN = (
     select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
     .where(_tickets.c.citizen_id == bindparam("citizen_id"))
@@ -288,7 +288,7 @@ _CARDS_IN_CHAT = select(_links.c.message_id).where(
 # --- reading -------------------------------------------------------------------------------------
 
 async def get_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket | None:
-    if not 0 < ticket_id <= MAX_ID:
+    if not is_row_id(ticket_id):
         return None
     row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"ticket_id": ticket_id})).mappings().first()
     return Ticket.from_row(row) if row else None
