@@ -19,4 +19,6 @@ RUN pip install --no-deps --no-build-isolation . \
 USER bot
 
 # The compose file runs `python -m bot migrate` first; `run` applies migrations as well.
+# The webhook (webhook mode), /healthz and /metrics (WEBHOOK_LISTEN, METRICS_LISTEN).
+EXPOSE 8081
 CMD ["python", "-m", "bot", "run"]

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 import warnings
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -74,7 +75,11 @@ async def run_bot(settings: Settings, url: str) -> None:
     from bot.app import Content, build_bot, build_dispatcher, publish_commands
     from bot.db.engine import create_engine, create_session_factory
     from bot.i18n import create_i18n
-    engine = create_engine(url)
+    from bot.process import BotProcess
+
+    # The pool serves every update being handled (one connection each, and one for a moment to
+    # read the person) beside the outbox worker's lanes and the listeners.
+    engine = create_engine(url, pool_size=max(20, settings.handling_concurrency + 8))
     session_factory = create_session_factory(engine)
     bot = build_bot(settings)
     i18n = create_i18n(settings.default_language)
@@ -92,8 +97,15 @@ async def run_bot(settings: Settings, url: str) -> None:
         # cost several times the work of an update under load.
         gc.collect()
         gc.freeze()
-        log.info("polling", extra={"bot_id": me.id, "bot_username": me.username})
-        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+        process = BotProcess(settings, engine, session_factory, bot, dispatcher)
+        mode = "webhook" if settings.webhook_url else "polling"
+        log.info("starting", extra={"mode": mode, "bot_id": me.id, "bot_username": me.username})
+        try:
+            await process.run_until_stopped()
+        except OSError as exc:  # the webhook's or the metrics' port
+            raise StartupError(f"cannot listen on {settings.webhook_listen if settings.webhook_url else settings.metrics_listen}: {exc}") from None
+        if process.fatal is not None:
+            raise StartupError("BOT_TOKEN was refused by Telegram: check it with @BotFather")
     finally:
         await bot.session.close()
         await engine.dispose()
@@ -124,7 +136,9 @@ async def run_playground(settings: Settings, url: str, port: int) -> None:
     from bot.playground.web import Playground, create_operator_records, seed_people
     from bot.services.directory import Directory
 
-    api = BotApiServer()
+    # Update ids go on from where the last run's left off, as Telegram's do: the intake recognises
+    # an update it stored before by its id.
+    api = BotApiServer(first_update_id=int(time.time() * 1000))
     playground = Playground(api, create_i18n(settings.default_language), people_file=settings.data_dir / "people.json")
     try:
         address = await api.start("127.0.0.1", port)
@@ -387,7 +401,7 @@ def command_migrate(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Qazvolunteer call-centre bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="apply migrations, then poll Telegram for updates")
+    commands.add_parser("run", help="apply migrations, then take updates from Telegram (polling; a webhook with WEBHOOK_URL)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     playground = commands.add_parser(
         "playground", help="chat with the real bot in a browser, through a local Bot API server (no Telegram needed)"

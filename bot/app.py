@@ -12,8 +12,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.fsm.storage.base import BaseEventIsolation
-from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
+from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -64,7 +63,7 @@ from bot.keyboards.callbacks import (
 )
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 from bot.middlewares.database import DatabaseSessionMiddleware
-from bot.middlewares.isolation import EventIsolationMiddleware
+from bot.middlewares.fsm_key import FsmKeyMiddleware
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.abuse import FloodLimits
 from bot.services.directory import Directory
@@ -137,11 +136,11 @@ def build_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     content: Content,
     i18n: I18n | None = None,
-    events_isolation: BaseEventIsolation | None = None,
     outermost_middlewares: tuple[BaseMiddleware, ...] = (),
 ) -> Dispatcher:
-    """`outermost_middlewares` wrap everything of ours, the commit included (the tests use one to
-    learn when an update is fully handled)."""
+    """The dispatcher is fed by the intake (`bot/jobs/intake.py`), which hands each update over with
+    the session whose transaction claimed it (`session=`); `outermost_middlewares` wrap everything
+    of ours."""
     i18n = i18n or create_i18n(settings.default_language)
     storage = PostgresStorage(engine)
     dispatcher = Dispatcher(
@@ -160,18 +159,15 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(AnsweringUpdates())
     # Outside the transaction: a refused action is rolled back before the person is told.
     dispatcher.update.outer_middleware(Refusals(i18n))
-    # One update of a person at a time, commit included: two fast taps must not race.
-    dispatcher.update.outer_middleware(
-        EventIsolationMiddleware(events_isolation or SimpleEventIsolation(), dispatcher.fsm)
-    )
-    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_factory, storage))
+    # One update of a person at a time, commit included, is the intake's doing, across processes.
+    dispatcher.update.outer_middleware(FsmKeyMiddleware(dispatcher.fsm))
+    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(storage))
     dispatcher.update.outer_middleware(ArrivalMiddleware(engine, storage))
     dispatcher.update.outer_middleware(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
-    # What the bot owes people (the outbox) is sent, and due timers fire, while it polls, in every
-    # process that polls.
+    # What the bot owes people (the outbox) is sent, and due timers fire, in every process.
     worker = build_worker(settings, engine, session_factory, content, i18n)
     dispatcher.startup.register(worker.start)
     dispatcher.shutdown.register(worker.stop)

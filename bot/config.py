@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     flood_messages_per_minute: int = Field(default=20, ge=1)
     flood_repeats: int = Field(default=3, ge=2)
     flood_repeat_minutes: float = Field(default=10, gt=0)
+    # Webhook mode: the public https address Telegram calls (behind a proxy that terminates TLS);
+    # without it the bot polls. WEBHOOK_SECRET is required with it: Telegram sends it with every
+    # call, and a call without it is refused.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "0.0.0.0:8081"
+    # Where /healthz and /metrics are served in polling mode (in webhook mode: beside the webhook).
+    metrics_listen: str | None = None
+    # Updates handled at once by this process (different people; one person's go one at a time).
+    handling_concurrency: int = Field(default=16, ge=1, le=200)
+    # SIGTERM: what is being handled gets this long to finish before the process exits.
+    stop_grace_seconds: float = Field(default=20, gt=0, le=300)
 
     @field_validator("bot_token")
     @classmethod
@@ -90,6 +102,59 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as http://127.0.0.1:8081")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value):
+            raise ValueError("must be the public address Telegram calls, such as https://bot.example.kz/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.strip()
+        # Telegram's rule for secret_token.
+        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", value):
+            raise ValueError("must be 1 to 256 characters: letters, digits, _ and - (e.g. openssl rand -hex 32)")
+        return value
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, such as 0.0.0.0:8081")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_mode(self) -> Settings:
+        if self.webhook_url is None:
+            return self
+        if not self.webhook_secret:
+            raise ValueError("WEBHOOK_SECRET must be set with WEBHOOK_URL (e.g. openssl rand -hex 32)")
+        # Telegram calls only https addresses; a self-hosted Bot API server (TELEGRAM_API_URL) may
+        # call http ones.
+        if not self.webhook_url.startswith("https://") and not self.telegram_api_url:
+            raise ValueError("WEBHOOK_URL must start with https:// (Telegram calls no other address)")
+        if self.webhook_listen is None:
+            raise ValueError("WEBHOOK_LISTEN must be host:port in webhook mode")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram calls, the one of WEBHOOK_URL (the proxy passes it on unchanged)."""
+        assert self.webhook_url is not None
+        path = self.webhook_url.split("://", 1)[1].partition("/")[2]
+        return "/" + path
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -138,7 +203,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "setting"
             reason = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{name} {reason}")
+            if error["loc"]:
+                lines.append(f"{str(error['loc'][0]).upper()} {reason}")
+            else:  # a rule between settings names them itself
+                lines.append(reason)
         raise SettingsError("\n".join(lines)) from None

@@ -11,6 +11,12 @@ Three costs of aiogram's defaults, each measured under load in `bench/`:
   request with no file to upload is sent as one JSON document. Uploads stay multipart.
 * Answers are decoded into Python objects and then validated; pydantic validates the JSON text
   directly in one pass. Refusals still go through aiogram's own path, which raises its exceptions.
+
+And one duty of its own: while a stored update is handled (`bot/jobs/intake.py`), every call and
+Telegram's answer go to that update's `CallJournal`; when the same update is handled again because
+its first handling never committed, the calls it already made are answered from the journal instead
+of being made twice. Only a call in flight at a kill (carried out by Telegram, its answer not yet
+recorded: one round trip to the database) can be made again, as with the outbox's messages.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from aiogram.methods import Response, TelegramMethod
 from aiohttp import BytesPayload, ClientConnectorError, ConnectionTimeoutError, FormData
 from pydantic import ValidationError
 
+from bot import metrics
+
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -43,6 +51,61 @@ SENDS_PER_SECOND = 29
 # the outbox worker and the announcer handle 429s themselves, without holding a row or a lane.
 RETRY_AFTER_AT_MOST = 5
 _answering: ContextVar[bool] = ContextVar("answering_an_update", default=False)
+
+
+class CallJournal:
+    """The Bot API calls made while handling one stored update, in order, with Telegram's answers.
+
+    `earlier` are the calls of the attempts before this one. While this attempt makes the same calls
+    in the same order (the handlers are deterministic given the same stored state), each is answered
+    from there; from the first call that differs on, every call goes to Telegram. Each call that
+    Telegram carried out is passed to `record` (which stores it where a crash does not lose it)."""
+
+    def __init__(
+        self, update_id: int, earlier: list[tuple[str, str]],
+        record: Callable[[int, int, str, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.update_id = update_id
+        self.calls = list(earlier)  # what Telegram carried out so far, this attempt's included
+        self._replayable = len(earlier)
+        self._next = 0
+        self._record = record
+
+    @property
+    def replayed(self) -> int:
+        return min(self._next, self._replayable)
+
+    def replay(self, method: str) -> str | None:
+        """Telegram's earlier answer to this call, if this is the call made at this point before."""
+        if self._next < self._replayable and self.calls[self._next][0] == method:
+            self._next += 1
+            return self.calls[self._next - 1][1]
+        # Diverged (or past the end): the earlier attempt's later calls are not this attempt's.
+        self._replayable = 0
+        del self.calls[self._next:]
+        return None
+
+    async def made(self, method: str, answer: str) -> None:
+        seq = self._next
+        self._next += 1
+        self.calls.append((method, answer))
+        if self._record is not None:
+            await self._record(self.update_id, seq, method, answer)
+
+
+_journal: ContextVar[CallJournal | None] = ContextVar("call_journal", default=None)
+# Telegram's answer text of the call in flight in this task, for the journal.
+_answer: ContextVar[list[str] | None] = ContextVar("call_answer", default=None)
+
+
+def journal_calls(journal: CallJournal | None) -> Any:
+    """Make the calls of the current task (and the tasks it starts) go through `journal`; returns
+    the token to reset it with."""
+    return _journal.set(journal)
+
+
+def stop_journal(token: Any) -> None:
+    _journal.reset(token)
 
 
 class AnsweringUpdates(BaseMiddleware):
@@ -59,12 +122,14 @@ class AnsweringUpdates(BaseMiddleware):
 
 
 class SendBudget:
-    """The messages this process sent to Telegram in the last second. Announcements send only while
-    there is room under `SENDS_PER_SECOND` beside what people are answered, so a broadcast never
-    pushes a person's answer into Telegram's flood control."""
+    """The messages the bot sent to Telegram in the last second: this process's, counted here, and
+    the other processes' (`others`, kept current by `bot/jobs/send_rates.py`). Announcements send
+    only while there is room under `SENDS_PER_SECOND` beside what people are answered, so a
+    broadcast never pushes a person's answer into Telegram's flood control."""
 
     def __init__(self, per_second: int = SENDS_PER_SECOND) -> None:
         self.per_second = per_second
+        self.others = 0
         self._sent: deque[float] = deque()
 
     def _expire(self, now: float) -> None:
@@ -83,9 +148,10 @@ class SendBudget:
         while True:
             now = time.monotonic()
             self._expire(now)
-            if len(self._sent) < self.per_second - keep_free:
+            if len(self._sent) + self.others < self.per_second - keep_free:
                 return
-            await asyncio.sleep(max(0.005, self._sent[0] + 1.0 - now))
+            # Until this process's oldest send leaves the window, or the others' figure is renewed.
+            await asyncio.sleep(max(0.005, min(self._sent[0] + 1.0 - now if self._sent else 0.05, 0.05)))
 
 
 def delivery_unknown(error: TelegramNetworkError) -> bool:
@@ -113,12 +179,31 @@ class TelegramSession(AiohttpSession):
         self.budget = SendBudget()
 
     async def make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        journal = _journal.get()
+        if journal is None:
+            return await self._make_request(bot, method, timeout)
+        name = method.__api_method__
+        earlier = journal.replay(name)
+        if earlier is not None:
+            return self.check_response(bot, method, HTTPStatus.OK, earlier).result
+        answer: list[str] = []
+        token = _answer.set(answer)
+        try:
+            result = await self._make_request(bot, method, timeout)
+        finally:
+            _answer.reset(token)
+        if answer:
+            await journal.made(name, answer[-1])
+        return result
+
+    async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         counted = _is_message(method)
         if counted:
             self.budget.record()
         try:
             return await super().make_request(bot, method, timeout)
         except TelegramRetryAfter as error:
+            metrics.FLOOD_WAITS.labels("answers" if _answering.get() else "background").inc()
             if error.retry_after > RETRY_AFTER_AT_MOST or not _answering.get():
                 raise
             await asyncio.sleep(error.retry_after)
@@ -154,5 +239,7 @@ class TelegramSession(AiohttpSession):
                 pass  # aiogram's path below raises its own decode error
             else:
                 if response.ok:
+                    if (answer := _answer.get()) is not None:
+                        answer.append(content)
                     return response
         return super().check_response(bot, method, status_code, content)

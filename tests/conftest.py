@@ -24,6 +24,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.i18n import create_i18n
 from bot.playground.server import BotApiServer
+from bot.process import BotProcess
 from bot.services.directory import ServiceHours
 from tests.people import Person
 
@@ -92,46 +93,37 @@ async def api() -> AsyncIterator[BotApiServer]:
     await server.stop()
 
 
-class HandledMarker:
-    """Tells the stand-in when the bot has finished an update, commit included."""
-
-    def __init__(self, api: BotApiServer) -> None:
-        self.api = api
-
-    async def __call__(self, handler, event, data: dict[str, Any]) -> Any:
-        try:
-            return await handler(event, data)
-        finally:
-            await self.api.mark_handled(event.update_id)
-
-
 class RunningBot:
-    """The real bot, polling the stand-in; `restart()` stops it and starts a fresh process-like copy."""
+    """The real bot process (`BotProcess`), polling the stand-in; `restart()` stops it and starts a
+    fresh process-like copy. The stand-in learns when an update's handling has committed."""
 
     def __init__(self, api: BotApiServer, engine: AsyncEngine, content: Content, i18n, **settings: Any) -> None:
         self.api, self.engine, self.content, self.i18n = api, engine, content, i18n
         self.settings = Settings(
             bot_token=TEST_TOKEN, telegram_api_url=api.url, default_language="kk", **settings
         )
-        self._task: asyncio.Task | None = None
-        self.dispatcher = None
+        self.process: BotProcess | None = None
 
     async def start(self) -> None:
         self.bot = build_bot(self.settings)
-        self.dispatcher = build_dispatcher(
-            self.settings, self.engine, create_session_factory(self.engine), self.content, self.i18n,
-            outermost_middlewares=(HandledMarker(self.api),),
+        session_factory = create_session_factory(self.engine)
+        dispatcher = build_dispatcher(self.settings, self.engine, session_factory, self.content, self.i18n)
+        self.process = BotProcess(
+            self.settings, self.engine, session_factory, self.bot, dispatcher, polling_timeout=1,
+            after_handled=(self.api.mark_handled,),
         )
-        self._task = asyncio.create_task(
-            self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=True, polling_timeout=1)
-        )
-        await self.api.wait_for(lambda: any(c.method == "getMe" for c in self.api.calls) or None, 5)
+        await self.process.start()
+        await self.api.wait_for(lambda: any(c.method == "deleteWebhook" for c in self.api.calls) or None, 10)
+
+    @property
+    def dispatcher(self):
+        return self.process.dispatcher if self.process else None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await self.dispatcher.stop_polling()
-            await asyncio.wait_for(self._task, 10)
-            self._task = None
+        if self.process is not None:
+            await asyncio.wait_for(self.process.stop(), 30)
+            await self.bot.session.close()
+            self.process = None
 
     async def restart(self) -> None:
         await self.stop()

@@ -12,7 +12,10 @@ TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 
 
 def run_bot(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_URL"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {
+        "BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_URL", "WEBHOOK_URL", "WEBHOOK_SECRET",
+        "WEBHOOK_LISTEN", "METRICS_LISTEN",
+    }}
     clean["PYTHONPATH"] = str(PROJECT_ROOT)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=tmp_path, env={**clean, **env},
@@ -30,6 +33,13 @@ def run_bot(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
         ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://x@y/z"}, "Cannot start: DATABASE_URL must be a PostgreSQL URL"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost:8081"}, "Cannot start: TELEGRAM_API_URL must be an http(s) URL"),
         ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"}, "Cannot start: cannot reach the database (DATABASE_URL)"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.kz/telegram"}, "Cannot start: WEBHOOK_SECRET must be set with WEBHOOK_URL"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "http://bot.example.kz/telegram", "WEBHOOK_SECRET": "s3cret"},
+         "Cannot start: WEBHOOK_URL must start with https://"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "bot.example.kz", "WEBHOOK_SECRET": "s3cret"}, "Cannot start: WEBHOOK_URL must be the public address"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.kz/t", "WEBHOOK_SECRET": "not secret!"}, "Cannot start: WEBHOOK_SECRET must be 1 to 256 characters"),
+        ({"BOT_TOKEN": TOKEN, "METRICS_LISTEN": "9090"}, "Cannot start: METRICS_LISTEN must be host:port"),
+        ({"BOT_TOKEN": TOKEN, "HANDLING_CONCURRENCY": "0"}, "Cannot start: HANDLING_CONCURRENCY Input should be greater than or equal to 1"),
     ],
 )
 def test_a_bad_setting_stops_the_bot_with_one_clear_line(tmp_path, env, line):

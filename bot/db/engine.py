@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +29,30 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True,
         connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS)}},
     )
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached or the connection to it was lost, as
+    opposed to a statement that failed: the work is then tried again, unchanged, once it is back."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        module, name = type(current).__module__, type(current).__name__
+        if module.startswith("aiogram"):
+            return False  # Telegram's network (its cause is an OSError too), not the database's
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (OSError, TimeoutError)):
+            return True  # refused, reset, no route; a connect that timed out
+        if module.startswith("asyncpg") and (
+            "Connection" in name  # ConnectionDoesNotExistError, PostgresConnectionError…
+            or name in {"CannotConnectNowError", "AdminShutdownError", "CrashShutdownError", "TooManyConnectionsError"}
+            or str(current) in {"connection is closed", "pool is closed"}
+        ):
+            return True
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
+    return False
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -488,3 +488,61 @@ class Block(Base):
     blocked_by: Mapped[int] = mapped_column(BigInteger)
     blocked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IntakeUpdate(Base):
+    """An update from Telegram, stored before Telegram is told it arrived (`bot/services/intake.py`).
+
+    It is handled from here: `handled_at` is set in the transaction of its handling, so an update
+    is handled once, and again after a crash only if its handling never committed. A person's
+    updates (`person_id`: the user, else the chat) are handled one at a time, oldest first, by all
+    processes together. Once handled, `payload` (which holds what the person wrote) and `person_id`
+    are cleared; the row stays two days so that Telegram delivering the same update again stores
+    nothing."""
+
+    __tablename__ = "intake"
+    __table_args__ = (
+        # The claim walks waiting updates in order, and asks whether each one's person has an
+        # earlier one waiting; handled rows, however many, are in neither index.
+        Index("ix_intake_due", "update_id", postgresql_where=text("handled_at IS NULL")),
+        Index("ix_intake_waiting", "person_id", "update_id", postgresql_where=text("handled_at IS NULL")),
+        Index("ix_intake_handled", "handled_at", postgresql_where=text("handled_at IS NOT NULL")),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    person_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Held back after its handling failed on the database (or something else unexpected) until then.
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed: Mapped[str | None] = mapped_column(Text)
+
+
+class IntakeCall(Base):
+    """A Bot API call made while handling a stored update, with Telegram's answer: if the handling
+    never commits (the process is killed, the database goes away), handling the update again
+    replays these answers instead of sending the same messages twice."""
+
+    __tablename__ = "intake_calls"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    method: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(Text)
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SendRate(Base):
+    """How many messages each running process sent to Telegram in the last second, published a few
+    times a second (`bot/jobs/send_rates.py`), so that announcements leave room under Telegram's
+    limit for the answers of every process, not only their own. Unlogged: worthless after a crash."""
+
+    __tablename__ = "send_rates"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    process: Mapped[str] = mapped_column(String(100), primary_key=True)
+    per_second: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -9,6 +9,7 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
+from bot.db.engine import unreachable
 from bot.i18n import supported_language
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,13 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool
     return True
 
 
+def is_a_failure(event: ErrorEvent) -> bool:
+    """A lost database is not the handler's failure: the update is handled again once it is back
+    (`bot/jobs/intake.py`), so the person gets their answer rather than an apology."""
+    return not unreachable(event.exception)
+
+
 def create_router() -> Router:
     router = Router(name="errors")
-    router.errors.register(on_error)
+    router.errors.register(on_error, is_a_failure)
     return router

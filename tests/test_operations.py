@@ -1,0 +1,85 @@
+"""What the people who run the bot see: `/healthz`, `/metrics`, and a send budget shared by every
+process."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.jobs.send_rates import SendRateSharing
+from bot.telegram_session import SendBudget
+from tests.conftest import RunningBot
+from tests.test_intake import answers, distinct_questions, free_port, set_up
+
+
+def metric(exposition: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus' text format (0 if absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)"
+    found = re.search("^" + pattern + "$", exposition, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_health_and_metrics_in_polling_mode(api, engine, content, i18n):
+    port = free_port()
+    running = RunningBot(api, engine, content, i18n, metrics_listen=f"127.0.0.1:{port}")
+    await running.start()
+    try:
+        people = await set_up(engine, api)
+        question = distinct_questions(content.kb)[0]
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+                before = await response.text()
+            for person in people[:3]:
+                await api.send_text(person.id, question.question["ru"])
+            await api.wait_for(lambda: all(answers(api, p) for p in people[:3]), 10)
+            await asyncio.sleep(0.2)  # the last commit
+            async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+                after = await response.text()
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                health = await response.json()
+                assert response.status == 200
+        received = "bot_updates_received_total"
+        assert metric(after, received, kind="message") - metric(before, received, kind="message") == 3
+        assert metric(after, "bot_updates_handled_total", kind="message") - metric(before, "bot_updates_handled_total", kind="message") == 3
+        assert metric(after, "bot_update_handling_seconds_count", kind="message") >= 3
+        for gauge in ("bot_intake_waiting", "bot_intake_oldest_waiting_seconds", "bot_outbox_pending",
+                      "bot_outbox_oldest_pending_seconds", "bot_timers_overdue"):
+            assert re.search(f"^{gauge} ", after, re.MULTILINE), gauge
+        assert metric(after, "bot_intake_waiting") == 0
+        assert "bot_announcement_messages_sent_total" in after and "bot_telegram_flood_waits_total" in after
+        assert "process_resident_memory_bytes" in after  # the process's own figures
+        assert health == {"ok": True, "database": "ok", "intake": {"waiting": 0, "oldest_seconds": 0.0, "state": "ok"},
+                          "outbox": {"overdue_seconds": 0.0, "state": "ok"}}
+    finally:
+        await running.stop()
+
+
+async def test_the_send_budget_counts_every_processs_sends(engine: AsyncEngine):
+    """What one process sends leaves less room for another's announcements."""
+    answering, announcing = SendBudget(), SendBudget()
+    one, other = SendRateSharing(engine), SendRateSharing(engine)
+    one.start(answering)
+    other.start(announcing)
+    try:
+        for _ in range(22):
+            answering.record()  # answers going out from the first process
+        async with asyncio.timeout(2):
+            while announcing.others < 22:
+                await asyncio.sleep(0.02)
+        # Room for 29 - 5 = 24 a second: with 22 gone elsewhere, the announcer may send 2 more.
+        for _ in range(2):
+            await asyncio.wait_for(announcing.room(5), 0.1)
+            announcing.record()
+        blocked = asyncio.create_task(announcing.room(5))
+        await asyncio.sleep(0.3)
+        assert not blocked.done(), "the announcer took room the other process's answers had used"
+        # Once the answers' second has passed (and the figure was renewed), it goes on.
+        await asyncio.wait_for(blocked, 2)
+    finally:
+        await one.stop()
+        await other.stop()
