@@ -75,7 +75,7 @@ async def run_bot(settings: Settings, url: str) -> None:
     from bot.app import Content, build_bot, build_dispatcher, publish_commands
     from bot.db.engine import create_engine, create_session_factory
     from bot.i18n import create_i18n
-    from bot.process import BotProcess
+    from bot.process import BotProcess, CannotListen
 
     # The pool serves every update being handled (one connection each, and one for a moment to
     # read the person) beside the outbox worker's lanes and the listeners.
@@ -102,8 +102,8 @@ async def run_bot(settings: Settings, url: str) -> None:
         log.info("starting", extra={"mode": mode, "bot_id": me.id, "bot_username": me.username})
         try:
             await process.run_until_stopped()
-        except OSError as exc:  # the webhook's or the metrics' port
-            raise StartupError(f"cannot listen on {settings.webhook_listen if settings.webhook_url else settings.metrics_listen}: {exc}") from None
+        except CannotListen as exc:  # the webhook's or the metrics' port
+            raise StartupError(f"cannot listen on {exc}") from None
         if process.fatal is not None:
             raise StartupError("BOT_TOKEN was refused by Telegram: check it with @BotFather")
     finally:

@@ -32,6 +32,13 @@ def split_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+SHUTDOWN_HOOKS_SECONDS = 3.0
+
+
+class CannotListen(Exception):
+    """The webhook's or the metrics' address could not be listened on."""
+
+
 class BotProcess:
     def __init__(
         self, settings: Settings, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession],
@@ -61,9 +68,10 @@ class BotProcess:
         self._started = False
 
     async def start(self) -> None:
-        """Start everything; returns once the process takes updates."""
+        """Start everything; returns once the process takes updates. Whatever fails, `stop()`
+        stops what did start."""
+        self._started = True  # before: a startup hook that fails may have started others
         await self.dispatcher.emit_startup(bot=self.bot, dispatcher=self.dispatcher, bots=[self.bot], **self.dispatcher.workflow_data)
-        self._started = True
         budget = getattr(self.bot.session, "budget", None)
         if budget is not None:
             self.send_rates.start(budget)
@@ -71,7 +79,10 @@ class BotProcess:
         if self.web is not None:
             listen = self.settings.webhook_listen if self.settings.webhook_url else self.settings.metrics_listen
             assert listen is not None
-            self.web_address = await self.web.start(*split_listen(listen))
+            try:
+                self.web_address = await self.web.start(*split_listen(listen))
+            except OSError as exc:
+                raise CannotListen(f"{listen}: {exc}") from exc
             log.info("serving HTTP", extra={"address": self.web_address})
         if self.poller is not None:
             self.poller.start(self.bot, on_fatal=self.request_stop)
@@ -111,7 +122,15 @@ class BotProcess:
         await self.send_rates.stop()
         if self._started:
             self._started = False
-            await self.dispatcher.emit_shutdown(bot=self.bot, dispatcher=self.dispatcher, bots=[self.bot], **self.dispatcher.workflow_data)
+            # The outbox worker and the announcer end their batch; bounded, so that the whole stop
+            # stays within STOP_GRACE_SECONDS + 10 s (docker's stop_grace_period is 30 s).
+            try:
+                await asyncio.wait_for(
+                    self.dispatcher.emit_shutdown(bot=self.bot, dispatcher=self.dispatcher, bots=[self.bot], **self.dispatcher.workflow_data),
+                    SHUTDOWN_HOOKS_SECONDS,
+                )
+            except TimeoutError:
+                log.warning("the background jobs did not stop in time; what they had in hand is done again by the next start")
         log.info("stopped")
 
     @property

@@ -93,6 +93,17 @@ class CallJournal:
             await self._record(self.update_id, seq, method, answer)
 
 
+# Telegram's answers that say a call was refused for good (not a flood wait or its own trouble).
+REFUSALS = frozenset({HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND})
+
+
+def _status_of(answer: str) -> int:
+    """The HTTP status Telegram gave with a recorded answer: its `error_code` if it refused."""
+    if '"ok":true' in answer[:20].replace(" ", ""):
+        return HTTPStatus.OK
+    return int(orjson.loads(answer).get("error_code") or HTTPStatus.OK)
+
+
 _journal: ContextVar[CallJournal | None] = ContextVar("call_journal", default=None)
 # Telegram's answer text of the call in flight in this task, for the journal.
 _answer: ContextVar[list[str] | None] = ContextVar("call_answer", default=None)
@@ -182,19 +193,21 @@ class TelegramSession(AiohttpSession):
         journal = _journal.get()
         if journal is None:
             return await self._make_request(bot, method, timeout)
-        name = method.__api_method__
+        # A call is recognised by its method and its chat: should the handling go another way this
+        # time (someone else changed what it reads meanwhile), a message to someone else is sent.
+        chat_id = getattr(method, "chat_id", None)
+        name = method.__api_method__ if chat_id is None else f"{method.__api_method__}:{chat_id}"
         earlier = journal.replay(name)
         if earlier is not None:
-            return self.check_response(bot, method, HTTPStatus.OK, earlier).result
+            return self.check_response(bot, method, _status_of(earlier), earlier).result
         answer: list[str] = []
         token = _answer.set(answer)
         try:
-            result = await self._make_request(bot, method, timeout)
+            return await self._make_request(bot, method, timeout)
         finally:
             _answer.reset(token)
-        if answer:
-            await journal.made(name, answer[-1])
-        return result
+            if answer:  # carried out, or refused for good
+                await journal.made(name, answer[-1])
 
     async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         counted = _is_message(method)
@@ -242,4 +255,8 @@ class TelegramSession(AiohttpSession):
                     if (answer := _answer.get()) is not None:
                         answer.append(content)
                     return response
+        if status_code in REFUSALS and (answer := _answer.get()) is not None:
+            # Refused for good: recorded too, so the next attempt meets the same refusal at the same
+            # point and the calls after it stay in step.
+            answer.append(content)
         return super().check_response(bot, method, status_code, content)

@@ -68,7 +68,10 @@ class WebServer:
         return app
 
     async def start(self, host: str, port: int) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            # A webhook call only stores the update: at a stop, a second is ample for those in flight.
+            self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()

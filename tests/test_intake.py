@@ -9,7 +9,9 @@ order they were asked."""
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -224,6 +226,48 @@ async def test_sigterm_lets_what_is_handled_finish_and_exits_0(api, engine, cont
     assert stored == PEOPLE * QUESTIONS and answered(api, people) == stored - waiting, processes.logs()
     processes.start()
     await every_question_answered_once_in_order(api, people, questions)
+
+
+async def test_an_update_whose_handling_kills_the_process_every_time_is_given_up(api, engine, content, processes):
+    """A question whose handling kills the process each time (as running out of memory would):
+    after a few restarts it is given up, and the person's next question, waiting behind it, is
+    answered by a process that keeps running. (Before, it was handed out again for ever, and the
+    person was never answered again.)"""
+    person = (await set_up(engine, api))[0]
+    poison, after = distinct_questions(content.kb)[:2]
+    running: list[subprocess.Popen] = [processes.start()]
+    deaths = 0
+
+    def dies_answering_the_poison(params: dict) -> bool:
+        nonlocal deaths
+        if poison.question["ru"] not in html.unescape(re.sub("<[^>]+>", "", str(params.get("text", "")))):
+            return False
+        deaths += 1
+        running[-1].kill()
+        return True
+
+    async def given_up() -> bool:
+        async with engine.connect() as conn:
+            return bool(await conn.scalar(text("SELECT count(*) FROM intake WHERE failed IS NOT NULL")))
+
+    api.interrupt("sendMessage", person.id, dies_answering_the_poison)
+    await polling(api)
+    await api.send_text(person.id, poison.question["ru"])
+    await api.send_text(person.id, after.question["ru"])
+    for _ in range(10):
+        async with asyncio.timeout(60):
+            while running[-1].poll() is None and not await given_up():
+                await asyncio.sleep(0.05)
+        if await given_up():
+            break
+        running.append(processes.start())
+    await api.wait_for(lambda: answers(api, person) == [after.question["ru"]], 60)
+    # MAX_STARTS (3) counted; a start within FRESH_SECONDS of the question's arrival is not counted.
+    assert 3 <= deaths <= 6, deaths
+    async with engine.connect() as conn:
+        failed = (await conn.execute(text("SELECT failed, payload, person_id FROM intake WHERE failed IS NOT NULL"))).all()
+    assert len(failed) == 1 and "never ended" in failed[0][0] and failed[0][1:] == (None, 0)
+    assert running[-1].poll() is None, processes.logs()
 
 
 async def test_webhook_kill_between_storing_and_handling(api, engine, content, processes):

@@ -23,11 +23,27 @@ log = logging.getLogger(__name__)
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 120_000
 
 
+# A host that dies (power, network) never closes its connections: PostgreSQL would keep them, and
+# the transactions, row locks and the poller's advisory lock they hold, for the kernel's two hours.
+# Keepalives after 30 s of silence, every 10 s, 3 unanswered: gone within a minute; and data left
+# unacknowledged for a minute ends the connection too. (Ignored on a Unix socket, where a dead peer
+# is known at once.)
+KEEPALIVES = {
+    "tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "60000",
+}
+
+
+def server_settings() -> dict[str, str]:
+    """The session settings of every connection the bot opens."""
+    return {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS), **KEEPALIVES}
+
+
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
         # hide_parameters: a failed statement's parameters (message texts, phones) stay out of logs.
         url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True,
-        connect_args={"server_settings": {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_TIMEOUT_MS)}},
+        connect_args={"server_settings": server_settings()},
     )
 
 

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.database import keep_written
 from bot.filters import ActiveOperator, NotCommand
 from bot.handlers.marathon import UNITS, refusal_text
 from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
@@ -221,8 +222,9 @@ async def on_export(
     await personal_data.record_marathon_export(
         session, filters, export, actor_id=operator.telegram_id, actor=operator.name
     )
-    # Committed before any file leaves: a failure after the first one must not lose the entry.
-    await session.commit()
+    # Kept before any of it leaves: a failure after the first file (a 429 on the second) must not
+    # roll back the entry of an export that went out.
+    await keep_written(session)
     participants, deeds = marathon_export.to_csv(export)
     stem = "marathon" + (f"-{region}" if region else "") + (f"-{state.value}" if state else "")
     await message.answer_document(

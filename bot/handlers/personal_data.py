@@ -15,6 +15,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.database import keep_written
 from bot.filters import ActiveOperator
 from bot.keyboards.callbacks import EraseChoice
 from bot.services import personal_data, tickets_export
@@ -43,9 +44,9 @@ async def on_ticket_record(message: Message, command: CommandObject, session: As
     await personal_data.audit(
         session, Action.TICKET_RECORD, {"ticket": number}, actor_id=operator.telegram_id, actor=operator.name
     )
-    # Recorded before any of it leaves: a failure after the first file (a 429 on the second, a
-    # crash) must not roll back the entry of an export that went out.
-    await session.commit()
+    # Kept before any of it leaves: a failure after the first file (a 429 on the second) must not
+    # roll back the entry of an export that went out.
+    await keep_written(session)
     caption = _("The full record of request №{number}, with personal data. This export is recorded in /audit.").format(
         number=number
     )

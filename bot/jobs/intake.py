@@ -10,7 +10,9 @@ What can go wrong, and what happens then:
   not answered with an apology; meanwhile its calls are remembered in this process too;
 * a handler fails on a bug: the errors router has told the person and logged it; the update's
   changes are rolled back (a savepoint, `DatabaseSessionMiddleware`) and it counts as handled;
-* the commit itself fails (a deadlock, say): tried again after a pause, up to `MAX_ATTEMPTS`.
+* the commit itself fails (a deadlock, say): tried again after a pause, up to `MAX_ATTEMPTS`;
+* the handling kills its process every time (memory, say): given up after `MAX_STARTS` starts, so
+  the person's later updates are not held back for ever.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import orjson
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -30,7 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.db.engine import unreachable
+from bot.db.engine import server_settings, unreachable
 from bot.services import intake
 from bot.services.intake import Claimed, Received
 from bot.telegram_session import CallJournal, journal_calls, stop_journal
@@ -43,6 +46,11 @@ MAX_RETRY_SECONDS = 30.0
 MAX_ATTEMPTS = 10  # of one update whose handling fails on something other than the database
 DATABASE_PAUSE = 0.5  # between looks while the database is unreachable
 PURGE_EVERY = 600.0
+MAX_STARTS = 3  # of one update whose handling never ended (its process died each time)
+# An update claimed later than this after it arrived may have been started before (by a process
+# that then died); its starts are counted. A fresh one, the usual case, costs no such write.
+FRESH_SECONDS = 5.0
+JOURNAL_CONNECTIONS = 4  # the calls are recorded on connections of their own (asyncpg, autocommit)
 REMEMBERED_JOURNALS = 1000  # updates whose calls this process keeps while the database is away
 
 # Called after an update's handling committed, with its id (the tests learn of it so).
@@ -85,6 +93,9 @@ class Handling:
         # not have kept them (it was away).
         self._journals: OrderedDict[int, list[tuple[str, str]]] = OrderedDict()
         self._last_purge = 0.0
+        self._journal_pool: asyncpg.Pool | None = None
+        self._counted_starts: set[int] = set()  # updates being handled whose start was counted
+        self._held_back = True  # whether an update may wait with a `not_before` (looked at first)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -128,6 +139,10 @@ class Handling:
                             extra={"cancelled": len(pending), "where": where})
                 await asyncio.wait(pending, timeout=5)
         await self._unlisten()
+        if self._journal_pool is not None:
+            pool, self._journal_pool = self._journal_pool, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), 5)
 
     @property
     def busy(self) -> int:
@@ -171,17 +186,18 @@ class Handling:
             wait = IDLE_SECONDS
             try:
                 await self._listening()
-                await self._claim_while_room(bot)
-                if len(self._handling) >= self.concurrency:
-                    # Full: wait for a handling to end (then its person's next update may be due).
+                await self._purge_now_and_then()
+                if await self._claim_while_room(bot):
+                    # Full: wait for a handling to end, then take the next.
                     self._room.clear()
                     await self._room.wait()
                     continue
-                await self._purge_now_and_then()
-                async with self.autocommit.connect() as conn:
-                    due = await intake.seconds_to_next(conn)
-                if due is not None:
-                    wait = min(wait, max(due, 0.05))
+                if self._held_back:
+                    async with self.autocommit.connect() as conn:
+                        due = await intake.seconds_to_next(conn)
+                    self._held_back = due is not None
+                    if due is not None:
+                        wait = min(wait, max(due, 0.05))
             except Exception as error:
                 if not unreachable(error):
                     log.exception("the intake's handling loop failed; looking again shortly")
@@ -191,8 +207,12 @@ class Handling:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _claim_while_room(self, bot: Bot) -> None:
-        while len(self._handling) < self.concurrency and not self._stopping:
+    async def _claim_while_room(self, bot: Bot) -> bool:
+        """Take updates while there is room; returns whether it stopped for want of room (rather
+        than of updates)."""
+        while not self._stopping:
+            if len(self._handling) >= self.concurrency:
+                return True
             session = self.session_factory()
             try:
                 await session.begin()
@@ -202,15 +222,17 @@ class Handling:
                 raise
             if claimed is None:
                 await _close_quietly(session)
-                return
+                return False
             task = asyncio.create_task(self._handle(bot, session, claimed), name=f"update-{claimed.update_id}")
             self._handling.add(task)
-            task.add_done_callback(self._ended)
+            task.add_done_callback(lambda done, more=claimed.more: self._ended(done, more))
+        return False
 
-    def _ended(self, task: asyncio.Task) -> None:
+    def _ended(self, task: asyncio.Task, more: bool) -> None:
         self._handling.discard(task)
         self._room.set()
-        self._wake.set()  # the person's next update may be due now
+        if more:
+            self._wake.set()  # the person's next update is due now
 
     async def _purge_now_and_then(self) -> None:
         now = time.monotonic()
@@ -220,6 +242,18 @@ class Handling:
         async with self.autocommit.connect() as conn:
             await intake.purge(conn)
 
+    async def _journal(self) -> asyncpg.Pool:
+        """The connections the calls are recorded on: asyncpg's own pool, as recording is on the
+        path of every Bot API call (SQLAlchemy's checkout and execution layer cost more than the
+        statement)."""
+        if self._journal_pool is None:
+            url = self.engine.url.set(drivername="postgresql")
+            self._journal_pool = await asyncpg.create_pool(
+                url.render_as_string(hide_password=False), min_size=1, max_size=JOURNAL_CONNECTIONS,
+                server_settings=server_settings(), reset=_nothing_to_reset,
+            )
+        return self._journal_pool
+
     # --- one update -----------------------------------------------------------------------------
 
     async def _handle(self, bot: Bot, session: AsyncSession, claimed: Claimed) -> None:
@@ -227,13 +261,16 @@ class Handling:
         started = time.perf_counter()
         kind = "unknown"
         try:
-            try:
-                update = Update.model_validate_json(claimed.payload, context={"bot": bot})
-            except ValidationError:
-                # Not an update Telegram sends: kept as handled (with the reason) rather than
-                # retried for ever.
-                log.error("a stored update could not be read; skipped", extra={"update_id": claimed.update_id})
-                await intake.give_up(await session.connection(), claimed.update_id, "unreadable")
+            reason = await self._reason_to_give_up(claimed)
+            if reason is None:
+                try:
+                    update = Update.model_validate_json(claimed.payload, context={"bot": bot})
+                except ValidationError:
+                    reason = "unreadable"  # not an update Telegram sends
+            if reason is not None:
+                # Kept as handled, with the reason, rather than tried for ever.
+                log.error("gave up a stored update", extra={"update_id": claimed.update_id, "reason": reason})
+                await intake.give_up(session, claimed.update_id, reason)
                 await session.commit()
                 return
             kind = update.event_type
@@ -242,23 +279,41 @@ class Handling:
                 await self.dispatcher.feed_update(bot, update, session=session)
             finally:
                 stop_journal(token)
-            if journal.calls:
+            if journal.calls or claimed.update_id in self._counted_starts:
+                # Its record goes with it: it holds what the bot said (and to whom).
                 await intake.forget_calls(session, claimed.update_id)
             await session.commit()
         except asyncio.CancelledError:
+            self._counted_starts.discard(claimed.update_id)
             await _close_quietly(session)
             raise
         except Exception as error:
             await _close_quietly(session)
             await self._failed(claimed, journal, error)
+            self._counted_starts.discard(claimed.update_id)
             return
         finally:
             await _close_quietly(session)
         self._journals.pop(claimed.update_id, None)
+        self._counted_starts.discard(claimed.update_id)
         metrics.UPDATES_HANDLED.labels(kind).inc()
         metrics.HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
         for hook in self.after_handled:
             await hook(claimed.update_id)
+
+    async def _reason_to_give_up(self, claimed: Claimed) -> str | None:
+        """Why not to handle the update at all: its handling was started `MAX_STARTS` times and
+        never ended. Only an update that is not fresh may have been started before."""
+        if claimed.waited < FRESH_SECONDS and not claimed.calls and not claimed.attempts:
+            return None
+        pool = await self._journal()
+        starts = await intake.count_start(pool, claimed.update_id)
+        self._counted_starts.add(claimed.update_id)
+        # The first start of an update that was fresh then is not counted: `starts` undercounts by
+        # at most one.
+        if starts > MAX_STARTS:
+            return f"its handling never ended, at least {MAX_STARTS} times"
+        return None
 
     def _earlier_calls(self, claimed: Claimed) -> list[tuple[str, str]]:
         remembered = self._journals.get(claimed.update_id, [])
@@ -266,15 +321,21 @@ class Handling:
         return remembered if len(remembered) > len(stored) else stored
 
     async def _record_call(self, update_id: int, seq: int, method: str, answer: str) -> None:
+        # Telegram has carried the call out by now: whatever goes wrong here must not fail the
+        # handling (it would be tried again and repeat the call). The journal in memory keeps it for
+        # an attempt in this process.
         try:
-            async with self.autocommit.connect() as conn:
-                await intake.record_call(conn, update_id, seq, method, answer)
-        except Exception as error:  # the journal in memory still has it, for this process
-            if not unreachable(error):
-                raise
-            log.warning("could not record a call of an update", extra={"update_id": update_id})
+            pool = await self._journal()
+            await intake.record_call(pool, update_id, seq, method, answer)
+        except Exception as error:
+            log.warning("could not record a call of an update", exc_info=not unreachable(error),
+                        extra={"update_id": update_id})
 
     async def _failed(self, claimed: Claimed, journal: CallJournal, error: Exception) -> None:
+        if claimed.update_id in self._counted_starts:
+            # This start ended (in a failure, told here), so it is not one of those never ended.
+            with contextlib.suppress(Exception):
+                await intake.uncount_start(await self._journal(), claimed.update_id)
         self._journals[claimed.update_id] = journal.calls
         self._journals.move_to_end(claimed.update_id)
         while len(self._journals) > REMEMBERED_JOURNALS:
@@ -287,17 +348,19 @@ class Handling:
         else:
             log.error("an update's handling could not be committed", exc_info=error,
                       extra={"update_id": claimed.update_id, "attempt": claimed.attempts + 1})
-        # Counted only where the database answers: while it is away this fails too, and the update
-        # simply waits as it was. An update that fails every time is given up after MAX_ATTEMPTS,
-        # so its person's later updates are not held back for ever.
+        # Where the database answers: while it is away this fails too, and the update simply waits
+        # as it was. An update that fails every time for another reason is given up after
+        # MAX_ATTEMPTS, so its person's later updates are not held back for ever.
         with contextlib.suppress(Exception):
             async with self.autocommit.connect() as conn:
-                if claimed.attempts + 1 >= MAX_ATTEMPTS:
+                if not lost_database and claimed.attempts + 1 >= MAX_ATTEMPTS:
                     await intake.give_up(conn, claimed.update_id, f"gave up: {type(error).__name__}")
                     log.error("gave up an update after repeated failures", extra={"update_id": claimed.update_id})
                 else:
                     pause = DATABASE_PAUSE if lost_database else RETRY_SECONDS * 2 ** claimed.attempts
-                    await intake.hold_back(conn, claimed.update_id, min(MAX_RETRY_SECONDS, pause))
+                    await intake.hold_back(conn, claimed.update_id, min(MAX_RETRY_SECONDS, pause), counted=not lost_database)
+                    self._held_back = True
+        self._wake.set()  # it (or its person's next) waits again: look soon
 
 
 def _awaiting(task: asyncio.Task) -> str:
@@ -310,6 +373,11 @@ def _awaiting(task: asyncio.Task) -> str:
             where.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
         awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
     return " > ".join(where)
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """The journal's connections only ever run single autocommitted statements: nothing to undo
+    when one goes back to its pool (asyncpg's default reset is a round trip each time)."""
 
 
 async def _close_quietly(session: AsyncSession) -> None:
