@@ -178,7 +178,7 @@ async def main() -> None:
     server = get_server(folder / "data", cleanup_mode="delete")
     server.psql('CREATE DATABASE "bench";')
     database = server.get_uri("bench").replace("postgresql://", "postgresql+asyncpg://", 1)
-    upgrade(database)
+    await asyncio.to_thread(upgrade, database)  # alembic runs its own event loop
     results = []
     try:
         if not args.processes_only:
