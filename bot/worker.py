@@ -34,8 +34,9 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.db.listener import Listener
 from bot.services import outbox, timers
 from bot.telegram_session import delivery_unknown
 
@@ -78,14 +79,14 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
-        self._listener: AsyncConnection | None = None
+        self._listener = Listener(engine, outbox.CHANNEL, self._notified)
 
     async def start(self, bot: Bot) -> None:
         """Start working for `bot` (registered on the dispatcher's startup)."""
         if self._task is not None:
             return
         self._stopping = False
-        await self._listen()
+        await self._listener.ensure()
         self._task = asyncio.create_task(self._run(bot), name="worker")
 
     async def stop(self) -> None:
@@ -101,38 +102,7 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._task = None
-        await self._unlisten()
-
-    async def _listen(self) -> None:
-        connection = await self.engine.connect()
-        try:
-            driver = (await connection.get_raw_connection()).driver_connection
-            await driver.add_listener(outbox.CHANNEL, self._notified)
-        except BaseException:
-            await connection.close()
-            raise
-        self._listener = connection
-
-    async def _unlisten(self) -> None:
-        if self._listener is None:
-            return
-        connection, self._listener = self._listener, None
-        with contextlib.suppress(Exception):  # the connection may be the one that died
-            driver = (await connection.get_raw_connection()).driver_connection
-            await driver.remove_listener(outbox.CHANNEL, self._notified)
-        with contextlib.suppress(Exception):
-            await connection.close()
-
-    async def _listening(self) -> None:
-        """After a database restart the listening connection is gone, and with it every NOTIFY:
-        listen again (the round that follows catches up on what was missed)."""
-        if self._listener is not None:
-            driver = (await self._listener.get_raw_connection()).driver_connection
-            if not driver.is_closed():
-                return
-            log.warning("the listening connection was lost; listening again")
-            await self._unlisten()
-        await self._listen()
+        await self._listener.close()
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -143,7 +113,7 @@ class Worker:
             # must cut the next wait short, not be lost.
             self._wake.clear()
             try:
-                await self._listening()
+                await self._listener.ensure()
                 # Timers first: what they owe goes out in the same round.
                 fired = await self.fire_due()
                 delivered = await self.deliver_due(bot)

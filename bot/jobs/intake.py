@@ -30,10 +30,11 @@ import orjson
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.db.engine import server_settings, unreachable
+from bot.db.listener import Listener
 from bot.services import intake
 from bot.services.intake import Claimed, Received
 from bot.telegram_session import CallJournal, journal_calls, stop_journal
@@ -88,7 +89,7 @@ class Handling:
         self._stopping = False
         self._loop_task: asyncio.Task | None = None
         self._handling: set[asyncio.Task] = set()
-        self._listener: AsyncConnection | None = None
+        self._listener = Listener(engine, intake.CHANNEL, self._notified)
         # The calls of updates whose handling failed here, for the next attempt, should the database
         # not have kept them (it was away).
         self._journals: OrderedDict[int, list[tuple[str, str]]] = OrderedDict()
@@ -138,7 +139,7 @@ class Handling:
                 log.warning("stopped with updates still being handled; they wait for the next start",
                             extra={"cancelled": len(pending), "where": where})
                 await asyncio.wait(pending, timeout=5)
-        await self._unlisten()
+        await self._listener.close()
         if self._journal_pool is not None:
             pool, self._journal_pool = self._journal_pool, None
             with contextlib.suppress(Exception):
@@ -148,32 +149,7 @@ class Handling:
     def busy(self) -> int:
         return len(self._handling)
 
-    # --- listening ------------------------------------------------------------------------------
-
-    async def _listening(self) -> None:
-        if self._listener is not None:
-            driver = (await self._listener.get_raw_connection()).driver_connection
-            if not driver.is_closed():
-                return
-            await self._unlisten()
-        connection = await self.engine.connect()
-        try:
-            driver = (await connection.get_raw_connection()).driver_connection
-            await driver.add_listener(intake.CHANNEL, self._notified)
-        except BaseException:
-            await connection.close()
-            raise
-        self._listener = connection
-
-    async def _unlisten(self) -> None:
-        if self._listener is None:
-            return
-        connection, self._listener = self._listener, None
-        with contextlib.suppress(Exception):
-            driver = (await connection.get_raw_connection()).driver_connection
-            await driver.remove_listener(intake.CHANNEL, self._notified)
-        with contextlib.suppress(Exception):
-            await connection.close()
+    # --- being woken ----------------------------------------------------------------------------
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -185,7 +161,7 @@ class Handling:
             self._wake.clear()
             wait = IDLE_SECONDS
             try:
-                await self._listening()
+                await self._listener.ensure()
                 await self._purge_now_and_then()
                 if await self._claim_while_room(bot):
                     # Full: wait for a handling to end, then take the next.
