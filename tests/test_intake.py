@@ -270,6 +270,40 @@ async def test_an_update_whose_handling_kills_the_process_every_time_is_given_up
     assert running[-1].poll() is None, processes.logs()
 
 
+async def test_a_call_telegram_carried_out_before_a_kill_is_not_made_again(api, engine, content, processes):
+    """Killed between two calls of one handling (the language chosen: the prompt edited, then the
+    press answered): the retry does not edit the prompt again, it answers the press, and the person
+    sees no error."""
+    user_id = 7100
+    api.add_person(user_id, "Test", "ru")
+    running = [processes.start()]
+    await polling(api)
+    await api.send_text(user_id, "/start")
+    await api.wait_for(lambda: any(m.from_bot and m.buttons for m in api.chat(user_id)), 30)
+    prompt = next(m for m in api.chat(user_id) if m.from_bot and m.buttons)
+    killed = []
+
+    def dies_answering_the_press(_: dict) -> bool:
+        if killed:
+            return False
+        killed.append(True)
+        running[-1].kill()
+        return True
+
+    api.interrupt("answerCallbackQuery", user_id, dies_answering_the_press)
+    button = next(b for b in prompt.buttons if "Русский" in b["text"])
+    _, query_id = await api.press(user_id, prompt.message_id, button["callback_data"])
+    await asyncio.to_thread(running[-1].wait, 30)
+    edits = [c for c in api.calls if c.ok and c.method == "editMessageText" and c.chat_id == user_id]
+    assert len(edits) == 1, "the kill came before the prompt was edited"
+    running.append(processes.start())
+    await api.wait_for(lambda: api.callback_answers.get(query_id) is not None, 60)
+    await asyncio.sleep(0.5)  # a repeated edit would have arrived by now
+    edits = [c for c in api.calls if c.method == "editMessageText" and c.chat_id == user_id]
+    assert len(edits) == 1 and edits[0].ok, [(c.ok, c.error) for c in edits]
+    assert not any(APOLOGY in (m.text or "") for m in api.chat(user_id))
+
+
 async def test_webhook_kill_between_storing_and_handling(api, engine, content, processes):
     """Webhook mode, one update handled at a time: killed once every update is stored (answered
     200) and most are not handled yet; the next process handles each of them once."""
