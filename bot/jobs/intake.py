@@ -51,6 +51,7 @@ MAX_STARTS = 3  # of one update whose handling never ended (its process died eac
 # An update claimed later than this after it arrived may have been started before (by a process
 # that then died); its starts are counted. A fresh one, the usual case, costs no such write.
 FRESH_SECONDS = 5.0
+PARALLEL_CLAIMS = 4  # claims at once while they find updates
 JOURNAL_CONNECTIONS = 4  # the calls are recorded on connections of their own (asyncpg, autocommit)
 REMEMBERED_JOURNALS = 1000  # updates whose calls this process keeps while the database is away
 
@@ -185,24 +186,41 @@ class Handling:
 
     async def _claim_while_room(self, bot: Bot) -> bool:
         """Take updates while there is room; returns whether it stopped for want of room (rather
-        than of updates)."""
+        than of updates). Claims run side by side once they find updates (1, 2, 4… up to
+        `PARALLEL_CLAIMS`): one at a time, a backlog went no faster than one claim's round trips
+        allowed, well below what the handling can do; a single update waiting costs one claim."""
+        width = 1
         while not self._stopping:
-            if len(self._handling) >= self.concurrency:
+            room = self.concurrency - len(self._handling)
+            if room <= 0:
                 return True
-            session = self.session_factory()
-            try:
-                await session.begin()
-                claimed = await intake.claim_next(session)
-            except BaseException:
-                await _close_quietly(session)
-                raise
-            if claimed is None:
-                await _close_quietly(session)
+            outcomes = await asyncio.gather(
+                *(self._claim_one(bot) for _ in range(min(width, room))), return_exceptions=True
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            if not all(outcomes):
                 return False
-            task = asyncio.create_task(self._handle(bot, session, claimed), name=f"update-{claimed.update_id}")
-            self._handling.add(task)
-            task.add_done_callback(lambda done, more=claimed.more: self._ended(done, more))
+            width = min(width * 2, PARALLEL_CLAIMS)
         return False
+
+    async def _claim_one(self, bot: Bot) -> bool:
+        """Claim an update and start handling it; returns whether there was one."""
+        session = self.session_factory()
+        try:
+            await session.begin()
+            claimed = await intake.claim_next(session)
+        except BaseException:
+            await _close_quietly(session)
+            raise
+        if claimed is None or self._stopping:
+            await _close_quietly(session)  # (a claim made as the stop began rolls back)
+            return False
+        task = asyncio.create_task(self._handle(bot, session, claimed), name=f"update-{claimed.update_id}")
+        self._handling.add(task)
+        task.add_done_callback(lambda done, more=claimed.more: self._ended(done, more))
+        return True
 
     def _ended(self, task: asyncio.Task, more: bool) -> None:
         self._handling.discard(task)
