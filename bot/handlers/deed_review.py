@@ -20,7 +20,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.middlewares.database import keep_written
 from bot.filters import ActiveOperator, NotCommand
 from bot.handlers.marathon import UNITS, refusal_text
 from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
@@ -28,6 +27,7 @@ from bot.handlers.texts import office_name
 from bot.i18n import N_
 from bot.keyboards.callbacks import DeedReview
 from bot.keyboards.menu import AnyMenuButton
+from bot.middlewares.database import keep_written
 from bot.services import access, marathon, marathon_export, personal_data
 from bot.services.access import Act
 from bot.services.directory import Directory

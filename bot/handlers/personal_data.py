@@ -15,9 +15,9 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.middlewares.database import keep_written
 from bot.filters import ActiveOperator
 from bot.keyboards.callbacks import EraseChoice
+from bot.middlewares.database import keep_written
 from bot.services import personal_data, tickets_export
 from bot.services.marathon_export import KAZAKHSTAN
 from bot.services.operators import Operator

@@ -96,6 +96,7 @@ class Handling:
         self._journals: OrderedDict[int, list[tuple[str, str]]] = OrderedDict()
         self._last_purge = 0.0
         self._journal_pool: asyncpg.Pool | None = None
+        self._journal_opening = asyncio.Lock()
         self._counted_starts: set[int] = set()  # updates being handled whose start was counted
         self._held_back = True  # whether an update may wait with a `not_before` (looked at first)
 
@@ -240,12 +241,13 @@ class Handling:
         """The connections the calls are recorded on: asyncpg's own pool, as recording is on the
         path of every Bot API call (SQLAlchemy's checkout and execution layer cost more than the
         statement)."""
-        if self._journal_pool is None:
-            url = self.engine.url.set(drivername="postgresql")
-            self._journal_pool = await asyncpg.create_pool(
-                url.render_as_string(hide_password=False), min_size=1, max_size=JOURNAL_CONNECTIONS,
-                server_settings=server_settings(), reset=_nothing_to_reset,
-            )
+        async with self._journal_opening:  # the first calls of several handlings open one pool
+            if self._journal_pool is None:
+                url = self.engine.url.set(drivername="postgresql")
+                self._journal_pool = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False), min_size=1, max_size=JOURNAL_CONNECTIONS,
+                    server_settings=server_settings(), reset=_nothing_to_reset,
+                )
         return self._journal_pool
 
     # --- one update -----------------------------------------------------------------------------
@@ -278,18 +280,15 @@ class Handling:
                 await intake.forget_calls(session, claimed.update_id)
             await session.commit()
         except asyncio.CancelledError:
-            self._counted_starts.discard(claimed.update_id)
-            await _close_quietly(session)
-            raise
+            raise  # (the session rolls back as it closes, below)
         except Exception as error:
-            await _close_quietly(session)
+            await _close_quietly(session)  # rolled back first: the update waits again
             await self._failed(claimed, journal, error)
-            self._counted_starts.discard(claimed.update_id)
             return
         finally:
             await _close_quietly(session)
+            self._counted_starts.discard(claimed.update_id)
         self._journals.pop(claimed.update_id, None)
-        self._counted_starts.discard(claimed.update_id)
         metrics.UPDATES_HANDLED.labels(kind).inc()
         metrics.HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
         for hook in self.after_handled:

@@ -22,7 +22,7 @@ from bot.db.storage import PostgresStorage, current_session
 # intake's claim has begun the transaction, every statement is Core (no unit of work whose state a
 # rollback would have to reset), and it costs one round trip and no release (the commit does).
 _savepoint: ContextVar[Any] = ContextVar("handler_savepoint", default=None)
-SAVEPOINT = "SAVEPOINT handler"
+SAVEPOINT = "handler"
 
 
 async def keep_written(session: AsyncSession) -> None:
@@ -34,7 +34,7 @@ async def keep_written(session: AsyncSession) -> None:
     driver = _savepoint.get()
     if driver is None:
         raise RuntimeError("keep_written is for handlers, inside DatabaseSessionMiddleware")
-    await driver.execute(f"RELEASE SAVEPOINT handler; {SAVEPOINT}")
+    await driver.execute(f"RELEASE SAVEPOINT {SAVEPOINT}; SAVEPOINT {SAVEPOINT}")
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
@@ -49,7 +49,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     ) -> Any:
         session: AsyncSession = data["session"]  # given by the intake with the update
         driver = (await (await session.connection()).get_raw_connection()).driver_connection
-        await driver.execute(SAVEPOINT)
+        await driver.execute(f"SAVEPOINT {SAVEPOINT}")
         token = current_session.set(session)
         kept = _savepoint.set(driver)
         try:
@@ -59,7 +59,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             # What the handler wrote goes; the update stays claimed, to be marked handled. (If the
             # connection is lost, this fails too, and the update is handed out again.)
             with contextlib.suppress(Exception):
-                await driver.execute("ROLLBACK TO SAVEPOINT handler")
+                await driver.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
             raise
         finally:
             _savepoint.reset(kept)
