@@ -16,7 +16,8 @@ And one duty of its own: while a stored update is handled (`bot/jobs/intake.py`)
 Telegram's answer go to that update's `CallJournal`; when the same update is handled again because
 its first handling never committed, the calls it already made are answered from the journal instead
 of being made twice. Only a call in flight at a kill (carried out by Telegram, its answer not yet
-recorded: one round trip to the database) can be made again, as with the outbox's messages.
+recorded) can be made again, as with the outbox's messages: a call is recorded before the next one
+goes out, and the last one only if the handling has not committed soon after it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ SENDS_PER_SECOND = 29
 # the outbox worker and the announcer handle 429s themselves, without holding a row or a lane.
 RETRY_AFTER_AT_MOST = 5
 _answering: ContextVar[bool] = ContextVar("answering_an_update", default=False)
+# A call is recorded at the latest this long after it was made, if its update's handling has not
+# committed by then (`CallJournal`).
+RECORD_AFTER = 0.05
 
 
 class CallJournal:
@@ -58,18 +62,37 @@ class CallJournal:
 
     `earlier` are the calls of the attempts before this one. While this attempt makes the same calls
     in the same order (the handlers are deterministic given the same stored state), each is answered
-    from there; from the first call that differs on, every call goes to Telegram. Each call that
-    Telegram carried out is passed to `record` (which stores it where a crash does not lose it)."""
+    from there; from the first call that differs on, every call goes to Telegram.
+
+    Each call Telegram carried out is passed to `record` (which stores it where a crash does not
+    lose it) before the next call goes out, or `record_after` seconds after it was made if the
+    handling has not ended by then; a handling that commits first needs no record at all (its
+    commit says the update was handled). So an update answered with one call, most of them, costs
+    no record: a round trip per call was a fifth of the bot's throughput (`bench/README.md`). What
+    this leaves: a kill in the moments between an update's last call and its commit (at most
+    `record_after`) makes the next attempt repeat that last call, as a kill between a call and its
+    record always could."""
 
     def __init__(
         self, update_id: int, earlier: list[tuple[str, str]],
         record: Callable[[int, int, str, str], Awaitable[None]] | None = None,
+        record_after: float = RECORD_AFTER,
     ) -> None:
         self.update_id = update_id
         self.calls = list(earlier)  # what Telegram carried out so far, this attempt's included
+        self.recorded = 0  # records this attempt wrote (the handling's commit deletes them)
         self._replayable = len(earlier)
         self._next = 0
         self._record = record
+        self._record_after = record_after
+        self._unrecorded: deque[tuple[int, str, str]] = deque()
+        self._recording = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._late: asyncio.Task[None] | None = None
+        # An earlier attempt's records that this attempt no longer follows are replaced as soon as
+        # a call is made: left there, a kill would let the next attempt replay them.
+        self._at_once = False
+        self._settled = False  # the handling is committing: nothing more is recorded
 
     @property
     def replayed(self) -> int:
@@ -81,6 +104,8 @@ class CallJournal:
             self._next += 1
             return self.calls[self._next - 1][1]
         # Diverged (or past the end): the earlier attempt's later calls are not this attempt's.
+        if self._next < self._replayable:
+            self._at_once = True
         self._replayable = 0
         del self.calls[self._next:]
         return None
@@ -89,8 +114,45 @@ class CallJournal:
         seq = self._next
         self._next += 1
         self.calls.append((method, answer))
-        if self._record is not None:
-            await self._record(self.update_id, seq, method, answer)
+        if self._record is None:
+            return
+        self._unrecorded.append((seq, method, answer))
+        if self._at_once:
+            await self.record_now()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._record_after, self._record_late)
+
+    async def record_now(self) -> None:
+        """Store the calls not stored yet, in order: before the next call goes out, and before a
+        failed handling lets the update go (another process may take it at once)."""
+        self._cancel_timer()
+        async with self._recording:
+            while self._unrecorded and not self._settled:
+                seq, method, answer = self._unrecorded.popleft()
+                await self._record(self.update_id, seq, method, answer)  # type: ignore[misc]
+                self.recorded += 1
+
+    async def settle(self) -> None:
+        """The handling is about to commit: what is unrecorded stays so (the commit covers it); a
+        record being written is waited for, so that the commit's deletion of the records sees it."""
+        self._cancel_timer()
+        self._settled = True
+        async with self._recording:
+            pass
+
+    async def unsettle(self) -> None:
+        """The commit failed after all: store what was left unrecorded, before the update goes."""
+        self._settled = False
+        await self.record_now()
+
+    def _record_late(self) -> None:
+        self._timer = None
+        self._late = asyncio.create_task(self.record_now(), name=f"record-calls-{self.update_id}")
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 # Telegram's answers that say a call was refused for good (not a flood wait or its own trouble).
@@ -200,6 +262,7 @@ class TelegramSession(AiohttpSession):
         earlier = journal.replay(name)
         if earlier is not None:
             return self.check_response(bot, method, _status_of(earlier), earlier).result
+        await journal.record_now()  # the calls before this one first
         answer: list[str] = []
         token = _answer.set(answer)
         try:

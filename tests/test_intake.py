@@ -154,9 +154,10 @@ async def every_question_answered_once_in_order(
     api: BotApiServer, people: list[Person], questions: list[Question], in_flight_at_kill: int = 0
 ) -> None:
     """Every question answered, in the person's order, with no apology. An answer can come twice
-    only if Telegram had carried it out when a process was killed and its record had not committed
-    yet (one round trip): at most one per update the killed process was handling, and then
-    straight after itself."""
+    only if Telegram had carried it out when a process was killed and neither its record nor the
+    handling's commit had landed yet (the last call of an update waits for the commit, or
+    `RECORD_AFTER`): at most one per update the killed process was handling, and then straight
+    after itself."""
     def all_answered() -> bool:
         return all(len(set(answers(api, person))) == QUESTIONS for person in people)
 
@@ -302,6 +303,32 @@ async def test_a_call_telegram_carried_out_before_a_kill_is_not_made_again(api, 
     edits = [c for c in api.calls if c.method == "editMessageText" and c.chat_id == user_id]
     assert len(edits) == 1 and edits[0].ok, [(c.ok, c.error) for c in edits]
     assert not any(APOLOGY in (m.text or "") for m in api.chat(user_id))
+
+
+async def test_a_handling_held_up_after_its_last_call_does_not_repeat_it_after_a_kill(
+    api, engine, content, processes
+):
+    """/start sends the language prompt, then writes the conversation's state; that write waits on a
+    lock (another transaction holds the table), the process is killed meanwhile. The retry shows
+    the prompt from the record the journal made while the handling waited: one prompt, not two."""
+    user_id = 7110
+    api.add_person(user_id, "Test", "ru")
+    running = [processes.start()]
+    await polling(api)
+    async with engine.connect() as blocker:
+        await blocker.execute(text("LOCK TABLE fsm_states IN EXCLUSIVE MODE"))  # reads go on, writes wait
+        await api.send_text(user_id, "/start")
+        await api.wait_for(lambda: any(m.from_bot and m.buttons for m in api.chat(user_id)), 30)
+        await asyncio.sleep(1.0)  # the handling waits on the lock, well past the moment it records
+        running[-1].kill()
+        await asyncio.to_thread(running[-1].wait, 30)
+        await blocker.rollback()
+    assert await handled(engine) == 0, "the handling committed before the kill"
+    running.append(processes.start())
+    await until_handled(engine, 1)
+    await asyncio.sleep(0.5)  # a repeated prompt would have arrived by now
+    prompts = [m for m in api.chat(user_id) if m.from_bot]
+    assert len(prompts) == 1 and prompts[0].buttons, [m.text for m in prompts]
 
 
 async def test_webhook_kill_between_storing_and_handling(api, engine, content, processes):

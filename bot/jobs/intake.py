@@ -53,6 +53,7 @@ MAX_STARTS = 3  # of one update whose handling never ended (its process died eac
 FRESH_SECONDS = 5.0
 PARALLEL_CLAIMS = 4  # claims at once while they find updates
 JOURNAL_CONNECTIONS = 4  # the calls are recorded on connections of their own (asyncpg, autocommit)
+RECORD_AT_MOST = 5.0  # seconds to store a failed handling's calls before letting the update go
 REMEMBERED_JOURNALS = 1000  # updates whose calls this process keeps while the database is away
 
 # Called after an update's handling committed, with its id (the tests learn of it so).
@@ -275,14 +276,18 @@ class Handling:
                 await self.dispatcher.feed_update(bot, update, session=session)
             finally:
                 stop_journal(token)
-            if journal.calls or claimed.update_id in self._counted_starts:
+            await journal.settle()
+            if claimed.calls or journal.recorded or claimed.update_id in self._counted_starts:
                 # Its record goes with it: it holds what the bot said (and to whom).
                 await intake.forget_calls(session, claimed.update_id)
             await session.commit()
         except asyncio.CancelledError:
+            await _record_before_letting_go(journal)
             raise  # (the session rolls back as it closes, below)
         except Exception as error:
-            await _close_quietly(session)  # rolled back first: the update waits again
+            # The calls first: once rolled back, the update waits again for any process.
+            await _record_before_letting_go(journal)
+            await _close_quietly(session)
             await self._failed(claimed, journal, error)
             return
         finally:
@@ -366,6 +371,13 @@ def _awaiting(task: asyncio.Task) -> str:
             where.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
         awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
     return " > ".join(where)
+
+
+async def _record_before_letting_go(journal: CallJournal) -> None:
+    """Store the calls of a handling that will not commit, bounded: a database that does not answer
+    must not hold the update (this process remembers the calls meanwhile)."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(journal.unsettle(), RECORD_AT_MOST)
 
 
 async def _nothing_to_reset(_: asyncpg.Connection) -> None:
