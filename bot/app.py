@@ -162,7 +162,7 @@ def build_dispatcher(
     # One update of a person at a time, commit included, is the intake's doing, across processes.
     dispatcher.update.outer_middleware(FsmKeyMiddleware(dispatcher.fsm))
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(storage))
-    dispatcher.update.outer_middleware(ArrivalMiddleware(engine, storage))
+    dispatcher.update.outer_middleware(ArrivalMiddleware(storage))
     dispatcher.update.outer_middleware(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )

@@ -35,6 +35,7 @@ from aiogram import BaseMiddleware
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
+from aiogram.types import InlineKeyboardMarkup
 from aiohttp import BytesPayload, ClientConnectorError, ConnectionTimeoutError, FormData
 from pydantic import ValidationError
 
@@ -240,6 +241,21 @@ def _is_message(method: TelegramMethod[Any]) -> bool:
     return name.startswith(("send", "edit", "copy", "forward"))
 
 
+def _validated(response_type: type[Response[Any]], method: TelegramMethod[Any], content: str, bot: Any) -> Response[Any]:
+    """Telegram's answer as aiogram's model. A message the bot sent or edited comes back with its
+    inline keyboard, which is the one the call carried: the call's own object stands for it instead
+    of being built again from Telegram's copy (a region keyboard's 20 buttons were 110 of the
+    150 µs an answer took to validate, and a tenth of the bot's time under load)."""
+    markup = getattr(method, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        answer = orjson.loads(content)
+        result = answer.get("result")
+        if isinstance(result, dict) and "reply_markup" in result:
+            result["reply_markup"] = markup
+            return response_type.model_validate(answer, context={"bot": bot})
+    return response_type.model_validate_json(content, context={"bot": bot})
+
+
 class TelegramSession(AiohttpSession):
     """Also: orjson for the Bot API's JSON, several times faster than the standard library's; the
     process's send budget; and, while answering an update, one retry of a call that met flood
@@ -310,8 +326,8 @@ class TelegramSession(AiohttpSession):
         response_type = self._response_type(method)
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
             try:
-                response = response_type.model_validate_json(content, context={"bot": bot})
-            except ValidationError:
+                response = _validated(response_type, method, content, bot)
+            except (ValidationError, ValueError):
                 pass  # aiogram's path below raises its own decode error
             else:
                 if response.ok:

@@ -1,5 +1,7 @@
 """Anything unexpected gets a short translated answer, and what is stored stays as it was."""
 
+import asyncio
+
 import pytest
 
 from tests.conftest import LANGUAGE_BUTTONS
@@ -108,6 +110,27 @@ async def test_a_telegram_failure_in_the_middle_is_reported_to_the_person(citize
     apology = t("kk", "Sorry, something went wrong on our side. Please try again in a minute.")
     await api.wait_for(lambda: any(m.text == apology for m in api.chat(person.id)), 10)
     assert await stored.user(person.id) == before
+
+
+async def test_a_failure_after_a_write_undoes_the_write_and_is_answered_once(people, api, stored, t):
+    """The consent is written, then Telegram fails the edit that says so: the person is told once,
+    nothing of them is stored (the consent they did not see confirmed is undone), the update is not
+    handled again, and the step can be repeated."""
+    person = people("ru")
+    prompt = (await person.send("/start")).last
+    consent = (await person.press("Русский", prompt)).edited[0]
+    api.fail_next("editMessageText", 500, "Internal Server Error: restart")
+    update_id, _ = await api.press(person.id, consent.message_id, next(
+        b["callback_data"] for b in consent.buttons if b["text"] == t("ru", "✅ I agree")))
+    apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
+    await api.wait_for(lambda: update_id in api.handled_updates, 10)
+    await asyncio.sleep(0.5)  # a second handling would have apologised again by now
+    assert [m.text for m in api.chat(person.id) if m.text == apology] == [apology]
+    assert await stored.user(person.id) is None
+    assert await stored.fsm(person.id) == ("Onboarding:consent", {"language": "ru"})
+    reaction = await person.press(t("ru", "✅ I agree"), consent)
+    assert await stored.user(person.id) is not None
+    assert reaction.edited and t("ru", "✅ Thank you, your consent is recorded.") in reaction.edited[0].text
 
 
 async def test_two_fast_taps_on_the_language_are_handled_one_at_a_time(people, api, stored, t):

@@ -1,11 +1,11 @@
 """Who is writing: their stored record (None before consent), their conversation state, and the
 language to answer in.
 
-`ArrivalMiddleware` reads the person and the FSM row in one statement on an autocommitted
-connection, before aiogram's FSM middleware, and hands the state to the storage's per-update memo:
-an update that only reads (most of them: questions, menus) costs that one round trip, and the
-update's session opens a transaction only if a handler writes. A person's first update of a day
-also writes down that day (the retention period counts from it): one UPDATE a day per person."""
+`ArrivalMiddleware` reads the person and the FSM row in one statement, on the update's own
+connection and in its transaction (begun by the intake's claim), before aiogram's FSM middleware,
+and hands the state to the storage's per-update memo: an update that only reads (most of them:
+questions, menus) costs that one round trip. A person's first update of a day also writes down that
+day (the retention period counts from it): one UPDATE a day per person, committed with the update."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18nMiddleware
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.storage import PostgresStorage
 from bot.i18n import supported_language
@@ -28,8 +27,7 @@ ONBOARDING_LANGUAGE_KEY = "language"
 
 
 class ArrivalMiddleware(BaseMiddleware):
-    def __init__(self, engine: AsyncEngine, storage: PostgresStorage) -> None:
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    def __init__(self, storage: PostgresStorage) -> None:
         self.storage = storage
 
     async def __call__(
@@ -44,10 +42,10 @@ class ArrivalMiddleware(BaseMiddleware):
             data.update(user=None, open_ticket=None, operator=None)
             return await handler(event, data)
         key = self.storage.key_builder.build(storage_key)
-        async with self.engine.connect() as conn:
-            arrival = await arrive(conn, from_user.id, key)
-            if must_note_arrival(arrival):  # at most once a day per person, as a rule
-                await wrote(conn, from_user.id)
+        conn = await data["session"].connection()
+        arrival = await arrive(conn, from_user.id, key)
+        if must_note_arrival(arrival):  # at most once a day per person, as a rule
+            await wrote(conn, from_user.id)
         self.storage.remember(key, arrival.state, arrival.data)
         data.update(user=arrival.person, open_ticket=arrival.open_ticket, operator=arrival.operator)
         return await handler(event, data)
