@@ -158,12 +158,18 @@ async def store(conn: AsyncConnection | AsyncSession, batch: Sequence[Received])
 async def claim_next(session: AsyncSession) -> Claimed | None:
     """The next update to handle, locked and marked handled in the session's transaction (which
     this begins)."""
-    # As a driver statement on the session's connection: the ORM's execution layer is not needed.
-    row = (await (await session.connection()).exec_driver_sql(_CLAIM_SQL)).first()
+    # On the driver, under SQLAlchemy's pooled connection: its execution layer cost more than the
+    # statement. SQLAlchemy's asyncpg adapter begins a transaction lazily, with the first statement
+    # it runs itself, so it is begun here through the adapter (which then commits or rolls it back).
+    fairy = await (await session.connection()).get_raw_connection()
+    adapted = fairy.dbapi_connection
+    if adapted._transaction is None:  # type: ignore[union-attr]
+        await adapted._start_transaction()  # type: ignore[union-attr]
+    row = await fairy.driver_connection.fetchrow(_CLAIM_SQL)  # type: ignore[union-attr]
     if row is None:
         return None
-    calls = tuple((method, response) for method, response in orjson.loads(row.calls)) if row.calls else ()
-    return Claimed(row.update_id, row.payload, row.attempts, float(row.waited), calls, row.more)
+    calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
+    return Claimed(row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"])
 
 
 async def record_call(driver: Any, update_id: int, seq: int, method: str, response: str) -> None:
