@@ -66,18 +66,17 @@ class CallJournal:
     from there; from the first call that differs on, every call goes to Telegram.
 
     Each call Telegram carried out is passed to `record` (which stores it where a crash does not
-    lose it) before the next call goes out, or `record_after` seconds after it was made if the
+    lose it) before the next call goes out, or `RECORD_AFTER` seconds after it was made if the
     handling has not ended by then; a handling that commits first needs no record at all (its
     commit says the update was handled). So an update answered with one call, most of them, costs
     no record: a round trip per call was a fifth of the bot's throughput (`bench/README.md`). What
     this leaves: a kill in the moments between an update's last call and its commit (at most
-    `record_after`) makes the next attempt repeat that last call, as a kill between a call and its
+    `RECORD_AFTER`) makes the next attempt repeat that last call, as a kill between a call and its
     record always could."""
 
     def __init__(
         self, update_id: int, earlier: list[tuple[str, str]],
         record: Callable[[int, int, str, str], Awaitable[None]] | None = None,
-        record_after: float = RECORD_AFTER,
     ) -> None:
         self.update_id = update_id
         self.calls = list(earlier)  # what Telegram carried out so far, this attempt's included
@@ -85,7 +84,6 @@ class CallJournal:
         self._replayable = len(earlier)
         self._next = 0
         self._record = record
-        self._record_after = record_after
         self._unrecorded: deque[tuple[int, str, str]] = deque()
         self._recording = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
@@ -121,7 +119,12 @@ class CallJournal:
         if self._at_once:
             await self.record_now()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._record_after, self._record_late)
+            self._timer = asyncio.get_running_loop().call_later(RECORD_AFTER, self._record_late)
+
+    @property
+    def behind(self) -> bool:
+        """Whether a call made is not stored yet (waiting, or being written)."""
+        return bool(self._unrecorded) or self._recording.locked()
 
     async def record_now(self) -> None:
         """Store the calls not stored yet, in order: before the next call goes out, and before a
@@ -278,7 +281,8 @@ class TelegramSession(AiohttpSession):
         earlier = journal.replay(name)
         if earlier is not None:
             return self.check_response(bot, method, _status_of(earlier), earlier).result
-        await journal.record_now()  # the calls before this one first
+        if journal.behind:
+            await journal.record_now()  # the calls before this one first
         answer: list[str] = []
         token = _answer.set(answer)
         try:
