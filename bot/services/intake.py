@@ -43,33 +43,9 @@ _STORE = text(
     SELECT (SELECT count(*) FROM stored), pg_notify(:channel, '')
     """
 )
-# The person's earlier waiting update is looked for with a scalar subquery, not NOT EXISTS: the
-# planner may turn NOT EXISTS into an anti-join, and on the table's statistics of a moment (a burst
-# into an intake that was empty when last analysed) it chose one that compared every waiting update
-# with every other: 1.5 ms and ~2,300 buffers per claim with 50 waiting. A scalar subquery is
-# always one index probe per candidate (`ix_intake_waiting`), whatever the statistics say.
-_CLAIM_SQL = (
-    """
-    WITH next AS (
-        SELECT update_id, person_id, payload, attempts FROM intake AS i
-        WHERE handled_at IS NULL AND not_before <= now()
-          AND update_id = (SELECT min(first.update_id) FROM intake AS first
-                           WHERE first.person_id = i.person_id AND first.handled_at IS NULL)
-        ORDER BY update_id
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE intake SET handled_at = now(), payload = NULL, person_id = 0
-    FROM next WHERE intake.update_id = next.update_id
-    RETURNING next.update_id, next.payload, next.attempts,
-        EXTRACT(EPOCH FROM now() - intake.received_at) AS waited,
-        (SELECT json_agg(json_build_array(c.method, c.response) ORDER BY c.seq)::text
-         FROM intake_calls AS c WHERE c.update_id = next.update_id) AS calls,
-        EXISTS (SELECT 1 FROM intake AS later
-                WHERE later.person_id = next.person_id AND later.update_id > next.update_id
-                  AND later.handled_at IS NULL) AS more
-    """
-)
+# A function of its own (migration 0019): its plan must not depend on the table's statistics of
+# the moment, and PostgreSQL's only way to say so is settings scoped to a function.
+CLAIM_SQL = "SELECT * FROM intake_claim()"
 # On the driver connection (asyncpg's numbered parameters): recorded for every Bot API call made
 # while handling, so it skips SQLAlchemy. Rows after this one are an earlier attempt's calls that
 # this attempt no longer makes (it went another way from here): they go.
@@ -165,7 +141,7 @@ async def claim_next(session: AsyncSession) -> Claimed | None:
     adapted = fairy.dbapi_connection
     if adapted._transaction is None:  # type: ignore[union-attr]
         await adapted._start_transaction()  # type: ignore[union-attr]
-    row = await fairy.driver_connection.fetchrow(_CLAIM_SQL)  # type: ignore[union-attr]
+    row = await fairy.driver_connection.fetchrow(CLAIM_SQL)  # type: ignore[union-attr]
     if row is None:
         return None
     calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
