@@ -45,8 +45,17 @@ async def test_a_message_goes_to_the_chat_with_its_inline_keyboard_but_not_a_rep
         ({"text": "   "}, "Bad Request: message text is empty"),
         ({"text": "<b>bold", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'),
         ({"text": "a <div>b</div>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "div" at byte offset 2'),
-        ({"text": "line<br/>break", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "br" at byte offset 4'),
-        ({"text": "<b>x</i>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'),
+        ({"text": "line<br/>break", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "br/" at byte offset 4'),
+        ({"text": "<b>x</i>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        # A person's text put into a message unescaped: Telegram reads every "<" as a tag.
+        ({"text": "1 < 2", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset 2'),
+        ({"text": "5<6", "parse_mode": "HTML"}, "Bad Request: can't parse entities: Unclosed start tag at byte offset 1"),
+        ({"text": "a <b", "parse_mode": "HTML"}, "Bad Request: can't parse entities: Unclosed start tag at byte offset 2"),
+        ({"text": "<b>Қала</b> <Алматы>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "Алматы" at byte offset 16'),
+        ({"text": "x</b>", "parse_mode": "HTML"}, "Bad Request: can't parse entities: Unexpected end tag at byte offset 1"),
+        ({"text": "<span>x</span>", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Tag "span" must have class "tg-spoiler" at byte offset 0'),
+        ({"text": "<a href=x/>y</a>", "parse_mode": "HTML"}, "Bad Request: can't parse entities: Unexpected end of name token at byte offset 8"),
+        ({"text": "1 &lt; 2 &amp; 3 > 2", "parse_mode": "HTML"}, None),
         ({"text": "ok", "reply_markup": {"inline_keyboard": [[{"text": "long", "callback_data": "d" * 65}]]}}, "Bad Request: BUTTON_DATA_INVALID"),
         ({"text": "ok", "reply_markup": {"inline_keyboard": [[{"text": "ok", "callback_data": "ә" * 32}]]}}, None),  # 64 bytes
         ({"text": "ok", "reply_markup": {"inline_keyboard": [[{"text": "ok", "callback_data": "ә" * 33}]]}}, "Bad Request: BUTTON_DATA_INVALID"),
@@ -140,3 +149,27 @@ async def test_updates_are_confirmed_by_offset_and_callback_queries_answered_onc
 async def test_unknown_method_is_not_found(call):
     status, body = await call("sendTelepathy", chat_id=42)
     assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+
+@pytest.mark.parametrize(
+    ("html", "text", "entities"),
+    [
+        # Only &lt; &gt; &amp; &quot; and numeric references are decoded (the ; may be missing).
+        ("&lt;&gt;&amp;&quot; &#1241; &#x4E9;", '<>&" ә ө', []),
+        ("Tom &amp; Jerry &nbsp;&copy; &laquo;ok&raquo;", "Tom & Jerry &nbsp;&copy; &laquo;ok&raquo;", []),
+        ("R&D, 5 &lt 6", "R&D, 5 < 6", []),
+        # A link Telegram cannot follow is dropped, its text kept; <a> alone links its own text.
+        ('<a href="javascript:alert(1)">ашу</a>', "ашу", []),
+        ("<a>qazvolunteer.kz</a>", "qazvolunteer.kz", [{"type": "text_link", "offset": 0, "length": 15, "url": "http://qazvolunteer.kz/"}]),
+        ("<a>мұнда</a>", "мұнда", []),
+        ('<a href="https://t.me/qazvolunteer_bot?start=x">бот</a>', "бот",
+         [{"type": "text_link", "offset": 0, "length": 3, "url": "https://t.me/qazvolunteer_bot?start=x"}]),
+        ("<b></b>бос", "бос", []),
+        ("🏟 <i>🏟</i>", "🏟 🏟", [{"type": "italic", "offset": 3, "length": 2}]),
+    ],
+)
+async def test_html_is_read_as_telegram_reads_it(call, html, text, entities):
+    status, body = await call("sendMessage", chat_id=42, text=html, parse_mode="HTML")
+    assert status == 200, body
+    assert body["result"]["text"] == text
+    assert body["result"].get("entities", []) == entities
