@@ -121,6 +121,11 @@ class CallJournal:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(RECORD_AFTER, self._record_late)
 
+    def carried_out(self, method: str) -> bool:
+        """Whether this handling has made (or replayed) a call of `method` so far, answered or
+        refused for good."""
+        return any(name == method for name, _ in self.calls[:self._next])
+
     @property
     def behind(self) -> bool:
         """Whether a call made is not stored yet (waiting, or being written)."""
@@ -173,6 +178,13 @@ def _status_of(answer: str) -> int:
 _journal: ContextVar[CallJournal | None] = ContextVar("call_journal", default=None)
 # Telegram's answer text of the call in flight in this task, for the journal.
 _answer: ContextVar[list[str] | None] = ContextVar("call_answer", default=None)
+
+
+def called_while_handling(method: str) -> bool:
+    """Whether the update being handled has already had a call of `method` (one without a chat,
+    such as answerCallbackQuery) carried out or refused."""
+    journal = _journal.get()
+    return journal is not None and journal.carried_out(method)
 
 
 def journal_calls(journal: CallJournal | None) -> Any:

@@ -120,10 +120,11 @@ async def test_a_failure_after_a_write_undoes_the_write_and_is_answered_once(peo
     prompt = (await person.send("/start")).last
     consent = (await person.press("Русский", prompt)).edited[0]
     api.fail_next("editMessageText", 500, "Internal Server Error: restart")
-    update_id, _ = await api.press(person.id, consent.message_id, next(
+    update_id, press = await api.press(person.id, consent.message_id, next(
         b["callback_data"] for b in consent.buttons if b["text"] == t("ru", "✅ I agree")))
     apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
     await api.wait_for(lambda: update_id in api.handled_updates, 10)
+    assert api.callback_answers[press] is not None, "the button does not spin on"
     await asyncio.sleep(0.5)  # a second handling would have apologised again by now
     assert [m.text for m in api.chat(person.id) if m.text == apology] == [apology]
     assert await stored.user(person.id) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.db.engine import unreachable
 from bot.i18n import supported_language
+from bot.telegram_session import called_while_handling
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,11 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool
         exc_info=event.exception,
         extra={"update_id": event.update.update_id, "error": type(event.exception).__name__},
     )
+    press = event.update.callback_query
+    if press is not None and not called_while_handling("answerCallbackQuery"):
+        # Unanswered, the button would spin until Telegram gives up on it.
+        with contextlib.suppress(Exception):
+            await bot.answer_callback_query(press.id)
     chat = data.get("event_chat")
     if chat is None:
         return True
