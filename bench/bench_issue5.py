@@ -308,7 +308,7 @@ async def seed_people(engine, api: BotApiServer | None, from_g: int, to_g: int, 
         await conn.execute(text("ANALYZE users"))
     if api is not None:
         for g in range(from_g, to_g):
-            api.add_person(PEOPLE_FROM + g, "Seeded", None)
+            api.add_person(PEOPLE_FROM + g, "Seeded", None, started=True)  # they wrote before
 
 
 class Coordinator:
@@ -527,8 +527,8 @@ async def announcements_section(args) -> dict:
                 "INSERT INTO users (telegram_id, language, region, consent_version, consent_at, announcements) "
                 "SELECT id, 'ru', 'almaty', 1, now(), false FROM unnest(CAST(:ids AS bigint[])) AS id"), {"ids": probe_ids})
         for chat_id in probe_ids:
-            api.add_person(chat_id, f"Q{chat_id}", "ru")
-        api.add_person(COORDINATOR, "Coordinator", "en")
+            api.add_person(chat_id, f"Q{chat_id}", "ru", started=True)
+        api.add_person(COORDINATOR, "Coordinator", "en", started=True)
         await add_staff(url, [(COORDINATOR, "national", True)])
         print(f"seeded {args.people:,} people in {time.perf_counter() - begun:.1f} s", flush=True)
 
@@ -1006,7 +1006,7 @@ async def stats_section(args) -> dict:
 
         await add_staff(url, [(COORDINATOR, "national", True), (FRONT_OFFICE, REGION, False)])
         for chat_id in (COORDINATOR, FRONT_OFFICE):
-            api.add_person(chat_id, f"S{chat_id}", "en")
+            api.add_person(chat_id, f"S{chat_id}", "en", started=True)
 
         for phase in ("without indexes", *INDEXES):
             if phase in INDEXES:

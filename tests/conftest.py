@@ -87,10 +87,15 @@ async def clean_database(engine: AsyncEngine) -> None:
 
 @pytest.fixture
 async def api() -> AsyncIterator[BotApiServer]:
+    """The stand-in. A test fails if the bot made a call Telegram refused that the test did not
+    expect (`api.expect_refusal`, with why), or left a button press unanswered: real Telegram would
+    show the person an error, or a button spinning until it times out."""
     server = BotApiServer()
     await server.start()
     yield server
-    await server.stop()
+    await server.stop()  # (after the bot's own teardown: it depends on this fixture)
+    loose_ends = server.loose_ends()
+    assert not loose_ends, "the bot left loose ends with Telegram:\n" + "\n".join(loose_ends)
 
 
 class RunningBot:
@@ -143,8 +148,9 @@ def people(api: BotApiServer, bot: RunningBot):
     """Make a person: people(language_code) -> Person; ids are unique within the test."""
     counter = iter(range(1000, 10_000))
 
-    def make(language_code: str | None = "ru", name: str = "Test") -> Person:
-        return Person(api, next(counter), name, language_code)
+    def make(language_code: str | None = "ru", name: str = "Test", started: bool = False) -> Person:
+        """`started`: they wrote to the bot before the test (the bot may write to them first)."""
+        return Person(api, next(counter), name, language_code, started=started)
 
     return make
 
@@ -214,11 +220,38 @@ def operator(api: BotApiServer, bot: RunningBot, engine: AsyncEngine, content: C
 
     counter = iter(range(500_000, 600_000))
 
-    async def make(office: str = "akmola", language: str = "ru", name: str = "Оператор", coordinator: bool = False) -> Person:
-        person = Person(api, next(counter), name, language)
+    async def make(
+        office: str = "akmola", language: str = "ru", name: str = "Оператор", coordinator: bool = False,
+        started: bool = True,
+    ) -> Person:
+        """`started`: they have opened the bot (staff added from the command line may never have)."""
+        person = Person(api, next(counter), name, language, started=started)
         async with create_session_factory(engine)() as session, session.begin():
             role = Role.COORDINATOR if coordinator else Role.OPERATOR
             await add_operator(session, content.directory, person.id, name, office, role, language)
         return person
 
     return make
+
+
+@pytest.fixture
+def settled(engine: AsyncEngine):
+    """`await settled()`: the bot has finished with everything: every stored update handled and
+    every owed message sent (or given up), all committed. A message that has not arrived by then
+    will not: "nothing arrived" is checked after this, never after a pause."""
+
+    async def wait(timeout: float = 15.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with engine.connect() as conn:
+                busy = await conn.scalar(text(
+                    "SELECT (SELECT count(*) FROM intake WHERE handled_at IS NULL)"
+                    " + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed IS NULL)"
+                ))
+            if not busy:
+                return
+            assert loop.time() < deadline, f"the bot has not settled: {busy} updates or owed messages left"
+            await asyncio.sleep(0.05)
+
+    return wait

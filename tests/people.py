@@ -32,12 +32,17 @@ class Reaction:
 
 
 class Person:
-    def __init__(self, api: BotApiServer, user_id: int, name: str, language_code: str | None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, api: BotApiServer, user_id: int, name: str, language_code: str | None, timeout: float = 10.0,
+        started: bool = False,
+    ) -> None:
+        """`started`: they opened the bot before the test (as staff have); otherwise the bot may
+        write to them only after they write first, as Telegram allows."""
         self.api = api
         self.id = user_id
         self.timeout = timeout
         self._received_upto = 0  # the bot's messages `receive` has already handed out
-        api.add_person(user_id, name, language_code)
+        api.add_person(user_id, name, language_code, started=started)
 
     async def _after(self, action) -> Reaction:
         mark = len(self.api.calls)

@@ -22,7 +22,7 @@ async def seed_people(api, engine, count: int, *, turned_off: int = 0, blocked: 
     yet). Returns {telegram_id: language} of everyone seeded."""
     people = {SEEDED_FROM + i: LANGUAGES[i % 3] for i in range(count)}
     for telegram_id in people:
-        api.add_person(telegram_id, "Seeded", None)
+        api.add_person(telegram_id, "Seeded", None, started=True)  # people of the database have written before
     for telegram_id in list(people)[turned_off:turned_off + blocked]:
         api.block(telegram_id)
     async with engine.begin() as conn:

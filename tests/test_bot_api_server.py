@@ -10,9 +10,14 @@ from bot.playground.server import BotApiServer
 TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 
 
+@pytest.fixture(autouse=True)
+def refusals_are_the_point(api: BotApiServer) -> None:
+    api.expect_refusal("*", "", "these tests make the refused calls themselves, to see the refusal")
+
+
 @pytest.fixture
 async def call(api: BotApiServer):
-    api.add_person(42, "Aigerim", "kk")
+    api.add_person(42, "Aigerim", "kk", started=True)
     async with aiohttp.ClientSession() as http:
 
         async def _call(method: str, **params):
@@ -103,7 +108,7 @@ async def test_edits_and_deletes(call, api):
 
 
 async def test_caption_limit_and_multipart_upload(api):
-    api.add_person(42, "Aigerim", "kk")
+    api.add_person(42, "Aigerim", "kk", started=True)
     async with aiohttp.ClientSession() as http:
         form = aiohttp.FormData()
         form.add_field("chat_id", "42")

@@ -197,9 +197,11 @@ async def test_review_by_the_right_office_and_results_from_approved_deeds_only(c
     assert states[1][1] == 450 and states[1][2] == 900
 
 
-async def seed_reviewed(engine, content, people: int = 3) -> None:
+async def seed_reviewed(engine, content, api, people: int = 3) -> None:
     """Participants of Akmola and Almaty with an approved, a rejected and a pending deed each,
-    stored through the service as the bot would."""
+    stored through the service as the bot would (they joined in the bot, so it may write to them)."""
+    for n in range(people):
+        api.add_person(7000 + n, f"Участник {n}", "ru", started=True)
     from bot.services.operators import Role, add_operator
 
     today = marathon.local_today()
@@ -227,7 +229,7 @@ async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, o
     from tests.test_command_line import run_bot
 
     await run_marathon(engine, content.rules)
-    await seed_reviewed(engine, content)
+    await seed_reviewed(engine, content, api)
     coordinator = await operator("national", "en", "Saule", coordinator=True)
     sent = await coordinator.send("/marathon_export akmola approved")
     xlsx, participants_csv, deeds_csv = (api.files[m.document["file_id"]].content for m in sent.sent)
@@ -344,9 +346,9 @@ async def test_coordinators_change_a_kinds_limit_and_the_dates(citizen, operator
     assert "2026-09-01 2026-12-05 5" in (await coordinator.send("/marathon_dates 2026-12-31 2026-01-01")).text
 
 
-async def test_a_kind_no_longer_offered_is_not_on_the_buttons_and_its_deeds_still_count(citizen, operator, engine, content, t):
+async def test_a_kind_no_longer_offered_is_not_on_the_buttons_and_its_deeds_still_count(citizen, operator, engine, content, t, api):
     await run_marathon(engine, content.rules)
-    await seed_reviewed(engine, content, people=1)  # an approved deed of trees
+    await seed_reviewed(engine, content, api, people=1)  # an approved deed of trees
     person = await citizen("en")
     await join(person, t, "en")
     coordinator = await operator("national", "en", "Saule", coordinator=True)

@@ -39,7 +39,7 @@ async def outbox_rows(engine) -> list[dict]:
 
 
 async def test_owed_messages_go_out_after_commit_in_order_and_never_after_a_rollback(api, bot, engine, people):
-    citizen = people("ru")
+    citizen = people("ru", started=True)
     async with create_session_factory(engine)() as session:
         await owe(session, citizen.id, "text", {"text": "rolled back"})
         await session.rollback()
@@ -56,7 +56,7 @@ async def test_owed_messages_go_out_after_commit_in_order_and_never_after_a_roll
 
 
 async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_once(api, bot, engine, people):
-    first, second = people("kk"), people("en")
+    first, second = people("kk", started=True), people("en", started=True)
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
     started = time.monotonic()
     await owed_in_one_transaction(engine, (first.id, "after the flood limit"), (first.id, "and the next one"))
@@ -75,7 +75,7 @@ async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_o
 
 
 async def test_a_person_who_blocked_the_bot_is_not_retried(api, bot, engine, people):
-    citizen = people("ru")
+    citizen = people("ru", started=True)
     api.block(citizen.id)
     await owed_in_one_transaction(engine, (citizen.id, "never seen"), (citizen.id, "nor this"))
     await api.wait_for(lambda: sum(1 for c in api.calls if c.method == "sendMessage" and not c.ok) == 2)
@@ -85,7 +85,7 @@ async def test_a_person_who_blocked_the_bot_is_not_retried(api, bot, engine, peo
 
 
 async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_start(api, bot, engine, people):
-    citizen = people("kk")
+    citizen = people("kk", started=True)
     await bot.stop()
     await owed_in_one_transaction(engine, *[(citizen.id, f"хабарлама {n}") for n in range(3)])
     await asyncio.sleep(0.3)
@@ -97,7 +97,7 @@ async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_star
 
 
 async def test_two_processes_delivering_at_once_send_each_message_once_and_in_order(api, bot, engine, people):
-    citizens = [people("ru") for _ in range(10)]
+    citizens = [people("ru", started=True) for _ in range(10)]
     second = build_worker(bot.settings, engine, create_session_factory(engine), bot.content, bot.i18n)  # as a second bot process would
     await second.start(bot.bot)
     try:
@@ -122,7 +122,7 @@ async def test_a_killed_bot_loses_nothing_it_owed(api, engine, tmp_path):
     from tests.conftest import TEST_TOKEN
 
     # People of the stand-in only: the bot here is the process started below, not the test's own.
-    citizens = [Person(api, 5000 + n, "Test", "ru") for n in range(20)]
+    citizens = [Person(api, 5000 + n, "Test", "ru", started=True) for n in range(20)]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "BOT_TOKEN": TEST_TOKEN, "TELEGRAM_API_URL": api.url,
            "DATABASE_URL": engine.url.render_as_string(hide_password=False), "LOG_LEVEL": "WARNING"}
 

@@ -398,7 +398,7 @@ async def test_staff_work_happens_in_a_private_chat_only(citizen, operator, engi
     number = await open_question(emma, "en", "Private question", t)
     card = await akmola.receive(f"№{number}")
     group = {"id": -1001234567890, "type": "supergroup", "title": "Volunteers of Akmola"}
-    api.add_person(group["id"], "Volunteers of Akmola", None)  # so that the stand-in takes messages to it
+    api.add_person(group["id"], "Volunteers of Akmola", None, started=True)  # a group the bot was added to
     bot_user = {"id": int(TEST_TOKEN.split(":")[0]), "is_bot": True, "first_name": "Qazvolunteer"}
     quoted = {"message_id": card.message_id, "date": int(time.time()), "chat": group, "from": bot_user, "text": "hi"}
     reply = {

@@ -28,6 +28,7 @@ async def playground(i18n, tmp_path) -> AsyncIterator[tuple[Playground, aiohttp.
     api = BotApiServer()
     page = Playground(api, i18n, people_file=tmp_path / "people.json")
     seed_people(page, (700001,))
+    api.person(EMMA).started = True  # she has used the bot before: it may write to her first
     await api.start()
     token = await page_token(api.url)
     async with aiohttp.ClientSession(headers={TOKEN_HEADER: token} if token else None) as http:

@@ -503,3 +503,48 @@ async def test_tickets_export_for_statistics_has_no_personal_data(citizen, opera
     assert written.stdout.strip() == f"0 requests written to {tmp_path / 't.csv'} (no phone numbers, no message texts)"
     wrong = run_bot(tmp_path, "tickets", "export", "--out", str(tmp_path / "missing" / "t.xlsx"), DATABASE_URL=url)
     assert wrong.returncode == 2 and "does not exist" in wrong.stderr
+
+
+UNREACHABLE_STAFF = (
+    "⚠️ {name} ({office}) does not receive the bot's messages: they have not opened the bot, or have "
+    "blocked it. New requests no longer go to them: they are off duty. Ask them to open @{bot} and "
+    "press Start, then go on duty with /duty."
+)
+
+
+async def test_an_operator_who_never_opened_the_bot_goes_off_duty_and_the_coordinators_are_told(
+    citizen, operator, api, engine, t, settled
+):
+    """Staff added from the command line or ADMIN_IDS may never have opened the bot, and Telegram
+    lets a bot write only to people who wrote to it first. Counted on duty, such an operator would
+    be sent every card and read none, and if they were the office's only one nobody would know."""
+    api.expect_refusal("sendMessage", "bot can't initiate conversation with a user", "the operator never opened the bot: the case under test")
+    silent = await operator("akmola", "ru", "Ерлан", started=False)
+    colleague = await operator("akmola", "ru", "Нұрлан")
+    regional = await operator("akmola", "kk", "Айгүл", coordinator=True)
+    national = await operator("national", "en", "Saule", coordinator=True)
+    elsewhere = await operator("almaty", "ru", "Асель", coordinator=True)
+    aigerim = await citizen("ru")
+
+    first = await open_question(aigerim, "ru", "Где ближайший волонтёрский центр?", t)
+    await colleague.receive(f"№{first}")
+    told = await regional.receive("Ерлан")
+    assert told.text == t("kk", UNREACHABLE_STAFF).format(name="Ерлан", office=AKMOLA["kk"], bot="qazvolunteer_bot")
+    told = await national.receive("Ерлан")
+    assert told.text == t("en", UNREACHABLE_STAFF).format(name="Ерлан", office=AKMOLA["en"], bot="qazvolunteer_bot")
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT on_duty FROM operators WHERE telegram_id = :id"), {"id": silent.id}) is False
+
+    second = await open_question(await citizen("ru"), "ru", "А можно помогать онлайн?", t)
+    await colleague.receive(f"№{second}")
+    await settled()
+    refused = [c for c in api.calls if c.chat_id == silent.id]
+    assert len(refused) == 1, "off duty, they are sent no second card"
+    assert not [m for m in regional.received() + national.received() if "Ерлан" in (m.text or "")], "told once"
+    assert not [m for m in elsewhere.received() if "Ерлан" in (m.text or "")], "another office's coordinator is not told"
+
+    # They open the bot and go on duty: requests reach them again.
+    back = await silent.send("/duty")
+    assert back.sent, "the bot answers them now"
+    third = await open_question(await citizen("kk"), "kk", "Сенбілік туралы сұрақ", t)
+    await silent.receive(f"№{third}")

@@ -29,7 +29,7 @@ async def timers_left(engine) -> int:
 
 
 async def test_a_timer_fires_once_at_its_time(api, bot, engine, people):
-    operator = people("kk")
+    operator = people("kk", started=True)
     started = time.monotonic()
     await remind(engine, operator, "ticket:12", 1.0, "№12 өтінішті әлі ешкім алған жоқ")
     await asyncio.sleep(0.5)
@@ -42,7 +42,7 @@ async def test_a_timer_fires_once_at_its_time(api, bot, engine, people):
 
 
 async def test_a_cancelled_timer_never_fires_and_a_timer_set_again_moves(api, bot, engine, people):
-    operator = people("ru")
+    operator = people("ru", started=True)
     await remind(engine, operator, "ticket:1", 0.5, "cancelled")
     async with create_session_factory(engine)() as session, session.begin():
         assert await cancel_timer(session, "remind", "ticket:1")
@@ -57,7 +57,7 @@ async def test_a_cancelled_timer_never_fires_and_a_timer_set_again_moves(api, bo
 
 
 async def test_timers_due_while_the_bot_was_down_fire_once_after_the_start(api, bot, engine, people):
-    operator = people("en")
+    operator = people("en", started=True)
     await bot.stop()
     await remind(engine, operator, "ticket:7", 0.2, "not taken within T1")
     await asyncio.sleep(0.6)
@@ -69,7 +69,7 @@ async def test_timers_due_while_the_bot_was_down_fire_once_after_the_start(api, 
 
 
 async def test_two_processes_fire_each_timer_once(api, bot, engine, people):
-    operators = [people("ru") for _ in range(10)]
+    operators = [people("ru", started=True) for _ in range(10)]
     second = build_worker(bot.settings, engine, create_session_factory(engine), bot.content, bot.i18n)  # as a second bot process would
     await second.start(bot.bot)
     try:

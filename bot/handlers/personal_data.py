@@ -150,6 +150,7 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.OPERATOR_JOINED: _("became an operator of {office} through an invite link"),
         Action.OPERATOR_REMOVED: _("removed operator {operator} ({office})"),
         Action.OPERATOR_MOVED: _("moved operator {operator} to {office}"),
+        Action.OPERATOR_UNREACHABLE: _("took operator {operator} ({office}) off duty: the bot's messages do not reach them"),
         Action.MARATHON_EXPORT: _("exported the marathon's participants and deeds"),
         Action.BLOCK: _("blocked the author of request №{ticket}"),
         Action.UNBLOCK: _("unblocked the author of request №{ticket}"),

@@ -20,6 +20,7 @@ from bot.i18n import LANGUAGE_NAMES, N_
 from bot.keyboards.callbacks import RatingChoice, RequestAction, TicketAction
 from bot.services.abuse import Block
 from bot.services.directory import Directory
+from bot.services.staff import Operator
 from bot.services.lengths import cut, utf16_length
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
 
@@ -301,6 +302,16 @@ def _newest_that_fit(title: str, lines: list[str], limit: int) -> str:
         room -= length
     kept.reverse()
     return "\n".join([title, *([gap.strip()] if len(kept) < len(lines) else []), *kept])
+
+
+def staff_unreachable_notice(operator: Operator, directory: Directory, bot_username: str) -> str:
+    """To coordinators: a colleague on duty does not get the bot's messages, so requests do not
+    reach them; taken off duty until they open the bot."""
+    return _(
+        "⚠️ {name} ({office}) does not receive the bot's messages: they have not opened the bot, or have "
+        "blocked it. New requests no longer go to them: they are off duty. Ask them to open @{bot} and "
+        "press Start, then go on duty with /duty."
+    ).format(name=escape(operator.name), office=escape(office_name(directory, operator.office)), bot=bot_username)
 
 
 def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:

@@ -24,7 +24,7 @@ from bot.handlers import marathon_texts
 from bot.handlers import blocks as block_texts
 from bot.handlers import ticket_texts as texts
 from bot.handlers.texts import in_parts
-from bot.services import abuse, access, announcements, marathon, nominations, tickets, users
+from bot.services import abuse, access, announcements, marathon, nominations, operators, outbox, tickets, users
 from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.lengths import cut
@@ -59,6 +59,7 @@ class Deliveries:
             "deed_review": self.send_deed_review,
             "winners": self.send_winners,
             abuse.BLOCK_NOTICE: self.send_block_notice,
+            "staff_unreachable": self.send_staff_unreachable,
         }
 
     # Only edits: made twice, the second changes nothing. Every send made twice is seen twice.
@@ -71,10 +72,16 @@ class Deliveries:
             await tickets.relay_unconfirmed(session, payload["message"])
 
     async def on_blocked(self, session: AsyncSession, chat_id: int) -> None:
-        """Telegram says this person blocked the bot: their open request's operator must know, and
-        announcements skip them until they write again."""
+        """Telegram refuses messages to this person (they blocked the bot, or never opened it): their
+        open request's operator must know, and announcements skip them until they write again. A
+        staff member on duty goes off duty (requests would reach nobody there) and the coordinators
+        are told."""
         await tickets.citizen_blocked(session, chat_id)
         await announcements.mark_unreachable(session, [chat_id])
+        if (taken_off := await operators.unreachable(session, chat_id)) is not None:
+            operator, coordinators = taken_off
+            for coordinator in coordinators:
+                await outbox.owe(session, coordinator, "staff_unreachable", {"operator": operator.telegram_id})
 
     @contextlib.asynccontextmanager
     async def _in_language_of(self, session: AsyncSession, chat_id: int, fallback: str):
@@ -196,6 +203,18 @@ class Deliveries:
                 await bot.send_message(chat_id, block_texts.unblocked_notice())
             else:
                 await bot.send_message(chat_id, block_texts.blocked_notice(block, payload.get("ticket")))
+
+    async def send_staff_unreachable(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        """`{"operator": id}`: a coordinator is told a colleague was taken off duty because the
+        bot's messages do not reach them; unless they are back on duty meanwhile."""
+        operator = await get_operator(session, payload["operator"])
+        if operator is None or not operator.active or operator.on_duty:
+            return
+        coordinator = await get_operator(session, chat_id)
+        fallback = coordinator.language if coordinator is not None else self.i18n.default_locale
+        async with self._in_language_of(session, chat_id, fallback):
+            me = await bot.me()
+            await bot.send_message(chat_id, texts.staff_unreachable_notice(operator, self.directory, me.username or ""))
 
     async def send_deed_review(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         """A participant is told how their deed was reviewed, in their language."""

@@ -10,7 +10,8 @@ What is deliberately like Telegram, because bots trip on it:
 * uploads arrive as multipart, referenced as `attach://name`;
 * getUpdates confirms an update (the next offset) before the bot's reply to it exists;
 * 400 for callback data over 64 bytes, a text over 4096 or a caption over 1024 characters after
-  entity parsing, bad HTML, an edit that changes nothing; 403 for a person who blocked the bot;
+  entity parsing, HTML Telegram's parser refuses (`html.py`), an edit that changes nothing; 403 for
+  a person who blocked the bot or never started it;
   429 with `parameters.retry_after` when a fault is injected;
 * a lost answer (`lose_answers`): the message is delivered, then the connection breaks before the
   bot hears so, as after a network timeout;
@@ -51,11 +52,12 @@ _BOOL_FIELDS = {"show_alert", "disable_notification", "protect_content", "drop_p
 
 
 class BotApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None, caused: str | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.caused = caused  # by what the test set up, when it was
 
     def payload(self) -> dict:
         body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
@@ -84,6 +86,9 @@ class Call:
     error: str | None
     at: float
     result: Any = None
+    # Why a refusal was to be expected: the test caused it (a fault it injected, flood control it
+    # turned on, a person who blocked the bot) or said it would come (`expect_refusal`).
+    expected: str | None = None
 
     @property
     def chat_id(self) -> int | None:
@@ -143,6 +148,8 @@ class Person:
     language_code: str | None
     username: str | None = None
     blocked_bot: bool = False
+    # Telegram lets a bot write only to people who have written to it (pressed Start) first.
+    started: bool = False
 
     def api(self) -> dict:
         user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
@@ -157,6 +164,13 @@ class Person:
         if self.username:
             chat["username"] = self.username
         return chat
+
+
+@dataclass
+class ExpectedRefusal:
+    method: str
+    containing: str
+    why: str
 
 
 @dataclass
@@ -210,6 +224,8 @@ class BotApiServer:
         self._message_ids: dict[int, itertools.count] = {}
         self._query_ids = itertools.count(1)
         self._faults: list[Fault] = []
+        self._expected_refusals: list[ExpectedRefusal] = []
+        self._unanswered_allowed: str | None = None
         self._lost_answers: dict[tuple[str, int], int] = {}  # (method, chat) -> answers still to lose
         self._interrupts: dict[tuple[str, int], Callable[[dict[str, Any]], bool]] = {}
         self.flood_limit: int | None = None  # messages a second, as Telegram's flood control
@@ -281,9 +297,12 @@ class BotApiServer:
     # --- what people do -------------------------------------------------------------------------
 
     def add_person(
-        self, user_id: int, first_name: str, language_code: str | None = None, username: str | None = None
+        self, user_id: int, first_name: str, language_code: str | None = None, username: str | None = None,
+        started: bool = False,
     ) -> Person:
-        person = Person(user_id, first_name, language_code, username)
+        """Someone with Telegram; `started`: they opened the bot before (the bot may write to them
+        before they write now)."""
+        person = Person(user_id, first_name, language_code, username, started=started)
         self.people[user_id] = person
         self.messages.setdefault(user_id, [])
         self._message_ids.setdefault(user_id, itertools.count(1))
@@ -304,6 +323,9 @@ class BotApiServer:
         return message
 
     async def _push_update(self, kind: str, payload: dict) -> int:
+        sender = (payload.get("from") or {}).get("id")
+        if sender in self.people:
+            self.people[sender].started = True
         update_id = next(self._update_ids)
         self._updates.append({"update_id": update_id, kind: payload})
         await self._notify("update", {"update_id": update_id, "kind": kind})
@@ -412,8 +434,39 @@ class BotApiServer:
         while self._flood_window and self._flood_window[0] <= now - 1.0:
             self._flood_window.popleft()
         if len(self._flood_window) >= self.flood_limit:
-            raise BotApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            raise BotApiError(429, "Too Many Requests: retry after 1", retry_after=1, caused="flood control the test turned on")
         self._flood_window.append(now)
+
+    def expect_refusal(self, method: str, containing: str, why: str) -> None:
+        """The test knows the bot will make a call of `method` ("*": any) that Telegram refuses with
+        a description containing `containing`, and says `why` that is right. Any other refusal is a
+        loose end (`loose_ends`)."""
+        self._expected_refusals.append(ExpectedRefusal(method, containing, why))
+
+    def _declared_refusal(self, method: str, description: str) -> str | None:
+        for expected in self._expected_refusals:
+            if expected.method in (method, "*") and expected.containing in description:
+                return expected.why
+        return None
+
+    def allow_unanswered_presses(self, why: str) -> None:
+        """The test leaves button presses the bot never answers (it stops the bot before it could,
+        say), and says why."""
+        self._unanswered_allowed = why
+
+    def loose_ends(self) -> list[str]:
+        """What a test must not leave behind: calls Telegram refused that nobody expected, and
+        button presses never answered (Telegram shows a spinner on the button until then)."""
+        problems = [
+            f"{call.method} to {call.chat_id} refused: {call.error}" for call in self.calls
+            if not call.ok and call.expected is None
+        ]
+        if self._unanswered_allowed is None:
+            problems += [
+                f"the press {query_id} in chat {self._query_chats.get(query_id)} was never answered"
+                for query_id, answer in self.callback_answers.items() if answer is None
+            ]
+        return problems
 
     async def mark_handled(self, update_id: int) -> None:
         """The bot finished an update (reported by a test hook; Telegram itself never knows)."""
@@ -516,7 +569,8 @@ class BotApiServer:
             result = await handler(params, uploads)
         except BotApiError as error:
             if method != "getUpdates":
-                self.calls.append(Call(method, params, False, error.description, time.monotonic()))
+                expected = error.caused or self._declared_refusal(method, error.description)
+                self.calls.append(Call(method, params, False, error.description, time.monotonic(), expected=expected))
                 await self._notify("error", {"method": method, "description": error.description, "chat_id": self._chat_of(params)})
             return web.json_response(error.payload(), status=error.code)
         if method != "getUpdates":
@@ -542,7 +596,7 @@ class BotApiServer:
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)
-                raise fault.error
+                raise BotApiError(fault.error.code, fault.error.description, fault.error.retry_after, caused="a fault the test injected")
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
@@ -561,7 +615,9 @@ class BotApiServer:
         if person is None:
             raise bad_request("chat not found")
         if person.blocked_bot:
-            raise BotApiError(403, "Forbidden: bot was blocked by the user")
+            raise BotApiError(403, "Forbidden: bot was blocked by the user", caused="a person who blocked the bot")
+        if not person.started:
+            raise BotApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return person
 
     @staticmethod

@@ -117,13 +117,15 @@ class Playground:
     # --- people ---------------------------------------------------------------------------------
 
     def add_person(
-        self, user_id: int | None, name: str, language: str | None, role: str = "citizen", office: str | None = None
+        self, user_id: int | None, name: str, language: str | None, role: str = "citizen", office: str | None = None,
+        started: bool = False,
     ) -> int:
         if user_id is None:
             while self._next_id in self.api.people:
                 self._next_id += 1
             user_id = self._next_id
-        self.api.add_person(user_id, name, language)
+        # Staff have opened the bot before (Telegram lets a bot write only to people who did).
+        self.api.add_person(user_id, name, language, started=role != "citizen" or started)
         self.roles[user_id] = role
         if office:
             self.offices[user_id] = office
@@ -134,7 +136,7 @@ class Playground:
             return
         for person in json.loads(self.people_file.read_text(encoding="utf-8")):
             if person["id"] not in self.api.people:
-                self.add_person(person["id"], person["name"], person["language"])
+                self.add_person(person["id"], person["name"], person["language"], started=True)  # in an earlier run
 
     def _save_added_person(self, user_id: int) -> None:
         if self.people_file is None:

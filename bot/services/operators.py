@@ -70,6 +70,23 @@ _TOGGLE_DUTY = (
 )
 
 
+# Telegram refuses to deliver to them: taken off duty, once (a second refusal finds them off duty).
+_OFF_DUTY_UNREACHABLE = (
+    update(_operators)
+    .where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active, _operators.c.on_duty)
+    .values(on_duty=False).returning(*COLUMNS)
+)
+# Who hears that a colleague is unreachable: the coordinators of their office, and the national
+# ones (who answer for every office, and are the only ones where an office has no coordinator).
+_COORDINATORS_OF = (
+    select(_operators.c.telegram_id)
+    .where(_operators.c.active, _operators.c.role == Role.COORDINATOR.value,
+           _operators.c.office.in_([bindparam("office"), NATIONAL]),
+           _operators.c.telegram_id != bindparam("operator_id"))
+    .order_by(_operators.c.telegram_id)
+)
+
+
 def _check_office(directory: Directory, office: str) -> str:
     office = office.strip().lower()
     if directory.get(office) is None:
@@ -114,6 +131,7 @@ async def _change_active(session: AsyncSession, statement: Any, telegram_id: int
 # Who did it, in the audit log: a coordinator in the bot, or whoever runs `python -m bot operators`
 # on the server (`by` None: they hold the database already).
 COMMAND_LINE = "command line"
+TELEGRAM = "Telegram"  # the bot itself, on what Telegram answered
 
 
 async def _record(session: AsyncSession, by: Operator | None, action: str, subject: dict[str, Any]) -> None:
@@ -169,6 +187,22 @@ async def toggle_duty(session: AsyncSession, operator: Operator) -> Operator:
     active in the office they arrived with (access.Denied otherwise)."""
     await access.require(session, operator, Act.DUTY)
     return await _change_active(session, _TOGGLE_DUTY, operator.telegram_id)
+
+
+async def unreachable(session: AsyncSession, telegram_id: int) -> tuple[Operator, list[int]] | None:
+    """Telegram refused a message to this person because they never opened the bot or blocked it.
+    A staff member on duty is taken off duty, so that new requests go to colleagues who can read
+    them; returns them and the coordinators to tell (they can go on duty again once they open the
+    bot). None for anyone else, or someone already off duty (told before, or nothing changes)."""
+    if not is_row_id(telegram_id):
+        return None
+    row = (await session.execute(_OFF_DUTY_UNREACHABLE, {"operator_id": telegram_id})).mappings().first()
+    if row is None:
+        return None
+    operator = Operator.from_row(row)
+    await audit(session, Action.OPERATOR_UNREACHABLE, {"operator": telegram_id, "office": operator.office}, actor=TELEGRAM)
+    tell = (await session.execute(_COORDINATORS_OF, {"office": operator.office, "operator_id": telegram_id})).scalars()
+    return operator, list(tell)
 
 
 async def get_operator(session: AsyncSession, telegram_id: int, *, lock: bool = False) -> Operator | None:

@@ -46,6 +46,9 @@ class Action:
     OPERATOR_JOINED = "operator_joined"  # someone became an operator through an invite link
     OPERATOR_REMOVED = "operator_removed"
     OPERATOR_MOVED = "operator_moved"
+    # Telegram refused the bot's messages to an operator on duty (never opened the bot, or blocked
+    # it): taken off duty by the bot (`operators.unreachable`).
+    OPERATOR_UNREACHABLE = "operator_unreachable"
     RETENTION_PEOPLE = "retention_people"  # people silent for RETENTION_DAYS erased by it
     RETENTION_MARATHON = "retention_marathon"  # a long-finished marathon's deeds made anonymous by it
     MARATHON_EXPORT = "marathon_export"  # participants (ids, names) and deeds exported
