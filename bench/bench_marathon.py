@@ -68,7 +68,7 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
     from bench_tickets import TOKEN, Arrivals, button, summary, wait
 
     from bot.i18n import create_i18n
-    from bot.playground.server import BotApiServer
+    from bot.playground.server import BotApiServer, picture
 
     today = marathon.local_today()
     async with create_session_factory(engine)() as session, session.begin():
@@ -120,7 +120,7 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
                 lambda m: api.press(chat_id, m.message_id, button(m, labels["Today"])),
                 lambda m: api.send_text(chat_id, "Кокшетау"),
                 lambda m: api.send_text(chat_id, "Доброе дело для бенчмарка"),
-                lambda m: api.send_photo(chat_id, f"photo {next(photo)}".encode()),
+                lambda m: api.send_photo(chat_id, picture(f"photo {next(photo)}")),
                 lambda m: api.press(chat_id, m.message_id, button(m, labels["✅ Done"])),
             ):
                 step = arrivals.expect(chat_id, "")

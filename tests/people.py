@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.playground.server import BotApiServer, ChatMessage
+from bot.playground.server import BotApiServer, ChatMessage, picture
 
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation"}
@@ -82,6 +82,10 @@ class Person:
         self._received_upto = message.message_id
         return message
 
+    def sent_last(self) -> ChatMessage:
+        """The person's own newest message in the chat."""
+        return next(m for m in reversed(self.api.chat(self.id)) if not m.from_bot)
+
     def received(self) -> list[ChatMessage]:
         """The bot's messages `receive` has not handed out yet."""
         return [m for m in self.api.chat(self.id) if m.from_bot and m.message_id > self._received_upto]
@@ -125,8 +129,19 @@ class Person:
                    "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}
         return await self._after(self.api.send_media(self.id, "sticker", sticker))
 
-    async def send_photo(self, content: bytes = b"\xff\xd8\xff\xe0 photo", caption: str | None = None) -> Reaction:
-        return await self._after(self.api.send_photo(self.id, content, caption))
+    async def send_photo(self, subject: str = "a photo", caption: str | None = None) -> Reaction:
+        """Take a photo of `subject` and send it: each subject is a different picture, and each
+        sending a new upload (new file ids), as from the phone's camera."""
+        return await self._after(self.api.send_photo(self.id, picture(subject), caption))
+
+    async def forward(self, message: ChatMessage) -> Reaction:
+        """Forward a message (from this chat or another) to the bot: the same files, with its origin."""
+        return await self._after(self.api.forward(self.id, message))
+
+    async def send_again(self, message: ChatMessage) -> Reaction:
+        """Send the same photo or file again, from the app's recent files or forwarded without the
+        author's name: the same files, no origin."""
+        return await self._after(self.api.forward(self.id, message, keep_origin=False))
 
     async def send_location(self, latitude: float = 51.1282, longitude: float = 71.4304) -> Reaction:
         return await self._after(self.api.send_media(self.id, "location", {"latitude": latitude, "longitude": longitude}))

@@ -1,11 +1,13 @@
 """The Bot API stand-in refuses what Telegram refuses, with Telegram's own error texts."""
 
+import io
 import json
 
 import aiohttp
 import pytest
+from PIL import Image
 
-from bot.playground.server import BotApiServer
+from bot.playground.server import BotApiServer, picture
 
 TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 
@@ -109,29 +111,60 @@ async def test_edits_and_deletes(call, api):
 
 async def test_caption_limit_and_multipart_upload(api):
     api.add_person(42, "Aigerim", "kk", started=True)
-    async with aiohttp.ClientSession() as http:
-        form = aiohttp.FormData()
-        form.add_field("chat_id", "42")
-        form.add_field("caption", "ф" * 1025)
-        form.add_field("photo", "attach://pic")
-        form.add_field("pic", b"\x89PNG fake", filename="chart.png", content_type="image/png")
-        async with http.post(f"{api.url}/bot{TOKEN}/sendPhoto", data=form) as response:
-            body = await response.json()
-        assert (response.status, body["description"]) == (400, "Bad Request: message caption is too long")
+    chart = picture("a chart", 1600, 900)
 
+    async def send_photo(http, content: bytes, caption: str) -> tuple[int, dict]:
         form = aiohttp.FormData()
         form.add_field("chat_id", "42")
-        form.add_field("caption", "Диаграмма")
+        form.add_field("caption", caption)
         form.add_field("photo", "attach://pic")
-        form.add_field("pic", b"\x89PNG fake", filename="chart.png", content_type="image/png")
+        form.add_field("pic", content, filename="chart.jpg", content_type="image/jpeg")
         async with http.post(f"{api.url}/bot{TOKEN}/sendPhoto", data=form) as response:
-            body = await response.json()
-        assert response.status == 200
-        file_id = body["result"]["photo"][0]["file_id"]
-        async with http.post(f"{api.url}/bot{TOKEN}/getFile", data={"file_id": file_id}) as response:
+            return response.status, await response.json()
+
+    async with aiohttp.ClientSession() as http:
+        status, body = await send_photo(http, chart, "ф" * 1025)
+        assert (status, body["description"]) == (400, "Bad Request: message caption is too long")
+        status, body = await send_photo(http, b"\x89PNG not really", "Диаграмма")
+        assert (status, body["description"]) == (400, "Bad Request: IMAGE_PROCESS_FAILED")
+
+        status, body = await send_photo(http, chart, "Диаграмма")
+        assert status == 200
+        # Telegram keeps a photo in sizes, smallest first, each a file of its own.
+        sizes = body["result"]["photo"]
+        assert [(s["width"], s["height"]) for s in sizes] == [(90, 51), (320, 180), (800, 450), (1280, 720), (1600, 900)]
+        assert len({s["file_id"] for s in sizes}) == len({s["file_unique_id"] for s in sizes}) == 5
+        async with http.post(f"{api.url}/bot{TOKEN}/getFile", data={"file_id": sizes[-1]["file_id"]}) as response:
             path = (await response.json())["result"]["file_path"]
         async with http.get(f"{api.url}/file/bot{TOKEN}/{path}") as response:
-            assert await response.read() == b"\x89PNG fake"
+            assert Image.open(io.BytesIO(await response.read())).size == (1600, 900)
+
+
+async def test_every_upload_is_a_new_file_and_only_a_forward_or_a_resend_keeps_it(call, api):
+    api.add_person(43, "Dana", "ru", started=True)
+    _, first = await api.send_photo(42, picture("the alley"))
+    _, again = await api.send_photo(42, picture("the alley"))  # the same bytes, uploaded again
+    assert first.photo[-1]["file_unique_id"] != again.photo[-1]["file_unique_id"]
+    assert first.photo[-1]["file_id"] != again.photo[-1]["file_id"]
+
+    _, forwarded = await api.forward(43, first)  # Dana forwards Aigerim's photo to the bot
+    assert forwarded.photo == first.photo
+    update = next(u for u in await api._api_getupdates({}, {}) if u["message"]["message_id"] == forwarded.message_id
+                  and u["message"]["chat"]["id"] == 43)
+    assert update["message"]["forward_origin"]["sender_user"]["id"] == 42
+    _, resent = await api.forward(42, first, keep_origin=False)  # from the app's recent files
+    assert resent.photo == first.photo and "forward_origin" not in resent.extra
+
+    # The bot sending a photo by the file id of any of its sizes sends that photo: the same sizes.
+    status, body = await call("sendPhoto", chat_id=42, photo=first.photo[0]["file_id"])
+    assert status == 200 and body["result"]["photo"] == first.photo
+    _, document = await api.send_document(42, b"%PDF-1.7", "proof.pdf", "application/pdf")
+    status, body = await call("sendPhoto", chat_id=42, photo=document.document["file_id"])
+    assert (status, body["description"]) == (400, "Bad Request: type of file mismatch")
+    status, body = await call("sendDocument", chat_id=42, document=first.photo[-1]["file_id"])
+    assert (status, body["description"]) == (400, "Bad Request: type of file mismatch")
+    with pytest.raises(ValueError, match="IMAGE_PROCESS_FAILED"):
+        await api.send_photo(42, b"not a picture")  # an app sends only pictures as photos
 
 
 async def test_updates_are_confirmed_by_offset_and_callback_queries_answered_once(call, api):

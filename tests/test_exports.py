@@ -31,7 +31,7 @@ async def log_deed_described(person, t, language: str, kind_name: str, amount: s
     await person.press(t(language, "Today"))
     await person.send(place)
     await person.send(description)
-    await person.send_photo(b"photo of a formula deed")
+    await person.send_photo("photo of a formula deed")
     await person.press(t(language, "✅ Done"))
     await person.press(t(language, "✅ Log it"))
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.playground.server import BotApiServer
+from bot.playground.server import BotApiServer, picture
 from bot.playground.web import MAX_UPLOAD, PLAYGROUND_TOKEN, Playground, seed_people
 
 EMMA = 700103
@@ -47,7 +47,7 @@ async def bot_api(url: str, method: str, **params) -> dict | list:
 def every_action(message_id: int) -> list[tuple[str, dict]]:
     """Each state-changing request of the page, as (path, what aiohttp sends)."""
     upload = aiohttp.FormData()
-    upload.add_field("file", b"GIF89a", filename="cat.png", content_type="image/png")
+    upload.add_field("file", picture("a cat"), filename="cat.jpg", content_type="image/jpeg")
     return [
         ("/api/people", {"json": {"name": "Mallory", "language": "en", "id": "666"}}),
         (f"/api/chats/{EMMA}/text", {"json": {"text": "/start"}}),

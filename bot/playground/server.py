@@ -7,6 +7,9 @@ text, a photo, a contact, press a button, block the bot. The bot reaches it over
 
 What is deliberately like Telegram, because bots trip on it:
 * a send returns the Message with its inline keyboard, never a reply keyboard;
+* every upload is a new file: new `file_id` and `file_unique_id` even for the same bytes (only a
+  forward or a re-send by `file_id` keeps them); a photo arrives in several sizes, smallest first,
+  each a file of its own, and what is not an image is refused as a photo;
 * uploads arrive as multipart, referenced as `attach://name`;
 * getUpdates confirms an update (the next offset) before the bot's reply to it exists;
 * 400 for callback data over 64 bytes, a text over 4096 or a caption over 1024 characters after
@@ -24,9 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import io
 import itertools
 import json
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from bot.playground.html import EntityParseError, parse_html, utf16_length
 
@@ -41,6 +46,25 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
+# The longest side of each size Telegram keeps of a photo ("s", "m", "x", "y", "w"); the largest is
+# the photo itself, scaled down to 2560 if it is larger.
+PHOTO_SIDES = (90, 320, 800, 1280, 2560)
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def picture(label: str, width: int = 640, height: int = 480) -> bytes:
+    """A JPEG that is a different picture for each label (and the same for the same label): what a
+    person photographs, for the tests, the benchmarks and the playground's people."""
+    rng = random.Random(label)
+    image = Image.new("RGB", (width, height), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        box = (x, y, x + rng.randrange(20, width // 2), y + rng.randrange(20, height // 2))
+        draw.rectangle(box, fill=tuple(rng.randrange(256) for _ in range(3)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 # Parameters the Bot API takes as JSON objects inside form fields.
 _JSON_FIELDS = {
@@ -213,6 +237,8 @@ class BotApiServer:
         self.messages: dict[int, list[ChatMessage]] = {}
         self.calls: list[Call] = []
         self.files: dict[str, StoredFile] = {}
+        self._photos: dict[str, list[dict]] = {}  # the file id of any size -> all sizes of that photo
+        self._file_serial = itertools.count(1)
         self.commands: dict[str | None, list[dict]] = {}
         self.callback_answers: dict[str, dict | None] = {}  # query id -> answer (None: not yet)
         self.handled_updates: set[int] = set()
@@ -348,10 +374,30 @@ class BotApiServer:
         return await self._push_update("message", self.message_api(message)), message
 
     async def send_photo(self, user_id: int, content: bytes, caption: str | None = None) -> tuple[int, ChatMessage]:
+        """The person uploads a photo: a new file, however often the same bytes were sent before.
+        (An app sends only images as photos: anything else is a ValueError here.)"""
         self.person(user_id)
-        stored = self._store_file(content, "photo.jpg", "image/jpeg")
-        photo = [self._photo_size(stored)]
+        try:
+            photo = self._new_photo(content)
+        except BotApiError as refused:
+            raise ValueError(f"not a photo a Telegram app would send: {refused.description}") from None
         message = self._new_message(user_id, from_bot=False, caption=caption, photo=photo)
+        return await self._push_update("message", self.message_api(message)), message
+
+    async def forward(self, user_id: int, original: ChatMessage, *, keep_origin: bool = True) -> tuple[int, ChatMessage]:
+        """The person forwards `original` (from any chat) to the bot: its text or media with the
+        very same files (`file_unique_id` kept), and where it came from. `keep_origin=False`:
+        forwarded "without the author's name", or sent again from the app's recent files: the same
+        files, no origin."""
+        person = self.person(user_id)
+        fields: dict[str, Any] = {
+            "text": original.text, "entities": list(original.entities), "caption": original.caption,
+            "photo": original.photo, "document": original.document, "extra": dict(original.extra),
+        }
+        if keep_origin:
+            author = self.bot_user if original.from_bot else self.person(original.chat_id).api()
+            fields["extra"]["forward_origin"] = {"type": "user", "sender_user": author, "date": original.date}
+        message = self._new_message(person.id, from_bot=False, **fields)
         return await self._push_update("message", self.message_api(message)), message
 
     async def send_voice(self, user_id: int, content: bytes) -> tuple[int, ChatMessage]:
@@ -660,12 +706,55 @@ class BotApiServer:
         return None, None
 
     def _store_file(self, content: bytes, name: str | None, mime_type: str | None) -> StoredFile:
-        digest = hashlib.sha256(content).hexdigest()
-        unique = "AQAD" + digest[:16]
-        file_id = f"BQAC{digest[:24]}{len(self.files):04d}"
+        """A new file, as every upload is to Telegram (its ids say nothing about its bytes)."""
+        serial = next(self._file_serial)
+        unique = f"AQAD{serial:06d}{random.getrandbits(40):010x}"
+        file_id = f"BQACAgIAAxkBAAI{serial:06d}{random.getrandbits(96):024x}"
         stored = StoredFile(file_id, unique, content, name, mime_type)
         self.files[file_id] = stored
         return stored
+
+    def _new_photo(self, content: bytes) -> list[dict]:
+        """A new photo, as Telegram keeps it: its sizes smallest first, each a file of its own."""
+        if len(content) > MAX_PHOTO_BYTES:
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        try:
+            image = Image.open(io.BytesIO(content))
+            image.load()
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise bad_request("IMAGE_PROCESS_FAILED") from None
+        width, height = image.size
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        image = image.convert("RGB")
+        longest = max(width, height)
+        sizes: list[dict] = []
+        for side in PHOTO_SIDES:
+            scale = min(1.0, side / longest)
+            scaled = image if scale == 1.0 else image.resize(
+                (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            scaled.save(out, "JPEG", quality=87)
+            stored = self._store_file(out.getvalue(), "photo.jpg", "image/jpeg")
+            sizes.append({"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                          "width": scaled.width, "height": scaled.height, "file_size": len(stored.content)})
+            if scale == 1.0:
+                break
+        for size in sizes:
+            self._photos[size["file_id"]] = sizes
+        return sizes
+
+    def _photo_param(self, params: dict[str, Any], uploads: dict) -> list[dict]:
+        """The photo a sendPhoto names: one sent before, by the file id of any of its sizes (the
+        same sizes come back), or a new upload."""
+        value = params.get("photo")
+        if isinstance(value, str) and value in self._photos:
+            return self._photos[value]
+        if isinstance(value, str) and value in self.files:
+            raise bad_request("type of file mismatch")  # a document's or a voice's id
+        stored = self._file_param(params, uploads, "photo", "photo.jpg", "image/jpeg")
+        del self.files[stored.file_id]  # the upload as it came; Telegram keeps its sizes
+        return self._new_photo(stored.content)
 
     def _file_param(self, params: dict[str, Any], uploads: dict, key: str, default_name: str, default_mime: str) -> StoredFile:
         value = params.get(key)
@@ -673,6 +762,8 @@ class BotApiServer:
             upload = uploads.get(value.removeprefix("attach://"))
         elif key in uploads:
             upload = uploads[key]
+        elif isinstance(value, str) and value in self._photos:
+            raise bad_request("type of file mismatch")  # a photo's id where a document or voice goes
         elif isinstance(value, str) and value in self.files:
             return self.files[value]
         elif isinstance(value, str) and value:
@@ -683,11 +774,6 @@ class BotApiServer:
             raise bad_request(f"there is no {key} in the request")
         content, name, mime = upload
         return self._store_file(content, name or default_name, mime or default_mime)
-
-    @staticmethod
-    def _photo_size(stored: StoredFile) -> dict:
-        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "width": 1280,
-                "height": 960, "file_size": len(stored.content)}
 
     @staticmethod
     def _voice(stored: StoredFile) -> dict:
@@ -887,8 +973,7 @@ class BotApiServer:
             caption, entities, html = self._formatted(str(params["caption"]), params, caption=True)
         inline, reply = self._keyboards(params)
         if key == "photo":
-            stored = self._file_param(params, uploads, key, "photo.jpg", "image/jpeg")
-            fields: dict[str, Any] = {"photo": [self._photo_size(stored)]}
+            fields: dict[str, Any] = {"photo": self._photo_param(params, uploads)}
         elif key == "voice":
             stored = self._file_param(params, uploads, key, "voice.ogg", "audio/ogg")
             fields = {"extra": {"voice": self._voice(stored)}}
