@@ -64,6 +64,7 @@ from bot.keyboards.callbacks import (
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.fsm_key import FsmKeyMiddleware
+from bot.middlewares.pastes import SplitPastes
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.abuse import FloodLimits
 from bot.services.directory import Directory
@@ -167,6 +168,8 @@ def build_dispatcher(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
+    # The rest of a long text an app split into messages does not reach the flows.
+    dispatcher.update.outer_middleware(SplitPastes())
     # What the bot owes people (the outbox) is sent, and due timers fire, in every process.
     worker = build_worker(settings, engine, session_factory, content, i18n)
     dispatcher.startup.register(worker.start)

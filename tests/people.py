@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.playground.server import BotApiServer, ChatMessage, picture
+from bot.playground.server import BotApiServer, ChatMessage, picture, split_like_an_app
 
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation"}
@@ -66,7 +66,15 @@ class Person:
         return reaction
 
     async def send(self, text: str, reply_to: ChatMessage | None = None) -> Reaction:
-        return await self._after(self.api.send_text(self.id, text, reply_to.message_id if reply_to else None))
+        """Type `text` and send it; longer than 4096, it goes as the pieces an app cuts it into,
+        and the reaction is to them all."""
+        pieces = split_like_an_app(text)
+        reaction = await self._after(self.api.send_text(self.id, pieces[0], reply_to.message_id if reply_to else None))
+        for piece in pieces[1:]:
+            more = await self._after(self.api.send_text(self.id, piece))
+            reaction.sent += more.sent
+            reaction.edited += [m for m in more.edited if m not in reaction.edited]
+        return reaction
 
     async def receive(self, containing: str = "", timeout: float | None = None) -> ChatMessage:
         """Wait for a message the bot sends later, on its own (delivered from the outbox), with

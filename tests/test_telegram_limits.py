@@ -13,6 +13,8 @@ from bot.services.tickets import Status, Ticket
 from tests.test_announcements import _finished, compose, delivered, seed_people, wait_until
 from tests.test_tickets import open_question
 
+REST_OF_A_PASTE = ("The rest of your long text arrived as separate messages (Telegram splits a text longer than "
+                   "4096 characters); it was not used.")
 TOO_LONG = "That is too long for one message: {length} characters, at most {limit} (an emoji counts as two). Please send it in several parts."
 CAPTION_TOO_LONG = "The caption is too long: {length} characters, at most {limit} (an emoji counts as two). Please send the file with a shorter caption and the rest as a message."
 
@@ -51,12 +53,13 @@ async def taken_question(citizen, operator, t, question: str = "Как стат�
 async def test_an_operators_emoji_answer_over_telegrams_limit_is_refused_not_accepted_and_lost(
     citizen, operator, engine, api, t
 ):
-    """2,100 😀 are 2,100 characters to Python but 4,200 to Telegram: the answer was accepted
-    ("✓ Sent"), and the outbox's sendMessage was refused, so the citizen never got it."""
+    """2,000 😀 are 2,000 characters to Python but 4,000 to Telegram: the answer was accepted
+    ("✓ Sent"), and the outbox's sendMessage (with the signature) was refused, so the citizen never
+    got it."""
     person, akmola, number, relayed, card = await taken_question(citizen, operator, t)
 
-    refused = await akmola.send("😀" * 2100, reply_to=relayed)
-    assert refused.text == t("en", TOO_LONG).format(length=4200, limit=tickets.MAX_TEXT_LENGTH)
+    refused = await akmola.send("😀" * 2000, reply_to=relayed)
+    assert refused.text == t("en", TOO_LONG).format(length=4000, limit=tickets.MAX_TEXT_LENGTH)
     assert await stored_messages(engine, number, "operator") == [], "nothing is stored"
 
     # The longest answer allowed reaches the citizen whole, with the front-office's signature.
@@ -75,7 +78,9 @@ async def test_a_citizens_emoji_message_over_the_limit_is_refused_before_it_join
     person, akmola, number, _relayed, _card = await taken_question(citizen, operator, t)
 
     refused = await person.send("🙏" * 2100)
-    assert refused.text == t("ru", TOO_LONG).format(length=4200, limit=tickets.MAX_TEXT_LENGTH)
+    # 4,200 UTF-16 units: an app sends 4096 of them, then the rest, which must not join the request.
+    assert [m.text for m in refused.sent] == [
+        t("ru", TOO_LONG).format(length=4096, limit=tickets.MAX_TEXT_LENGTH), t("ru", REST_OF_A_PASTE)]
     assert len(await stored_messages(engine, number, "citizen")) == 1, "only the question"
 
     longest = "🙏" * (tickets.MAX_TEXT_LENGTH // 2)
@@ -90,7 +95,9 @@ async def test_a_first_question_over_the_limit_opens_no_request(citizen, engine,
     person = await citizen("ru")
     await person.tap(t("ru", "Ask an operator"))
     refused = await person.send("🙏" * 2100)
-    assert refused.text == t("ru", TOO_LONG).format(length=4200, limit=tickets.MAX_TEXT_LENGTH)
+    # 4,200 UTF-16 units: an app sends 4096 of them, then the rest, which must not join the request.
+    assert [m.text for m in refused.sent] == [
+        t("ru", TOO_LONG).format(length=4096, limit=tickets.MAX_TEXT_LENGTH), t("ru", REST_OF_A_PASTE)]
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM tickets")) == 0
     assert refused_calls(api) == []

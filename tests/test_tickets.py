@@ -281,8 +281,15 @@ async def test_what_cannot_reach_an_operator_is_refused_and_the_ticket_keeps_wha
     await emma.tap("Ask an operator")
     sticker = await emma.send_sticker()
     assert "An operator can receive text, photos, documents, voice messages and locations" in sticker.text
+    # An app sends a 10,000-character paste as three messages (4096, 4096, 1808): the first is
+    # refused as too long, and the last, short enough on its own, must not become the question.
     huge = await emma.send("x" * 10_000)
-    assert "10000 characters, at most 3000" in huge.text
+    assert [m.text for m in huge.sent] == [
+        t("en", "That is too long for one message: {length} characters, at most {limit} (an emoji counts as two). "
+                "Please send it in several parts.").format(length=4096, limit=3000),
+        t("en", "The rest of your long text arrived as separate messages (Telegram splits a text longer than 4096 "
+                "characters); it was not used."),
+    ]
     assert await tickets_count(engine) == 0
     await emma.send("My question")
     number = int((await emma.receive("№")).text.split("№", 1)[1].split()[0])

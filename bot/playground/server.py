@@ -52,6 +52,31 @@ PHOTO_SIDES = (90, 320, 800, 1280, 2560)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
+def split_like_an_app(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """The messages a Telegram app sends a long text as: pieces of at most `limit` UTF-16 units,
+    each cut after the last paragraph break, else line break, else space in its second half, else
+    at the limit (never inside a character); the whitespace at a cut is dropped, as the apps do."""
+    pieces: list[str] = []
+    rest = text
+    while utf16_length(rest) > limit:
+        end, units = 0, 0
+        while units + utf16_length(rest[end]) <= limit:
+            units += utf16_length(rest[end])
+            end += 1
+        head = rest[:end]
+        cut = end
+        for separator in ("\n\n", "\n", " "):
+            at = head.rfind(separator)
+            if at >= end // 2:
+                cut = at
+                break
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not pieces:
+        pieces.append(rest)
+    return [piece for piece in pieces if piece]
+
+
 def picture(label: str, width: int = 640, height: int = 480) -> bytes:
     """A JPEG that is a different picture for each label (and the same for the same label): what a
     person photographs, for the tests, the benchmarks and the playground's people."""
@@ -357,8 +382,20 @@ class BotApiServer:
         await self._notify("update", {"update_id": update_id, "kind": kind})
         return update_id
 
+    async def type_text(self, user_id: int, text: str, reply_to: int | None = None) -> list[tuple[int, ChatMessage]]:
+        """The person types or pastes a text and presses Send: one message, or, for a text longer
+        than Telegram's 4096, the pieces an app cuts it into (`split_like_an_app`), sent at once."""
+        sent = []
+        for piece in split_like_an_app(text):
+            sent.append(await self.send_text(user_id, piece, reply_to))
+            reply_to = None  # an app replies with the first piece only
+        return sent
+
     async def send_text(self, user_id: int, text: str, reply_to: int | None = None) -> tuple[int, ChatMessage]:
-        """The person sends a text; returns (update id, message)."""
+        """The person sends one message of text; returns (update id, message). (Longer than 4096 it
+        is no one message an app would send: see `type_text`.)"""
+        if utf16_length(text) > MAX_TEXT:
+            raise ValueError(f"a message of {utf16_length(text)} UTF-16 units: an app sends it in pieces (type_text)")
         person = self.person(user_id)
         person.blocked_bot = False  # writing to a bot unblocks it, as in Telegram
         message = self._new_message(user_id, from_bot=False, text=text, reply_to=reply_to)

@@ -305,7 +305,7 @@ class Playground:
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_FROM_PAGE:
             raise web.HTTPBadRequest(text="text must have 1 to 10000 characters")
         reply_to = _optional_int(body.get("reply_to"))
-        await self.api.send_text(user_id, text, reply_to=reply_to)
+        await self.api.type_text(user_id, text, reply_to=reply_to)
         return _ok({})
 
     async def _send_file(self, request: web.Request) -> web.Response:
