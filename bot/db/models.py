@@ -428,6 +428,9 @@ class Announcement(Base):
     unconfirmed: Mapped[int] = mapped_column(Integer, server_default="0")
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A digest of the text and buttons the progress message shows (None: not known): several
+    # processes and the coordinators' buttons edit it, and an edit to what it already says is refused.
+    progress_shown: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -6,6 +6,7 @@ Pause, Resume and Cancel; the sending itself is `bot/jobs/announcements.py`."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -280,11 +281,11 @@ async def on_send(
     )
     await state.clear()
     await callback.answer()
-    progress = await callback.message.answer(
-        texts.progress_text(created, directory, None, settings.announcement_rate),
-        reply_markup=texts.progress_keyboard(created),
+    text, keyboard = _progress(created, directory, settings)
+    progress = await callback.message.answer(text, reply_markup=keyboard)
+    await announcements.set_progress_message(
+        session, created.id, progress.chat.id, progress.message_id, shown=announcements.progress_digest(text, keyboard)
     )
-    await announcements.set_progress_message(session, created.id, progress.chat.id, progress.message_id)
     # Cosmetic, so after the progress message: a 429 here must not roll the announcement back.
     with contextlib.suppress(TelegramAPIError):
         await callback.message.edit_reply_markup(reply_markup=None)
@@ -323,11 +324,13 @@ async def on_control(
                 callback_data.action
             ]
         )
-    with contextlib.suppress(TelegramAPIError):
-        await callback.message.edit_text(
-            texts.progress_text(changed, directory, None, settings.announcement_rate),
-            reply_markup=texts.progress_keyboard(changed),
-        )
+    text, keyboard = _progress(changed, directory, settings)
+    if not await announcements.claim_progress_edit(session, changed.id, announcements.progress_digest(text, keyboard)):
+        return  # the sending loop has already shown it so
+    try:
+        await callback.message.edit_text(text, reply_markup=keyboard)
+    except TelegramAPIError:
+        await announcements.forget_progress_shown(session, changed.id, announcements.progress_digest(text, keyboard))
 
 
 async def on_list(message: Message, session: AsyncSession, directory: Directory, settings: Settings, operator: Operator) -> None:
@@ -349,12 +352,17 @@ async def on_list(message: Message, session: AsyncSession, directory: Directory,
     for a in found:
         if a.finished:
             continue
-        shown = await message.answer(
-            texts.progress_text(a, directory, None, settings.announcement_rate), reply_markup=texts.progress_keyboard(a)
-        )
+        text, keyboard = _progress(a, directory, settings)
+        shown = await message.answer(text, reply_markup=keyboard)
         await announcements.set_progress_message(
-            session, a.id, shown.chat.id, shown.message_id, get_i18n().current_locale
+            session, a.id, shown.chat.id, shown.message_id, get_i18n().current_locale,
+            shown=announcements.progress_digest(text, keyboard),
         )
+
+
+def _progress(a: announcements.Announcement, directory: Directory, settings: Settings) -> tuple[str, Any]:
+    """The progress message as a handler shows it (without a rate: only the sending loop knows it)."""
+    return texts.progress_text(a, directory, None, settings.announcement_rate), texts.progress_keyboard(a)
 
 
 def create_router() -> Router:

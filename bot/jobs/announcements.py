@@ -275,16 +275,24 @@ class Announcer:
         with self.i18n.context(), self.i18n.use_locale(current.language):
             text = texts.progress_text(current, self.directory, meter.rate(), self.rate)
             keyboard = texts.progress_keyboard(current)
+        digest = announcements.progress_digest(text, keyboard)
+        async with self.session_factory() as session, session.begin():
+            if not await announcements.claim_progress_edit(session, announcement_id, digest):
+                return None  # it says so already (this process's last edit, another's, a button's)
         try:
             await bot.edit_message_text(
                 text, chat_id=current.progress_chat_id, message_id=current.progress_message_id, reply_markup=keyboard
             )
+            return None
         except TelegramRetryAfter as error:
             log.info("progress not shown: flood control", extra={"retry_after": error.retry_after})
-            return float(error.retry_after)
+            retry_after: float | None = float(error.retry_after)
         except TelegramBadRequest as error:
-            if "not modified" not in error.message:
-                log.warning("progress not shown", extra={"announcement": announcement_id, "reason": error.message})
+            log.warning("progress not shown", extra={"announcement": announcement_id, "reason": error.message})
+            retry_after = None
         except (TelegramForbiddenError, TelegramNetworkError, TelegramServerError):
             log.warning("progress not shown", extra={"announcement": announcement_id})
-        return None
+            retry_after = None
+        async with self.session_factory() as session, session.begin():
+            await announcements.forget_progress_shown(session, announcement_id, digest)
+        return retry_after

@@ -13,6 +13,7 @@ that is unknown (the connection broke before Telegram answered, a process died m
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -248,12 +249,42 @@ async def get(session: AsyncSession, announcement_id: int, *, lock: bool = False
     return Announcement.from_row(row) if row else None
 
 
+def progress_digest(text: str, keyboard: Any) -> str:
+    """What identifies the progress message's content: its text and buttons (as Telegram compares
+    them to refuse an edit that changes nothing)."""
+    markup = keyboard.model_dump_json(exclude_none=True) if keyboard is not None else ""
+    return hashlib.blake2b(f"{text}\0{markup}".encode(), digest_size=16).hexdigest()
+
+
+async def claim_progress_edit(session: AsyncSession, announcement_id: int, digest: str) -> bool:
+    """Whether the progress message is to be edited to the content `digest` names: not if it shows
+    that already. Noted as shown at once (the row stays locked until the caller's transaction ends),
+    so that another process does not make the same edit; `forget_progress_shown` if the edit fails."""
+    claimed = await session.execute(
+        update(_announcements)
+        .where(_announcements.c.id == announcement_id, _announcements.c.progress_shown.is_distinct_from(digest))
+        .values(progress_shown=digest)
+        .returning(_announcements.c.id)
+    )
+    return claimed.first() is not None
+
+
+async def forget_progress_shown(session: AsyncSession, announcement_id: int, digest: str) -> None:
+    """The edit to `digest` did not happen: let the next one try it again."""
+    await session.execute(
+        update(_announcements)
+        .where(_announcements.c.id == announcement_id, _announcements.c.progress_shown == digest)
+        .values(progress_shown=None)
+    )
+
+
 async def set_progress_message(
-    session: AsyncSession, announcement_id: int, chat_id: int, message_id: int, language: str | None = None
+    session: AsyncSession, announcement_id: int, chat_id: int, message_id: int, language: str | None = None,
+    shown: str | None = None,
 ) -> None:
     """The message the sending loop keeps up to date (and in which language): the creator's, or
-    that of a coordinator who asked for it later (/announcements)."""
-    values: dict[str, Any] = {"progress_chat_id": chat_id, "progress_message_id": message_id}
+    that of a coordinator who asked for it later (/announcements); `shown`: its content's digest."""
+    values: dict[str, Any] = {"progress_chat_id": chat_id, "progress_message_id": message_id, "progress_shown": shown}
     if language is not None:
         values["language"] = language
     await session.execute(update(_announcements).where(_announcements.c.id == announcement_id).values(**values))
