@@ -93,13 +93,28 @@ async def clean_database(engine: AsyncEngine) -> None:
                     " AND state LIKE 'idle in transaction%' AND state_change < now() - interval '10 seconds'"
                 ))).scalars().all()
                 assert not leaked, f"connections left idle in a transaction, last statements: {leaked}"
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                try:
+                    await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                except DBAPIError as error:
+                    if "lock timeout" not in str(error):
+                        raise
+                    raise AssertionError("an earlier test left a transaction holding locks: " + await _sessions(engine)) from None
             return
         except DBAPIError as error:
             # A pooled connection the server has ended (CI once handed one to this fixture): SQLAlchemy
             # has now discarded the pool's connections, so once more, on new ones.
             if attempt == 2 or not error.connection_invalidated:
                 raise
+
+
+async def _sessions(engine: AsyncEngine) -> str:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT pid, state, now() - xact_start AS open_for, left(query, 120) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        ))).all()
+    return "; ".join(f"{pid} {state} for {open_for}: {query}" for pid, state, open_for, query in rows)
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ their handling commits. Knows nothing of Telegram's formats: an update here is i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import text
@@ -131,6 +133,23 @@ async def store(conn: AsyncConnection | AsyncSession, batch: Sequence[Received])
     return int(stored.scalar_one())
 
 
+T = TypeVar("T")
+
+
+async def _uncancelled(step: Awaitable[T]) -> T:
+    """`step`, finished even if the caller is cancelled meanwhile (a stop), before the cancellation
+    goes on. Run on the driver, out of SQLAlchemy's sight: cancelled half-way, the BEGIN would have
+    started a transaction the adapter never learned of (so the session's rollback skipped it and the
+    pooled connection went back still in it), and the claim would leave asyncpg mid-statement."""
+    running = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
 async def claim_next(session: AsyncSession) -> Claimed | None:
     """The next update to handle, locked and marked handled in the session's transaction (which
     this begins)."""
@@ -140,8 +159,8 @@ async def claim_next(session: AsyncSession) -> Claimed | None:
     fairy = await (await session.connection()).get_raw_connection()
     adapted = fairy.dbapi_connection
     if adapted._transaction is None:  # type: ignore[union-attr]
-        await adapted._start_transaction()  # type: ignore[union-attr]
-    row = await fairy.driver_connection.fetchrow(CLAIM_SQL)  # type: ignore[union-attr]
+        await _uncancelled(adapted._start_transaction())  # type: ignore[union-attr]
+    row = await _uncancelled(fairy.driver_connection.fetchrow(CLAIM_SQL))  # type: ignore[union-attr]
     if row is None:
         return None
     calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
