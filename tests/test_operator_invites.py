@@ -4,6 +4,7 @@ operator of that front-office; the link works once; nobody else can make one."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -117,3 +118,45 @@ async def test_a_coordinator_lists_moves_and_removes_operators_in_the_bot(coordi
     # The removed operator has no duty any more: /duty is just a message from someone not set up.
     after = await newcomer.send("/duty")
     assert "/duty" not in after.text and await on_duty(engine, newcomer.id) is False
+
+
+async def test_the_list_of_a_national_call_centres_operators_reaches_the_coordinator_whole(
+    coordinated_bot, api, engine, content
+):
+    """Three operators for each of the 21 front-offices, with the longest names: more than one
+    message holds (Telegram refuses a text over 4096 characters), so the list comes in several,
+    each operator once, in order."""
+    from bot.db.engine import create_session_factory
+    from bot.services.operators import add_operator
+
+    offices = ["national", *(office.slug for office in content.directory.regions)]
+    assert len(offices) == 21
+    async with create_session_factory(engine)() as session, session.begin():
+        for n in range(63):
+            await add_operator(session, content.directory, 700_000 + n, f"Оператор {n:02d} " + "Ә" * 50, offices[n % 21])
+    coordinator = chat.Person(api, COORDINATOR, "Saule", "en")
+    listed = await coordinator.send("/operators")
+    assert len(listed.sent) > 1 and all(len(m.text) <= 4096 for m in listed.sent)
+    whole = "\n".join(m.text for m in listed.sent)
+    order = [int(line.split()[0]) for line in whole.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert sorted(order) == sorted([*range(700_000, 700_063), COORDINATOR]), "each operator once"
+    assert listed.sent[0].text.startswith("Operators") and listed.sent[-1].text.endswith("/remove_operator and their id.")
+
+
+async def test_an_invite_expires_a_day_after_it_was_made(coordinated_bot, api, people, engine, t):
+    coordinator = chat.Person(api, COORDINATOR, "Сәуле", "ru")
+    invited = await coordinator.send("/invite almaty Асель")
+    payload = invite_link(invited.text)
+    async with engine.connect() as conn:
+        lifetime = await conn.scalar(text("SELECT expires_at - created_at FROM operator_invites"))
+    assert lifetime == timedelta(hours=24)
+    # A day passes: the link's last moment is behind it.
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE operator_invites SET expires_at = now() - interval '1 second'"))
+    newcomer = people("kk")
+    refused = await newcomer.send(f"/start {payload}")
+    assert refused.text == t("kk", "This invite link does not work: it has been used already or has expired. Ask your coordinator for a new one.")
+    assert newcomer.id not in [row[0] for row in await operators(engine)]
+    # A new link from the coordinator works.
+    again = await newcomer.send(f"/start {invite_link((await coordinator.send('/invite almaty Асель')).text)}")
+    assert again.text.startswith(t("kk", "Welcome! You are now an operator of {office}.").format(office="Алматы"))

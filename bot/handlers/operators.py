@@ -18,6 +18,7 @@ from bot.handlers.texts import office_name
 from bot.services import access, tickets
 from bot.services.access import Act
 from bot.services.directory import Directory
+from bot.services.lengths import messages_of
 from bot.services.operators import (
     INVITE_PREFIX,
     InviteNotValid,
@@ -117,7 +118,8 @@ async def on_list(message: Message, session: AsyncSession, directory: Directory,
     found = await list_operators(session, by=operator)
     lines = [_("<b>Operators</b>"), *(operator_line(directory, o) for o in found), "",
              _("To move one: /move_operator, their id and the region. To remove one: /remove_operator and their id.")]
-    await message.answer("\n".join(lines))
+    for text in messages_of(lines):  # a national call-centre's list is longer than one message
+        await message.answer(text)
 
 
 async def on_move(

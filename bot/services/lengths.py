@@ -30,3 +30,24 @@ def cut(text: str, limit: int) -> str:
         if used > room:
             return text[:index] + ELLIPSIS
     return text  # not reached: the text is longer than the room
+
+
+def messages_of(lines: list[str], limit: int = TELEGRAM_TEXT) -> list[str]:
+    """`lines` joined into as few texts as hold them, each at most `limit` UTF-16 units, a line
+    never split (each line must fit on its own). Counted on the lines as given, HTML markup
+    included: the visible text Telegram counts is shorter, so a text that fits here fits there."""
+    texts: list[str] = []
+    current: list[str] = []
+    used = 0
+    for line in lines:
+        length = utf16_length(line)
+        if length > limit:
+            raise ValueError(f"a line of {length} UTF-16 units does not fit in a message of {limit}")
+        if current and used + 1 + length > limit:
+            texts.append("\n".join(current))
+            current, used = [], 0
+        used += length + (1 if current else 0)
+        current.append(line)
+    if current:
+        texts.append("\n".join(current))
+    return texts
