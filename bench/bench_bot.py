@@ -122,7 +122,7 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
     done, so the load stays at `people` concurrent conversations for longer. With `spread`, each
     person starts at a random moment within that many seconds (steady state instead of a crowd
     arriving in the same second)."""
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     replies = Replies(api)
     log = open(Path(tempfile.gettempdir()) / f"qv-bench-{name}.log", "ab")

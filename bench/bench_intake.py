@@ -69,7 +69,7 @@ def bot_messages(api: BotApiServer, chat_id: int) -> int:
 
 
 async def backlog(name: str, database: str, people: int, per_person: int) -> dict:
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     ids = list(range(100_000, 100_000 + people))
     await set_up_people(database, ids)
@@ -122,7 +122,7 @@ async def backlog(name: str, database: str, people: int, per_person: int) -> dic
 
 
 async def closed_loop(name: str, database: str, processes: int, people: int, questions: int) -> dict:
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     ids = list(range(200_000, 200_000 + people))
     await set_up_people(database, ids)

@@ -214,7 +214,7 @@ async def echo_measurements(env: dict, probes: int, pace_seconds: float, paced_s
     """The echo bot: its round trip with `probes` people at the probes' pace for `pace_seconds`; its
     CPU per echo at 30 texts a second (30 people, one a second each) for `paced_seconds`, and back to
     back (30 people, `closed` texts in all)."""
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     chats = Chats(api)
     log = open(Path(tempfile.gettempdir()) / "qv-bench-issue5-echo.log", "ab")
@@ -510,7 +510,7 @@ async def announcements_section(args) -> dict:
     env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     results: dict = {"people": args.people, "recipients": args.recipients}
     region_name = next(o.name["en"] for o in Directory.load().regions if o.slug == REGION)
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     chats = Chats(api)
     log = open(Path(tempfile.gettempdir()) / "qv-bench-issue5-announcements.log", "ab")
@@ -965,7 +965,7 @@ async def stats_section(args) -> dict:
     log = open(log_path, "ab")
     env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "INFO", "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     results: dict = {}
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     chats = Chats(api)
     process = None
@@ -1065,7 +1065,7 @@ async def stats_section(args) -> dict:
 
 
 async def echo_round_trip(env: dict, people: int, seconds: float) -> dict:
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     chats = Chats(api)
     process = start_process([sys.executable, str(ROOT / "bench" / "echo_bot.py")], api, env, subprocess.DEVNULL)

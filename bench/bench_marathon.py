@@ -79,7 +79,7 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
     i18n = create_i18n("kk")
     labels = {key: i18n.gettext(key, locale="ru") for key in ("Marathon of Good Deeds", "🏆 Results", "📝 Log a deed",
                                                               "Today", "✅ Done", "✅ Log it")}
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     arrivals = Arrivals(api)
     env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),

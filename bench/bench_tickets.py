@@ -215,7 +215,7 @@ async def owe_backlog(url: str, citizens: list[int], operators: int) -> int:
 async def echo_round_trips(env: dict, people: int, messages: int, pace=no_pause, spread: float = 0.0) -> list[float]:
     """The bare echo bot: `people` sending `messages` texts each, back to back or at `pace`,
     arriving within `spread` seconds."""
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     arrivals = Arrivals(api)
     process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "echo_bot.py")], cwd=ROOT,
@@ -270,7 +270,7 @@ async def main() -> None:
     env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
            "TICKET_REMIND_AFTER_MINUTES": "600", "TICKET_ESCALATE_AFTER_MINUTES": "600", "TICKET_ANSWER_REMINDER_MINUTES": "600"}
     i18n = create_i18n("kk")
-    api = BotApiServer(first_update_id=int(time.time() * 1000))
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     arrivals = Arrivals(api)
     log = open(Path(tempfile.gettempdir()) / "qv-bench-tickets.log", "ab")

@@ -308,16 +308,21 @@ class TelegramSession(AiohttpSession):
         counted = _is_message(method)
         if counted:
             self.budget.record()
-        try:
-            return await super().make_request(bot, method, timeout)
-        except TelegramRetryAfter as error:
-            metrics.FLOOD_WAITS.labels("answers" if _answering.get() else "background").inc()
-            if error.retry_after > RETRY_AFTER_AT_MOST or not _answering.get():
-                raise
-            await asyncio.sleep(error.retry_after)
-            if counted:
-                self.budget.record()
-            return await super().make_request(bot, method, timeout)
+        waited = 0
+        while True:
+            try:
+                return await super().make_request(bot, method, timeout)
+            except TelegramRetryAfter as error:
+                metrics.FLOOD_WAITS.labels("answers" if _answering.get() else "background").inc()
+                # An answer waits out a short flood wait, even several in a row (the chat's own
+                # limit refills one message a second while others' messages use it too), up to
+                # RETRY_AFTER_AT_MOST in all; the outbox and the announcer reschedule instead.
+                if waited + error.retry_after > RETRY_AFTER_AT_MOST or not _answering.get():
+                    raise
+                await asyncio.sleep(error.retry_after)
+                waited += error.retry_after
+                if counted:
+                    self.budget.record()
 
     def build_form_data(self, bot: Any, method: TelegramMethod[Any]) -> FormData:
         files: dict[str, Any] = {}

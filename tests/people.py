@@ -53,7 +53,9 @@ class Person:
             if call.chat_id != self.id and call.method != "answerCallbackQuery":
                 continue
             if not call.ok:
-                reaction.errors.append(f"{call.method}: {call.error}")
+                if call.expected is None:  # not a fault the test caused, nor flood control
+                    reaction.errors.append(f"{call.method}: {call.error}")
+                continue
             elif call.method in SEND_METHODS:
                 reaction.sent.append(self.api.message(self.id, call.result["message_id"]))
             elif call.method in EDIT_METHODS:

@@ -64,7 +64,7 @@ def card_of(api, chat_id: int, number: int):
 # --- flood control ------------------------------------------------------------------------------
 
 
-async def test_a_flood_is_slowed_down_once_and_what_was_sent_before_reaches_the_operator(citizen, operator, engine, t, api):
+async def test_a_flood_is_slowed_down_once_and_what_was_sent_before_reaches_the_operator(citizen, operator, engine, t, api, settled):
     aigerim = await citizen("kk")
     akmola = await operator("akmola", "ru")
     number = await taken_question(aigerim, akmola, "kk", "ru", t, "Бірінші сұрақ")
@@ -82,7 +82,7 @@ async def test_a_flood_is_slowed_down_once_and_what_was_sent_before_reaches_the_
 
     assert await citizens_messages(engine, number) == ["Бірінші сұрақ", *(f"Хабарлама {i}" for i in range(1, 21))]
     await api.wait_for(lambda: len(relayed(api, akmola.id, "Хабарлама")) == 20 or None)
-    await asyncio.sleep(0.5)
+    await settled()
     bodies = [body.rsplit("\n", 1)[-1] for body in relayed(api, akmola.id, "Хабарлама")]
     assert bodies == [f"Хабарлама {i}" for i in range(1, 21)], "the operator gets at most the limit"
 
@@ -152,7 +152,7 @@ async def blocks(engine) -> list[dict]:
         return [dict(r) for r in (await conn.execute(text("SELECT * FROM blocks ORDER BY telegram_id"))).mappings()]
 
 
-async def test_a_national_coordinator_blocks_and_unblocks_a_requests_author(citizen, operator, engine, t, api):
+async def test_a_national_coordinator_blocks_and_unblocks_a_requests_author(citizen, operator, engine, t, api, settled):
     dmitry = await citizen("ru")
     akmola = await operator("akmola", "en", "Nurlan")
     coordinator = await operator("national", "en", "Saule", coordinator=True)
@@ -188,7 +188,7 @@ async def test_a_national_coordinator_blocks_and_unblocks_a_requests_author(citi
     assert form.text == t("ru", REFUSED)
     contacts = await dmitry.tap(t("ru", "Contacts"))
     assert contacts.text and contacts.text != t("ru", REFUSED), "the contacts still work"
-    await asyncio.sleep(0.3)
+    await settled()
     assert len([m for m in api.chat(dmitry.id) if m.from_bot and t("ru", BLOCKED_NOTICE) in (m.text or "")]) == 1
     assert relayed(api, akmola.id, "бездельники!!!") == []
     async with engine.connect() as conn:

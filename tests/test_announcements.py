@@ -347,3 +347,75 @@ async def test_people_are_answered_during_an_announcement_under_flood_control(ap
     answers_refused = [c for c in refused if c.chat_id in {p.id for p in asking}]
     # (Without the budget, at the same rate: four 429s here, one of them an answer's.)
     assert answers_refused == [] and len(refused) <= 1, f"{len(refused)} calls met the flood control"
+
+
+async def test_announcements_to_marathon_participants_and_to_operators_reach_only_them(api, bot, engine, operator, content):
+    """Participants: people who joined the marathon and want announcements. Operators: every
+    active operator, by their citizen record's language if they have one, else their operator
+    record's; one who never opened the bot cannot be written to, and is counted so."""
+    from bot.db.engine import create_session_factory
+    from bot.services import marathon
+    from bot.services.operators import add_operator
+
+    people = await seed_people(api, engine, 6, turned_off=1)
+    ids = list(people)
+    async with create_session_factory(engine)() as session, session.begin():
+        for telegram_id in ids[:3]:  # the first has turned announcements off
+            await marathon.join(session, telegram_id, "person", "Участник", "akmola")
+        await add_operator(session, content.directory, 600_001, "Never opened", "almaty", language="ru")
+        await add_operator(session, content.directory, 600_002, "Removed", "almaty")
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE operators SET active = false WHERE telegram_id = 600002"))
+    api.add_person(600_001, "Never opened", "ru")  # never pressed Start
+    staff = await operator("akmola", "kk", "Оператор")
+    coordinator = await operator("national", "en", "Aigerim", coordinator=True)
+
+    summary = await compose(coordinator, per_language=False, audience="🏃 Marathon participants")
+    assert "2 recipients" in summary
+    await coordinator.press("Send to 2 people")
+    finished = await wait_until(lambda: _finished(engine), 30)
+    assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (2, 2, 0, 0)
+    received = delivered(api, [*ids, staff.id, coordinator.id, 600_001])
+    assert {i for i, calls in received.items() if calls and i != coordinator.id} == set(ids[1:3])
+
+    api.expect_refusal("sendMessage", "bot can't initiate conversation", "an operator who never opened the bot")
+    summary = await compose(coordinator, per_language=False, audience="🧑‍💼 Operators")
+    assert "3 recipients" in summary, "the coordinator, the operator, and the one who never opened the bot"
+    await coordinator.press("Send to 3 people")
+    finished = await wait_until(lambda: _state(engine, 2), 30)
+    assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (3, 2, 1, 0)
+    greeting = "Happy Volunteer Day!"
+    times = {i: len([c for c in calls if greeting in c.params.get("text", "")])
+             for i, calls in delivered(api, [*ids, staff.id, 600_001]).items()}
+    assert times == {**{i: 0 for i in ids}, ids[1]: 1, ids[2]: 1, staff.id: 1, 600_001: 0}, "each audience only"
+
+
+async def _state(engine, announcement_id: int) -> dict | None:
+    found = await state_of(engine, announcement_id)
+    return found if found["state"] in ("done", "cancelled") else None
+
+
+async def test_every_kind_of_failure_of_an_announcement_is_counted_and_nobody_gets_it_twice(api, bot, engine, operator):
+    """Refused by Telegram (400): failed, never again. Telegram's 5xx: tried again, a few times,
+    then failed. An answer that is no Bot API answer at all (a proxy's HTML page): perhaps
+    delivered, so never sent again, and counted as unconfirmed."""
+    from bot.services.announcements import MAX_NETWORK_ATTEMPTS
+
+    people = await seed_people(api, engine, 5)
+    refused, flaky, down, garbled, fine = list(people)
+    api.fail_next("sendMessage", 400, "Bad Request: PEER_ID_INVALID", chat_id=refused)
+    api.fail_next("sendMessage", 502, "Bad Gateway", times=2, chat_id=flaky)
+    api.fail_next("sendMessage", 500, "Internal Server Error", times=MAX_NETWORK_ATTEMPTS, chat_id=down)
+    api.garble_next("sendMessage", garbled)
+    coordinator = await operator("national", "en", coordinator=True)
+    await compose(coordinator, per_language=False)
+    await coordinator.press("Send to 5 people")
+    finished = await wait_until(lambda: _finished(engine), 60)
+    assert (finished["total"], finished["sent"], finished["failed"], finished["unconfirmed"], finished["blocked"]) == (5, 2, 3, 1, 0)
+    received = delivered(api, people)
+    assert {i: len(calls) for i, calls in received.items()} == {refused: 0, flaky: 1, down: 0, garbled: 0, fine: 1}
+    attempts = {i: len([c for c in api.calls if c.method == "sendMessage" and c.chat_id == i]) for i in people}
+    assert attempts == {refused: 1, flaky: 3, down: MAX_NETWORK_ATTEMPTS, garbled: 1, fine: 1}
+    summary = api.message(coordinator.id, finished["progress_message_id"]).text
+    assert summary.endswith("Sent: 2 of 5\nNot delivered: 3 · blocked the bot: 0\n"
+                            "Of them not confirmed (the connection broke; not sent again): 1"), "the coordinator sees each"

@@ -136,7 +136,7 @@ async def test_forget_with_a_photo_still_owed_to_the_operator_does_not_block_the
     assert stuck == 0
 
 
-async def test_forget_in_the_middle_of_onboarding_leaves_no_conversation_state(people, engine):
+async def test_forget_in_the_middle_of_onboarding_leaves_no_conversation_state(people, engine, t):
     """A person who chose a language but has not consented yet asks /forget and is told "Nothing
     about you is stored", so their conversation row (keyed by their Telegram id) must go too."""
     person = people("ru")
@@ -146,7 +146,7 @@ async def test_forget_in_the_middle_of_onboarding_leaves_no_conversation_state(p
         before = await conn.scalar(text("SELECT count(*) FROM fsm_states WHERE key LIKE :k"), {"k": f"%:{person.id}:%"})
     assert before == 1
     answered = await person.send("/forget")
-    assert answered.text
+    assert answered.text == t("ru", "Nothing about you is stored.")
     async with engine.connect() as conn:
         after = await conn.scalar(text("SELECT count(*) FROM fsm_states WHERE key LIKE :k"), {"k": f"%:{person.id}:%"})
     assert after == 0, "their Telegram id and chosen language stay in fsm_states"

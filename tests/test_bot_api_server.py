@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 
 import aiohttp
 import pytest
@@ -92,6 +93,32 @@ async def test_unknown_chat_blocked_person_and_injected_flood_limit(call, api):
     assert status == 200
     failed = [c for c in api.calls if not c.ok]
     assert [c.error for c in failed][-1] == "Too Many Requests: retry after 3"
+
+
+async def test_flood_control_is_on_at_telegrams_rates(call, api):
+    """Judged from the calls' own times, so that a slow machine changes the counts, not the verdict."""
+    # One chat: a burst of 20 passes, then one a second.
+    started, passed = time.monotonic(), 0
+    while (status := (await call("sendMessage", chat_id=42, text=f"{passed}"))[0]) == 200:
+        passed += 1
+    assert status == 429 and api.calls[-1].error == "Too Many Requests: retry after 1"
+    assert 20 <= passed <= 20 + (time.monotonic() - started), passed
+    api.add_person(43, "Dana", "ru", started=True)
+    assert (await call("sendMessage", chat_id=43, text="hi"))[0] == 200, "another chat is not held up"
+
+    # All chats: at most 30 sends a second, and a refusal only when 30 went in the second before.
+    for person in range(100, 160):
+        api.add_person(person, "P", "ru", started=True)
+        await call("sendMessage", chat_id=person, text="hi")
+    sends = [c for c in api.calls if c.method == "sendMessage"]
+    ok_times = [c.at for c in sends if c.ok]
+    refused = [c for c in sends if c.error and "chat" not in (c.expected or "")]
+    assert refused, "60 sends at once meet flood control"
+    for c in sends:
+        in_the_second = sum(1 for at in ok_times if c.at - 1.0 < at <= c.at)
+        assert in_the_second <= 30
+    for c in refused:
+        assert sum(1 for at in ok_times if c.at - 1.0 < at < c.at) == 30
 
 
 async def test_edits_and_deletes(call, api):

@@ -97,7 +97,7 @@ async def test_bad_inputs_in_the_help_form_are_answered_and_nothing_is_lost(citi
     assert len(await tickets_of(engine, person.id)) == 1
 
 
-async def test_one_open_request_at_a_time_and_cancel_sends_nothing(citizen, engine, t):
+async def test_one_open_request_at_a_time_and_cancel_sends_nothing(citizen, engine, t, settled):
     person = await citizen("en")
     await fill_until_phone(person, t, "en")
     cancelled = await person.press("Cancel")
@@ -111,5 +111,5 @@ async def test_one_open_request_at_a_time_and_cancel_sends_nothing(citizen, engi
     assert f"№{number} is still open" in second.text
     ask_again = await person.tap("Ask an operator")
     assert f"№{number} is still open" in ask_again.text
-    await asyncio.sleep(0.2)
+    await settled()
     assert len(await tickets_of(engine, person.id)) == 1

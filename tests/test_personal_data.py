@@ -106,8 +106,9 @@ async def test_forget_leaves_no_trace_of_the_person_and_the_counts_stay(citizen,
 
     assert await traces(engine, needles, person.id) == []
     # The open request was closed and its operator told.
-    notice = await akmola.receive(f"№{second}")
-    assert notice.text
+    closed = t("ru", "The citizen has closed request {number}.").format(number=f"№{second}")
+    notice = await akmola.receive(closed)
+    assert notice.text == closed
 
     # What stays is anonymous and the figures are still true.
     async with engine.connect() as conn:

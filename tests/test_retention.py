@@ -145,8 +145,10 @@ async def test_the_retention_job_keeps_each_kind_of_personal_data_no_longer_than
     await run_retention(engine)
     assert await traces(engine, needles, silent.id) == []
     assert await traces(engine, [], RECIPIENT) == []
-    notice = await akmola.receive(f"№{number}")
-    assert notice.text, "the operator of the silent person's open request is told it was closed"
+    closed = t("ru", "The citizen has closed request {number}.").format(number=f"№{number}")
+    notice = await akmola.receive(closed)
+    assert notice.text == closed, \
+        "the operator of the silent person's open request is told it was closed"
 
     async with engine.connect() as conn:
         left = set((await conn.execute(text("SELECT telegram_id FROM users"))).scalars())
@@ -172,3 +174,29 @@ async def test_the_retention_job_keeps_each_kind_of_personal_data_no_longer_than
     # The silent person can come back as a new person.
     again = await silent.send("/start")
     assert again.sent
+
+
+async def test_the_retention_job_works_through_a_large_backlog_in_batches_a_minute_apart(bot, engine):
+    """250 people silent for longer than the period: 100 are erased per firing (each is a /forget),
+    and while a batch is full the job comes back in a minute rather than a day."""
+    from bot.services.personal_data import PEOPLE_BATCH, RETENTION_SOON
+
+    await execute(
+        engine,
+        "INSERT INTO users (telegram_id, language, region, consent_version, consent_at, last_active_on) "
+        "SELECT id, 'kk', 'akmola', 1, now(), current_date - CAST(:days AS integer) FROM generate_series(900000, 900249) id",
+        days=KEEP + 1,
+    )
+    await execute(engine, "INSERT INTO users (telegram_id, language, region, consent_version, consent_at, last_active_on) "
+                          "VALUES (900999, 'ru', 'akmola', 1, now(), current_date)")
+    left, next_in = [], []
+    for _ in range(3):
+        await run_retention(engine)
+        left.append(await scalar(engine, "SELECT count(*) FROM users WHERE telegram_id BETWEEN 900000 AND 900249"))
+        next_in.append(await scalar(engine, "SELECT due_at - now() FROM timers WHERE kind = 'retention' AND done_at IS NULL"))
+    assert left == [250 - PEOPLE_BATCH, 250 - 2 * PEOPLE_BATCH, 0]
+    assert all(wait <= RETENTION_SOON for wait in next_in[:2]), "a full batch: back in a minute"
+    assert next_in[2] > timedelta(hours=23), "the backlog done, the job is back to once a day"
+    assert await scalar(engine, "SELECT count(*) FROM users WHERE telegram_id = 900999") == 1, "who still writes stays"
+    erased = await scalar(engine, "SELECT sum((subject->>'people')::int) FROM audit_log WHERE action = 'retention_people'")
+    assert erased == 250

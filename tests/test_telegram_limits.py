@@ -34,7 +34,8 @@ async def outbox_failures(engine) -> list[tuple]:
 
 
 def refused_calls(api) -> list[str]:
-    return [f"{c.method}: {c.error}" for c in api.calls if not c.ok]
+    """What Telegram refused that it would refuse again (flood control's 429s are waited out)."""
+    return [f"{c.method}: {c.error}" for c in api.calls if not c.ok and c.expected is None]
 
 
 async def taken_question(citizen, operator, t, question: str = "Как стать волонтёром?"):

@@ -35,7 +35,7 @@ async def open_question(citizen: people_module.Person, language: str, question: 
 
 
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])
-async def test_the_full_life_of_a_question_in_each_language(citizen, operator, engine, t, language):
+async def test_the_full_life_of_a_question_in_each_language(citizen, operator, engine, t, language, settled):
     aigerim = await citizen(language)
     akmola = await operator("akmola", "ru", "Нұрлан")
     almaty = await operator("almaty", "kk", "Асель")
@@ -49,7 +49,7 @@ async def test_the_full_life_of_a_question_in_each_language(citizen, operator, e
     card = await akmola.receive(f"№{number}")
     assert "Как стать волонтёром, если мне 16 лет?" in card.text
     assert [b["text"] for b in card.buttons] == [t("ru", "✋ Take"), t("ru", "↪️ Transfer")]
-    await asyncio.sleep(0.3)
+    await settled()
     assert almaty.received() == [], "another region's operators get nothing"
     assert coordinator.received() == [], "the national office is not disturbed while the region is on duty"
     queue = await coordinator.send("/queue")
@@ -155,7 +155,7 @@ async def test_the_national_office_sees_every_region_and_gets_tickets_of_a_regio
     assert f"№{number}" in shown.text and "Is anyone there?" in shown.text
 
 
-async def test_transfer_to_another_region_with_a_note(citizen, operator, engine, t):
+async def test_transfer_to_another_region_with_a_note(citizen, operator, engine, t, settled):
     dmitry = await citizen("ru")
     akmola = await operator("akmola", "en", "Nurlan")
     almaty = await operator("almaty", "kk", "Асель")
@@ -185,7 +185,7 @@ async def test_transfer_to_another_region_with_a_note(citizen, operator, engine,
     assert row["office"] == "almaty" and row["region"] == "akmola" and row["operator_id"] == almaty.id
     await almaty.send("Сәлеметсіз бе!")
     await dmitry.receive("Сәлеметсіз бе!")
-    await asyncio.sleep(0.3)
+    await settled()
     assert passed_on in akmola.api.message(akmola.id, card.message_id).text, "who took it is not theirs to see"
     late = await akmola.press_forged(card, f"tk:take:{number}")
     assert late.answer["text"] == "There is no such request among those of your front-office."
@@ -234,7 +234,7 @@ async def test_the_citizen_is_told_when_the_office_opens_if_it_is_closed(bot, ci
     assert "is closed now. It opens on" in registered and "09:00 (Astana time)" in registered
 
 
-async def test_my_requests_close_by_the_citizen_and_rating(citizen, operator, engine, t):
+async def test_my_requests_close_by_the_citizen_and_rating(citizen, operator, engine, t, settled):
     dmitry = await citizen("ru")
     akmola = await operator("akmola", "en")
     empty = await dmitry.tap(t("ru", "My requests"))
@@ -267,7 +267,7 @@ async def test_my_requests_close_by_the_citizen_and_rating(citizen, operator, en
 
     # What the citizen writes now is a question for the knowledge base again, not for the operator.
     await dmitry.send("Как стать волонтёром?")
-    await asyncio.sleep(0.3)
+    await settled()
     assert akmola.received() == []
     nowhere = await akmola.send("Are you there?")
     assert "This message went to nobody" in nowhere.text
@@ -315,7 +315,7 @@ def sends_to(api, chat_id: int, containing: str) -> list:
     return [c for c in api.calls if c.ok and c.chat_id == chat_id and c.method == "sendMessage" and containing in c.params.get("text", "")]
 
 
-async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported_to_the_operator(citizen, operator, engine, t, api):
+async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported_to_the_operator(citizen, operator, engine, t, api, settled):
     emma = await citizen("en")
     akmola = await operator("akmola", "en")
     await emma.tap("Ask an operator")
@@ -325,7 +325,7 @@ async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported
     number = int((await emma.receive("№")).text.split("№", 1)[1].split()[0])
     card = await akmola.receive(f"№{number}")
     assert asyncio.get_running_loop().time() - started >= 1.0, "the refused message waited retry_after"
-    await asyncio.sleep(0.3)
+    await settled()
     assert len(sends_to(api, emma.id, f"№{number}")) == 1 and len(sends_to(api, akmola.id, f"№{number}")) == 1
 
     await akmola.press("Take", card)
@@ -341,7 +341,7 @@ async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported
     assert failed == ["blocked"]
     again = await akmola.send("Still there?")
     assert "blocked the bot" in again.text, "the operator is warned with each message while it lasts"
-    await asyncio.sleep(0.3)
+    await settled()
     assert [m.text for m in akmola.received() if "The citizen of request" in (m.text or "")] == [], "reported once"
 
     await emma.send("Sorry, I am back")  # writing to the bot unblocks it
@@ -349,7 +349,7 @@ async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported
     assert (await ticket_row(engine, number))["citizen_unreachable"] is False
 
 
-async def test_a_restart_between_a_citizens_message_and_its_delivery_loses_nothing(bot, citizen, operator, engine, t, api):
+async def test_a_restart_between_a_citizens_message_and_its_delivery_loses_nothing(bot, citizen, operator, engine, t, api, settled):
     aigerim = await citizen("kk")
     akmola = await operator("akmola", "ru")
     number = await open_question(aigerim, "kk", "Бірінші хабарлама", t)
@@ -362,11 +362,11 @@ async def test_a_restart_between_a_citizens_message_and_its_delivery_loses_nothi
     await api.wait_for(lambda: any(not c.ok and c.method == "sendMessage" for c in api.calls))
     await bot.restart()  # …while the bot restarts
     await akmola.receive("Екінші хабарлама")
-    await asyncio.sleep(0.5)
+    await settled()
     assert len(sends_to(api, akmola.id, "Екінші хабарлама")) == 1
 
 
-async def test_one_operator_with_several_tickets_never_mixes_them(citizen, operator, engine, t):
+async def test_one_operator_with_several_tickets_never_mixes_them(citizen, operator, engine, t, settled):
     first, second = await citizen("kk"), await citizen("ru")
     akmola = await operator("akmola", "en")
     one = await open_question(first, "kk", "Бірінші азаматтың сұрағы", t)
@@ -386,7 +386,7 @@ async def test_one_operator_with_several_tickets_never_mixes_them(citizen, opera
     # Replying to their own earlier message goes to that message's ticket, not the current one.
     await akmola.send("One more for the first", reply_to=mine)
     await first.receive("One more for the first")
-    await asyncio.sleep(0.3)
+    await settled()
     assert all("first" not in (m.text or "") for m in second.received())
 
     # Closing one, then replying to the other's message: the reply is not taken as the resolution.

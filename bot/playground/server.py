@@ -12,10 +12,12 @@ What is deliberately like Telegram, because bots trip on it:
   each a file of its own, and what is not an image is refused as a photo;
 * uploads arrive as multipart, referenced as `attach://name`;
 * getUpdates confirms an update (the next offset) before the bot's reply to it exists;
+* flood control on by default, at Telegram's rates: 429 with `retry_after` beyond 30 sends and
+  edits a second, or beyond a burst of 20 to one chat that refills at one a second;
 * 400 for callback data over 64 bytes, a text over 4096 or a caption over 1024 characters after
   entity parsing, HTML Telegram's parser refuses (`html.py`), an edit that changes nothing; 403 for
   a person who blocked the bot or never started it;
-  429 with `parameters.retry_after` when a fault is injected;
+  429 with `parameters.retry_after` when a fault is injected too;
 * a lost answer (`lose_answers`): the message is delivered, then the connection breaks before the
   bot hears so, as after a network timeout;
 * with a webhook set, getUpdates is refused (409) and updates are POSTed to the webhook with its
@@ -30,7 +32,9 @@ import contextlib
 import io
 import itertools
 import json
+import math
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -50,6 +54,11 @@ MAX_CALLBACK_ANSWER = 200
 # the photo itself, scaled down to 2560 if it is larger.
 PHOTO_SIDES = (90, 320, 800, 1280, 2560)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# Telegram's flood control (core.telegram.org/bots/faq): "no more than 30 messages per second" to
+# different chats; in one chat "more than one message per second" only in short bursts.
+TELEGRAM_RATE = 30
+CHAT_RATE = 1.0
+CHAT_BURST = 20
 
 
 def split_like_an_app(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -113,6 +122,9 @@ class BotApiError(Exception):
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
+
+
+GARBLED = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"
 
 
 def bad_request(reason: str) -> BotApiError:
@@ -253,7 +265,12 @@ def _queue_of(update: dict) -> int:
 
 
 class BotApiServer:
-    def __init__(self, bot_id: int = 7000000001, bot_username: str = "qazvolunteer_bot", first_update_id: int = 1) -> None:
+    def __init__(
+        self, bot_id: int = 7000000001, bot_username: str = "qazvolunteer_bot", first_update_id: int = 1,
+        telegram_rates: bool = True,
+    ) -> None:
+        """`telegram_rates`: flood control as Telegram's (`flood_control`); the benchmarks, which
+        measure the bot rather than Telegram, turn it off."""
         self.bot_user = {
             "id": bot_id, "is_bot": True, "first_name": "Qazvolunteer", "username": bot_username,
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False,
@@ -277,10 +294,15 @@ class BotApiServer:
         self._faults: list[Fault] = []
         self._expected_refusals: list[ExpectedRefusal] = []
         self._unanswered_allowed: str | None = None
+        self._garbled: dict[tuple[str, int], int] = {}  # (method, chat) -> answers still to garble
         self._lost_answers: dict[tuple[str, int], int] = {}  # (method, chat) -> answers still to lose
         self._interrupts: dict[tuple[str, int], Callable[[dict[str, Any]], bool]] = {}
-        self.flood_limit: int | None = None  # messages a second, as Telegram's flood control
+        # Flood control, as Telegram's: sends and edits a second to all chats, and each chat's bucket.
+        self.flood_limit: int | None = TELEGRAM_RATE if telegram_rates else None
         self._flood_window: deque[float] = deque()
+        self.chat_rates = telegram_rates
+        self._chat_buckets: dict[int, tuple[float, float]] = {}  # chat -> (messages it may still take, when)
+        self._flood_cause = "Telegram's flood control (at Telegram's rates)"
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.listeners: list[Callable[[str, dict], None]] = []
@@ -479,6 +501,19 @@ class BotApiServer:
         (e.g. 429, retry_after=1)."""
         self._faults.append(Fault(method, BotApiError(code, description, retry_after), times, chat_id))
 
+    def garble_next(self, method: str, chat_id: int, times: int = 1) -> None:
+        """The next `times` calls of `method` to `chat_id` are not carried out and answered with a
+        proxy's HTML error page instead of the Bot API's JSON (a broken hop between the bot and
+        Telegram): neither a success nor one of Telegram's refusals."""
+        self._garbled[(method, chat_id)] = times
+
+    def _garbles(self, method: str, chat_id: int | None) -> bool:
+        key = (method, chat_id or 0)
+        if self._garbled.get(key, 0) <= 0:
+            return False
+        self._garbled[key] -= 1
+        return True
+
     def lose_answers(self, method: str, chat_id: int, times: int = 1) -> None:
         """The next `times` calls of `method` to `chat_id` are carried out (the person gets the
         message, the call is recorded) but the connection breaks before the answer reaches the bot,
@@ -505,19 +540,39 @@ class BotApiServer:
         return True
 
     def flood_control(self, per_second: int | None) -> None:
-        """Answer 429 (retry after 1 s) to sends and edits beyond `per_second` in any second, as
-        Telegram does to a bot sending more than about 30 messages a second; None turns it off."""
+        """Answer 429 (retry after 1 s) to sends and edits beyond `per_second` in any second (to all
+        chats together; Telegram's own is TELEGRAM_RATE, on by default); None turns that off. Each
+        chat's own limit stays (see `_check_flood`)."""
         self.flood_limit = per_second
         self._flood_window.clear()
+        self._flood_cause = "flood control the test set"
 
-    def _check_flood(self, method: str) -> None:
-        if self.flood_limit is None or not method.lower().startswith(("send", "edit")):
+    def without_chat_limits(self, why: str) -> None:
+        """Turn each chat's own flood limit off, saying `why` (a test that acts far faster than a
+        person can, whose point is not the pace)."""
+        assert why, "say why"
+        self.chat_rates = False
+
+    def _check_flood(self, method: str, chat_id: int | None) -> None:
+        if not method.lower().startswith(("send", "edit")):
             return
         now = time.monotonic()
+        if self.chat_rates and chat_id is not None:
+            # Telegram: "avoid sending more than one message per second" to a chat, "short bursts
+            # that go over this limit" allowed: a bucket of CHAT_BURST, refilled at CHAT_RATE.
+            left, at = self._chat_buckets.get(chat_id, (float(CHAT_BURST), now))
+            left = min(float(CHAT_BURST), left + (now - at) * CHAT_RATE)
+            if left < 1.0:
+                wait = math.ceil((1.0 - left) / CHAT_RATE)
+                raise BotApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait,
+                                  caused="Telegram's flood control of one chat (at Telegram's rates)")
+            self._chat_buckets[chat_id] = (left - 1.0, now)
+        if self.flood_limit is None:
+            return
         while self._flood_window and self._flood_window[0] <= now - 1.0:
             self._flood_window.popleft()
         if len(self._flood_window) >= self.flood_limit:
-            raise BotApiError(429, "Too Many Requests: retry after 1", retry_after=1, caused="flood control the test turned on")
+            raise BotApiError(429, "Too Many Requests: retry after 1", retry_after=1, caused=self._flood_cause)
         self._flood_window.append(now)
 
     def expect_refusal(self, method: str, containing: str, why: str) -> None:
@@ -647,8 +702,12 @@ class BotApiServer:
             if self._interrupted(method, params) and request.transport is not None:
                 request.transport.abort()
                 raise web.HTTPInternalServerError  # unsent: the connection is gone
+            if self._garbles(method, self._chat_of(params)):
+                self.calls.append(Call(method, params, False, "502 Bad Gateway (HTML)", time.monotonic(),
+                                       expected="a garbled answer the test injected"))
+                return web.Response(status=502, text=GARBLED, content_type="text/html")
             self._raise_injected_fault(method, self._chat_of(params))
-            self._check_flood(method)
+            self._check_flood(method, self._chat_of(params))
             result = await handler(params, uploads)
         except BotApiError as error:
             if method != "getUpdates":
@@ -958,7 +1017,19 @@ class BotApiServer:
                 self._changed.notify_all()
 
     async def _api_setmycommands(self, params: dict, uploads: dict) -> bool:
-        self.commands[params.get("language_code") or None] = params.get("commands") or []
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad_request("BOT_COMMANDS_TOO_MUCH" if isinstance(commands, list) else "commands must be an array")
+        for command in commands:
+            name, description = command.get("command", ""), command.get("description", "")
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(description.strip()) <= 256:
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        language = params.get("language_code") or None
+        if language is not None and not re.fullmatch(r"[a-z]{2}", language):
+            raise bad_request("LANG_CODE_INVALID")
+        self.commands[language] = commands
         return True
 
     async def _api_getmycommands(self, params: dict, uploads: dict) -> list:
