@@ -227,6 +227,13 @@ def command_operators(settings: Settings, args: argparse.Namespace) -> None:
         run_event_loop(manage_operators(settings, url, args))
 
 
+# What each `marathon` command does, for its one line when it cannot.
+MARATHON_ACTIONS = {
+    "dates": "set the dates", "kind": "change the kind", "limit": "set the limit", "nomination": "save the nomination",
+    "shortlist": "shortlist", "winner": "choose the winner", "announce": "announce the winners", "export": "export",
+}
+
+
 async def manage_marathon(url: str, args: argparse.Namespace) -> None:
     # Without aiogram, like the operators' commands.
     from bot.db.engine import create_engine, create_session_factory
@@ -263,7 +270,7 @@ async def manage_marathon(url: str, args: argparse.Namespace) -> None:
             export = await marathon_export.collect(session, filters)
             await personal_data.record_marathon_export(session, filters, export, actor=command_line_actor())
     except (ValueError, ArithmeticError) as exc:  # NominationError too; a malformed --max
-        raise CommandError(f"Cannot {args.action}: {exc}") from None
+        raise CommandError(f"Cannot {MARATHON_ACTIONS.get(args.action, args.action)}: {exc}") from None
     finally:
         await engine.dispose()
     out = output_file(args.out) if args.format == "xlsx" else Path(args.out)

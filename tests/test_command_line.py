@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 
 from bot.config import PROJECT_ROOT
 
@@ -60,3 +61,58 @@ def test_migrate_against_a_server(tmp_path, database_url):
     result = run_bot(tmp_path, "migrate", DATABASE_URL=database_url.replace("+asyncpg", ""))
     assert result.returncode == 0, result.stderr
     assert "migrations applied" in result.stderr
+
+
+async def test_run_publishes_the_command_menu_answers_and_stops_cleanly_on_sigterm(api, engine, tmp_path, i18n):
+    """`python -m bot run` as deployed: it publishes the menu in each language (and the default
+    one, in the default language), answers people, and on SIGTERM (docker stop) exits 0 without a
+    traceback, finishing what it was handling."""
+    import asyncio
+    import signal
+
+    from bot.app import COMMANDS
+    from tests.people import Person
+
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
+           "DATABASE_URL": engine.url.render_as_string(hide_password=False), "LOG_LEVEL": "WARNING"}
+    for name in ("ADMIN_IDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "METRICS_LISTEN"):
+        env.pop(name, None)
+    log = tmp_path / "bot.log"
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+
+    def answers() -> list:
+        return [m for m in api.chat(person.id) if m.from_bot]
+
+    process = start()
+    try:
+        await api.wait_for(lambda: len(api.commands) == 4 or None, 60)
+        for language, shown in api.commands.items():
+            expected = [{"command": name, "description": i18n.gettext(description, locale=language or "kk")}
+                        for name, description in COMMANDS]
+            assert shown == expected, language
+        assert api.commands["ru"][0] == {"command": "start", "description": "Начать или вернуться в меню"}
+
+        person = Person(api, 8100, "Test", "ru")
+        await api.send_text(person.id, "/start")
+        await api.wait_for(lambda: answers() or None, 30)
+        last, _ = await api.send_text(person.id, "/start")
+        await api.wait_for(lambda: api.confirmed_upto >= last or None, 30)  # stored by the bot
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(process.wait, 40)
+        assert code == 0, log.read_text()
+        assert "Traceback" not in log.read_text()
+        # Answered before it stopped, or kept for the next start: either way once.
+        process = start()
+        async with engine.connect() as conn:
+            for _ in range(300):
+                if not await conn.scalar(text("SELECT count(*) FROM intake WHERE handled_at IS NULL")):
+                    break
+                await asyncio.sleep(0.1)
+        await api.wait_for(lambda: len(answers()) >= 2 or None, 30)
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 40)
+    assert len(answers()) == 2, [m.text for m in answers()]

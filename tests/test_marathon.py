@@ -68,7 +68,8 @@ async def test_joining_and_logging_a_deed_in_each_language(citizen, engine, cont
     assert t(language, "nothing approved yet") in mine.text
 
 
-async def test_a_deed_of_each_kind_and_anonymous_organisations(citizen, engine, content, t):
+async def test_a_deed_of_each_kind_and_anonymous_organisations(citizen, engine, content, t, api):
+    api.without_chat_limits("a deed of every kind logged at machine speed: a person takes minutes")
     await run_marathon(engine, content.rules)
     person = await citizen("en")
     await join(person, t, "en", "🏢 As an organisation", name=None)
@@ -83,6 +84,7 @@ async def test_a_deed_of_each_kind_and_anonymous_organisations(citizen, engine, 
 
 
 async def test_every_refusal_stores_nothing(citizen, engine, content, t, api):
+    api.without_chat_limits("every wrong answer tried at machine speed: a person takes minutes")
     await run_marathon(engine, content.rules, daily_limit=2)
     person = await citizen("ru")
     await join(person, t, "ru")
@@ -426,3 +428,80 @@ async def test_who_turned_announcements_off_is_not_sent_the_winners(citizen, ope
     await wants.receive("Экология")
     await asyncio.sleep(0.5)
     assert not any("Экология" in (m.text or "") for m in does_not.received())
+
+
+async def test_the_fourth_photo_is_refused_and_a_long_deed_reaches_the_reviewer_whole(citizen, operator, engine, content, t):
+    await run_marathon(engine, content.rules)
+    person = await citizen("en")
+    await join(person, t, "en")
+    trees = content.rules.kind("trees")
+    await person.press(t("en", "📝 Log a deed"))
+    await person.press(trees.name["en"])
+    await person.send("7")
+    await person.press(t("en", "Today"))
+    await person.send("Кокшетау")
+    # The longest description, as Telegram counts it twice over: 500 emoji are 1,000 units.
+    description = "🌳" * 499 + "&"
+    await person.send(description)
+    sent = []
+    for n in range(3):
+        await person.send_photo(f"the alley, side {n}")
+        sent.append(person.sent_last().photo[-1]["file_unique_id"])
+    fourth = await person.send_photo("the alley, side 3")
+    assert fourth.text == t("en", "That is three photos already, the most for one deed. Press “Done”.")
+    await person.press(t("en", "✅ Done"))
+    await person.press(t("en", "✅ Log it"))
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT file_unique_id FROM deed_photos ORDER BY position"))).scalars().all()
+        assert await conn.scalar(text("SELECT description FROM deeds")) == description
+    assert stored == sent, "the three photos, not the fourth"
+
+    akmola = await operator("akmola", "en")
+    review = await akmola.send("/deeds")
+    photos = [m for m in review.sent if m.photo]
+    assert [m.photo[-1]["file_unique_id"] for m in photos] == sent, "the reviewer sees the participant's photos"
+    card = review.last
+    assert card.photo is None and card.text.endswith(f"What: {description}"), "too long for a caption: a message"
+    assert [b["text"] for b in card.buttons] == ["✅ Approve", "❌ Reject", "✏️ Correct the amount"]
+    await akmola.press("✅ Approve", card)
+    await person.receive("7 trees planted")
+
+
+async def test_the_command_lines_marathon_commands_on_the_server(citizen, engine, content, t, tmp_path, database_url):
+    """What the organising committee does from the server: the dates shown and refused in the
+    wrong order, a kind switched off and on, a nomination, its shortlist and winner; each mistake is
+    one clear line and exit code 2, and changes nothing."""
+    from tests.test_command_line import run_bot
+
+    url = database_url.replace("+asyncpg", "")
+
+    def cli(*args: str) -> tuple[int, str]:
+        done = run_bot(tmp_path, "marathon", *args, DATABASE_URL=url)
+        return done.returncode, (done.stdout if done.returncode == 0 else done.stderr).strip()
+
+    assert cli("dates") == (0, "the marathon runs 2026-09-01 to 2026-12-05, at most 5 deeds a day"), "the rules' own"
+    await run_marathon(engine, content.rules)
+    code, shown = cli("dates")
+    assert code == 0 and shown.endswith("at most 20 deeds a day") and shown != "the marathon runs 2026-09-01 to 2026-12-05, at most 5 deeds a day"
+    assert cli("dates", "--starts", "2026-12-31", "--ends", "2026-01-01") == (
+        2, "Cannot set the dates: the marathon cannot end before it starts")
+    assert cli("dates") == (0, shown), "unchanged"
+
+    assert cli("kind", "--kind", "trees", "off") == (0, "trees is not offered to participants")
+    assert cli("kind", "--kind", "unicorns", "off") == (
+        2, "Cannot change the kind: no deed kind 'unicorns'; one of: animals, trees, litter, people, blood, hours, other")
+    person = await citizen("en")
+    await join(person, t, "en")
+    offered = [b["text"] for b in (await person.press("📝 Log a deed")).last.buttons]
+    assert "🌳 Trees planted" not in offered and "🐾 Animals helped" in offered
+    assert cli("kind", "--kind", "trees", "on") == (0, "trees is offered to participants")
+    await person.press("✖️ Cancel")
+    assert "🌳 Trees planted" in [b["text"] for b in (await person.press("📝 Log a deed")).last.buttons]
+
+    assert cli("nomination", "--slug", "kind-heart", "--kk", "Мейірімді жүрек", "--ru", "Доброе сердце", "--en", "Kind heart") == (
+        0, "saved: kind-heart\tМейірімді жүрек\tДоброе сердце\tKind heart")
+    assert cli("shortlist", "--nomination", "kind-heart", "--participant", "404") == (
+        2, "Cannot shortlist: 404 is not a participant of the marathon")
+    assert cli("shortlist", "--nomination", "kind-heart", "--participant", str(person.id)) == (0, f"shortlisted {person.id} for kind-heart")
+    assert cli("winner", "--nomination", "kind-heart", "--participant", str(person.id)) == (0, f"{person.id} wins kind-heart")
+    assert cli("nominations") == (0, f"kind-heart\tKind heart\n\twinner\t{person.id}\tАйгерім")
