@@ -319,8 +319,8 @@ class TelegramSession(AiohttpSession):
                 # RETRY_AFTER_AT_MOST in all; the outbox and the announcer reschedule instead.
                 if waited + error.retry_after > RETRY_AFTER_AT_MOST or not _answering.get():
                     raise
-                await asyncio.sleep(error.retry_after)
-                waited += error.retry_after
+                await asyncio.sleep(max(error.retry_after, 1))
+                waited += max(error.retry_after, 1)
                 if counted:
                     self.budget.record()
 

@@ -19,6 +19,21 @@ async def test_a_sticker_a_photo_or_a_location_where_text_is_wanted(citizen, sto
     assert await stored.user(person.id) == before
 
 
+async def test_a_paste_whose_every_piece_is_long_is_still_answered_once(citizen, stored, t):
+    """7,700 characters: two pieces of 4096 and 3604, both long, and the second dropped: the
+    person is told of it all the same."""
+    person = await citizen("en")
+    reaction = await person.send("volunteer " * 770)
+    assert [m.text for m in reaction.sent] == [
+        t("en", "That is a long message. Please ask your question in a sentence or two (up to {limit} characters).")
+        .format(limit=300),
+        t("en", "The rest of your long text arrived as separate messages (Telegram splits a text longer than "
+                "4096 characters); it was not used."),
+    ]
+    # A minute later they write again: a question, not the rest of anything.
+    assert "rest of your long text" not in (await person.send("/help")).text
+
+
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])
 async def test_five_thousand_characters(citizen, stored, t, language):
     person = await citizen(language)

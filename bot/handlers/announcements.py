@@ -325,12 +325,17 @@ async def on_control(
             ]
         )
     text, keyboard = _progress(changed, directory, settings)
-    if not await announcements.claim_progress_edit(session, changed.id, announcements.progress_digest(text, keyboard)):
+    digest = announcements.progress_digest(text, keyboard)
+    # The digest is of the message the sending loop keeps up to date; an older progress message
+    # (before /announcements showed a new one) is edited without touching it.
+    kept_up = callback.message.message_id == changed.progress_message_id
+    if kept_up and not await announcements.claim_progress_edit(session, changed.id, digest):
         return  # the sending loop has already shown it so
     try:
         await callback.message.edit_text(text, reply_markup=keyboard)
     except TelegramAPIError:
-        await announcements.forget_progress_shown(session, changed.id, announcements.progress_digest(text, keyboard))
+        if kept_up:
+            await announcements.forget_progress_shown(session, changed.id, digest)
 
 
 async def on_list(message: Message, session: AsyncSession, directory: Directory, settings: Settings, operator: Operator) -> None:

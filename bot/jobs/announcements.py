@@ -288,6 +288,8 @@ class Announcer:
             log.info("progress not shown: flood control", extra={"retry_after": error.retry_after})
             retry_after: float | None = float(error.retry_after)
         except TelegramBadRequest as error:
+            if "not modified" in error.message:
+                return None  # it says so already
             log.warning("progress not shown", extra={"announcement": announcement_id, "reason": error.message})
             retry_after = None
         except (TelegramForbiddenError, TelegramNetworkError, TelegramServerError):

@@ -142,12 +142,17 @@ async def _uncancelled(step: Awaitable[T]) -> T:
     started a transaction the adapter never learned of (so the session's rollback skipped it and the
     pooled connection went back still in it), and the claim would leave asyncpg mid-statement."""
     running = asyncio.ensure_future(step)
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await running
-        raise
+    cancelled = False
+    while not running.done():
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            cancelled = True  # again, if cancelled again: the step finishes all the same
+        except Exception:
+            break  # the step's own failure, raised below
+    if cancelled:
+        raise asyncio.CancelledError
+    return running.result()
 
 
 async def claim_next(session: AsyncSession) -> Claimed | None:
