@@ -167,8 +167,8 @@ async def _count(api, ids, at_least: int) -> bool:
     return len(sends_to(api, ids)) >= at_least
 
 
-async def _finished(engine) -> dict | None:
-    found = await state_of(engine)
+async def _finished(engine, announcement_id: int = 1) -> dict | None:
+    found = await state_of(engine, announcement_id)
     return found if found["state"] in ("done", "cancelled") else None
 
 
@@ -382,17 +382,13 @@ async def test_announcements_to_marathon_participants_and_to_operators_reach_onl
     summary = await compose(coordinator, per_language=False, audience="🧑‍💼 Operators")
     assert "3 recipients" in summary, "the coordinator, the operator, and the one who never opened the bot"
     await coordinator.press("Send to 3 people")
-    finished = await wait_until(lambda: _state(engine, 2), 30)
+    finished = await wait_until(lambda: _finished(engine, 2), 30)
     assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (3, 2, 1, 0)
     greeting = "Happy Volunteer Day!"
     times = {i: len([c for c in calls if greeting in c.params.get("text", "")])
              for i, calls in delivered(api, [*ids, staff.id, 600_001]).items()}
     assert times == {**{i: 0 for i in ids}, ids[1]: 1, ids[2]: 1, staff.id: 1, 600_001: 0}, "each audience only"
 
-
-async def _state(engine, announcement_id: int) -> dict | None:
-    found = await state_of(engine, announcement_id)
-    return found if found["state"] in ("done", "cancelled") else None
 
 
 async def test_every_kind_of_failure_of_an_announcement_is_counted_and_nobody_gets_it_twice(api, bot, engine, operator):
