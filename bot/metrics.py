@@ -25,6 +25,10 @@ HANDLING_RETRIED = Counter(
     "bot_update_handling_retried", "Handlings that did not commit and wait to be tried again",
     ["reason"],  # database: it was unreachable; error: anything else
 )
+POLLING_FAILURES = Counter(
+    "bot_polling_failures", "Rounds of getUpdates that failed and wait to be tried again; nothing they fetched is confirmed",
+    ["reason"],  # database: it was unreachable; telegram: Telegram was; conflict: another poller or a webhook; error: anything else
+)
 INTAKE_WAITING = Gauge("bot_intake_waiting", "Updates stored and not yet handled (all processes)")
 INTAKE_OLDEST = Gauge("bot_intake_oldest_waiting_seconds", "Age of the oldest update not yet handled")
 OUTBOX_PENDING = Gauge("bot_outbox_pending", "Messages the bot owes and has not sent yet (all processes)")

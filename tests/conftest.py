@@ -268,8 +268,8 @@ def operator(api: BotApiServer, bot: RunningBot, engine: AsyncEngine, content: C
 
 @pytest.fixture
 def settled(engine: AsyncEngine):
-    """`await settled()`: the bot has finished with everything: every stored update handled and
-    every owed message sent (or given up), all committed. A message that has not arrived by then
+    """`await settled()`: the bot has finished with everything: every stored update handled, every
+    due timer fired and every owed message sent (or given up), all committed. A message that has not arrived by then
     will not: "nothing arrived" is checked after this, never after a pause."""
 
     async def wait(timeout: float = 15.0) -> None:
@@ -280,10 +280,11 @@ def settled(engine: AsyncEngine):
                 busy = await conn.scalar(text(
                     "SELECT (SELECT count(*) FROM intake WHERE handled_at IS NULL)"
                     " + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed IS NULL)"
+                    " + (SELECT count(*) FROM timers WHERE done_at IS NULL AND due_at <= now())"
                 ))
             if not busy:
                 return
-            assert loop.time() < deadline, f"the bot has not settled: {busy} updates or owed messages left"
+            assert loop.time() < deadline, f"the bot has not settled: {busy} updates, due timers or owed messages left"
             await asyncio.sleep(0.05)
 
     return wait

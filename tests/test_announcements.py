@@ -10,6 +10,7 @@ from random import Random
 
 from sqlalchemy import text
 
+from bot.jobs.announcements import LOCK_KEY
 from tests.people import SEND_METHODS
 
 SEEDED_FROM = 3_000_000
@@ -66,6 +67,25 @@ async def wait_until(predicate, timeout: float, step: float = 0.2):
             return result
         await asyncio.sleep(step)
     raise AssertionError("timed out")
+
+
+async def announcer_at_rest(engine, announcement_id: int = 1, timeout: float = 20) -> None:
+    """Wait until no process is sending announcements and nobody of this one is being sent to:
+    the sending loop has seen the state (paused, cancelled, done) and let go of its advisory lock.
+    What has not been sent by then will not be while the state stands."""
+    async def at_rest() -> bool:
+        async with engine.connect() as conn:
+            sending_lock = await conn.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :key"),
+                {"key": LOCK_KEY},
+            )
+            in_flight = await conn.scalar(
+                text("SELECT count(*) FROM announcement_recipients WHERE announcement_id = :id AND state = 'sending'"),
+                {"id": announcement_id},
+            )
+        return sending_lock == 0 and in_flight == 0
+
+    await wait_until(at_rest, timeout, step=0.05)
 
 
 async def compose(coordinator, *, per_language: bool, audience: str = "👥 Everyone", say=lambda msgid: msgid) -> str:
@@ -190,20 +210,18 @@ async def test_pause_resume_and_cancel(api, bot, engine, operator, t):
     assert paused.answer["text"] == "Пауза."
     assert "⏸ на паузе" in paused.edited[0].text
     assert [b["text"] for b in paused.edited[0].buttons] == ["▶️ Продолжить", "✖️ Отмена"]
-    await asyncio.sleep(1.5)  # the batch in flight when the pause came finishes
+    await announcer_at_rest(engine)  # the batch in flight when the pause came has finished
     at_pause = len(sends_to(api, ids))
-    await asyncio.sleep(2)
-    assert len(sends_to(api, ids)) == at_pause, "nothing is sent while paused"
-    assert at_pause < 400
+    paused_row = await state_of(engine)
+    assert paused_row["state"] == "paused" and paused_row["sent"] == at_pause < 400, "nothing is sent while paused"
 
     await coordinator.press("Продолжить", progress)
     await wait_until(lambda: _count(api, ids, at_pause + 40), 20)
     cancelled = await coordinator.press("Отмена", progress)
     assert "✖️ отменено" in cancelled.edited[0].text and not cancelled.edited[0].buttons
-    await asyncio.sleep(2)
+    await announcer_at_rest(engine)
     at_cancel = len(sends_to(api, ids))
-    await asyncio.sleep(1.5)
-    assert len(sends_to(api, ids)) == at_cancel < 400, "Cancel stops it"
+    assert at_cancel < 400, "Cancel stops it"
     assert all(len(calls) <= 1 for calls in delivered(api, ids).values())
     final = await state_of(engine)
     assert final["state"] == "cancelled" and final["sent"] == at_cancel
@@ -302,7 +320,7 @@ async def test_any_coordinator_follows_and_controls_a_running_announcement(api, 
     await wait_until(lambda: _edited_since(api, other.id, followed), 10)  # now kept up to date in their chat
     cancelled = await other.press("Отмена", followed)
     assert "✖️ отменено" in cancelled.edited[0].text
-    await asyncio.sleep(2)
+    await announcer_at_rest(engine)
     assert (await state_of(engine))["state"] == "cancelled" and len(sends_to(api, ids)) < 150
     listed = await other.send("/announcements")
     assert "✖️ отменено" in listed.text and len(listed.sent) == 1, "nothing to follow once it is over"

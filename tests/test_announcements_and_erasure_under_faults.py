@@ -15,6 +15,7 @@ from bot.jobs.announcements import Announcer
 from tests.test_announcements import (
     _count,
     _finished,
+    announcer_at_rest,
     compose,
     delivered,
     max_in_any_second,
@@ -52,11 +53,10 @@ async def test_cancel_holds_when_telegram_refuses_the_progress_edit(api, bot, en
     api.fail_next("editMessageText", 429, "Too Many Requests: retry after 1", retry_after=1, times=3, chat_id=coordinator.id)
     answer = await _press_raw(api, coordinator, progress.message_id, "Cancel")
     assert answer == "Cancelled: nobody else will receive it."
-    await asyncio.sleep(2)  # the batch in flight finishes
-    at_cancel = len(sends_to(api, ids))
-    await asyncio.sleep(1.5)
-    assert (await state_of(engine))["state"] == "cancelled", "the coordinator was told it is cancelled"
-    assert len(sends_to(api, ids)) == at_cancel < 300, "nobody else receives it"
+    await announcer_at_rest(engine)  # the batch in flight has finished
+    cancelled = await state_of(engine)
+    assert cancelled["state"] == "cancelled", "the coordinator was told it is cancelled"
+    assert len(sends_to(api, ids)) == cancelled["sent"] < 300, "nobody else receives it"
 
 
 async def test_a_restart_during_a_long_retry_after_loses_nobody(api, bot, engine, operator):

@@ -438,9 +438,21 @@ async def test_a_database_restart_while_people_write_loses_nothing(api, content,
         for round_ in range(3, QUESTIONS):
             for person in people:
                 await api.send_text(person.id, asked_by(person, questions)[round_].question["ru"])
-        await asyncio.sleep(4)
-        async with aiohttp.ClientSession() as client, client.get(f"http://127.0.0.1:{metrics_port}/healthz") as response:
-            assert response.status == 503 and (await response.json())["database"] == "unreachable"
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"http://127.0.0.1:{metrics_port}/metrics") as response:
+                failed_before = metric(await response.text(), "bot_polling_failures_total", reason="database")
+
+            # The poller has tried twice since the questions came (and confirmed nothing, checked
+            # below): what it would wrongly confirm, it would have by now.
+            for _ in range(200):
+                async with client.get(f"http://127.0.0.1:{metrics_port}/metrics") as response:
+                    if metric(await response.text(), "bot_polling_failures_total", reason="database") >= failed_before + 2:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the poller did not try again while the database was away")
+            async with client.get(f"http://127.0.0.1:{metrics_port}/healthz") as response:
+                assert response.status == 503 and (await response.json())["database"] == "unreachable"
         assert api.confirmed_upto == confirmed, "updates were confirmed to Telegram while the database was away"
         assert answered(api, people) == PEOPLE * 3
         await asyncio.to_thread(server.ensure_postgres_running)
@@ -449,6 +461,14 @@ async def test_a_database_restart_while_people_write_loses_nothing(api, content,
     finally:
         processes.stop_all()
         await engine.dispose()
+
+
+def metric(exposition: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus' text format (0 if absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)"
+    found = re.search("^" + pattern + "$", exposition, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
 
 
 def wait_gone(pid: int) -> None:

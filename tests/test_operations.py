@@ -12,15 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.jobs.send_rates import SendRateSharing
 from bot.telegram_session import SendBudget
 from tests.conftest import RunningBot
-from tests.test_intake import answers, distinct_questions, free_port, set_up
-
-
-def metric(exposition: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus' text format (0 if absent)."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)"
-    found = re.search("^" + pattern + "$", exposition, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+from tests.test_intake import answers, distinct_questions, free_port, metric, set_up
 
 
 async def test_health_and_metrics_in_polling_mode(api, engine, content, i18n):

@@ -56,7 +56,7 @@ async def test_owed_messages_go_out_after_commit_in_order_and_never_after_a_roll
     assert len(rows) == 5 and all(r["sent_at"] is not None and r["failed"] is None for r in rows)
 
 
-async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_once(api, bot, engine, people):
+async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_once(api, bot, engine, people, settled):
     first, second = people("kk", started=True), people("en", started=True)
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
     started = time.monotonic()
@@ -69,42 +69,40 @@ async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_o
     await owed_in_one_transaction(engine, (second.id, "after a bad gateway"))
     await api.wait_for(lambda: received(api, second), 10)
     assert time.monotonic() - started >= 1.0  # the first backoff
-    await asyncio.sleep(0.3)
+    await settled()
     assert received(api, first) == ["after the flood limit", "and the next one"]  # in order, once
     assert received(api, second) == ["after a bad gateway"]
     assert [r["attempts"] for r in await outbox_rows(engine)] == [1, 0, 1]
 
 
-async def test_a_person_who_blocked_the_bot_is_not_retried(api, bot, engine, people):
+async def test_a_person_who_blocked_the_bot_is_not_retried(api, bot, engine, people, settled):
     citizen = people("ru", started=True)
     api.block(citizen.id)
     await owed_in_one_transaction(engine, (citizen.id, "never seen"), (citizen.id, "nor this"))
     await api.wait_for(lambda: sum(1 for c in api.calls if c.method == "sendMessage" and not c.ok) == 2)
-    await asyncio.sleep(0.5)
+    await settled()
     assert [r["failed"] for r in await outbox_rows(engine)] == ["blocked", "blocked"]
     assert sum(1 for c in api.calls if c.method == "sendMessage") == 2  # one try each, no retries
 
 
-async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_start(api, bot, engine, people):
+async def test_what_was_owed_while_the_bot_was_down_goes_out_once_after_the_start(api, bot, engine, people, settled):
     citizen = people("kk", started=True)
     await bot.stop()
     await owed_in_one_transaction(engine, *[(citizen.id, f"хабарлама {n}") for n in range(3)])
-    await asyncio.sleep(0.3)
-    assert received(api, citizen) == []
     await bot.start()
     await api.wait_for(lambda: len(received(api, citizen)) == 3)
-    await asyncio.sleep(0.3)
+    await settled()
     assert received(api, citizen) == ["хабарлама 0", "хабарлама 1", "хабарлама 2"]
 
 
-async def test_two_processes_delivering_at_once_send_each_message_once_and_in_order(api, bot, engine, people):
+async def test_two_processes_delivering_at_once_send_each_message_once_and_in_order(api, bot, engine, people, settled):
     citizens = [people("ru", started=True) for _ in range(10)]
     second = build_worker(bot.settings, engine, create_session_factory(engine), bot.content, bot.i18n)  # as a second bot process would
     await second.start(bot.bot)
     try:
         await owed_in_one_transaction(engine, *[(c.id, f"{c.id}: {n}") for n in range(5) for c in citizens])
         await api.wait_for(lambda: sum(len(received(api, c)) for c in citizens) == 50, 15)
-        await asyncio.sleep(0.3)
+        await settled()
     finally:
         await second.stop()
     for citizen in citizens:

@@ -191,7 +191,7 @@ async def test_transfer_to_another_region_with_a_note(citizen, operator, engine,
     assert late.answer["text"] == "There is no such request among those of your front-office."
 
 
-async def test_time_limits_remind_then_escalate_then_remind_the_assignee(bot, citizen, operator, engine, t):
+async def test_time_limits_remind_then_escalate_then_remind_the_assignee(bot, citizen, operator, engine, t, settled):
     bot.settings = bot.settings.model_copy(update={
         "ticket_remind_after_minutes": 0.02, "ticket_escalate_after_minutes": 0.05, "ticket_answer_reminder_minutes": 0.02,
     })
@@ -213,7 +213,10 @@ async def test_time_limits_remind_then_escalate_then_remind_the_assignee(bot, ci
     await national.receive("Мен әлі күтіп отырмын")
     waiting = await national.receive("is waiting for your answer")  # T3
     assert f"№{number}" in waiting.text and escalated.text
-    await asyncio.sleep(1.5)
+    await settled()  # every due timer fired, everything owed sent
+    async with engine.connect() as conn:  # and no clock of the request is left to run
+        clocks_left = await conn.scalar(text("SELECT count(*) FROM timers WHERE key = :key AND done_at IS NULL"), {"key": str(number)})
+    assert clocks_left == 0
     assert [m.text for m in national.received()] == [], "each limit reminds once"
 
 

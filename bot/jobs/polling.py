@@ -106,14 +106,17 @@ class Poller:
             except TelegramUnreachable as error:
                 pause = PAUSES[min(failures, len(PAUSES) - 1)]
                 failures += 1
+                metrics.POLLING_FAILURES.labels("telegram").inc()
                 log.warning("cannot reach Telegram; polling again shortly", extra={"error": str(error), "pause": pause})
                 await self._pause(pause)
             except TelegramConflictError:
+                metrics.POLLING_FAILURES.labels("conflict").inc()
                 log.warning("Telegram says another poller or a webhook is active; polling again shortly")
                 await self._pause(CONFLICT_PAUSE)
             except Exception as error:
                 pause = PAUSES[min(failures, len(PAUSES) - 1)]
                 failures += 1
+                metrics.POLLING_FAILURES.labels("database" if unreachable(error) else "error").inc()
                 if unreachable(error):
                     log.warning("the database is unreachable; nothing is confirmed to Telegram until it is back")
                 else:
