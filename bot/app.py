@@ -62,6 +62,7 @@ from bot.keyboards.callbacks import (
     WinnersChoice,
 )
 from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
+from bot.middlewares.albums import Albums
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.fsm_key import FsmKeyMiddleware
 from bot.middlewares.pastes import SplitPastes
@@ -170,6 +171,8 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
     # The rest of a long text an app split into messages does not reach the flows.
     dispatcher.update.outer_middleware(SplitPastes())
+    # An album's photos after the first reach only the handlers that take them (flag `album`).
+    dispatcher.message.middleware(Albums())
     # What the bot owes people (the outbox) is sent, and due timers fire, in every process.
     worker = build_worker(settings, engine, session_factory, content, i18n)
     dispatcher.startup.register(worker.start)

@@ -4,6 +4,7 @@ update (its transaction committed) and returns what changed in the chat."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from bot.playground.server import BotApiServer, ChatMessage, picture, split_like_an_app
@@ -46,8 +47,15 @@ class Person:
 
     async def _after(self, action) -> Reaction:
         mark = len(self.api.calls)
-        update_id, *rest = await action
-        await self.api.wait_for(lambda: update_id in self.api.handled_updates, self.timeout)
+        done = await action
+        if isinstance(done, list):  # an album: one update per item, all sent at once
+            update_ids, rest = [update_id for update_id, _ in done], []
+        else:
+            update_id, *rest = done
+            update_ids = [update_id]
+        if None in update_ids:  # Telegram did not pass it on: the bot did not ask for this kind
+            return Reaction()
+        await self.api.wait_for(lambda: self.api.handled_updates.issuperset(update_ids), self.timeout)
         reaction = Reaction()
         for call in self.api.calls[mark:]:
             if call.chat_id != self.id and call.method != "answerCallbackQuery":
@@ -144,6 +152,17 @@ class Person:
         sending a new upload (new file ids), as from the phone's camera."""
         return await self._after(self.api.send_photo(self.id, picture(subject), caption))
 
+    async def send_album(self, *subjects: str, caption: str | None = None, reply_to: ChatMessage | None = None) -> Reaction:
+        """Pick 2 to 10 photos, one of each subject, and send them at once as an album (in reply
+        to `reply_to`); the reaction is to them all."""
+        pictures = [picture(subject) for subject in subjects]
+        return await self._after(self.api.send_album(self.id, pictures, caption, reply_to.message_id if reply_to else None))
+
+    async def edit(self, message: ChatMessage, text: str) -> Reaction:
+        """Edit a text sent earlier; the reaction is to the edit (nothing, if the bot does not ask
+        Telegram for edits)."""
+        return await self._after(_with_id(self.api.edit_text(self.id, message, text)))
+
     async def forward(self, message: ChatMessage) -> Reaction:
         """Forward a message (from this chat or another) to the bot: the same files, with its origin."""
         return await self._after(self.api.forward(self.id, message))
@@ -163,3 +182,7 @@ class Person:
 
     def last_bot_message(self) -> ChatMessage:
         return next(m for m in reversed(self.api.chat(self.id)) if m.from_bot)
+
+
+async def _with_id(update: Awaitable[int | None]) -> tuple[int | None]:
+    return (await update,)

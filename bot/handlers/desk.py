@@ -295,8 +295,11 @@ async def on_ticket(
 
 
 async def relay(
-    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int,
+    album_position: int,
 ) -> None:
+    """The operator's message goes to the citizen of `ticket_id`; each photo of an album goes, and
+    the first is answered for them all."""
     content = await checked_content(message)
     if content is None:
         return
@@ -307,6 +310,8 @@ async def relay(
         return
     # A reply to this message of the operator's own goes to the same ticket, not the current one.
     await tickets.link(session, operator.telegram_id, message.message_id, ticket.id, is_card=False)
+    if album_position:
+        return
     note = _("✓ Sent to the citizen of request №{number}.").format(number=ticket.id)
     if ticket.citizen_unreachable:
         note += "\n" + _("⚠️ The citizen has blocked the bot: the message may not reach them.")
@@ -315,11 +320,12 @@ async def relay(
 
 
 async def on_reply(
-    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int,
+    album_position: int,
 ) -> None:
     """A reply to a message the bot recorded as one of a ticket's (its card, a relayed message,
     the history, the operator's own answer) goes to that ticket."""
-    await relay(message, session, operator, limits, directory, ticket_id)
+    await relay(message, session, operator, limits, directory, ticket_id, album_position)
 
 
 async def on_other_reply(message: Message) -> None:
@@ -331,9 +337,9 @@ async def on_other_reply(message: Message) -> None:
 
 
 async def on_current(
-    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, album_position: int
 ) -> None:
-    await relay(message, session, operator, limits, directory, operator.current_ticket)
+    await relay(message, session, operator, limits, directory, operator.current_ticket, album_position)
 
 
 async def on_export(
@@ -376,13 +382,13 @@ def create_router() -> Router:
     router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?$")))
     router.message.register(on_export, Command("tickets_export"), ActiveOperator(coordinators_only=True))
     # A reply always goes to the ticket it replies to, even in the middle of closing another one.
-    router.message.register(on_reply, RepliesToTicket(), NotCommand())
+    router.message.register(on_reply, RepliesToTicket(), NotCommand(), flags={"album": True})
     not_menu = ~AnyMenuButton()
     router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand(), not_menu)
     router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand(), not_menu)
     # In another flow's step (a deed's amount, a reason), a reply is that flow's to take.
     router.message.register(on_other_reply, IsReply(), StateFilter(None), NotCommand())
-    router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), not_menu)
+    router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), not_menu, flags={"album": True})
     # An operator who is not also a citizen of the bot has nothing else to say to it.
     router.message.register(on_nowhere, Onboarded(False), StateFilter(None), NotCommand())
     return router

@@ -24,6 +24,16 @@ async def on_unsupported_message(message: Message) -> None:
     )
 
 
+async def on_edited(message: Message) -> None:
+    """A person changed a message they had sent. What it said first is what the bot acted on and
+    what an operator was given; the change goes nowhere, and the person must not think otherwise
+    (a corrected phone number or address that nobody sees)."""
+    await message.reply(
+        _("Changes to a message already sent reach no one: what you sent first stays as it was. Please send the correction as a new message."),
+        allow_sending_without_reply=True,  # the message may have been deleted since
+    )
+
+
 async def on_stale_button(callback: CallbackQuery) -> None:
     await callback.answer(_("This button is no longer active."))
 
@@ -33,4 +43,5 @@ def create_router() -> Router:
     router.message.register(on_unknown_command, TypedCommand())
     router.message.register(on_unsupported_message)
     router.callback_query.register(on_stale_button)
+    router.edited_message.register(on_edited)
     return router

@@ -364,26 +364,46 @@ async def on_words(message: Message, state: FSMContext, session: AsyncSession, r
     await next_step(message, state, session, step, rules, user)
 
 
-async def on_photo(message: Message, state: FSMContext, session: AsyncSession) -> None:
+def photos_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Done"), callback_data=MarathonNav(action="photos_done"))
+    button_row(builder)
+    builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+async def on_photo(message: Message, state: FSMContext, session: AsyncSession, album_position: int) -> None:
+    """A photo of the deed. The photos of an album are answered in one message, edited as they
+    come ("Photo 3 of up to 3 received"), not one message each."""
     data = await state.get_data()
     photos: list[list[str]] = data.get("photos", [])
     biggest = message.photo[-1]
     if any(unique == biggest.file_unique_id for _, unique in photos) or await marathon.photo_used(session, biggest.file_unique_id):
         await message.answer(refusal_text(Refusal.PHOTO_USED))
         return
-    if len(photos) >= marathon.MAX_PHOTOS:
-        await message.answer(_("That is three photos already, the most for one deed. Press “Done”."))
+    full = len(photos) >= marathon.MAX_PHOTOS
+    if not full:
+        photos.append([biggest.file_id, biggest.file_unique_id])
+        await state.update_data(photos=photos)
+    # [album, message id, whether it says the deed is full] of the answer to this album so far
+    answered = data.get("photos_answer") if album_position else None
+    if answered and answered[0] == message.media_group_id:
+        if full and answered[2]:
+            return  # the answer says so already
+        await message.bot.edit_message_text(
+            photos_text(len(photos), full), chat_id=message.chat.id, message_id=answered[1], reply_markup=photos_keyboard()
+        )
+        await state.update_data(photos_answer=[answered[0], answered[1], full])
         return
-    photos.append([biggest.file_id, biggest.file_unique_id])
-    await state.update_data(photos=photos)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Done"), callback_data=MarathonNav(action="photos_done"))
-    button_row(builder)
-    builder.adjust(1, 2)
-    await message.answer(
-        _("Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=len(photos), limit=marathon.MAX_PHOTOS),
-        reply_markup=builder.as_markup(),
-    )
+    sent = await message.answer(photos_text(len(photos), full), reply_markup=photos_keyboard())
+    if message.media_group_id is not None:
+        await state.update_data(photos_answer=[message.media_group_id, sent.message_id, full])
+
+
+def photos_text(count: int, full: bool) -> str:
+    if full:
+        return _("That is three photos already, the most for one deed. Press “Done”.")
+    return _("Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=count, limit=marathon.MAX_PHOTOS)
 
 
 async def on_photos_done(callback: CallbackQuery, state: FSMContext, rules: Rules, user: Person) -> None:
@@ -543,7 +563,7 @@ def create_router() -> Router:
     router.message.register(on_amount, StateFilter(Logging.amount), F.text, NotCommand(), not_menu)
     router.message.register(on_day_typed, StateFilter(Logging.day), F.text, NotCommand(), not_menu)
     router.message.register(on_words, StateFilter(Logging.locality, Logging.description), F.text, NotCommand(), not_menu)
-    router.message.register(on_photo, StateFilter(Logging.photos), F.photo)
+    router.message.register(on_photo, StateFilter(Logging.photos), F.photo, flags={"album": True})
     router.message.register(on_not_a_photo, StateFilter(Logging.photos), not_menu)
     router.message.register(on_wrong_kind, StateFilter(Joining, Logging), not_menu)
     return router

@@ -165,8 +165,11 @@ async def refuse(message: Message, admission: abuse.Admission, flood: FloodLimit
         await message.answer(refusal)
 
 
-async def on_addition(message: Message, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits) -> None:
-    """Anything the citizen writes while a request is open goes to it, unless they flood."""
+async def on_addition(
+    message: Message, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits, album_position: int
+) -> None:
+    """Anything the citizen writes while a request is open goes to it, unless they flood. The
+    photos of an album go each; the first is answered for them all."""
     content = await checked_content(message)
     if content is None:
         return
@@ -179,6 +182,8 @@ async def on_addition(message: Message, session: AsyncSession, user: Person, lim
         ticket = await tickets.citizen_says(session, limits, user.telegram_id, content)
     except TicketError:  # closed by the operator a moment ago
         await message.answer(_("That request has just been closed. To write to an operator again: 💬 Ask an operator."))
+        return
+    if album_position:
         return
     if ticket.status is tickets.Status.TAKEN:
         await message.answer(_("✓ Sent to the operator (request №{number}).").format(number=ticket.id))
@@ -282,7 +287,7 @@ def create_router() -> Router:
     router.callback_query.register(on_close_declined, RequestAction.filter(F.action == "close_no"))
     router.callback_query.register(on_no_comment, RequestAction.filter(F.action == "no_comment"))
     router.callback_query.register(on_rating, RatingChoice.filter())
-    router.message.register(on_question, StateFilter(AskOperator.question), not_menu)
+    router.message.register(on_question, StateFilter(AskOperator.question), not_menu, flags={"album": True})
     router.message.register(on_comment, StateFilter(RatingComment.comment), not_menu)
     return router
 
@@ -291,5 +296,5 @@ def create_open_ticket_router() -> Router:
     """Runs after the help form: what a citizen with an open request writes, outside any form."""
     router = Router(name="open_ticket")
     router.message.filter(HasOpenTicket(), Onboarded(), StateFilter(None), ~AnyMenuButton())
-    router.message.register(on_addition, NotCommand())
+    router.message.register(on_addition, NotCommand(), flags={"album": True})
     return router

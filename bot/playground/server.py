@@ -11,6 +11,10 @@ What is deliberately like Telegram, because bots trip on it:
   forward or a re-send by `file_id` keeps them); a photo arrives in several sizes, smallest first,
   each a file of its own, and what is not an image is refused as a photo;
 * uploads arrive as multipart, referenced as `attach://name`;
+* an album (`send_album`) arrives as one message per photo, one update each, sharing a
+  `media_group_id`, the caption on the first; an edit (`edit_text`) as an `edited_message`;
+* only the kinds of update the bot asked for (`allowed_updates`, kept until it asks again) are
+  kept for it; the others are never sent (`withheld_updates` lists them);
 * getUpdates confirms an update (the next offset) before the bot's reply to it exists;
 * flood control on by default, at Telegram's rates: 429 with `retry_after` beyond 30 sends and
   edits a second, or beyond a burst of 20 to one chat that refills at one a second;
@@ -50,6 +54,14 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
+MAX_ALBUM = 10
+# What Telegram sends a bot that never said which updates it wants (or sent an empty list).
+DEFAULT_ALLOWED_UPDATES = frozenset({
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
+    "business_message", "edited_business_message", "deleted_business_messages", "inline_query",
+    "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media",
+    "poll", "poll_answer", "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+})
 # The longest side of each size Telegram keeps of a photo ("s", "m", "x", "y", "w"); the largest is
 # the photo itself, scaled down to 2560 if it is larger.
 PHOTO_SIDES = (90, 320, 800, 1280, 2560)
@@ -285,6 +297,11 @@ class BotApiServer:
         self.callback_answers: dict[str, dict | None] = {}  # query id -> answer (None: not yet)
         self.handled_updates: set[int] = set()
         self._updates: list[dict] = []
+        # The kinds of update the bot asked for (getUpdates' or setWebhook's `allowed_updates`,
+        # kept until changed, as Telegram does); others are not kept for it at all.
+        self.allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
+        self.withheld_updates: list[str] = []  # kinds of update Telegram would not have passed on
+        self._media_groups = itertools.count(13_000_000_000_000_000)
         # Telegram never gives two updates one id; a bot whose database outlives this server (the
         # playground, the benchmarks) recognises a stored id as an update it already has, so those
         # pass a first id of their own (the time in ms).
@@ -395,10 +412,15 @@ class BotApiServer:
         self.messages[chat_id].append(message)
         return message
 
-    async def _push_update(self, kind: str, payload: dict) -> int:
+    async def _push_update(self, kind: str, payload: dict) -> int | None:
+        """Queue an update for the bot; its id, or None when Telegram would not pass it on (a kind
+        the bot did not ask for)."""
         sender = (payload.get("from") or {}).get("id")
-        if sender in self.people:
+        if sender in self.people and kind != "edited_message":
             self.people[sender].started = True
+        if kind not in self.allowed_updates:
+            self.withheld_updates.append(kind)  # what the bot did not ask for, Telegram never sends
+            return None
         update_id = next(self._update_ids)
         self._updates.append({"update_id": update_id, kind: payload})
         await self._notify("update", {"update_id": update_id, "kind": kind})
@@ -443,6 +465,44 @@ class BotApiServer:
         message = self._new_message(user_id, from_bot=False, caption=caption, photo=photo)
         return await self._push_update("message", self.message_api(message)), message
 
+    async def send_album(
+        self, user_id: int, contents: list[bytes], caption: str | None = None, reply_to: int | None = None
+    ) -> list[tuple[int, ChatMessage]]:
+        """The person sends 2 to 10 photos at once, as an album: Telegram delivers one message per
+        photo, in order, one update each, sharing a `media_group_id`; an app puts the caption on
+        the first, and a reply on them all (the album is sent as one reply)."""
+        if not 2 <= len(contents) <= MAX_ALBUM:
+            raise ValueError(f"an album holds 2 to {MAX_ALBUM} items, not {len(contents)}")
+        self.person(user_id)
+        group = str(next(self._media_groups))
+        try:
+            photos = [self._new_photo(content) for content in contents]
+        except BotApiError as refused:
+            raise ValueError(f"not a photo a Telegram app would send: {refused.description}") from None
+        sent = []
+        for n, photo in enumerate(photos):
+            message = self._new_message(
+                user_id, from_bot=False, caption=caption if n == 0 else None, photo=photo,
+                reply_to=reply_to, extra={"media_group_id": group},
+            )
+            sent.append((await self._push_update("message", self.message_api(message)), message))
+        return sent
+
+    async def edit_text(self, user_id: int, message: ChatMessage, text: str) -> int | None:
+        """The person edits a text they sent: the message changes in the chat, and Telegram sends
+        the bot an `edited_message` with the whole message as it now reads, if the bot asked for
+        those (`allowed_updates`; else None)."""
+        if message.from_bot or message.chat_id != user_id or message.text is None:
+            raise ValueError("a person edits only their own text messages")
+        if utf16_length(text) > MAX_TEXT or not text.strip():
+            raise ValueError("an app does not save an edit that long, or empty")
+        message.text = text
+        message.entities = (
+            [{"type": "bot_command", "offset": 0, "length": utf16_length(text.split()[0])}] if text.startswith("/") else []
+        )
+        message.edit_date = int(time.time())
+        return await self._push_update("edited_message", self.message_api(message))
+
     async def forward(self, user_id: int, original: ChatMessage, *, keep_origin: bool = True) -> tuple[int, ChatMessage]:
         """The person forwards `original` (from any chat) to the bot: its text or media with the
         very same files (`file_unique_id` kept), and where it came from. `keep_origin=False`:
@@ -456,6 +516,7 @@ class BotApiServer:
         if keep_origin:
             author = self.bot_user if original.from_bot else self.person(original.chat_id).api()
             fields["extra"]["forward_origin"] = {"type": "user", "sender_user": author, "date": original.date}
+        fields["extra"].pop("media_group_id", None)  # one message forwarded is no album
         message = self._new_message(person.id, from_bot=False, **fields)
         return await self._push_update("message", self.message_api(message)), message
 
@@ -920,8 +981,17 @@ class BotApiServer:
             self._updates.clear()
         max_connections = int(params.get("max_connections") or 40)
         self.webhook = Webhook(url, secret, params.get("allowed_updates"), max(1, min(100, max_connections)))
+        self._ask_for(params.get("allowed_updates"))
         self._start_webhook_delivery()
         return True
+
+    def _ask_for(self, kinds: list[str] | None) -> None:
+        """`allowed_updates`: absent keeps the bot's last choice; empty means Telegram's default."""
+        if kinds is None:
+            return
+        if not isinstance(kinds, list) or not all(isinstance(kind, str) for kind in kinds):
+            raise bad_request("can't parse allowed updates")
+        self.allowed_updates = frozenset(kinds) if kinds else DEFAULT_ALLOWED_UPDATES
 
     async def _api_getwebhookinfo(self, params: dict, uploads: dict) -> dict:
         info: dict[str, Any] = {"url": self.webhook.url if self.webhook else "", "has_custom_certificate": False,
@@ -1047,6 +1117,7 @@ class BotApiServer:
             raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
         offset = int(params.get("offset") or 0)
         self.polls += 1
+        self._ask_for(params.get("allowed_updates"))
         await self._notify("poll", {"offset": offset})
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0), 50)
@@ -1069,10 +1140,24 @@ class BotApiServer:
         inline, reply = self._keyboards(params)
         message = self._new_message(
             person.id, from_bot=True, text=text, entities=entities, html=html, inline_keyboard=inline,
-            reply_keyboard=reply, reply_to=(params.get("reply_parameters") or {}).get("message_id"),
+            reply_keyboard=reply, reply_to=self._replied_to(params, person.id),
         )
         await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
         return self.message_api(message)
+
+    def _replied_to(self, params: dict, chat_id: int) -> int | None:
+        """The message a send replies to; one deleted or never there is refused unless the bot
+        allowed sending without it."""
+        wanted = params.get("reply_parameters") or {}
+        if not isinstance(wanted, dict) or wanted.get("message_id") is None:
+            return None
+        message_id = int(wanted["message_id"])
+        exists = any(m.message_id == message_id and not m.deleted for m in self.messages.get(chat_id, []))
+        if exists:
+            return message_id
+        if wanted.get("allow_sending_without_reply"):
+            return None
+        raise bad_request("message to be replied not found")
 
     async def _send_file(self, params: dict, uploads: dict, key: str) -> dict:
         person = self._target(params)

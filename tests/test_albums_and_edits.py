@@ -1,0 +1,110 @@
+"""Albums and edited messages, as Telegram delivers them: an album is one message per photo (one
+update each, sharing a `media_group_id`), and an edit is an `edited_message` with the whole
+message as it now reads. Every photo of an album reaches whoever should have it, and the album is
+answered once; an edit is never mistaken for a new message, and the person is told it went nowhere."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.test_marathon import join, run_marathon
+from tests.test_tickets import open_question
+
+
+async def test_an_album_of_four_photos_gives_a_deed_three_and_one_answer(citizen, engine, content, t, settled):
+    await run_marathon(engine, content.rules)
+    person = await citizen("kk")
+    await join(person, t, "kk")
+    trees = content.rules.kind("trees")
+    await person.press(t("kk", "📝 Log a deed"))
+    await person.press(trees.name["kk"])
+    await person.send("12")
+    await person.press(t("kk", "Today"))
+    await person.send("Көкшетау")
+    await person.send("Саябақта 12 көшет отырғыздық")
+
+    album = await person.send_album("the alley", "the saplings", "the team", "the sign", caption="Көшеттер")
+    assert len(album.sent) == 1, "one answer to the album, not one per photo"
+    answer = person.api.message(person.id, album.sent[0].message_id)
+    assert answer.text == t("kk", "That is three photos already, the most for one deed. Press “Done”.")
+    assert [b["text"] for b in answer.buttons][0] == t("kk", "✅ Done")
+    photos = [m for m in person.api.chat(person.id) if not m.from_bot and m.photo]
+    summary = await person.press(t("kk", "✅ Done"), answer)
+    assert t("kk", "Photos: {count}").format(count=3) in summary.text
+    await person.press(t("kk", "✅ Log it"))
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT file_unique_id FROM deed_photos ORDER BY position"))).scalars().all()
+    assert stored == [m.photo[-1]["file_unique_id"] for m in photos[:3]], "the album's first three, in order"
+    await settled()
+
+
+async def test_an_album_of_two_photos_is_answered_in_one_message_edited_as_they_come(citizen, engine, content, t):
+    await run_marathon(engine, content.rules)
+    person = await citizen("ru")
+    await join(person, t, "ru")
+    await person.press(t("ru", "📝 Log a deed"))
+    await person.press(content.rules.kind("trees").name["ru"])
+    await person.send("3")
+    await person.press(t("ru", "Today"))
+    await person.send("Астана")
+    await person.send("Посадили три дуба")
+    album = await person.send_album("oak one", "oak two")
+    assert len(album.sent) == 1 and album.edited == [album.sent[0]]
+    assert album.sent[0].text == t("ru", "Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=2, limit=3)
+    more = await person.send_photo("oak three")  # one more after the album: a message of its own
+    assert more.text == t("ru", "Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=3, limit=3)
+
+
+async def test_a_citizens_album_reaches_the_operator_whole_and_an_operators_album_the_citizen(citizen, operator, t, settled):
+    aigerim = await citizen("ru")
+    akmola = await operator("akmola", "en", "Нұрлан")
+    number = await open_question(aigerim, "ru", "Куда сдать собранные вещи?", t)
+    card = await akmola.receive(f"№{number}")
+    await akmola.press(t("en", "✋ Take"), card)
+    relayed = await akmola.receive("Куда сдать")
+    await aigerim.receive(f"№{number}")
+
+    album = await aigerim.send_album("the boxes", "the list", "the address", caption="Вот что собрали")
+    assert [m.text for m in album.sent] == [t("ru", "✓ Sent to the operator (request №{number}).").format(number=number)]
+    photos = [await akmola.receive() for _ in range(3)]
+    assert all(m.photo for m in photos)
+    assert "Вот что собрали" in photos[0].caption and f"№{number}" in photos[0].caption
+    assert all(f"№{number}" in (m.caption or "") for m in photos), "each says whose request it is"
+
+    api, upto = akmola.api, len(akmola.api.chat(akmola.id))
+    answer = await akmola.send_album("the drop-off point", "its opening hours", caption="Сюда, с 9 до 18", reply_to=relayed)
+    note = t("en", "✓ Sent to the citizen of request №{number}.").format(number=number)
+    assert [m.text for m in answer.sent] == [note]
+    await settled()
+    sent_photos = [m.photo[-1]["file_unique_id"] for m in api.chat(akmola.id)[upto:] if not m.from_bot]
+    received = [m for m in aigerim.received() if m.photo]
+    assert [m.photo[-1]["file_unique_id"] for m in received] == sent_photos and len(sent_photos) == 2, "both, in order"
+    assert "Сюда, с 9 до 18" in received[0].caption
+    assert [m.text for m in api.chat(akmola.id)[upto:] if m.from_bot] == [note], "one note to the operator for the album"
+
+
+async def test_an_album_where_photos_are_not_taken_is_answered_once(citizen, t, settled):
+    person = await citizen("en")
+    album = await person.send_album("a cat", "a dog", "a parrot")
+    assert [m.text for m in album.sent] == [t("en", "I can read only text here. Type your question or choose from the menu below.")]
+    await settled()
+
+
+async def test_an_edit_is_not_taken_as_a_new_message_and_the_person_is_told(citizen, operator, engine, t, settled, api):
+    aigerim = await citizen("kk")
+    akmola = await operator("akmola", "en")
+    number = await open_question(aigerim, "kk", "Менің телефоным 8 701 111 22 33", t)
+    card = await akmola.receive(f"№{number}")
+    question = next(m for m in api.chat(aigerim.id) if not m.from_bot and "8 701" in (m.text or ""))
+    assert "edited_message" in api.allowed_updates, "the bot asks Telegram for edits"
+
+    edited = await aigerim.edit(question, "Менің телефоным 8 701 999 88 77")
+    told = edited.last
+    assert told.text == t("kk", "Changes to a message already sent reach no one: what you sent first stays as it was. Please send the correction as a new message.")
+    assert told.reply_to == question.message_id, "the answer points at the message that was changed"
+    await settled()
+    assert akmola.received() == [], "the operator is given nothing new"
+    assert "8 701 111 22 33" in api.message(akmola.id, card.message_id).text
+    async with engine.connect() as conn:
+        said = (await conn.execute(text("SELECT text FROM ticket_messages WHERE ticket_id = :id"), {"id": number})).scalars().all()
+    assert said == ["Менің телефоным 8 701 111 22 33"], "the request keeps what was sent"
