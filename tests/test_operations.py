@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -58,6 +59,7 @@ async def test_the_send_budget_counts_every_processs_sends(engine: AsyncEngine):
     one.start(answering)
     other.start(announcing)
     try:
+        answered_at = time.monotonic()
         for _ in range(22):
             answering.record()  # answers going out from the first process
         async with asyncio.timeout(2):
@@ -67,11 +69,14 @@ async def test_the_send_budget_counts_every_processs_sends(engine: AsyncEngine):
         for _ in range(2):
             await asyncio.wait_for(announcing.room(5), 0.1)
             announcing.record()
-        blocked = asyncio.create_task(announcing.room(5))
-        await asyncio.sleep(0.3)
-        assert not blocked.done(), "the announcer took room the other process's answers had used"
-        # Once the answers' second has passed (and the figure was renewed), it goes on.
-        await asyncio.wait_for(blocked, 2)
+
+        async def next_room() -> float:
+            await announcing.room(5)
+            return time.monotonic()
+
+        # It goes on only once the answers' second has passed (and the figure was renewed).
+        room_at = await asyncio.wait_for(next_room(), 5)
+        assert room_at - answered_at >= 1.0, "the announcer took room the other process's answers had used"
     finally:
         await one.stop()
         await other.stop()
