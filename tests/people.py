@@ -66,6 +66,8 @@ class Person:
                 continue
             elif call.method in SEND_METHODS:
                 reaction.sent.append(self.api.message(self.id, call.result["message_id"]))
+            elif call.method == "sendMediaGroup":
+                reaction.sent += [self.api.message(self.id, sent["message_id"]) for sent in call.result]
             elif call.method in EDIT_METHODS:
                 message = self.api.message(self.id, call.result["message_id"])
                 if message not in reaction.edited:

@@ -211,6 +211,56 @@ async def test_updates_are_confirmed_by_offset_and_callback_queries_answered_onc
         await api.press(42, sent["result"]["message_id"], "no-such-button")
 
 
+async def test_albums_both_ways(call, api):
+    sent = await api.send_album(42, [picture("one"), picture("two"), picture("three")], caption="Три фото")
+    updates = [u["message"] for u in await api._api_getupdates({}, {})]
+    assert [u["message_id"] for u in updates] == [m.message_id for _, m in sent], "one update per photo, in order"
+    assert len({u["media_group_id"] for u in updates}) == 1
+    assert [u.get("caption") for u in updates] == ["Три фото", None, None]
+    with pytest.raises(ValueError):
+        await api.send_album(42, [picture("alone")])  # one photo is no album
+
+    photos = [{"type": "photo", "media": m.photo[-1]["file_id"]} for _, m in sent]
+    status, body = await call("sendMediaGroup", chat_id=42, media=photos[:2])
+    assert status == 200 and len(body["result"]) == 2
+    assert body["result"][0]["media_group_id"] == body["result"][1]["media_group_id"]
+    assert body["result"][1]["photo"] == sent[1][1].photo, "sent by file id: the same photo"
+    status, body = await call("sendMediaGroup", chat_id=42, media=photos[:1])
+    assert status == 200 and "media_group_id" not in body["result"][0], "one item is a message of its own"
+    refusals = [
+        ([], "there are no messages to send"),
+        (photos * 4, "too many messages to send as an album"),
+        ([photos[0], {"type": "document", "media": photos[1]["media"]}], "document can't be mixed with other media types"),
+        ([photos[0], {"type": "photo", "media": "attach://missing"}], "there is no photo in the request"),
+        ([{**photos[0], "caption": "1 < 2", "parse_mode": "HTML"}, photos[1]], "can't parse entities"),
+    ]
+    before = len(api.chat(42))
+    for media, description in refusals:
+        status, body = await call("sendMediaGroup", chat_id=42, media=media)
+        assert status == 400 and description in body["description"], (media, body)
+    assert len(api.chat(42)) == before, "a refused album sends nothing"
+
+
+async def test_edits_reach_the_bot_only_if_it_asked_and_a_missing_reply_is_refused(call, api):
+    _, message = await api.send_text(42, "Менің нөмірім 8 701 111 22 33")
+    await call("getUpdates", offset=0, timeout=0, allowed_updates=["message", "callback_query"])
+    assert await api.edit_text(42, message, "Менің нөмірім 8 701 999 88 77") is None, "the bot did not ask for edits"
+    assert api.withheld_updates == ["edited_message"]
+    assert api.message(42, message.message_id).text.endswith("999 88 77"), "the chat shows the edit all the same"
+    await call("getUpdates", offset=0, timeout=0, allowed_updates=[])  # empty: Telegram's default, edits included
+    update_id = await api.edit_text(42, message, "Менің нөмірім 8 701 555 44 33")
+    _, body = await call("getUpdates", offset=0, timeout=0)
+    edited = next(u for u in body["result"] if u["update_id"] == update_id)["edited_message"]
+    assert edited["text"].endswith("555 44 33") and edited["edit_date"] >= edited["date"]
+
+    await call("deleteMessage", chat_id=42, message_id=message.message_id)
+    status, body = await call("sendMessage", chat_id=42, text="?", reply_parameters={"message_id": message.message_id})
+    assert (status, body["description"]) == (400, "Bad Request: message to be replied not found")
+    status, body = await call("sendMessage", chat_id=42, text="?",
+                              reply_parameters={"message_id": message.message_id, "allow_sending_without_reply": True})
+    assert status == 200 and "reply_to_message" not in body["result"]
+
+
 async def test_unknown_method_is_not_found(call):
     status, body = await call("sendTelepathy", chat_id=42)
     assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})

@@ -460,6 +460,8 @@ async def test_the_fourth_photo_is_refused_and_a_long_deed_reaches_the_reviewer_
     review = await akmola.send("/deeds")
     photos = [m for m in review.sent if m.photo]
     assert [m.photo[-1]["file_unique_id"] for m in photos] == sent, "the reviewer sees the participant's photos"
+    albums = {m.extra.get("media_group_id") for m in photos}
+    assert len(albums) == 1 and None not in albums, "as one album"
     card = review.last
     assert card.photo is None and card.text.endswith(f"What: {description}"), "too long for a caption: a message"
     assert [b["text"] for b in card.buttons] == ["✅ Approve", "❌ Reject", "✏️ Correct the amount"]

@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,15 +68,17 @@ async def show_next(message: Message, session: AsyncSession, operator: Operator,
     if deed is None:
         await message.answer(_("No deeds are waiting for review. 🎉"))
         return
-    for file_id in deed.photos[:-1]:
-        await message.answer_photo(file_id)
     text = deed_card(deed, rules, directory, operator.language)
-    if deed.photos and len(text) <= CAPTION_ROOM:
-        await message.answer_photo(deed.photos[-1], caption=text, reply_markup=review_keyboard(deed.id))
-    else:  # a caption holds 1,024 characters; a long description goes as a message of its own
-        if deed.photos:
-            await message.answer_photo(deed.photos[-1])
-        await message.answer(text, reply_markup=review_keyboard(deed.id))
+    if len(deed.photos) == 1 and len(text) <= CAPTION_ROOM:
+        await message.answer_photo(deed.photos[0], caption=text, reply_markup=review_keyboard(deed.id))
+        return
+    # Several photos go as one album, which takes no buttons; a caption holds 1,024 characters.
+    # The card with its buttons follows as a message of its own.
+    if len(deed.photos) > 1:
+        await message.answer_media_group([InputMediaPhoto(media=file_id) for file_id in deed.photos])
+    elif deed.photos:
+        await message.answer_photo(deed.photos[0])
+    await message.answer(text, reply_markup=review_keyboard(deed.id))
 
 
 async def on_deeds(message: Message, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory) -> None:

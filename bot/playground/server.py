@@ -1180,6 +1180,50 @@ class BotApiServer:
         await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
         return self.message_api(message)
 
+    async def _api_sendmediagroup(self, params: dict, uploads: dict) -> list:
+        """An album: 2 to 10 photos (or documents), one message each sharing a `media_group_id`;
+        one item is sent as a message of its own. The method takes no keyboard (Telegram ignores a
+        `reply_markup`). Each item is read, file and caption, before the next, and a refused album
+        sends nothing."""
+        person = self._target(params)
+        media = params.get("media")
+        if not media:
+            raise bad_request("there are no messages to send")
+        if not isinstance(media, list) or not all(isinstance(item, dict) for item in media):
+            raise bad_request("can't parse media JSON object")
+        if len(media) > MAX_ALBUM:
+            raise bad_request("too many messages to send as an album")
+        kinds = [item.get("type") for item in media]
+        for kind in kinds:
+            if kind not in ("photo", "document"):  # (the stand-in has no videos or audio)
+                raise bad_request(f"can't parse InputMedia: unsupported media type \"{kind}\"")
+        if "document" in kinds and set(kinds) != {"document"}:
+            raise bad_request("document can't be mixed with other media types")
+        items = []
+        for item in media:
+            caption, entities, html = (None, [], None)
+            if item.get("caption"):
+                caption, entities, html = self._formatted(str(item["caption"]), item, caption=True)
+            if item["type"] == "photo":
+                fields: dict[str, Any] = {"photo": self._photo_param({"photo": item.get("media")}, uploads)}
+            else:
+                stored = self._file_param({"document": item.get("media")}, uploads, "document", "document", "application/octet-stream")
+                fields = {"document": self._document(stored)}
+            items.append((caption, entities, html, fields))
+        for _ in items[1:]:  # each message of the album counts against flood control
+            self._check_flood("sendMediaGroup", person.id)
+        reply_to = self._replied_to(params, person.id)
+        group = {"media_group_id": str(next(self._media_groups))} if len(items) > 1 else {}
+        sent = []
+        for caption, entities, html, fields in items:
+            message = self._new_message(
+                person.id, from_bot=True, caption=caption, entities=entities, html=html,
+                reply_to=reply_to, extra=dict(group), **fields,
+            )
+            await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
+            sent.append(self.message_api(message))
+        return sent
+
     async def _api_sendphoto(self, params: dict, uploads: dict) -> dict:
         return await self._send_file(params, uploads, "photo")
 
