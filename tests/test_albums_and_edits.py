@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.test_marathon import join, run_marathon
+from tests.test_marathon import deed_up_to_photos, join, run_marathon
 from tests.test_tickets import open_question
 
 
@@ -15,13 +15,7 @@ async def test_an_album_of_four_photos_gives_a_deed_three_and_one_answer(citizen
     await run_marathon(engine, content.rules)
     person = await citizen("kk")
     await join(person, t, "kk")
-    trees = content.rules.kind("trees")
-    await person.press(t("kk", "📝 Log a deed"))
-    await person.press(trees.name["kk"])
-    await person.send("12")
-    await person.press(t("kk", "Today"))
-    await person.send("Көкшетау")
-    await person.send("Саябақта 12 көшет отырғыздық")
+    await deed_up_to_photos(person, t, "kk", content.rules.kind("trees").name["kk"], "12", "Саябақта 12 көшет отырғыздық")
 
     album = await person.send_album("the alley", "the saplings", "the team", "the sign", caption="Көшеттер")
     assert len(album.sent) == 1, "one answer to the album, not one per photo"
@@ -42,12 +36,7 @@ async def test_an_album_of_two_photos_is_answered_in_one_message_edited_as_they_
     await run_marathon(engine, content.rules)
     person = await citizen("ru")
     await join(person, t, "ru")
-    await person.press(t("ru", "📝 Log a deed"))
-    await person.press(content.rules.kind("trees").name["ru"])
-    await person.send("3")
-    await person.press(t("ru", "Today"))
-    await person.send("Астана")
-    await person.send("Посадили три дуба")
+    await deed_up_to_photos(person, t, "ru", content.rules.kind("trees").name["ru"], "3", "Посадили три дуба")
     album = await person.send_album("oak one", "oak two")
     assert len(album.sent) == 1 and album.edited == [album.sent[0]]
     assert album.sent[0].text == t("ru", "Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=2, limit=3)

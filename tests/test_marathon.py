@@ -37,14 +37,21 @@ async def join(person, t, language: str, as_kind: str = "👤 As a person", name
     await person.press("✅")  # keep their own region
 
 
-async def log_deed(person, t, language: str, kind_name: str, amount: str, photos: int = 1) -> str:
-    """Log a deed through every step; returns the bot's last words."""
+async def deed_up_to_photos(
+    person, t, language: str, kind_name: str, amount: str, description: str = "Убрали берег озера Копа вместе с соседями"
+) -> None:
+    """Fill in the deed form up to its photos."""
     await person.press(t(language, "📝 Log a deed"))
     await person.press(kind_name)
     await person.send(amount)
     await person.press(t(language, "Today"))
     await person.send("Кокшетау")
-    await person.send("Убрали берег озера Копа вместе с соседями")
+    await person.send(description)
+
+
+async def log_deed(person, t, language: str, kind_name: str, amount: str, photos: int = 1) -> str:
+    """Log a deed through every step; returns the bot's last words."""
+    await deed_up_to_photos(person, t, language, kind_name, amount)
     for _ in range(photos):
         await person.send_photo(f"photo {next(PHOTO)}")
     await person.press(t(language, "✅ Done"))
@@ -434,15 +441,9 @@ async def test_the_fourth_photo_is_refused_and_a_long_deed_reaches_the_reviewer_
     await run_marathon(engine, content.rules)
     person = await citizen("en")
     await join(person, t, "en")
-    trees = content.rules.kind("trees")
-    await person.press(t("en", "📝 Log a deed"))
-    await person.press(trees.name["en"])
-    await person.send("7")
-    await person.press(t("en", "Today"))
-    await person.send("Кокшетау")
     # The longest description, as Telegram counts it twice over: 500 emoji are 1,000 units.
     description = "🌳" * 499 + "&"
-    await person.send(description)
+    await deed_up_to_photos(person, t, "en", content.rules.kind("trees").name["en"], "7", description)
     sent = []
     for n in range(3):
         await person.send_photo(f"the alley, side {n}")
