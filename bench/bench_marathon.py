@@ -1,6 +1,6 @@
 """The marathon's results at scale: 100,000 participants and 1,000,000 deeds in PostgreSQL, then the
 national totals, a region's totals, the national and a region's leaderboards and the ranking of
-regions, each read many times through the service the bot uses (`bot/services/marathon.py`).
+regions, each read many times through the service the bot uses (`bot/services/marathon/`).
 
     .venv/bin/python bench/bench_marathon.py [--participants 100000] [--deeds 1000000] [--calls 300]
 
@@ -31,6 +31,7 @@ from sqlalchemy import text
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.services import marathon
+from bot.services.clock import today_in_kazakhstan
 from bot.services.directory import Directory
 
 SEED = """
@@ -70,7 +71,7 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
     from bot.i18n import create_i18n
     from bot.playground.server import BotApiServer, picture
 
-    today = marathon.local_today()
+    today = today_in_kazakhstan()
     async with create_session_factory(engine)() as session, session.begin():
         await marathon.set_dates(session, rules, today - timedelta(days=90), today + timedelta(days=5), 1000)
         await session.execute(text(

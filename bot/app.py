@@ -45,7 +45,7 @@ from bot.handlers.requests import AskOperator, RatingComment
 from bot.i18n import N_, create_i18n
 from bot.jobs.announcements import Announcer
 from bot.jobs.deliveries import Deliveries
-from bot.keyboards.callbacks import (
+from bot.views.callbacks import (
     AnnouncementControl,
     AnnouncementStep,
     AskFromAnswer,
@@ -61,8 +61,10 @@ from bot.keyboards.callbacks import (
     TransferTo,
     WinnersChoice,
 )
-from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
+from bot.jobs.outbox import Worker
+from bot.middlewares.access import Refusals
 from bot.middlewares.albums import Albums
+from bot.middlewares.answering import AnsweringUpdates
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.fsm_key import FsmKeyMiddleware
 from bot.middlewares.pastes import SplitPastes
@@ -74,9 +76,8 @@ from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
 from bot.services.personal_data import schedule_retention
 from bot.services.tickets import Limits
-from bot.middlewares.access import Refusals
-from bot.telegram_session import AnsweringUpdates, TelegramSession
-from bot.worker import Worker
+from bot.telegram.session import TelegramSession
+from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 
 log = logging.getLogger(__name__)
 

@@ -11,28 +11,27 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from datetime import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import Content, build_bot, build_dispatcher
+from bot.app import Content
 from bot.config import Settings
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.i18n import create_i18n
 from bot.playground.server import BotApiServer
-from bot.process import BotProcess
 from bot.services.directory import ServiceHours
-from tests.people import Person
+from tests.support.bot import RunningBot
+from tests.support.people import Person
+from tests.support.scenarios import onboard
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
 ALWAYS_OPEN = ServiceHours(frozenset(range(1, 8)), time(0), time.max, 5)
-TEST_TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 TEST_DATABASE = "qazvolunteer_test"
 
 
@@ -130,43 +129,6 @@ async def api() -> AsyncIterator[BotApiServer]:
     assert not loose_ends, "the bot left loose ends with Telegram:\n" + "\n".join(loose_ends)
 
 
-class RunningBot:
-    """The real bot process (`BotProcess`), polling the stand-in; `restart()` stops it and starts a
-    fresh process-like copy. The stand-in learns when an update's handling has committed."""
-
-    def __init__(self, api: BotApiServer, engine: AsyncEngine, content: Content, i18n, **settings: Any) -> None:
-        self.api, self.engine, self.content, self.i18n = api, engine, content, i18n
-        self.settings = Settings(
-            bot_token=TEST_TOKEN, telegram_api_url=api.url, default_language="kk", **settings
-        )
-        self.process: BotProcess | None = None
-
-    async def start(self) -> None:
-        self.bot = build_bot(self.settings)
-        session_factory = create_session_factory(self.engine)
-        dispatcher = build_dispatcher(self.settings, self.engine, session_factory, self.content, self.i18n)
-        self.process = BotProcess(
-            self.settings, self.engine, session_factory, self.bot, dispatcher, polling_timeout=1,
-            after_handled=(self.api.mark_handled,),
-        )
-        await self.process.start()
-        await self.api.wait_for(lambda: any(c.method == "deleteWebhook" for c in self.api.calls) or None, 10)
-
-    @property
-    def dispatcher(self):
-        return self.process.dispatcher if self.process else None
-
-    async def stop(self) -> None:
-        if self.process is not None:
-            await asyncio.wait_for(self.process.stop(), 30)
-            await self.bot.session.close()
-            self.process = None
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
-
-
 @pytest.fixture
 async def bot(api: BotApiServer, engine: AsyncEngine, content: Content, i18n) -> AsyncIterator[RunningBot]:
     running = RunningBot(api, engine, content, i18n)
@@ -217,18 +179,6 @@ async def stored(engine: AsyncEngine):
             return (row[0], row[1]) if row else (None, {})
 
     return Stored()
-
-
-LANGUAGE_BUTTONS = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
-REGION_EXAMPLE = {"kk": "Ақмола облысы", "ru": "Акмолинская область", "en": "Akmola Region"}
-
-
-async def onboard(person: Person, language: str, region_label: str | None = None) -> None:
-    """Take a person through /start, language, consent and region."""
-    await person.send("/start")
-    await person.press(LANGUAGE_BUTTONS[language])
-    await person.press("✅")  # "I agree", in any language
-    await person.press(region_label or REGION_EXAMPLE[language])
 
 
 @pytest.fixture

@@ -4,18 +4,17 @@ author, with a reason, in the audit log."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
 from sqlalchemy import text
+from tests.support.database import ticket_row
+from tests.support.scenarios import BLOCKED_NOTICE, onboard, open_question, taken_question
 
-from tests.test_tickets import open_question, ticket_row
 
 SLOW_DOWN = "✋ Please slow down: an operator receives at most {limit} messages a minute from one person. Your earlier messages are delivered, but this one was not passed on."
 REPEATED = "You have already sent this message and the operator has it. Repeats do not speed up the answer, so they are not passed on; please wait for the reply."
 SENT = "✓ Sent to the operator (request №{number})."
-BLOCKED_NOTICE = "⛔ The front-office will no longer receive your messages: a coordinator has blocked you."
 REFUSED = "⛔ The front-office does not receive your messages: a coordinator has blocked you. The answers to common questions and the contacts still work."
 BLOCK_USAGE = "Send /block, the request's number and the reason (up to {limit} characters; the person is shown it), for example: /block 12 insults to operators"
 
@@ -44,16 +43,6 @@ def relayed(api, chat_id: int, containing: str) -> list[str]:
         c.params["text"] for c in api.calls
         if c.ok and c.chat_id == chat_id and c.method == "sendMessage" and containing in c.params.get("text", "")
     ]
-
-
-async def taken_question(citizen_person, operator_person, language: str, operator_language: str, t, question: str) -> int:
-    """A question asked a while ago, taken by the operator, who has received it."""
-    number = await open_question(citizen_person, language, question, t)
-    card = await operator_person.receive(f"№{number}")
-    await operator_person.press(t(operator_language, "✋ Take"), card)
-    await operator_person.receive(question)
-    await citizen_person.receive(f"№{number}")  # "an operator has taken your request"
-    return number
 
 
 def card_of(api, chat_id: int, number: int):
@@ -271,7 +260,6 @@ async def test_malformed_block_commands_are_answered_with_their_usage(citizen, o
 
 
 async def test_forget_does_not_lift_a_block_but_drops_its_reason(citizen, operator, engine, t, people):
-    from tests.conftest import onboard
 
     emma = await citizen("en")
     coordinator = await operator("national", "en", "Saule", coordinator=True)

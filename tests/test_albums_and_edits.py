@@ -6,9 +6,8 @@ answered once; an edit is never mistaken for a new message, and the person is to
 from __future__ import annotations
 
 from sqlalchemy import text
+from tests.support.scenarios import deed_up_to_photos, join, open_question, run_marathon
 
-from tests.test_marathon import deed_up_to_photos, join, run_marathon
-from tests.test_tickets import open_question
 
 
 async def test_an_album_of_four_photos_gives_a_deed_three_and_one_answer(citizen, engine, content, t, settled):

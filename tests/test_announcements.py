@@ -10,109 +10,7 @@ from random import Random
 
 from sqlalchemy import text
 
-from bot.jobs.announcements import LOCK_KEY
-from tests.people import SEND_METHODS
-
-SEEDED_FROM = 3_000_000
-LANGUAGES = ("kk", "ru", "en")
-
-
-async def seed_people(api, engine, count: int, *, turned_off: int = 0, blocked: int = 0) -> dict[int, str]:
-    """`count` onboarded people (languages in turn, every region Akmola), the first `turned_off`
-    with announcements off, the next `blocked` blocking the bot in Telegram (the bot does not know
-    yet). Returns {telegram_id: language} of everyone seeded."""
-    people = {SEEDED_FROM + i: LANGUAGES[i % 3] for i in range(count)}
-    for telegram_id in people:
-        api.add_person(telegram_id, "Seeded", None, started=True)  # people of the database have written before
-    for telegram_id in list(people)[turned_off:turned_off + blocked]:
-        api.block(telegram_id)
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO users (telegram_id, language, region, consent_version, consent_at, announcements) "
-                "SELECT id, lang, 'akmola', 1, now(), NOT (ord <= :off) "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:langs AS text[])) WITH ORDINALITY AS p(id, lang, ord)"
-            ),
-            {"ids": list(people), "langs": list(people.values()), "off": turned_off},
-        )
-    return people
-
-
-def delivered(api, chat_ids) -> dict[int, list]:
-    """The bot's messages in each of these chats."""
-    wanted = set(chat_ids)
-    found: dict[int, list] = {chat_id: [] for chat_id in wanted}
-    for call in api.calls:
-        if call.ok and call.method in SEND_METHODS and call.chat_id in wanted:
-            found[call.chat_id].append(call)
-    return found
-
-
-def sends_to(api, chat_ids) -> list:
-    wanted = set(chat_ids)
-    return [c for c in api.calls if c.ok and c.method in SEND_METHODS and c.chat_id in wanted]
-
-
-async def state_of(engine, announcement_id: int = 1) -> dict:
-    async with engine.connect() as conn:
-        row = (await conn.execute(text("SELECT * FROM announcements WHERE id = :id"), {"id": announcement_id})).mappings().one()
-    return dict(row)
-
-
-async def wait_until(predicate, timeout: float, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(step)
-    raise AssertionError("timed out")
-
-
-async def announcer_at_rest(engine, announcement_id: int = 1, timeout: float = 20) -> None:
-    """Wait until no process is sending announcements and nobody of this one is being sent to:
-    the sending loop has seen the state (paused, cancelled, done) and let go of its advisory lock.
-    What has not been sent by then will not be while the state stands."""
-    async def at_rest() -> bool:
-        async with engine.connect() as conn:
-            sending_lock = await conn.scalar(
-                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :key"),
-                {"key": LOCK_KEY},
-            )
-            in_flight = await conn.scalar(
-                text("SELECT count(*) FROM announcement_recipients WHERE announcement_id = :id AND state = 'sending'"),
-                {"id": announcement_id},
-            )
-        return sending_lock == 0 and in_flight == 0
-
-    await wait_until(at_rest, timeout, step=0.05)
-
-
-async def compose(coordinator, *, per_language: bool, audience: str = "👥 Everyone", say=lambda msgid: msgid) -> str:
-    """/announce through to the preview; returns the preview's summary. `say` translates the
-    buttons' labels into the coordinator's language."""
-    await coordinator.send("/announce")
-    if per_language:
-        await coordinator.press(say("A version in each language"))
-        await coordinator.send("Қайырлы күн! Волонтерлер марафоны 5 желтоқсанда аяқталады.")
-        await coordinator.send("Добрый день! Марафон добрых дел завершается 5 декабря.")
-        reaction = await coordinator.send_photo(caption="Hello! The Marathon of Good Deeds ends on 5 December.")
-    else:
-        await coordinator.press(say("One text for everyone"))
-        reaction = await coordinator.send("Волонтерлер күні құтты болсын! С Днём волонтёра! Happy Volunteer Day!")
-    assert say("Who is it for?") in reaction.text
-    reaction = await coordinator.press(say(audience))
-    return reaction.sent[-1].text
-
-
-def max_in_any_second(calls) -> int:
-    times = sorted(c.at for c in calls)
-    most, start = 0, 0
-    for end, moment in enumerate(times):
-        while times[start] <= moment - 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
+from tests.support.announcements import announcement_finished, announcer_at_rest, compose, delivered, max_in_any_second, seed_people, sends_to, sent_at_least, state_of, wait_until
 
 
 async def test_an_announcement_reaches_2000_people_once_at_the_rate_through_a_restart(api, bot, engine, operator):
@@ -136,12 +34,12 @@ async def test_an_announcement_reaches_2000_people_once_at_the_rate_through_a_re
     assert "Announcement №1" in progress.text and "0 of 1 950" in progress.text
     assert [b["text"] for b in progress.buttons] == ["⏸ Pause", "✖️ Cancel"]
 
-    await wait_until(lambda: _count(api, ids, 900), 60)
+    await wait_until(lambda: sent_at_least(api, ids, 900), 60)
     await bot.restart()
     at_restart = len(sends_to(api, ids))
     assert at_restart < 1950, "the restart came halfway"
 
-    finished = await wait_until(lambda: _finished(engine), 120)
+    finished = await wait_until(lambda: announcement_finished(engine), 120)
     assert finished["state"] == "done"
     assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (1950, 1930, 20, 0)
 
@@ -183,15 +81,6 @@ async def test_an_announcement_reaches_2000_people_once_at_the_rate_through_a_re
     assert "1 931 recipients" in summary
 
 
-async def _count(api, ids, at_least: int) -> bool:
-    return len(sends_to(api, ids)) >= at_least
-
-
-async def _finished(engine, announcement_id: int = 1) -> dict | None:
-    found = await state_of(engine, announcement_id)
-    return found if found["state"] in ("done", "cancelled") else None
-
-
 async def _reachable(engine, telegram_id: int) -> bool:
     async with engine.connect() as conn:
         return await conn.scalar(text("SELECT unreachable_since IS NULL FROM users WHERE telegram_id = :id"), {"id": telegram_id})
@@ -205,7 +94,7 @@ async def test_pause_resume_and_cancel(api, bot, engine, operator, t):
     assert "400 получателей" in summary
     progress = (await coordinator.press("Отправить 400")).sent[-1]
 
-    await wait_until(lambda: _count(api, ids, 40), 20)
+    await wait_until(lambda: sent_at_least(api, ids, 40), 20)
     paused = await coordinator.press("Пауза", progress)
     assert paused.answer["text"] == "Пауза."
     assert "⏸ на паузе" in paused.edited[0].text
@@ -216,7 +105,7 @@ async def test_pause_resume_and_cancel(api, bot, engine, operator, t):
     assert paused_row["state"] == "paused" and paused_row["sent"] == at_pause < 400, "nothing is sent while paused"
 
     await coordinator.press("Продолжить", progress)
-    await wait_until(lambda: _count(api, ids, at_pause + 40), 20)
+    await wait_until(lambda: sent_at_least(api, ids, at_pause + 40), 20)
     cancelled = await coordinator.press("Отмена", progress)
     assert "✖️ отменено" in cancelled.edited[0].text and not cancelled.edited[0].buttons
     await announcer_at_rest(engine)
@@ -246,7 +135,7 @@ async def test_429_beyond_the_rate_is_waited_out_and_nothing_is_lost(api, bot, e
     started_at = time.monotonic()
     await coordinator.press("Send to 90 people")
     api.flood_control(12)
-    finished = await wait_until(lambda: _finished(engine), 40)
+    finished = await wait_until(lambda: announcement_finished(engine), 40)
     elapsed = time.monotonic() - started_at
     assert (finished["sent"], finished["failed"]) == (90, 0)
     assert all(len(calls) == 1 for calls in delivered(api, ids).values())
@@ -311,7 +200,7 @@ async def test_any_coordinator_follows_and_controls_a_running_announcement(api, 
     assert "Объявлений пока нет" in (await other.send("/announcements")).text
     await compose(sender, per_language=False)
     await sender.press("Send to 150 people")
-    await wait_until(lambda: _count(api, ids, 20), 20)
+    await wait_until(lambda: sent_at_least(api, ids, 20), 20)
 
     listed = await other.send("/announcements")
     assert "№1" in listed.sent[0].text and "всем" in listed.sent[0].text
@@ -343,7 +232,7 @@ async def test_people_are_answered_during_an_announcement_under_flood_control(ap
     await compose(coordinator, per_language=False)
     api.flood_control(30)
     await coordinator.press("Send to")
-    await wait_until(lambda: _count(api, ids, 30), 20)
+    await wait_until(lambda: sent_at_least(api, ids, 30), 20)
     random = Random(5)
     unanswered = []
 
@@ -358,7 +247,7 @@ async def test_people_are_answered_during_an_announcement_under_flood_control(ap
 
     await asyncio.gather(*(ask(person) for person in asking))
     assert unanswered == [], "everyone was answered"
-    finished = await wait_until(lambda: _finished(engine), 40)
+    finished = await wait_until(lambda: announcement_finished(engine), 40)
     assert (finished["sent"], finished["failed"]) == (303, 0)  # the three asking are in "everyone" too
     assert all(len(calls) == 1 for calls in delivered(api, ids).values())
     refused = [c for c in api.calls if not c.ok and "Too Many Requests" in (c.error or "")]
@@ -391,7 +280,7 @@ async def test_announcements_to_marathon_participants_and_to_operators_reach_onl
     summary = await compose(coordinator, per_language=False, audience="🏃 Marathon participants")
     assert "2 recipients" in summary
     await coordinator.press("Send to 2 people")
-    finished = await wait_until(lambda: _finished(engine), 30)
+    finished = await wait_until(lambda: announcement_finished(engine), 30)
     assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (2, 2, 0, 0)
     received = delivered(api, [*ids, staff.id, coordinator.id, 600_001])
     assert {i for i, calls in received.items() if calls and i != coordinator.id} == set(ids[1:3])
@@ -400,13 +289,12 @@ async def test_announcements_to_marathon_participants_and_to_operators_reach_onl
     summary = await compose(coordinator, per_language=False, audience="🧑‍💼 Operators")
     assert "3 recipients" in summary, "the coordinator, the operator, and the one who never opened the bot"
     await coordinator.press("Send to 3 people")
-    finished = await wait_until(lambda: _finished(engine, 2), 30)
+    finished = await wait_until(lambda: announcement_finished(engine, 2), 30)
     assert (finished["total"], finished["sent"], finished["blocked"], finished["failed"]) == (3, 2, 1, 0)
     greeting = "Happy Volunteer Day!"
     times = {i: len([c for c in calls if greeting in c.params.get("text", "")])
              for i, calls in delivered(api, [*ids, staff.id, 600_001]).items()}
     assert times == {**{i: 0 for i in ids}, ids[1]: 1, ids[2]: 1, staff.id: 1, 600_001: 0}, "each audience only"
-
 
 
 async def test_every_kind_of_failure_of_an_announcement_is_counted_and_nobody_gets_it_twice(api, bot, engine, operator):
@@ -424,7 +312,7 @@ async def test_every_kind_of_failure_of_an_announcement_is_counted_and_nobody_ge
     coordinator = await operator("national", "en", coordinator=True)
     await compose(coordinator, per_language=False)
     await coordinator.press("Send to 5 people")
-    finished = await wait_until(lambda: _finished(engine), 60)
+    finished = await wait_until(lambda: announcement_finished(engine), 60)
     assert (finished["total"], finished["sent"], finished["failed"], finished["unconfirmed"], finished["blocked"]) == (5, 2, 3, 1, 0)
     received = delivered(api, people)
     assert {i: len(calls) for i, calls in received.items()} == {refused: 0, flaky: 1, down: 0, garbled: 0, fine: 1}

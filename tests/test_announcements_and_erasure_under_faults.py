@@ -12,19 +12,8 @@ from sqlalchemy import text
 from bot.app import build_bot
 from bot.db.engine import create_session_factory
 from bot.jobs.announcements import Announcer
-from tests.test_announcements import (
-    _count,
-    _finished,
-    announcer_at_rest,
-    compose,
-    delivered,
-    max_in_any_second,
-    seed_people,
-    sends_to,
-    state_of,
-    wait_until,
-)
-from tests.test_tickets import open_question
+from tests.support.announcements import announcement_finished, announcer_at_rest, compose, delivered, max_in_any_second, seed_people, sends_to, sent_at_least, state_of, wait_until
+from tests.support.scenarios import open_question
 
 
 async def _press_raw(api, person, message_id: int, label: str) -> str:
@@ -48,7 +37,7 @@ async def test_cancel_holds_when_telegram_refuses_the_progress_edit(api, bot, en
     coordinator = await operator("national", "en", coordinator=True)
     await compose(coordinator, per_language=False)
     progress = (await coordinator.press("Send to 300 people")).sent[-1]
-    await wait_until(lambda: _count(api, ids, 30), 20)
+    await wait_until(lambda: sent_at_least(api, ids, 30), 20)
 
     api.fail_next("editMessageText", 429, "Too Many Requests: retry after 1", retry_after=1, times=3, chat_id=coordinator.id)
     answer = await _press_raw(api, coordinator, progress.message_id, "Cancel")
@@ -73,7 +62,7 @@ async def test_a_restart_during_a_long_retry_after_loses_nobody(api, bot, engine
     await asyncio.sleep(0.5)
     await bot.restart()
 
-    finished = await wait_until(lambda: _finished(engine), 30)
+    finished = await wait_until(lambda: announcement_finished(engine), 30)
     received = delivered(api, ids)
     missing = [i for i in ids if not received[i]]
     assert not missing, f"{len(missing)} people never received it (marked unconfirmed after the restart)"
@@ -94,9 +83,9 @@ async def test_two_processes_send_each_announcement_once_at_the_rate(api, bot, e
     try:
         await compose(coordinator, per_language=False)
         await coordinator.press("Send to 400 people")
-        await wait_until(lambda: _count(api, ids, 150), 30)
+        await wait_until(lambda: sent_at_least(api, ids, 150), 30)
         await bot.restart()
-        finished = await wait_until(lambda: _finished(engine), 60)
+        finished = await wait_until(lambda: announcement_finished(engine), 60)
     finally:
         await second.stop()
         await second_bot.session.close()
@@ -161,7 +150,7 @@ async def test_send_stands_when_removing_the_previews_buttons_meets_flood_contro
     summary = api.chat(coordinator.id)[-1]
     api.fail_next("editMessageReplyMarkup", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=coordinator.id)
     await _press_raw(api, coordinator, summary.message_id, "Send to 20 people")
-    finished = await wait_until(lambda: _finished(engine), 20)
+    finished = await wait_until(lambda: announcement_finished(engine), 20)
     assert finished["sent"] == 20
     assert all(len(calls) == 1 for calls in delivered(api, list(people)).values())
 

@@ -1,10 +1,9 @@
 """Anything unexpected gets a short translated answer, and what is stored stays as it was."""
 
-import asyncio
 
 import pytest
+from tests.support.scenarios import LANGUAGE_BUTTONS
 
-from tests.conftest import LANGUAGE_BUTTONS
 
 
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])

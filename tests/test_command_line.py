@@ -8,20 +8,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import PROJECT_ROOT
+from tests.support.bot import run_bot
 
 TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
-
-
-def run_bot(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {
-        "BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_URL", "WEBHOOK_URL", "WEBHOOK_SECRET",
-        "WEBHOOK_LISTEN", "METRICS_LISTEN",
-    }}
-    clean["PYTHONPATH"] = str(PROJECT_ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env={**clean, **env},
-        capture_output=True, text=True, timeout=60,
-    )
 
 
 @pytest.mark.parametrize(
@@ -71,7 +60,7 @@ async def test_run_publishes_the_command_menu_answers_and_stops_cleanly_on_sigte
     import signal
 
     from bot.app import COMMANDS
-    from tests.people import Person
+    from tests.support.people import Person
 
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
            "DATABASE_URL": engine.url.render_as_string(hide_password=False), "LOG_LEVEL": "WARNING"}

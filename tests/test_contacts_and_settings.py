@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.handlers.texts import office_card
 from bot.services.directory import Directory, FrontOffice
+from bot.views.common import office_card
 
 NOT_PUBLISHED = "not yet published — use Qazvolunteer.kz"
 

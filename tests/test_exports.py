@@ -11,10 +11,9 @@ import stat
 from openpyxl import load_workbook
 
 from bot.services import spreadsheets
-from tests.test_command_line import run_bot
-from tests.test_marathon import run_marathon
-from tests.test_personal_data import scalar
-from tests.test_tickets import open_question
+from tests.support.bot import run_bot
+from tests.support.database import scalar
+from tests.support.scenarios import open_question, run_marathon
 
 # Every start a spreadsheet takes for a formula (OWASP "CSV injection"): =, +, -, @, TAB and CR.
 FORMULAS = ['=HYPERLINK("http://evil.example","Click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from sqlalchemy import text
-
-NEED = "Пожилой соседке нужна помощь: купить продукты и лекарства"
-PLACE = "Кокшетау, ул. Абая 12"
+from tests.support.scenarios import NEED, PLACE, fill_until_phone
 
 
 async def tickets_of(engine, citizen_id: int) -> list[dict]:
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT * FROM tickets WHERE citizen_id = :id"), {"id": citizen_id})).mappings()
         return [dict(r) for r in rows]
-
-
-async def fill_until_phone(person, t, language: str) -> None:
-    await person.tap(t(language, "Need volunteers' help"))
-    await person.press(t(language, "An older or disabled person"))
-    await person.send(NEED)
-    await person.send(PLACE)
-    await person.press(t(language, "As soon as possible"))
 
 
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])

@@ -14,7 +14,6 @@ import html
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,23 +28,16 @@ from bot.config import PROJECT_ROOT
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade
 from bot.playground.server import BotApiServer
-from bot.services.knowledge import KnowledgeBase, Question
-from tests.conftest import TEST_TOKEN
-from tests.people import Person
+from bot.services.knowledge import Question
+from tests.support.bot import TEST_TOKEN, free_port, metric
+from tests.support.people import Person
+from tests.support.scenarios import PEOPLE, QUESTIONS, answers, distinct_questions, set_up
 
-PEOPLE = 10
-QUESTIONS = 6
 APOLOGY = "Извините, что-то пошло не так"  # the errors router's, in Russian
 SECRET = "hook-secret_42"
 
 
 # --- the bot as processes -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Processes:
@@ -103,30 +95,6 @@ async def polling(api: BotApiServer, timeout: float = 60) -> None:
 # --- people and what they see ---------------------------------------------------------------
 
 
-def distinct_questions(kb: KnowledgeBase, language: str = "ru") -> list[Question]:
-    """Questions that the knowledge base answers with themselves when asked word for word."""
-    found = []
-    for topic in kb.topics:
-        for question in topic.questions:
-            hits = kb.search(question.question[language])
-            if hits and hits[0].question is question:
-                found.append(question)
-    assert len(found) >= QUESTIONS
-    return found[:QUESTIONS]
-
-
-async def set_up(engine: AsyncEngine, api: BotApiServer, first_id: int = 7000) -> list[Person]:
-    """People who agreed to the notice and chose a region before (their rows exist)."""
-    people = [Person(api, first_id + n, "Test", "ru") for n in range(PEOPLE)]
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("INSERT INTO users (telegram_id, language, region, consent_version, consent_at) "
-                 "VALUES (:id, 'ru', 'akmola', 1, now())"),
-            [{"id": person.id} for person in people],
-        )
-    return people
-
-
 def asked_by(person: Person, questions: list[Question]) -> list[Question]:
     """Each person asks the six questions in an order of their own."""
     shift = person.id % QUESTIONS
@@ -140,11 +108,6 @@ async def burst(api: BotApiServer, people: list[Person], questions: list[Questio
         for person in people:
             last, _ = await api.send_text(person.id, asked_by(person, questions)[round_].question["ru"])
     return last
-
-
-def answers(api: BotApiServer, person: Person) -> list[str]:
-    """The first line of each of the bot's messages in the person's chat."""
-    return [(m.text or "").split("\n")[0] for m in api.chat(person.id) if m.from_bot]
 
 
 def answered(api: BotApiServer, people: list[Person]) -> int:
@@ -461,14 +424,6 @@ async def test_a_database_restart_while_people_write_loses_nothing(api, content,
     finally:
         processes.stop_all()
         await engine.dispose()
-
-
-def metric(exposition: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus' text format (0 if absent)."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)"
-    found = re.search("^" + pattern + "$", exposition, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 def wait_gone(pid: int) -> None:

@@ -3,7 +3,6 @@ front-office, and the totals and leaderboards that only approved deeds reach."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,51 +10,10 @@ from sqlalchemy import text
 
 from bot.db.engine import create_session_factory
 from bot.services import marathon
-
-PHOTO = iter(range(10_000))
-
-
-async def run_marathon(engine, rules, days_before: int = 30, days_after: int = 3, daily_limit: int = 20) -> None:
-    today = marathon.local_today()
-    async with create_session_factory(engine)() as session, session.begin():
-        await marathon.set_dates(session, rules, today - timedelta(days=days_before), today + timedelta(days=days_after), daily_limit)
-
-
-async def count(engine, table: str) -> int:
-    async with engine.connect() as conn:
-        return await conn.scalar(text(f"SELECT count(*) FROM {table}"))
-
-
-async def join(person, t, language: str, as_kind: str = "👤 As a person", name: str | None = "Айгерім") -> None:
-    await person.tap(t(language, "Marathon of Good Deeds"))
-    await person.press(t(language, "🙌 Join"))
-    await person.press(t(language, as_kind))
-    if name is None:
-        await person.press(t(language, "🕶 Stay anonymous"))
-    else:
-        await person.send(name)
-    await person.press("✅")  # keep their own region
-
-
-async def deed_up_to_photos(
-    person, t, language: str, kind_name: str, amount: str, description: str = "Убрали берег озера Копа вместе с соседями"
-) -> None:
-    """Fill in the deed form up to its photos."""
-    await person.press(t(language, "📝 Log a deed"))
-    await person.press(kind_name)
-    await person.send(amount)
-    await person.press(t(language, "Today"))
-    await person.send("Кокшетау")
-    await person.send(description)
-
-
-async def log_deed(person, t, language: str, kind_name: str, amount: str, photos: int = 1) -> str:
-    """Log a deed through every step; returns the bot's last words."""
-    await deed_up_to_photos(person, t, language, kind_name, amount)
-    for _ in range(photos):
-        await person.send_photo(f"photo {next(PHOTO)}")
-    await person.press(t(language, "✅ Done"))
-    return (await person.press(t(language, "✅ Log it"))).text
+from bot.services.clock import today_in_kazakhstan
+from tests.support.bot import run_bot
+from tests.support.database import count
+from tests.support.scenarios import deed_up_to_photos, join, log_deed, run_marathon
 
 
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])
@@ -110,9 +68,9 @@ async def test_every_refusal_stores_nothing(citizen, engine, content, t, api):
     sticker = await person.send_sticker()
     assert t("ru", "Please use the buttons or answer in words.") in sticker.text
     await person.send("10")
-    tomorrow = (marathon.local_today() + timedelta(days=1)).strftime("%d.%m.%Y")
+    tomorrow = (today_in_kazakhstan() + timedelta(days=1)).strftime("%d.%m.%Y")
     assert t("ru", "That date has not come yet: a deed is logged once it is done.") in (await person.send(tomorrow)).text
-    long_ago = (marathon.local_today() - timedelta(days=60)).strftime("%d.%m.%Y")
+    long_ago = (today_in_kazakhstan() - timedelta(days=60)).strftime("%d.%m.%Y")
     assert t("ru", "That date is outside the marathon's dates.") in (await person.send(long_ago)).text
     assert t("ru", "Please type the date as DD.MM.YYYY, for example 28.11.2026.") in (await person.send("31.02.2026")).text
     # Back twice, then forward again: the answers so far are kept.
@@ -215,7 +173,7 @@ async def seed_reviewed(engine, content, api, people: int = 3) -> None:
         api.add_person(7000 + n, f"Участник {n}", "ru", started=True)
     from bot.services.operators import Role, add_operator
 
-    today = marathon.local_today()
+    today = today_in_kazakhstan()
     async with create_session_factory(engine)() as session, session.begin():
         # A real coordinator: the review checks the reviewer's record in its transaction.
         reviewer = await add_operator(session, content.directory, 1, "Reviewer", "national", Role.COORDINATOR)
@@ -237,7 +195,6 @@ async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, o
 
     from openpyxl import load_workbook
 
-    from tests.test_command_line import run_bot
 
     await run_marathon(engine, content.rules)
     await seed_reviewed(engine, content, api)
@@ -255,7 +212,7 @@ async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, o
 
     refused = await coordinator.send("/marathon_export atlantis")
     assert "/marathon_export akmola approved 2026-09-01 2026-09-30" in refused.text
-    today = marathon.local_today()
+    today = today_in_kazakhstan()
     later = await coordinator.send(f"/marathon_export {today + timedelta(days=1)}")
     assert later.sent[0].caption == "3 participants, 0 deeds."
     within = await coordinator.send(f"/marathon_export {today - timedelta(days=1)} {today}")
@@ -281,7 +238,6 @@ async def test_export_for_the_committee_from_the_bot_and_the_command_line(bot, o
 async def test_nominations_shortlist_winners_and_the_announcement_to_every_participant(
     citizen, operator, engine, content, t, api, tmp_path, database_url
 ):
-    from tests.test_command_line import run_bot
 
     await run_marathon(engine, content.rules)
     aigerim, emma = await citizen("kk"), await citizen("en")
@@ -328,7 +284,6 @@ async def test_nominations_shortlist_winners_and_the_announcement_to_every_parti
 
 
 async def test_coordinators_change_a_kinds_limit_and_the_dates(citizen, operator, engine, content, t, tmp_path, database_url):
-    from tests.test_command_line import run_bot
 
     await run_marathon(engine, content.rules)
     person = await citizen("en")
@@ -474,7 +429,6 @@ async def test_the_command_lines_marathon_commands_on_the_server(citizen, engine
     """What the organising committee does from the server: the dates shown and refused in the
     wrong order, a kind switched off and on, a nomination, its shortlist and winner; each mistake is
     one clear line and exit code 2, and changes nothing."""
-    from tests.test_command_line import run_bot
 
     url = database_url.replace("+asyncpg", "")
 

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db.migrate import alembic_config
 from bot.db.models import Base
+from tests.support.bot import RunningBot
+from tests.support.scenarios import join, log_deed, onboard, run_marathon
 
 
 async def test_migrations_round_trip_and_match_the_models(engine, database_url):
@@ -43,9 +45,7 @@ async def test_the_latest_migrations_go_down_and_up_again_with_data_in_the_table
     from alembic import command
 
     from bot.db.engine import create_engine
-    from tests.conftest import RunningBot, onboard
-    from tests.people import Person
-    from tests.test_marathon import join, log_deed, run_marathon
+    from tests.support.people import Person
 
     scratch = "qv_migrations_with_data"
     admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")

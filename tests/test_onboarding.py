@@ -1,8 +1,8 @@
 """First start: language, consent, region, menu — in each language; returning people; restarts."""
 
 import pytest
+from tests.support.scenarios import LANGUAGE_BUTTONS, REGION_EXAMPLE, onboard
 
-from tests.conftest import LANGUAGE_BUTTONS, REGION_EXAMPLE, onboard
 
 MENU = ("Become a volunteer", "Ask a question", "Contacts", "Settings")
 

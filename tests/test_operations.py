@@ -11,9 +11,9 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.jobs.send_rates import SendRateSharing
-from bot.telegram_session import SendBudget
-from tests.conftest import RunningBot
-from tests.test_intake import answers, distinct_questions, free_port, metric, set_up
+from bot.telegram.send_budget import SendBudget
+from tests.support.bot import RunningBot, free_port, metric
+from tests.support.scenarios import answers, distinct_questions, set_up
 
 
 async def test_health_and_metrics_in_polling_mode(api, engine, content, i18n):

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from tests import people as chat
+from tests.support import people as chat
 
 COORDINATOR = 4242
 

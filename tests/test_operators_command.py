@@ -4,8 +4,8 @@ command line; ADMIN_IDS are coordinators from the start; a mistake is one clear 
 from __future__ import annotations
 
 import pytest
+from tests.support.bot import run_bot
 
-from tests.test_command_line import run_bot
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from sqlalchemy import text
 
 from bot.app import build_worker
 from bot.db.engine import create_session_factory
+from bot.jobs.outbox import LANES, POLL_SECONDS
 from bot.services.outbox import owe
-from bot.worker import LANES, POLL_SECONDS
-from tests.people import Person
+from tests.support.bot import TEST_TOKEN
+from tests.support.people import Person
 
 
 def received(api, person) -> list[str]:
@@ -118,7 +119,6 @@ async def test_a_killed_bot_loses_nothing_it_owed(api, engine, tmp_path):
     import sys
 
     from bot.config import PROJECT_ROOT
-    from tests.conftest import TEST_TOKEN
 
     # People of the stand-in only: the bot here is the process started below, not the test's own.
     citizens = [Person(api, 5000 + n, "Test", "ru", started=True) for n in range(20)]
@@ -156,7 +156,7 @@ async def test_a_message_that_keeps_failing_oddly_is_given_up_after_an_hour_and_
     """An answer that is neither Telegram's success nor its refusal (a proxy's HTML page): the
     message is tried again with a growing pause, the chat's later messages wait behind it (order),
     and after MAX_ATTEMPTS (about an hour) it is given up and the chat's queue moves on."""
-    from bot.worker import MAX_ATTEMPTS
+    from bot.jobs.outbox import MAX_ATTEMPTS
 
     citizen = people("ru", started=True)
     api.garble_next("sendMessage", citizen.id, times=2)

@@ -13,13 +13,12 @@ from datetime import date, timedelta
 from sqlalchemy import text
 
 from bot.db.engine import create_session_factory
-from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, TicketAction
-from bot.services import announcements, marathon
+from bot.services import announcements
 from bot.services.announcements import Audience, AudienceKind, Version
 from bot.services.operators import Role, add_operator, get_operator
-from tests.conftest import TEST_TOKEN, onboard
-from tests.test_marathon import join, log_deed, run_marathon
-from tests.test_tickets import open_question
+from bot.views.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, TicketAction
+from tests.support.bot import TEST_TOKEN
+from tests.support.scenarios import join, log_deed, onboard, open_question, run_marathon
 
 # What is kept about people and their requests; a refused action changes none of it.
 WATCHED = (

@@ -9,49 +9,12 @@ import io
 
 from openpyxl import load_workbook
 from sqlalchemy import text
+from tests.support.bot import run_bot
+from tests.support.database import scalar, traces
+from tests.support.scenarios import fill_until_phone, join, log_deed, open_question, run_marathon
 
-from tests.test_help_form import fill_until_phone
-from tests.test_marathon import join, log_deed, run_marathon
-from tests.test_tickets import open_question
 
 PHONE = "77011234567"
-
-
-async def every_column(engine, types: tuple[str, ...]) -> list[tuple[str, str]]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND data_type = ANY(:types) AND table_name <> 'alembic_version'"
-            ),
-            {"types": list(types)},
-        )
-        return [tuple(row) for row in rows.all()]
-
-
-async def traces(engine, needles: list[str], telegram_id: int) -> list[str]:
-    """Every place in the database where one of `needles` appears in a text or JSON column, or
-    `telegram_id` in a number column."""
-    found = []
-    async with engine.connect() as conn:
-        for table, column in await every_column(engine, ("text", "character varying", "jsonb")):
-            for needle in needles:
-                hits = await conn.scalar(
-                    text(f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS text) ILIKE :needle'),
-                    {"needle": f"%{needle}%"},
-                )
-                if hits:
-                    found.append(f"{table}.{column} holds {needle!r}")
-        for table, column in await every_column(engine, ("bigint",)):
-            hits = await conn.scalar(text(f'SELECT count(*) FROM "{table}" WHERE "{column}" = :id'), {"id": telegram_id})
-            if hits:
-                found.append(f"{table}.{column} holds the person's id")
-    return found
-
-
-async def scalar(engine, sql: str, **params):
-    async with engine.connect() as conn:
-        return await conn.scalar(text(sql), params)
 
 
 async def test_forget_leaves_no_trace_of_the_person_and_the_counts_stay(citizen, operator, engine, content, t, api):
@@ -161,7 +124,6 @@ async def test_a_coordinators_full_record_and_erasure_are_in_the_audit_log(
     assert "Dana Privatova" in conversation
 
     # The same from the command line, recorded under the name of whoever ran it.
-    from tests.test_command_line import run_bot
 
     url = database_url.replace("+asyncpg", "")
     written = run_bot(tmp_path, "tickets", "record", str(number), "--format", "csv", "--out", str(tmp_path / "r.csv"), DATABASE_URL=url)

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import PROJECT_ROOT
-from tests.test_command_line import run_bot
+from tests.support.bot import run_bot
 
 DMITRY = 700102
 UNSET = {"BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "LOG_LEVEL", "TELEGRAM_API_URL", "DATA_DIR"}

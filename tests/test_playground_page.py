@@ -20,8 +20,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from bot.config import PROJECT_ROOT
 from bot.playground.server import BotApiServer
 from bot.playground.web import Playground, seed_people
-from tests import people as chat_people
-from tests.conftest import REGION_EXAMPLE, onboard
+from tests.support import people as chat_people
+from tests.support.scenarios import REGION_EXAMPLE, onboard
 
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "playground"
 AIGERIM, DMITRY, EMMA, COORDINATOR = 700101, 700102, 700103, 700001

@@ -5,9 +5,9 @@ to nobody and takes nothing."""
 from __future__ import annotations
 
 from sqlalchemy import text
+from tests.support.database import ticket_row
+from tests.support.scenarios import join, log_deed, open_question, run_marathon
 
-from tests.test_marathon import join, log_deed, run_marathon
-from tests.test_tickets import open_question, ticket_row
 
 
 async def operator_messages(engine, ticket_id: int) -> int:

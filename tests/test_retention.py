@@ -12,11 +12,10 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from bot.db.engine import create_session_factory
-from bot.services import marathon, outbox, timers, users
-from tests.test_help_form import fill_until_phone
-from tests.test_marathon import join, log_deed, run_marathon
-from tests.test_personal_data import scalar, traces
-from tests.test_tickets import open_question
+from bot.services import outbox, timers, users
+from bot.services.clock import today_in_kazakhstan
+from tests.support.database import scalar, traces
+from tests.support.scenarios import fill_until_phone, join, log_deed, open_question, run_marathon
 
 KEEP = 365  # RETENTION_DAYS of the test bot (the default)
 DRAFT_PHONE = "77019990001"
@@ -53,7 +52,7 @@ async def age(engine, inside: bool, people: dict) -> None:
     await execute(engine, "UPDATE outbox SET sent_at = now() - CAST(:age AS interval) WHERE payload ? 'text'", age=week - hour)
     await execute(engine, "UPDATE timers SET done_at = now() - CAST(:age AS interval) WHERE kind IN ('remind', 'ticket_remind')", age=month - hour)
     await execute(engine, "UPDATE announcements SET finished_at = now() - CAST(:age AS interval)", age=keep - hour)
-    today = marathon.local_today()
+    today = today_in_kazakhstan()
     ends = today - timedelta(days=KEEP + day)
     await execute(engine, "UPDATE marathon_settings SET starts_on = :starts, ends_on = :ends", starts=ends - timedelta(days=90), ends=ends)
     await execute(engine, "UPDATE deeds SET deed_date = :ends", ends=ends)

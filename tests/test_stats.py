@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from bot.db.engine import create_session_factory
 from bot.services import charts, statistics
+from bot.services.clock import today_in_kazakhstan
 from bot.services.marathon import Dates
 from bot.services.operators import Operator, Role
 from bot.services.statistics import Period, PeriodError, PeriodProblem
@@ -448,7 +449,7 @@ async def test_a_regional_operator_sees_only_their_region(bot, operator, engine,
 
 async def test_the_period_buttons_and_an_empty_period(bot, operator, engine):
     coordinator = await operator("national", "en", coordinator=True)
-    today = statistics.local_today()
+    today = today_in_kazakhstan()
     # A request today, so this week and this month have one.
     async with engine.begin() as conn:
         await conn.execute(text(
@@ -532,7 +533,7 @@ async def test_a_question_after_a_knowledge_base_answer_is_remembered(citizen, o
         rows = dict((await conn.execute(text("SELECT citizen_id, details FROM tickets"))).all())
     assert rows == {person.id: {"via": "knowledge", "kb": "become/start"}, other.id: {}, earlier.id: {"via": "knowledge"}}
     async with create_session_factory(engine)() as session:
-        today = statistics.local_today()
+        today = today_in_kazakhstan()
         figures = await statistics.collect(session, Period(today, today))
     assert figures.via_knowledge == 2 and figures.knowledge_entries == (("become/start", 1),)
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bot.handlers import ticket_texts
 from bot.services import tickets
 from bot.services.lengths import TELEGRAM_CAPTION, TELEGRAM_TEXT, utf16_length
 from bot.services.tickets import Status, Ticket
-from tests.test_announcements import _finished, compose, delivered, seed_people, wait_until
-from tests.test_tickets import open_question
+from bot.views import tickets as ticket_texts
+from tests.support.announcements import announcement_finished, compose, delivered, seed_people, wait_until
+from tests.support.scenarios import open_question
 
 REST_OF_A_PASTE = ("The rest of your long text arrived as separate messages (Telegram splits a text longer than "
                    "4096 characters); it was not used.")
@@ -217,7 +217,7 @@ async def test_an_announcement_whose_answer_was_lost_is_not_sent_again_and_count
     api.lose_answers("sendMessage", ids[2])
     progress = (await coordinator.press("Send to 6 people")).sent[-1]
 
-    finished = await wait_until(lambda: _finished(engine), 20)
+    finished = await wait_until(lambda: announcement_finished(engine), 20)
     received = delivered(api, ids)
     assert {i: len(calls) for i, calls in received.items()} == {i: 1 for i in ids}, "everyone has it once"
     assert (finished["sent"], finished["failed"], finished["unconfirmed"]) == (5, 1, 1), "counted as not delivered"

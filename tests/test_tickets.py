@@ -7,31 +7,17 @@ import asyncio
 
 import pytest
 from sqlalchemy import text
+from tests.support.bot import run_bot
+from tests.support.database import ticket_row
+from tests.support.scenarios import fill_until_phone, open_question
 
-from tests import people as people_module
 
 AKMOLA = {"kk": "Ақмола облысы", "ru": "Акмолинская область", "en": "Akmola Region"}
-
-
-async def ticket_row(engine, ticket_id: int) -> dict:
-    async with engine.connect() as conn:
-        row = (await conn.execute(text("SELECT * FROM tickets WHERE id = :id"), {"id": ticket_id})).mappings().one()
-    return dict(row)
 
 
 async def tickets_count(engine) -> int:
     async with engine.connect() as conn:
         return await conn.scalar(text("SELECT count(*) FROM tickets"))
-
-
-async def open_question(citizen: people_module.Person, language: str, question: str, t) -> int:
-    """The citizen asks an operator; returns the ticket's number from the bot's confirmation."""
-    prompt = await citizen.tap(t(language, "Ask an operator"))
-    assert prompt.last.buttons, "the prompt offers a way out"
-    await citizen.send(question)
-    confirmation = await citizen.receive("№")
-    number = int(confirmation.text.split("№", 1)[1].split()[0])
-    return number
 
 
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])
@@ -481,8 +467,6 @@ async def test_tickets_export_for_statistics_has_no_personal_data(citizen, opera
 
     from openpyxl import load_workbook
 
-    from tests.test_command_line import run_bot
-    from tests.test_help_form import fill_until_phone
 
     aigerim, dmitry = await citizen("kk"), await citizen("ru")
     akmola = await operator("akmola", "ru")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from bot.services.lengths import utf16_length
-from tests.test_marathon import join, run_marathon
-from tests.test_tickets import open_question, ticket_row
+from tests.support.database import ticket_row
+from tests.support.scenarios import BLOCKED_NOTICE, join, open_question, run_marathon, taken_question
 
 PIECE = '😀 1 < 2 & 3 > 2, <b>не жирный</b> "цитата" \'ә\' a <b &amp; &nbsp; &lt '
 
@@ -96,7 +96,6 @@ async def test_a_marathon_name_full_of_markup_is_shown_as_typed(citizen, engine,
 
 
 async def test_a_block_reason_full_of_markup_reaches_the_citizen_and_the_operator_as_typed(citizen, operator, t):
-    from tests.test_abuse import BLOCKED_NOTICE, taken_question
 
     dmitry = await citizen("ru")
     akmola = await operator("akmola", "en", "Nurlan")

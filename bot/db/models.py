@@ -117,7 +117,7 @@ class Operator(Base):
 
 class OutboxMessage(Base):
     """A message the bot owes someone, written in the same transaction as the change that causes
-    it, and sent by the worker (`bot/worker.py`): a crash between the two loses nothing.
+    it, and sent by the worker (`bot/jobs/outbox.py`): a crash between the two loses nothing.
 
     `kind` names how the worker turns `payload` into Bot API calls. Pending rows are the ones with
     neither `sent_at` nor `failed`; `not_before` holds a retry back (429, network trouble).
@@ -143,7 +143,7 @@ class OutboxMessage(Base):
 
 class Timer(Base):
     """Something to do at a time (remind operators of an untaken ticket, escalate it…), fired by the
-    worker (`bot/worker.py`) in the transaction that marks it done: once, even with several bot
+    worker (`bot/jobs/outbox.py`) in the transaction that marks it done: once, even with several bot
     processes, and still after a restart. `key` lets the cause cancel or move its own timer."""
 
     __tablename__ = "timers"

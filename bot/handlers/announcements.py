@@ -21,16 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.filters import ActiveOperator, NotCommand
-from bot.handlers import announcement_texts as texts
 from bot.i18n import LANGUAGE_NAMES
-from bot.keyboards.callbacks import AnnouncementControl, AnnouncementStep
 from bot.services import access, announcements
 from bot.services.access import Act
 from bot.services.announcements import ALL, MAX_CAPTION, MAX_TEXT, Audience, AudienceKind, Version
+from bot.services.clock import KAZAKHSTAN
 from bot.services.directory import Directory
 from bot.services.lengths import utf16_length
-from bot.services.marathon_export import KAZAKHSTAN
 from bot.services.operators import Operator
+from bot.views import announcements as texts
+from bot.views.callbacks import AnnouncementControl, AnnouncementStep
 
 
 class Composing(StatesGroup):

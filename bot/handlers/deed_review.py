@@ -21,18 +21,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, NotCommand
-from bot.handlers.marathon import UNITS, refusal_text
-from bot.handlers.marathon_texts import PRESET_PREFIX, PRESET_REASONS
-from bot.handlers.texts import office_name
 from bot.i18n import N_
-from bot.keyboards.callbacks import DeedReview
-from bot.keyboards.menu import AnyMenuButton
 from bot.middlewares.database import keep_written
 from bot.services import access, marathon, marathon_export, personal_data
 from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.marathon import Refused, ReviewError, Rules
 from bot.services.operators import Operator
+from bot.services.spreadsheets import export_filters
+from bot.views.callbacks import DeedReview
+from bot.views.common import office_name
+from bot.views.marathon import PRESET_PREFIX, PRESET_REASONS, UNITS, refusal_text
+from bot.views.menu import AnyMenuButton
 
 # A caption holds 1,024 characters as Telegram counts them (UTF-16: an emoji can be two).
 CAPTION_ROOM = 500
@@ -235,33 +235,6 @@ async def on_export(
     )
     await message.answer_document(BufferedInputFile(participants, f"{stem}-participants.csv"))
     await message.answer_document(BufferedInputFile(deeds, f"{stem}-deeds.csv"))
-
-
-def export_filters(
-    args: str | None, directory: Directory, states: tuple[str, ...]
-) -> tuple[str | None, str | None, date | None, date | None] | None:
-    """An export command's words, in any order: a region, one of `states`, a first and a last day
-    (YYYY-MM-DD). None if a word is none of these."""
-    region, state, days = None, None, []
-    for word in (args or "").lower().split():
-        if directory.is_region(word):
-            region = word
-        elif word in states:
-            state = word
-        elif _is_day(word) and len(days) < 2:
-            days.append(date.fromisoformat(word))
-        else:
-            return None
-    since, until = (days + [None, None])[:2]
-    return region, state, since, until
-
-
-def _is_day(word: str) -> bool:
-    try:
-        date.fromisoformat(word)
-    except ValueError:
-        return False
-    return True
 
 
 async def on_dates(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:

@@ -27,16 +27,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, HasCurrentTicket, IsReply, NotCommand, Onboarded, RepliesToTicket
-from bot.handlers import ticket_texts as texts
-from bot.handlers.deed_review import export_filters
-from bot.handlers.requests import checked_content
-from bot.keyboards.callbacks import TicketAction, TransferTo
-from bot.keyboards.menu import AnyMenuButton
+from bot.incoming import ticket_content
 from bot.services import abuse, tickets, tickets_export
 from bot.services.directory import Directory
 from bot.services.lengths import utf16_length
 from bot.services.operators import Operator
+from bot.services.spreadsheets import export_filters
 from bot.services.tickets import Limits, Ticket, TicketError
+from bot.views import tickets as texts
+from bot.views.callbacks import TicketAction, TransferTo
+from bot.views.menu import AnyMenuButton
 
 
 class Desk(StatesGroup):
@@ -300,8 +300,9 @@ async def relay(
 ) -> None:
     """The operator's message goes to the citizen of `ticket_id`; each photo of an album goes, and
     the first is answered for them all."""
-    content = await checked_content(message)
-    if content is None:
+    content, not_taken = ticket_content(message)
+    if not_taken is not None:
+        await message.answer(not_taken)
         return
     try:
         ticket = await tickets.operator_says(session, limits, operator, ticket_id, content)

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.db.engine import unreachable
 from bot.i18n import supported_language
-from bot.telegram_session import called_while_handling
+from bot.telegram.journal import called_while_handling
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import TypedCommand
-from bot.keyboards.menu import main_menu
+from bot.views.menu import main_menu
 
 
 async def on_unknown_command(message: Message) -> None:

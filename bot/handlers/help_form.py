@@ -27,18 +27,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import NotCommand, Onboarded
-from bot.handlers import ticket_texts as texts
-from bot.handlers.blocks import flood_refusal
-from bot.handlers.requests import tell_already_open
 from bot.i18n import N_
-from bot.keyboards.callbacks import HelpFormStep
-from bot.keyboards.menu import NEED_HELP, AnyMenuButton, MenuButton, WayIn, main_menu
 from bot.services import abuse, tickets
 from bot.services.abuse import FloodLimits, Verdict
 from bot.services.lengths import utf16_length
 from bot.services.phones import kazakhstan_phone, shared_phone
 from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
+from bot.views import tickets as texts
+from bot.views.blocks import flood_refusal
+from bot.views.callbacks import HelpFormStep
+from bot.views.menu import NEED_HELP, AnyMenuButton, MenuButton, WayIn, main_menu
 
 
 class HelpForm(StatesGroup):
@@ -162,7 +161,7 @@ async def start(message: Message, state: FSMContext, open_ticket: int | None) ->
             await ask(message, state, step)
         return
     if open_ticket is not None:
-        await tell_already_open(message, open_ticket)
+        await message.answer(texts.already_open_text(open_ticket))
         return
     await state.set_state(HelpForm.category)
     await state.set_data({})
@@ -278,7 +277,7 @@ async def on_send(
     except TicketError as error:
         await callback.answer()
         await state.clear()
-        await tell_already_open(callback.message, error.ticket.id)
+        await callback.message.answer(texts.already_open_text(error.ticket.id))
         return
     await state.clear()
     await callback.answer()

@@ -10,12 +10,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import Onboarded, TypedText
-from bot.handlers.texts import MAX_QUESTION_LENGTH, question_answer
-from bot.keyboards.callbacks import KnowledgeNav, KnowledgeView
-from bot.keyboards.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
-from bot.keyboards.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
 from bot.services.knowledge import KnowledgeBase
 from bot.services.users import Person
+from bot.views.callbacks import KnowledgeNav, KnowledgeView
+from bot.views.common import MAX_QUESTION_LENGTH, question_answer
+from bot.views.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
+from bot.views.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
 
 # The topic that "Become a volunteer" opens with its first answer.
 BECOME_TOPIC = "become"

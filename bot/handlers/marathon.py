@@ -22,15 +22,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import NotCommand, Onboarded
-from bot.handlers.texts import office_name
 from bot.i18n import N_
-from bot.keyboards.callbacks import MarathonNav, Purpose, RegionChoice
-from bot.keyboards.menu import MARATHON, AnyMenuButton, MenuButton, WayIn
-from bot.keyboards.onboarding import region_keyboard
 from bot.services import marathon
+from bot.services.clock import today_in_kazakhstan
 from bot.services.directory import Directory
-from bot.services.marathon import Kind, Photo, Refusal, Refused, Rules
+from bot.services.marathon import Photo, Refusal, Refused, Rules
 from bot.services.users import Person
+from bot.views.callbacks import MarathonNav, Purpose, RegionChoice
+from bot.views.common import office_name
+from bot.views.marathon import STATES, UNITS, refusal_text
+from bot.views.menu import MARATHON, AnyMenuButton, MenuButton, WayIn
+from bot.views.onboarding import region_keyboard
 
 
 class Joining(StatesGroup):
@@ -52,31 +54,6 @@ class Logging(StatesGroup):
 STEPS = ("kind", "amount", "day", "locality", "description", "photos", "confirm")
 PARTICIPANT_KINDS = {"person": N_("👤 As a person"), "organisation": N_("🏢 As an organisation"),
                      "group": N_("👥 As an initiative group")}
-UNITS = {"count": N_("pcs"), "kg": N_("kg"), "hours": N_("h")}
-STATES = {"pending": N_("⏳ waiting for review"), "approved": N_("✅ approved"), "rejected": N_("❌ not accepted")}
-
-
-def refusal_text(reason: Refusal, kind: Kind | None = None, language: str = "en", daily_limit: int = 0) -> str:
-    texts = {
-        Refusal.NOT_RUNNING: _("The marathon is not running now, so deeds cannot be logged."),
-        Refusal.NOT_A_NUMBER: _("Please send the amount as a number, for example 12 (whole for things you count)."),
-        Refusal.NOT_POSITIVE: _("The amount must be more than zero."),
-        Refusal.IN_THE_FUTURE: _("That date has not come yet: a deed is logged once it is done."),
-        Refusal.OUTSIDE_DATES: _("That date is outside the marathon's dates."),
-        Refusal.PHOTO_USED: _("This photo already proves another deed. Please send a photo of this deed."),
-        Refusal.DAILY_LIMIT: _("You have logged {limit} deeds today, the most for one day. Please come back tomorrow.").format(limit=daily_limit),
-        Refusal.NOT_JOINED: _("Join the marathon first."),
-        Refusal.NOT_OFFERED: _("This kind of deed is no longer offered in the marathon."),
-    }
-    if reason is Refusal.TOO_MUCH and kind is None:
-        return _("That is more than one deed of this kind can plausibly be.")
-    if reason is Refusal.TOO_MUCH:
-        return _("That is more than one deed can plausibly be: at most {max} {unit} for “{kind}”. If it is true, log it as several deeds.").format(
-            max=marathon.plain(kind.max), unit=_(UNITS[kind.unit]), kind=escape(kind.name[language])
-        )
-    return texts[reason]
-
-
 def button_row(builder: InlineKeyboardBuilder, back: bool = True) -> None:
     if back:
         builder.button(text=_("⬅️ Back"), callback_data=MarathonNav(action="back"))
@@ -288,7 +265,7 @@ async def on_log(callback: CallbackQuery, state: FSMContext, session: AsyncSessi
     if await marathon.participant(session, user.telegram_id) is None:
         await callback.message.answer(refusal_text(Refusal.NOT_JOINED))
         return
-    if not (await marathon.dates(session, rules)).running(marathon.local_today()):
+    if not (await marathon.dates(session, rules)).running(today_in_kazakhstan()):
         await callback.message.answer(refusal_text(Refusal.NOT_RUNNING))
         return
     await state.set_data({})
@@ -320,7 +297,7 @@ async def on_amount(message: Message, state: FSMContext, session: AsyncSession, 
 
 async def set_day(message: Message, state: FSMContext, session: AsyncSession, rules: Rules, user: Person, day: date) -> None:
     try:
-        marathon.check_date(await marathon.dates(session, rules), day, marathon.local_today())
+        marathon.check_date(await marathon.dates(session, rules), day, today_in_kazakhstan())
     except Refused as refused:
         await message.answer(refusal_text(refused.reason), reply_markup=nav_keyboard())
         return
@@ -335,7 +312,7 @@ async def on_day_button(
         await callback.answer(_("This button is no longer active."))
         return
     await callback.answer()
-    await set_day(callback.message, state, session, rules, user, marathon.local_today() - timedelta(days=int(callback_data.value)))
+    await set_day(callback.message, state, session, rules, user, today_in_kazakhstan() - timedelta(days=int(callback_data.value)))
 
 
 async def on_day_typed(message: Message, state: FSMContext, session: AsyncSession, rules: Rules, user: Person) -> None:

@@ -8,10 +8,10 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import Onboarded
-from bot.handlers.texts import contacts
-from bot.keyboards.menu import CONTACTS, MenuButton, main_menu
 from bot.services.directory import Directory
 from bot.services.users import Person
+from bot.views.common import contacts
+from bot.views.menu import CONTACTS, MenuButton, main_menu
 
 
 def help_text() -> str:

@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Participant
 from bot.filters import ActiveOperator
-from bot.handlers.marathon_texts import winners_text
-from bot.handlers.texts import in_parts, office_name
-from bot.keyboards.callbacks import WinnersChoice
 from bot.middlewares.access import Requires
 from bot.services import nominations
 from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.nominations import NominationError
 from bot.services.operators import Operator
+from bot.views.callbacks import WinnersChoice
+from bot.views.common import in_parts, office_name
+from bot.views.marathon import winners_text
 
 USAGE = (
     "/nomination eco | Экология (kk) | Экология (ru) | Ecology (en)\n/shortlist eco 123456789\n/winner eco 123456789\n/announce_winners"

@@ -17,15 +17,15 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Onboarded, is_onboarded
-from bot.handlers.texts import choose_language_prompt, consent_request
 from bot.i18n import LANGUAGE_NAMES, language_order
-from bot.keyboards.callbacks import ConsentChoice, LanguageChoice, Purpose, RegionChoice
-from bot.keyboards.menu import main_menu
-from bot.keyboards.onboarding import consent_keyboard, language_keyboard, region_keyboard
 from bot.middlewares.user import ONBOARDING_LANGUAGE_KEY
 from bot.services import users
 from bot.services.directory import Directory
 from bot.services.users import Person
+from bot.views.callbacks import ConsentChoice, LanguageChoice, Purpose, RegionChoice
+from bot.views.common import choose_language_prompt, consent_request
+from bot.views.menu import main_menu
+from bot.views.onboarding import consent_keyboard, language_keyboard, region_keyboard
 
 
 class Onboarding(StatesGroup):

@@ -14,11 +14,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, TypedCommand
-from bot.handlers.texts import office_name
 from bot.services import access, tickets
 from bot.services.access import Act
 from bot.services.directory import Directory
 from bot.services.lengths import messages_of
+from bot.views.common import office_name
 from bot.services.operators import (
     INVITE_PREFIX,
     InviteNotValid,

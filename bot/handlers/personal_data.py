@@ -16,12 +16,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator
-from bot.keyboards.callbacks import EraseChoice
 from bot.middlewares.database import keep_written
 from bot.services import personal_data, tickets_export
-from bot.services.marathon_export import KAZAKHSTAN
+from bot.services.clock import KAZAKHSTAN
 from bot.services.operators import Operator
 from bot.services.personal_data import Action
+from bot.views.callbacks import EraseChoice
 
 
 def ticket_number(command: CommandObject) -> int | None:

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import TypedCommand
-from bot.handlers.texts import privacy_notice
-from bot.keyboards.callbacks import ForgetChoice
 from bot.services import personal_data
 from bot.services.users import Person
+from bot.views.callbacks import ForgetChoice
+from bot.views.common import privacy_notice
 
 
 async def on_privacy(message: Message, settings: Settings) -> None:

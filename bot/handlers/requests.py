@@ -14,16 +14,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasOpenTicket, NotCommand, Onboarded
-from bot.handlers import ticket_texts as texts
-from bot.handlers.blocks import flood_refusal
-from bot.keyboards.callbacks import AskFromAnswer, RatingChoice, RequestAction
-from bot.keyboards.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
 from bot.services import abuse, tickets
 from bot.services.abuse import FloodLimits, Verdict
 from bot.services.knowledge import KnowledgeBase
 from bot.services.lengths import utf16_length
-from bot.services.tickets import Content, Limits, TicketError
+from bot.services.tickets import Limits, TicketError
 from bot.services.users import Person
+from bot.views import tickets as texts
+from bot.incoming import ticket_content
+from bot.views.blocks import flood_refusal
+from bot.views.callbacks import AskFromAnswer, RatingChoice, RequestAction
+from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
 
 
 class AskOperator(StatesGroup):
@@ -34,56 +35,10 @@ class RatingComment(StatesGroup):
     comment = State()
 
 
-def message_content(message: Message) -> Content | None:
-    """What a message holds, as a ticket keeps it; None for what cannot be passed on (stickers…)."""
-    if message.text is not None:
-        return Content("text", message.text)
-    if message.photo:
-        return Content("photo", message.caption, message.photo[-1].file_id)
-    if message.document is not None:
-        return Content("document", message.caption, message.document.file_id)
-    if message.voice is not None:
-        return Content("voice", message.caption, message.voice.file_id)
-    if message.location is not None:
-        where = {"latitude": message.location.latitude, "longitude": message.location.longitude}
-        return Content("location", extra=where)
-    return None
-
-
-async def checked_content(message: Message) -> Content | None:
-    """The message's content, or None after telling the person why it cannot be passed on."""
-    content = message_content(message)
-    if content is None:
-        await message.answer(
-            _("An operator can receive text, photos, documents, voice messages and locations. Please send one of those.")
-        )
-        return None
-    if content.too_long:  # counted as Telegram counts, with room for what the bot adds when relaying
-        length = utf16_length(content.text or "")
-        if content.kind == "text":
-            refusal = _("That is too long for one message: {length} characters, at most {limit} (an emoji counts as two). Please send it in several parts.")
-        else:
-            refusal = _("The caption is too long: {length} characters, at most {limit} (an emoji counts as two). Please send the file with a shorter caption and the rest as a message.")
-        await message.answer(refusal.format(length=length, limit=content.limit))
-        return None
-    if content.kind == "text" and not content.text.strip():
-        await message.answer(_("The message is empty. Please write your question."))
-        return None
-    return content
-
-
 def cancel_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
     return builder.as_markup()
-
-
-async def tell_already_open(message: Message, ticket_id: int) -> None:
-    await message.answer(
-        _("Your request №{number} is still open. Write here and it is added to that request, or close it in 📋 My requests to start a new one.").format(
-            number=ticket_id
-        )
-    )
 
 
 async def start_question(
@@ -91,7 +46,7 @@ async def start_question(
 ) -> None:
     """Ask for the question; `details` go with the ticket it opens (where the person came from)."""
     if open_ticket is not None:
-        await tell_already_open(message, open_ticket)
+        await message.answer(texts.already_open_text(open_ticket))
         return
     await state.set_state(AskOperator.question)
     await state.set_data({"details": details} if details else {})
@@ -126,8 +81,9 @@ async def on_ask_from_answer(
 async def on_question(
     message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits
 ) -> None:
-    content = await checked_content(message)
-    if content is None:
+    content, not_taken = ticket_content(message)
+    if not_taken is not None:
+        await message.answer(not_taken)
         return
     admission = await abuse.admit(session, flood, user.telegram_id, content)
     if not admission.passed:
@@ -143,7 +99,7 @@ async def on_question(
         )
     except TicketError as error:  # opened a moment ago, from another device
         await state.clear()
-        await tell_already_open(message, error.ticket.id)
+        await message.answer(texts.already_open_text(error.ticket.id))
         return
     await state.clear()  # the confirmation with the number is owed by the service and follows at once
 
@@ -170,8 +126,9 @@ async def on_addition(
 ) -> None:
     """Anything the citizen writes while a request is open goes to it, unless they flood. The
     photos of an album go each; the first is answered for them all."""
-    content = await checked_content(message)
-    if content is None:
+    content, not_taken = ticket_content(message)
+    if not_taken is not None:
+        await message.answer(not_taken)
         return
     admission = await abuse.admit(session, flood, user.telegram_id, content)
     if not admission.passed:

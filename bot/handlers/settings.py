@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import Onboarded
-from bot.handlers.texts import privacy_notice
 from bot.i18n import LANGUAGE_NAMES, language_order
-from bot.keyboards.callbacks import LanguageChoice, Purpose, RegionChoice, SettingsAction
-from bot.keyboards.menu import SETTINGS, MenuButton, main_menu
-from bot.keyboards.onboarding import language_keyboard, region_keyboard
 from bot.services import users
 from bot.services.directory import Directory
 from bot.services.users import Person
+from bot.views.callbacks import LanguageChoice, Purpose, RegionChoice, SettingsAction
+from bot.views.common import privacy_notice
+from bot.views.menu import SETTINGS, MenuButton, main_menu
+from bot.views.onboarding import language_keyboard, region_keyboard
 
 
 def summary(user: Person, directory: Directory) -> str:

@@ -40,11 +40,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.handlers import announcement_texts as texts
 from bot.services import announcements
 from bot.services.announcements import Announcement, Outcome, Recipient, State
 from bot.services.directory import Directory
-from bot.telegram_session import SendBudget, delivery_unknown
+from bot.telegram.send_budget import SendBudget
+from bot.telegram.session import delivery_unknown
+from bot.views import announcements as texts
 
 log = logging.getLogger(__name__)
 

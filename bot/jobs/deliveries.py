@@ -1,5 +1,5 @@
 """How each kind of owed message (`bot/services/outbox.py`) becomes Bot API calls. The worker
-(`bot/worker.py`) calls a sender with the row locked, in the transaction that marks it sent.
+(`bot/jobs/outbox.py`) calls a sender with the row locked, in the transaction that marks it sent.
 
 Ticket messages are rendered here, when they are sent, in the recipient's language and from the
 ticket as it is then: a card that waited behind a 429 shows who took the ticket meanwhile. Every
@@ -20,10 +20,6 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers import marathon_texts
-from bot.handlers import blocks as block_texts
-from bot.handlers import ticket_texts as texts
-from bot.handlers.texts import in_parts
 from bot.services import abuse, access, announcements, marathon, nominations, operators, outbox, tickets, users
 from bot.services.access import Act
 from bot.services.directory import Directory
@@ -31,6 +27,10 @@ from bot.services.lengths import cut
 from bot.services.marathon import Rules
 from bot.services.operators import get_operator
 from bot.services.tickets import Limits, Said, Ticket
+from bot.views import marathon as marathon_texts
+from bot.views import blocks as block_texts
+from bot.views import tickets as texts
+from bot.views.common import in_parts
 
 Sender = Callable[[Bot, AsyncSession, int, dict[str, Any]], Awaitable[Any]]
 

@@ -37,7 +37,7 @@ from bot.db.engine import server_settings, unreachable
 from bot.db.listener import Listener
 from bot.services import intake
 from bot.services.intake import Claimed, Received
-from bot.telegram_session import CallJournal, journal_calls, stop_journal
+from bot.telegram.journal import CallJournal, journal_calls, stop_journal
 
 log = logging.getLogger(__name__)
 

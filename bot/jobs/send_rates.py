@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import send_rates
-from bot.telegram_session import SendBudget
+from bot.telegram.send_budget import SendBudget
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ their handling commits. Knows nothing of Telegram's formats: an update here is i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta

@@ -19,7 +19,7 @@ from bot.db.models import Deed, Participant
 from bot.services import access
 from bot.services.access import Act
 from bot.services.marathon import State
-from bot.services.spreadsheets import KAZAKHSTAN, table_csv, workbook  # noqa: F401 - KAZAKHSTAN: its old home
+from bot.services.spreadsheets import table_csv, workbook
 from bot.services.staff import Operator
 
 DEED_COLUMNS = ("deed", "participant", "participant_name", "region", "kind", "amount", "date", "locality", "description",

@@ -1,6 +1,6 @@
 """Messages the bot owes people, kept in PostgreSQL until they are delivered. Knows nothing of
 Telegram: a service writes what is owed (a kind and its data) in the transaction of the change that
-causes it; the worker (`bot/worker.py`) sends it once that transaction has committed.
+causes it; the worker (`bot/jobs/outbox.py`) sends it once that transaction has committed.
 
 Rows of one chat go out in the order they were written: only the oldest pending row of a chat is
 ever handed out, and it is locked while it is being sent (`FOR UPDATE SKIP LOCKED`), so several bot

@@ -1,5 +1,6 @@
 """Tables as CSV files and Excel workbooks, safe to open: the one place every export (tickets,
-their full records, the marathon's) turns values into cells. Knows nothing of Telegram.
+their full records, the marathon's) turns values into cells, and reads an export command's
+filters (`export_filters`). Knows nothing of Telegram.
 
 A cell holding people's words never runs as a formula. A spreadsheet takes a text that starts with
 `=`, `+`, `-`, `@`, a TAB or a CR for a formula (OWASP, "CSV injection"): such a text gets a leading
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta, timezone
+from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
 
-KAZAKHSTAN = timezone(timedelta(hours=5))
+from bot.services.clock import KAZAKHSTAN
+from bot.services.directory import Directory
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -51,3 +54,30 @@ def workbook(sheets: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def export_filters(
+    args: str | None, directory: Directory, states: tuple[str, ...]
+) -> tuple[str | None, str | None, date | None, date | None] | None:
+    """An export command's words, in any order: a region, one of `states`, a first and a last day
+    (YYYY-MM-DD). None if a word is none of these."""
+    region, state, days = None, None, []
+    for word in (args or "").lower().split():
+        if directory.is_region(word):
+            region = word
+        elif word in states:
+            state = word
+        elif _is_day(word) and len(days) < 2:
+            days.append(date.fromisoformat(word))
+        else:
+            return None
+    since, until = (days + [None, None])[:2]
+    return region, state, since, until
+
+
+def _is_day(word: str) -> bool:
+    try:
+        date.fromisoformat(word)
+    except ValueError:
+        return False
+    return True

@@ -1,5 +1,5 @@
 """Statistics of the call-centre and the marathon for a period, for coordinators and front-offices.
-Knows nothing of Telegram; the bot renders the figures (`bot/handlers/stats.py`, `charts.py`).
+Knows nothing of Telegram; the bot renders the figures (`bot/views/stats.py`, `charts.py`).
 
 A period is whole days in Astana time (UTC+5), the first and the last one included. A scope is
 `None` (every region: coordinators and the national office) or one region's slug (a regional
@@ -47,11 +47,10 @@ from enum import StrEnum
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.directory import NATIONAL
-from bot.services.marathon import Dates
-from bot.services.marathon_export import KAZAKHSTAN
 from bot.services import access
 from bot.services.access import Act
+from bot.services.clock import KAZAKHSTAN
+from bot.services.marathon import Dates
 from bot.services.staff import Operator
 
 MAX_PERIOD_DAYS = 366
@@ -132,10 +131,6 @@ class Period:
         if period.days > MAX_PERIOD_DAYS:
             raise PeriodError(PeriodProblem.TOO_LONG)
         return period
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(KAZAKHSTAN)).astimezone(KAZAKHSTAN).date()
 
 
 def scope_of(operator: Operator) -> str | None:

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Ticket, TicketMessage
 from bot.services import access
 from bot.services.access import Act
-from bot.services.spreadsheets import KAZAKHSTAN, table_csv, workbook
+from bot.services.clock import KAZAKHSTAN
+from bot.services.spreadsheets import table_csv, workbook
 from bot.services.staff import Operator
 
 COLUMNS = ("ticket", "kind", "category", "region", "office", "language", "status", "opened_at", "taken_at",

@@ -2,7 +2,7 @@
 
 A service sets a timer in the transaction of the change that needs it (a ticket opened: remind its
 region's operators if nobody takes it within T1) and cancels it when it is no longer needed (the
-ticket was taken). The worker (`bot/worker.py`) fires a due timer by calling the handler of its
+ticket was taken). The worker (`bot/jobs/outbox.py`) fires a due timer by calling the handler of its
 kind in the transaction that marks it done, with the row locked (`FOR UPDATE SKIP LOCKED`): a timer
 fires once, even with several bot processes, and a restart only delays it.
 

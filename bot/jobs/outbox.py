@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.listener import Listener
 from bot.services import outbox, timers
-from bot.telegram_session import delivery_unknown
+from bot.telegram.session import delivery_unknown
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.handlers.texts import office_name
 from bot.i18n import LANGUAGE_NAMES
-from bot.keyboards.callbacks import AnnouncementControl
 from bot.services.announcements import Announcement, Audience, AudienceKind, State
 from bot.services.directory import Directory
+from bot.views.callbacks import AnnouncementControl
+from bot.views.common import office_name
 
 BAR_WIDTH = 20
 

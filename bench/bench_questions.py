@@ -1,7 +1,7 @@
 """Drive simulated people through the local Bot API server against the real bot and, in the same
 run, the bare aiogram echo bot; report updates per second, latency percentiles and CPU per update.
 
-    .venv/bin/python bench/bench_bot.py [--people 200] [--throughput-people 50] [--rounds 3]
+    .venv/bin/python bench/bench_questions.py [--people 200] [--throughput-people 50] [--rounds 3]
 
 Each bot runs as its own process, polling the stand-in over HTTP, on an embedded PostgreSQL; the
 stand-in and the people run in this process. A person's scenario: /start, language, consent,

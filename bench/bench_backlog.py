@@ -1,8 +1,8 @@
 """The durable intake (issue 14): a backlog after downtime, and one process against two.
 
-    .venv/bin/python bench/bench_intake.py                 # both (~4 min)
-    .venv/bin/python bench/bench_intake.py --backlog-only
-    .venv/bin/python bench/bench_intake.py --processes-only
+    .venv/bin/python bench/bench_backlog.py                 # both (~4 min)
+    .venv/bin/python bench/bench_backlog.py --backlog-only
+    .venv/bin/python bench/bench_backlog.py --processes-only
 
 * **Backlog**: while no bot runs, `--people` set-up people (written with SQL) each send
   `--per-person` knowledge-base questions (5,000 updates by default) to the stand-in. Then the bot
@@ -35,7 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_bot import QUESTIONS, TOKEN  # noqa: E402
+from bench.bench_questions import QUESTIONS, TOKEN  # noqa: E402
 from bot.playground.server import BotApiServer  # noqa: E402
 
 

@@ -15,14 +15,14 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
-from bot.handlers.texts import office_name
 from bot.i18n import LANGUAGE_NAMES, N_
-from bot.keyboards.callbacks import RatingChoice, RequestAction, TicketAction
 from bot.services.abuse import Block
 from bot.services.directory import Directory
-from bot.services.staff import Operator
 from bot.services.lengths import cut, utf16_length
+from bot.services.staff import Operator
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
+from bot.views.callbacks import RatingChoice, RequestAction, TicketAction
+from bot.views.common import office_name
 
 CATEGORY_NAMES = {
     "question": N_("Question"),
@@ -326,3 +326,10 @@ def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         "blocked": _("⛔ Request {number} is closed: a coordinator blocked its citizen. Reason: {reason}"),
     }
     return texts[notice].format(number=number(ticket), office=office, reason=escape(ticket.resolution or ""))
+
+
+def already_open_text(ticket_id: int) -> str:
+    """A person with an open request who starts another."""
+    return _("Your request №{number} is still open. Write here and it is added to that request, or close it in 📋 My requests to start a new one.").format(
+        number=ticket_id
+    )

@@ -9,8 +9,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES
-from bot.keyboards.callbacks import ConsentChoice, LanguageChoice, Purpose, RegionChoice
 from bot.services.directory import Directory
+from bot.views.callbacks import ConsentChoice, LanguageChoice, Purpose, RegionChoice
 
 
 def language_keyboard(order: list[str], purpose: Purpose, current: str | None = None) -> InlineKeyboardMarkup:

@@ -8,12 +8,37 @@ from html import escape
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.handlers.texts import office_name
 from bot.i18n import N_
 from bot.services import marathon
 from bot.services.directory import Directory
-from bot.services.marathon import Deed, Rules, State
+from bot.services.marathon import Deed, Kind, Refusal, Rules, State
 from bot.services.nominations import Nomination
+from bot.views.common import office_name
+
+
+UNITS = {"count": N_("pcs"), "kg": N_("kg"), "hours": N_("h")}
+STATES = {"pending": N_("⏳ waiting for review"), "approved": N_("✅ approved"), "rejected": N_("❌ not accepted")}
+
+
+def refusal_text(reason: Refusal, kind: Kind | None = None, language: str = "en", daily_limit: int = 0) -> str:
+    texts = {
+        Refusal.NOT_RUNNING: _("The marathon is not running now, so deeds cannot be logged."),
+        Refusal.NOT_A_NUMBER: _("Please send the amount as a number, for example 12 (whole for things you count)."),
+        Refusal.NOT_POSITIVE: _("The amount must be more than zero."),
+        Refusal.IN_THE_FUTURE: _("That date has not come yet: a deed is logged once it is done."),
+        Refusal.OUTSIDE_DATES: _("That date is outside the marathon's dates."),
+        Refusal.PHOTO_USED: _("This photo already proves another deed. Please send a photo of this deed."),
+        Refusal.DAILY_LIMIT: _("You have logged {limit} deeds today, the most for one day. Please come back tomorrow.").format(limit=daily_limit),
+        Refusal.NOT_JOINED: _("Join the marathon first."),
+        Refusal.NOT_OFFERED: _("This kind of deed is no longer offered in the marathon."),
+    }
+    if reason is Refusal.TOO_MUCH and kind is None:
+        return _("That is more than one deed of this kind can plausibly be.")
+    if reason is Refusal.TOO_MUCH:
+        return _("That is more than one deed can plausibly be: at most {max} {unit} for “{kind}”. If it is true, log it as several deeds.").format(
+            max=marathon.plain(kind.max), unit=_(UNITS[kind.unit]), kind=escape(kind.name[language])
+        )
+    return texts[reason]
 
 # Reasons a reviewer picks with one press; stored as "preset:<key>" and shown to the participant in
 # their own language.

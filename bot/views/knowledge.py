@@ -8,8 +8,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.callbacks import AskFromAnswer, HelpFormStep, KnowledgeNav, KnowledgeView
 from bot.services.knowledge import KnowledgeBase, Question, Topic
+from bot.views.callbacks import AskFromAnswer, HelpFormStep, KnowledgeNav, KnowledgeView
 
 PAGE_SIZE = 6
 

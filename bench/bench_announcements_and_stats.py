@@ -1,8 +1,8 @@
 """Issue 5: coordinators' announcements and /stats, measured beside the bare aiogram echo bot.
 
-    .venv/bin/python bench/bench_issue5.py                    # both sections (~40 min)
-    .venv/bin/python bench/bench_issue5.py --announcements    # only the announcements (~25 min)
-    .venv/bin/python bench/bench_issue5.py --stats            # only /stats (~15 min)
+    .venv/bin/python bench/bench_announcements_and_stats.py                    # both sections (~40 min)
+    .venv/bin/python bench/bench_announcements_and_stats.py --announcements    # only the announcements (~25 min)
+    .venv/bin/python bench/bench_announcements_and_stats.py --stats            # only /stats (~15 min)
     BENCH_PY_SPY=/tmp/spy.txt ... --announcements             # + py-spy of the bot during the quiet delivery
 
 Announcements (`bot/jobs/announcements.py`, `bot/services/announcements.py`, `bot/handlers/announcements.py`):
@@ -25,7 +25,7 @@ Announcements (`bot/jobs/announcements.py`, `bot/services/announcements.py`, `bo
   before the quiet run, its CPU per echo with 30 people sending one text a second each (the
   announcement's 30 messages a second), and back to back.
 
-/stats (`bot/services/statistics.py`, `bot/handlers/stats.py`, `bot/services/charts.py`):
+/stats (`bot/services/statistics.py`, `bot/views/stats.py`, `bot/handlers/stats.py`, `bot/services/charts.py`):
 * Written with SQL: `--users` people who joined over the last year, `--tickets` requests over the
   last 90 days across the 20 regions (times, states, categories, ratings, knowledge-base origins,
   fired ticket_remind/ticket_escalate/ticket_unanswered timers), `--participants` and `--deeds`
@@ -958,7 +958,7 @@ async def stats_section(args) -> dict:
     from bot.db.engine import create_engine, create_session_factory
     from bot.db.migrate import upgrade
     from bot.services import marathon, statistics
-    from bot.services.marathon_export import KAZAKHSTAN
+    from bot.services.clock import KAZAKHSTAN, today_in_kazakhstan
 
     folder, server, url = make_server("qv-bench-issue5-s-")
     log_path = Path(tempfile.gettempdir()) / "qv-bench-issue5-stats.log"
@@ -976,7 +976,7 @@ async def stats_section(args) -> dict:
         rules = marathon.Rules.load()
         async with create_session_factory(engine)() as session:
             dates = await marathon.dates(session, rules)
-        today = statistics.local_today()
+        today = today_in_kazakhstan()
         now = datetime.now(KAZAKHSTAN)
         marathon_days = (dates.starts_on, min(dates.ends_on, today))
         begun = time.perf_counter()

@@ -1,0 +1,172 @@
+"""What a ticket is: its states, the reasons a request about one is refused, its time limits, what a
+message of it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.config import Settings
+from bot.services.directory import ServiceHours
+from bot.services.lengths import utf16_length
+
+
+# What one message of a ticket may hold, in UTF-16 units as Telegram counts them (an emoji can be
+# two): Telegram's own limits (4,096 for a text, 1,024 for a caption) less room for the header or
+# the signature the bot adds when it relays the message (tests/test_telegram_limits.py checks the
+# room against every translation and front-office). Checked before a message is accepted, so none
+# is accepted and then refused by Telegram on its way.
+MAX_TEXT_LENGTH = 3000
+MAX_CAPTION_LENGTH = 800
+MAX_NOTE_LENGTH = 500
+MAX_COMMENT_LENGTH = 1000
+RECENT_TICKETS = 10
+
+QUESTION = "question"
+HELP = "help"
+# Kinds of help a citizen can ask volunteers for (the help form's first question).
+HELP_CATEGORIES = ("elderly", "family", "animals", "ecology", "emergency", "other")
+# What a message of a ticket can carry: the bot sends each of them on again by its file id.
+CONTENT_KINDS = ("text", "photo", "document", "voice", "location")
+
+
+class Status(StrEnum):
+    NEW = "new"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
+class Notice(StrEnum):
+    """Things the bot tells a citizen or an operator about a ticket, rendered in their language."""
+
+    OPENED = "opened"              # citizen: your request №, when to expect an answer
+    TAKEN = "taken"                # citizen: an operator of <office> took it
+    TRANSFERRED = "transferred"    # citizen: passed to <office>
+    CLOSED = "closed"              # citizen: closed, with the resolution; rate 1-5
+    REMIND = "remind"              # operators: nobody took № within T1
+    ESCALATED = "escalated"        # national operators: № came up after T2
+    UNANSWERED = "unanswered"      # assignee: the citizen waits for an answer (T3)
+    CITIZEN_CLOSED = "citizen_closed"  # assignee: the citizen closed it
+    UNREACHABLE = "unreachable"    # assignee: the citizen blocked the bot
+    UNCONFIRMED = "unconfirmed"    # author: their relayed message may not have arrived (not resent)
+    BLOCKED = "blocked"            # assignee: a coordinator blocked the citizen; closed with the reason
+
+
+class TicketError(ValueError):
+    """A request about a ticket that cannot be carried out; `reason` says why, for the handler."""
+
+    def __init__(self, reason: str, ticket: Ticket | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ticket = ticket
+
+
+# The reasons a TicketError carries.
+ALREADY_OPEN = "already_open"   # the citizen has an open ticket (`ticket`)
+NOT_FOUND = "not_found"         # no such ticket, or not one this operator may see
+TAKEN_BY_OTHER = "taken_by_other"
+CLOSED = "closed"
+NOT_YOURS = "not_yours"         # the operator is not the ticket's assignee
+SAME_OFFICE = "same_office"     # a transfer to where it is already
+PASSED_ON = "passed_on"         # new at another office than the operator's: Take it there first
+NO_OPEN_TICKET = "no_open_ticket"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The time limits, counted in the offices' service hours: a request that arrives at night is
+    not escalated before anyone could have taken it."""
+
+    remind_after: timedelta   # T1
+    escalate_after: timedelta  # T2
+    answer_after: timedelta   # T3
+    hours: ServiceHours
+
+    @classmethod
+    def from_settings(cls, settings: Settings, hours: ServiceHours) -> Limits:
+        return cls(
+            timedelta(minutes=settings.ticket_remind_after_minutes),
+            timedelta(minutes=settings.ticket_escalate_after_minutes),
+            timedelta(minutes=settings.ticket_answer_reminder_minutes),
+            hours,
+        )
+
+    def after(self, limit: timedelta) -> timedelta:
+        """From now until `limit` has passed in service hours (roughly: the wait until the office
+        opens, then the limit)."""
+        now = datetime.now(UTC)
+        opening = self.hours.next_opening(now)
+        return limit if opening is None else opening - now + limit
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What one message of a ticket holds: text, or a photo/document/voice (with an optional
+    caption in `text`), or a location (`extra`: latitude, longitude)."""
+
+    kind: str
+    text: str | None = None
+    file_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in CONTENT_KINDS:
+            raise ValueError(f"unknown content kind {self.kind!r}")
+
+    @property
+    def limit(self) -> int:
+        """How long its words may be: a text's, or a file's caption."""
+        return MAX_TEXT_LENGTH if self.kind == "text" else MAX_CAPTION_LENGTH
+
+    @property
+    def too_long(self) -> bool:
+        return self.text is not None and utf16_length(self.text) > self.limit
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    citizen_id: int
+    kind: str
+    category: str
+    region: str
+    office: str
+    language: str
+    status: Status
+    operator_id: int | None
+    operator_name: str | None
+    phone: str | None
+    details: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+    resolution: str | None
+    rating: int | None
+    citizen_unreachable: bool
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Ticket:
+        return cls(
+            row["id"], row["citizen_id"], row["kind"], row["category"], row["region"], row["office"],
+            row["language"], Status(row["status"]), row["operator_id"], row["operator_name"], row["phone"],
+            dict(row["details"] or {}), row["created_at"], row["closed_at"], row["resolution"], row["rating"],
+            row["citizen_unreachable"],
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not Status.CLOSED
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One stored message of a ticket's conversation."""
+
+    id: int
+    ticket_id: int
+    author: str
+    author_id: int | None
+    content: Content
+    created_at: datetime

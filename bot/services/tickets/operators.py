@@ -1,0 +1,221 @@
+"""What operators do with tickets: take, answer, close, transfer; what happens to a leaving
+operator's, a forgotten or blocked citizen's."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import access, outbox, timers
+from bot.services.access import Act
+from bot.services.lengths import cut
+from bot.services.staff import Operator
+from bot.services.tickets.model import (
+    CLOSED, Content, Limits, MAX_NOTE_LENGTH, Notice, PASSED_ON, SAME_OFFICE, Status, TAKEN_BY_OTHER,
+    Ticket, TicketError,
+)
+from bot.services.tickets.owed import (
+    _deliver_cards, _refresh_cards, _say, _start_clock, _stop_clock, _timer_key, notify,
+)
+from bot.services.tickets.queries import _FORGET_CURRENT, _SET_CURRENT, _TAKE, _operators, _tickets
+from bot.services.tickets.reading import get_ticket, history, open_ticket_of, ticket_for
+
+
+async def take(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, card: int | None = None
+) -> Ticket:
+    """The operator answers the ticket from now on. Of two at once, one wins; the other gets
+    TAKEN_BY_OTHER (or CLOSED). Every card then shows who took it (but `card`, the message whose
+    button was pressed, which the caller changes itself)."""
+    # Locked first, so a transfer or an escalation cannot move it out of the office between the
+    # check and the take.
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    taken = (await session.execute(_TAKE, {"ticket_id": ticket_id, "taker": operator.telegram_id})).first()
+    if taken is None:
+        current = await get_ticket(session, ticket_id)
+        assert current is not None
+        if current.status is Status.CLOSED:
+            raise TicketError(CLOSED, current)
+        if current.operator_id == operator.telegram_id:
+            return current  # pressed twice: already theirs
+        raise TicketError(TAKEN_BY_OTHER, current)
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
+    # The question itself waits for an answer: T3 starts now.
+    await timers.set_timer(
+        session, "ticket_unanswered", _timer_key(ticket_id), limits.after(limits.answer_after), {"ticket": ticket_id}
+    )
+    await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)
+    await _refresh_cards(session, ticket_id, (operator.telegram_id, card) if card is not None else None)
+    # The conversation so far reaches the operator who took it, after the card.
+    for said in await history(session, ticket_id):
+        if said.author == "citizen":
+            await outbox.owe(session, operator.telegram_id, "ticket_message", {"message": said.id})
+    current = await get_ticket(session, ticket_id)
+    assert current is not None
+    return current
+
+
+async def answerable(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
+    """The ticket, locked, if this operator may answer or close it now: theirs, or new at their own
+    office (answering it takes it). A new one at another office, even one the national office may
+    see, is taken only by pressing Take: a reply to an old message of a ticket since passed on must
+    not pull it back."""
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    if ticket.status is Status.CLOSED:
+        raise TicketError(CLOSED, ticket)
+    if ticket.status is Status.NEW and ticket.office != operator.office:
+        raise TicketError(PASSED_ON, ticket)
+    if ticket.status is Status.TAKEN and ticket.operator_id != operator.telegram_id:
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    return ticket
+
+
+async def _assigned(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
+    ticket = await answerable(session, operator, ticket_id)
+    if ticket.status is Status.NEW:
+        return await take(session, limits, operator, ticket_id)  # answering an untaken ticket takes it
+    return ticket
+
+
+_ANSWERED = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(first_answer_at=func.coalesce(_tickets.c.first_answer_at, func.now()))
+)
+
+
+async def operator_says(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, content: Content
+) -> Ticket:
+    """The assignee's message to the citizen (owed at once); it becomes their current ticket."""
+    ticket = await _assigned(session, limits, operator, ticket_id)
+    message_id = await _say(session, ticket_id, "operator", operator.telegram_id, content)
+    await session.execute(_ANSWERED, {"ticket_id": ticket_id})
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _stop_clock(session, ticket_id, "ticket_unanswered")
+    await outbox.owe(session, ticket.citizen_id, "ticket_message", {"message": message_id})
+    return ticket
+
+
+async def make_current(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
+    """The operator's plain messages go to this ticket from now on (it must be theirs)."""
+    ticket = await _assigned(session, limits, operator, ticket_id)
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    return ticket
+
+
+_CLOSE = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(status=Status.CLOSED.value, closed_at=func.now(), closed_by=bindparam("by"), resolution=bindparam("why"))
+)
+
+
+async def _close(session: AsyncSession, ticket: Ticket, by: str, resolution: str | None) -> Ticket:
+    await session.execute(_CLOSE, {"ticket_id": ticket.id, "by": by, "why": resolution})
+    await session.execute(_FORGET_CURRENT, {"ticket_id": ticket.id})
+    await _stop_clock(session, ticket.id)
+    await _refresh_cards(session, ticket.id)
+    closed = await get_ticket(session, ticket.id)
+    assert closed is not None
+    return closed
+
+
+async def close_by_operator(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, resolution: str
+) -> Ticket:
+    """Closed with a short resolution, which the citizen receives with the request to rate it."""
+    resolution = cut(resolution.strip(), MAX_NOTE_LENGTH)
+    ticket = await _assigned(session, limits, operator, ticket_id)
+    closed = await _close(session, ticket, "operator", resolution)
+    await notify(session, ticket.citizen_id, ticket_id, Notice.CLOSED)
+    return closed
+
+
+_TRANSFER = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(office=bindparam("to_office"), status=Status.NEW.value, operator_id=None, taken_at=None)
+)
+
+
+async def transfer(
+    session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, office: str, note: str
+) -> Ticket:
+    """Hand an open ticket to another office (a region, or `national`) with a note. It is new
+    there: its operators get the card and the clock starts again."""
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    if ticket.status is Status.CLOSED:
+        raise TicketError(CLOSED, ticket)
+    if ticket.status is Status.TAKEN and ticket.operator_id != operator.telegram_id:
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    if office == ticket.office:
+        raise TicketError(SAME_OFFICE, ticket)
+    await _refresh_cards(session, ticket_id)  # the old cards say where it went
+    await session.execute(_TRANSFER, {"ticket_id": ticket_id, "to_office": office})
+    await session.execute(_FORGET_CURRENT, {"ticket_id": ticket_id})
+    await _say(
+        session, ticket_id, "system", operator.telegram_id,
+        Content("text", cut(note.strip(), MAX_NOTE_LENGTH), extra={"event": "transfer", "from": ticket.office, "to": office}),
+    )
+    await _stop_clock(session, ticket_id)
+    await _start_clock(session, ticket_id, limits)
+    await _deliver_cards(session, ticket_id, office)
+    await notify(session, ticket.citizen_id, ticket_id, Notice.TRANSFERRED)
+    moved = await get_ticket(session, ticket_id)
+    assert moved is not None
+    return moved
+
+
+_TAKEN_BY = select(_tickets.c.id, _tickets.c.office).where(
+    _tickets.c.operator_id == bindparam("operator_id"), _tickets.c.status == Status.TAKEN.value
+).with_for_update()
+_RELEASE = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(status=Status.NEW.value, operator_id=None, taken_at=None)
+)
+
+
+async def release_tickets_of(session: AsyncSession, limits: Limits, operator: Operator) -> list[int]:
+    """An operator was removed or moved: the tickets they held that they may no longer act on go
+    back to their offices as new (cards, clock), so no citizen waits on someone who is gone.
+    `operator` is the record as it is now. Returns the tickets released."""
+    released = []
+    for ticket_id, office in (await session.execute(_TAKEN_BY, {"operator_id": operator.telegram_id})).all():
+        if access.may(operator, Act.REQUESTS, (office,)):
+            continue
+        await session.execute(_RELEASE, {"ticket_id": ticket_id})
+        await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "released"}))
+        await _refresh_cards(session, ticket_id)
+        await _stop_clock(session, ticket_id)
+        await _start_clock(session, ticket_id, limits)
+        await _deliver_cards(session, ticket_id, office)
+        released.append(ticket_id)
+    if released:
+        await session.execute(
+            update(_operators)
+            .where(_operators.c.telegram_id == operator.telegram_id, _operators.c.current_ticket.in_(released))
+            .values(current_ticket=None)
+        )
+    return released
+
+
+async def close_for_forgotten(session: AsyncSession, citizen_id: int) -> None:
+    """The citizen withdrew their consent (/forget): their open request is closed and its operator
+    told. (Erasing what their tickets hold is issue 5's /forget.)"""
+    ticket = await open_ticket_of(session, citizen_id, lock=True)
+    if ticket is None:
+        return
+    await _close(session, ticket, "citizen", None)
+    if ticket.operator_id is not None:
+        await notify(session, ticket.operator_id, ticket.id, Notice.CITIZEN_CLOSED)
+
+
+async def close_for_block(session: AsyncSession, citizen_id: int, reason: str) -> Ticket | None:
+    """A coordinator blocked the citizen (`bot/services/abuse.py`): their open request, if any, is
+    closed with the reason, and its operator told."""
+    ticket = await open_ticket_of(session, citizen_id, lock=True)
+    if ticket is None:
+        return None
+    closed = await _close(session, ticket, "block", reason[:MAX_NOTE_LENGTH])
+    if ticket.operator_id is not None:
+        await notify(session, ticket.operator_id, ticket.id, Notice.BLOCKED)
+    return closed

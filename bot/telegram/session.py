@@ -1,0 +1,169 @@
+"""The Bot API session: aiogram's aiohttp session, made cheaper per call.
+
+Three costs of aiogram's defaults, each measured under load in `bench/`:
+
+* aiogram parses every answer as `Response[method.__returning__]`. pydantic keeps parametrized
+  generic models only in a WeakValueDictionary, so between calls the garbage collector drops them
+  and the next call builds the model class again: about a fifth of the bot's CPU. Holding a strong
+  reference to each response type keeps pydantic's cache warm.
+* Requests are sent as urlencoded forms, every nested value JSON-encoded on its own and then
+  percent-encoded (six bytes per Cyrillic or Kazakh letter). The Bot API takes JSON bodies too; a
+  request with no file to upload is sent as one JSON document. Uploads stay multipart.
+* Answers are decoded into Python objects and then validated; pydantic validates the JSON text
+  directly in one pass. Refusals still go through aiogram's own path, which raises its exceptions.
+
+While a stored update is handled, each call goes through the update's `CallJournal`
+(`bot/telegram/journal.py`): a call its earlier handling already made is answered from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import orjson
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
+from aiogram.methods import Response, TelegramMethod
+from aiogram.types import InlineKeyboardMarkup
+from aiohttp import BytesPayload, ClientConnectorError, ConnectionTimeoutError, FormData
+from pydantic import ValidationError
+
+from bot import metrics
+from bot.telegram.journal import REFUSALS, call_answer, current_journal, status_of
+from bot.telegram.send_budget import SendBudget
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# A 429 Telegram asks to wait out this long at most is waited for once, then the call is made again:
+# a person's answer must not be lost to a moment of flood control. Only while answering an update:
+# the outbox worker and the announcer handle 429s themselves, without holding a row or a lane.
+RETRY_AFTER_AT_MOST = 5
+# Set while an update is handled (`bot/middlewares/answering.py`).
+answering_an_update: ContextVar[bool] = ContextVar("answering_an_update", default=False)
+
+
+def delivery_unknown(error: TelegramNetworkError) -> bool:
+    """Whether Telegram may have carried out a call that failed with this network error. It may,
+    unless the connection was never made (refused, no route, a timeout while connecting): a timeout
+    or a broken connection after the request went out says nothing of whether the message was
+    delivered. aiogram raises the aiohttp error as the cause."""
+    return not isinstance(error.__cause__, (ClientConnectorError, ConnectionTimeoutError))
+
+
+def _is_message(method: TelegramMethod[Any]) -> bool:
+    name = method.__api_method__
+    return name.startswith(("send", "edit", "copy", "forward"))
+
+
+def _validated(response_type: type[Response[Any]], method: TelegramMethod[Any], content: str, bot: Any) -> Response[Any]:
+    """Telegram's answer as aiogram's model. A message the bot sent or edited comes back with its
+    inline keyboard, which is the one the call carried: the call's own object stands for it instead
+    of being built again from Telegram's copy (a region keyboard's 20 buttons were 110 of the
+    150 µs an answer took to validate, and a tenth of the bot's time under load)."""
+    markup = getattr(method, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        answer = orjson.loads(content)
+        result = answer.get("result")
+        if isinstance(result, dict) and "reply_markup" in result:
+            result["reply_markup"] = markup
+            return response_type.model_validate(answer, context={"bot": bot})
+    return response_type.model_validate_json(content, context={"bot": bot})
+
+
+class TelegramSession(AiohttpSession):
+    """Also: orjson for the Bot API's JSON, several times faster than the standard library's; the
+    process's send budget; and, while answering an update, one retry of a call that met flood
+    control for a short while."""
+
+    _response_types: ClassVar[dict[Any, type[Response[Any]]]] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)
+        self.budget = SendBudget()
+
+    async def make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        journal = current_journal.get()
+        if journal is None:
+            return await self._make_request(bot, method, timeout)
+        # A call is recognised by its method and its chat: should the handling go another way this
+        # time (someone else changed what it reads meanwhile), a message to someone else is sent.
+        chat_id = getattr(method, "chat_id", None)
+        name = method.__api_method__ if chat_id is None else f"{method.__api_method__}:{chat_id}"
+        earlier = journal.replay(name)
+        if earlier is not None:
+            return self.check_response(bot, method, status_of(earlier), earlier).result
+        if journal.behind:
+            await journal.record_now()  # the calls before this one first
+        answer: list[str] = []
+        token = call_answer.set(answer)
+        try:
+            return await self._make_request(bot, method, timeout)
+        finally:
+            call_answer.reset(token)
+            if answer:  # carried out, or refused for good
+                await journal.made(name, answer[-1])
+
+    async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        counted = _is_message(method)
+        if counted:
+            self.budget.record()
+        waited = 0
+        while True:
+            try:
+                return await super().make_request(bot, method, timeout)
+            except TelegramRetryAfter as error:
+                metrics.FLOOD_WAITS.labels("answers" if answering_an_update.get() else "background").inc()
+                # An answer waits out a short flood wait, even several in a row (the chat's own
+                # limit refills one message a second while others' messages use it too), up to
+                # RETRY_AFTER_AT_MOST in all; the outbox and the announcer reschedule instead.
+                if waited + error.retry_after > RETRY_AFTER_AT_MOST or not answering_an_update.get():
+                    raise
+                await asyncio.sleep(max(error.retry_after, 1))
+                waited += max(error.retry_after, 1)
+                if counted:
+                    self.budget.record()
+
+    def build_form_data(self, bot: Any, method: TelegramMethod[Any]) -> FormData:
+        files: dict[str, Any] = {}
+        fields = {}
+        # Without the fields left empty (most of every button's dozen): aiogram drops them anyway,
+        # after walking them; a 20-button keyboard took 105 µs so, 62 µs this way, the same JSON.
+        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None:
+                fields[key] = prepared
+        if files:
+            return super().build_form_data(bot, method)
+        # aiohttp posts any payload it is given; the annotation is aiogram's.
+        return BytesPayload(orjson.dumps(fields), content_type="application/json")  # type: ignore[return-value]
+
+    def _response_type(self, method: TelegramMethod[Any]) -> type[Response[Any]]:
+        returning = method.__returning__
+        response_type = self._response_types.get(returning)
+        if response_type is None:
+            response_type = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
+        return response_type
+
+    def check_response(self, bot: Any, method: TelegramMethod[Any], status_code: int, content: str) -> Any:
+        response_type = self._response_type(method)
+        if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
+            try:
+                response = _validated(response_type, method, content, bot)
+            except (ValidationError, ValueError):
+                pass  # aiogram's path below raises its own decode error
+            else:
+                if response.ok:
+                    if (answer := call_answer.get()) is not None:
+                        answer.append(content)
+                    return response
+        if status_code in REFUSALS and (answer := call_answer.get()) is not None:
+            # Refused for good: recorded too, so the next attempt meets the same refusal at the same
+            # point and the calls after it stay in step.
+            answer.append(content)
+        return super().check_response(bot, method, status_code, content)
