@@ -96,3 +96,62 @@ async def test_an_edit_is_not_taken_as_a_new_message_and_the_person_is_told(citi
     async with engine.connect() as conn:
         said = (await conn.execute(text("SELECT text FROM ticket_messages WHERE ticket_id = :id"), {"id": number})).scalars().all()
     assert said == ["Менің телефоным 8 701 111 22 33"], "the request keeps what was sent"
+
+
+async def test_a_moving_live_location_is_no_edit_and_an_edit_is_told_once(citizen, operator, t, settled, api):
+    aigerim = await citizen("ru")
+    akmola = await operator("akmola", "en")
+    number = await open_question(aigerim, "ru", "Где пункт сбора вещей?", t)
+    await akmola.receive(f"№{number}")
+    await aigerim.share_live_location()
+    shared = aigerim.sent_last()
+    for step in range(3):  # Telegram sends the moving location again and again, as edits
+        moved = await aigerim.move_to(shared, 51.13 + step / 1000, 71.43)
+        assert moved.sent == [], "nobody edited anything: nothing to tell"
+
+    question = next(m for m in api.chat(aigerim.id) if not m.from_bot and m.text == "Где пункт сбора вещей?")
+    notice = t("ru", "Changes to a message already sent reach no one: what you sent first stays as it was. Please send the correction as a new message.")
+    assert (await aigerim.edit(question, "Где пункт сбора вещей в Астане?")).last.text == notice
+    again = await aigerim.edit(question, "Где пункт сбора вещей в Астане? Спасибо")
+    assert again.sent == [], "told once for a message, not at every edit"
+    await settled()
+
+
+async def test_an_edit_of_a_message_deleted_before_the_bot_answers_is_told_without_a_reply(bot, citizen, t, api):
+    person = await citizen("en")
+    await person.send("How can I become a volunteer?")
+    question = person.sent_last()
+    await bot.stop()
+    update_id = await api.edit_text(person.id, question, "How can I become a volunteer in Almaty?")
+    api.delete_own(person.id, question)
+    await bot.start()
+    await api.wait_for(lambda: update_id in api.handled_updates, 15)
+    told = [m for m in api.chat(person.id) if m.from_bot][-1]
+    assert told.text == t("en", "Changes to a message already sent reach no one: what you sent first stays as it was. Please send the correction as a new message.")
+    assert told.reply_to is None, "the message it would point at is gone"
+
+
+async def test_an_album_whose_first_photo_is_refused_is_not_passed_on_in_part(citizen, operator, t, settled, api):
+    aigerim = await citizen("ru")
+    akmola = await operator("akmola", "en")
+    number = await open_question(aigerim, "ru", "Куда сдать собранные вещи?", t)
+    card = await akmola.receive(f"№{number}")
+    await akmola.press(t("en", "✋ Take"), card)
+    await akmola.receive("Куда сдать")
+    upto = len(api.chat(akmola.id))
+
+    album = await aigerim.send_album("the boxes", "the list", "the address", caption="Вещи: " + "куртки, " * 120)
+    refusal = t("ru", "The caption is too long: {length} characters, at most {limit} (an emoji counts as two). Please send the file with a shorter caption and the rest as a message.")
+    assert [m.text for m in album.sent] == [refusal.format(length=6 + 8 * 120, limit=800)], "told once, for the album"
+    await settled()
+    assert not [m for m in api.chat(akmola.id)[upto:] if m.photo], "none of it reaches the operator, so a resent album is not half a duplicate"
+
+
+async def test_an_album_sent_as_an_announcement_keeps_its_first_photo_and_says_so(operator, t):
+    coordinator = await operator("national", "en", coordinator=True)
+    await coordinator.send("/announce")
+    await coordinator.press(t("en", "One text for everyone"))
+    reaction = await coordinator.send_album("the square", "the stage", caption="See you at the Volunteer Day concert!")
+    texts = [m.text for m in reaction.sent]
+    assert texts[0] == t("en", "An announcement holds one photo: the first of your album is used, the others are not.")
+    assert texts[1] == t("en", "Who is it for?") and len(texts) == 2

@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.filters import ActiveOperator, NotCommand
 from bot.i18n import LANGUAGE_NAMES
-from bot.services import access, announcements
-from bot.services.access import Act
+from bot.services import announcements
 from bot.services.announcements import ALL, MAX_CAPTION, MAX_TEXT, Audience, AudienceKind, Version
 from bot.services.clock import KAZAKHSTAN
 from bot.services.directory import Directory
@@ -31,6 +30,8 @@ from bot.services.lengths import utf16_length
 from bot.services.operators import Operator
 from bot.views import announcements as texts
 from bot.views.callbacks import AnnouncementControl, AnnouncementStep
+from bot.views.announcements import audience_keyboard, languages_keyboard, mode_keyboard, regions_keyboard
+from bot.views.announcements import announcement_step, ask_for_version, with_cancel
 
 
 class Composing(StatesGroup):
@@ -38,67 +39,6 @@ class Composing(StatesGroup):
     version = State()  # waiting for the next version (data: `waiting`, the languages still to come)
     audience = State()
     preview = State()
-
-
-def _step(action: str, value: str = "") -> AnnouncementStep:
-    return AnnouncementStep(action=action, value=value)
-
-
-def _with_cancel(builder: InlineKeyboardBuilder) -> InlineKeyboardMarkup:
-    builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def mode_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("One text for everyone"), callback_data=_step("one"))
-    builder.button(text=_("A version in each language"), callback_data=_step("per_language"))
-    return _with_cancel(builder)
-
-
-def audience_keyboard(operator: Operator) -> InlineKeyboardMarkup:
-    """The audiences this coordinator may address: a regional one, only their region's residents
-    (the service checks it again on every step; the buttons only spare them a refusal)."""
-    builder = InlineKeyboardBuilder()
-    national = access.own_region(operator, Act.ANNOUNCE) is None
-    if national:
-        builder.button(text=_("👥 Everyone"), callback_data=_step("audience", AudienceKind.EVERYONE))
-    builder.button(text=_("📍 One region"), callback_data=_step("audience", AudienceKind.REGION))
-    if national:
-        builder.button(text=_("🏃 Marathon participants"), callback_data=_step("audience", AudienceKind.PARTICIPANTS))
-        builder.button(text=_("🧑‍💼 Operators"), callback_data=_step("audience", AudienceKind.OPERATORS))
-        builder.button(text=_("🌐 One language"), callback_data=_step("audience", AudienceKind.LANGUAGE))
-    return _with_cancel(builder)
-
-
-def regions_keyboard(directory: Directory, language: str, operator: Operator) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    own = access.own_region(operator, Act.ANNOUNCE)
-    for office in directory.regions:
-        if own is not None and office.slug != own:
-            continue
-        builder.button(text=office.name[language], callback_data=_step("region", office.slug))
-    builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
-    builder.adjust(3, *([2] * 10))
-    return builder.as_markup()
-
-
-def languages_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for code in SUPPORTED_LANGUAGES:
-        builder.button(text=LANGUAGE_NAMES[code], callback_data=_step("language", code))
-    builder.button(text=_("✖️ Cancel"), callback_data=_step("cancel"))
-    builder.adjust(3, 1)
-    return builder.as_markup()
-
-
-def ask_for_version(waiting: str) -> str:
-    if waiting == ALL:
-        return _("Send the announcement: a text, or a photo with a caption. Bold, italics and links are kept.")
-    return _("Send the version in {language}: a text, or a photo with a caption.").format(
-        language=LANGUAGE_NAMES[waiting]
-    )
 
 
 async def on_announce(message: Message, state: FSMContext) -> None:
@@ -122,7 +62,7 @@ async def on_mode(callback: CallbackQuery, callback_data: AnnouncementStep, stat
     await state.set_state(Composing.version)
     await state.update_data(waiting=waiting, versions={})
     await callback.answer()
-    await callback.message.edit_text(ask_for_version(waiting[0]), reply_markup=_with_cancel(InlineKeyboardBuilder()))
+    await callback.message.edit_text(ask_for_version(waiting[0]), reply_markup=with_cancel(InlineKeyboardBuilder()))
 
 
 def version_of(message: Message) -> Version | str:
@@ -150,6 +90,8 @@ async def on_version(message: Message, state: FSMContext, operator: Operator) ->
     if isinstance(found, str):
         await message.answer(found)
         return
+    if message.media_group_id is not None:  # the rest of the album does not reach this handler
+        await message.answer(_("An announcement holds one photo: the first of your album is used, the others are not."))
     data = await state.get_data()
     waiting: list[str] = data.get("waiting") or [ALL]
     versions = dict(data.get("versions") or {})
@@ -157,7 +99,7 @@ async def on_version(message: Message, state: FSMContext, operator: Operator) ->
     waiting = waiting[1:]
     await state.update_data(waiting=waiting, versions=versions)
     if waiting:
-        await message.answer(ask_for_version(waiting[0]), reply_markup=_with_cancel(InlineKeyboardBuilder()))
+        await message.answer(ask_for_version(waiting[0]), reply_markup=with_cancel(InlineKeyboardBuilder()))
         return
     await state.set_state(Composing.audience)
     await message.answer(_("Who is it for?"), reply_markup=audience_keyboard(operator))
@@ -248,13 +190,13 @@ async def show_preview(
         )
         builder.button(
             text=ngettext("✅ Send to {n} person", "✅ Send to {n} people", total).format(n=texts.number(total)),
-            callback_data=_step("send"),
+            callback_data=announcement_step("send"),
         )
     else:
         lines.append(_("Nobody in this audience can receive it."))
     lines.append(_("People who turned announcements off in their settings, or who blocked the bot, are not counted."))
-    builder.button(text=_("👥 Another audience"), callback_data=_step("audience_again"))
-    await callback.message.answer("\n".join(lines), reply_markup=_with_cancel(builder))
+    builder.button(text=_("👥 Another audience"), callback_data=announcement_step("audience_again"))
+    await callback.message.answer("\n".join(lines), reply_markup=with_cancel(builder))
 
 
 async def on_audience_again(callback: CallbackQuery, state: FSMContext, operator: Operator) -> None:

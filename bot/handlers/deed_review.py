@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,7 @@ from bot.views.callbacks import DeedReview
 from bot.views.common import office_name
 from bot.views.marathon import PRESET_PREFIX, PRESET_REASONS, UNITS, refusal_text
 from bot.views.menu import AnyMenuButton
+from bot.views.marathon import review_keyboard
 
 # A caption holds 1,024 characters as Telegram counts them (UTF-16: an emoji can be two).
 CAPTION_ROOM = 500
@@ -52,15 +53,6 @@ def deed_card(deed: marathon.Deed, rules: Rules, directory: Directory, language:
         _("Where: {place}").format(place=escape(deed.locality)),
         _("What: {text}").format(text=escape(deed.description)),
     ])
-
-
-def review_keyboard(deed_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Approve"), callback_data=DeedReview(action="approve", deed=deed_id))
-    builder.button(text=_("❌ Reject"), callback_data=DeedReview(action="reject", deed=deed_id))
-    builder.button(text=_("✏️ Correct the amount"), callback_data=DeedReview(action="correct", deed=deed_id))
-    builder.adjust(2, 1)
-    return builder.as_markup()
 
 
 async def show_next(message: Message, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory) -> None:

@@ -21,13 +21,13 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, HasCurrentTicket, IsReply, NotCommand, Onboarded, RepliesToTicket
 from bot.incoming import ticket_content
+from bot.middlewares.albums import AlbumItem
 from bot.services import abuse, tickets, tickets_export
 from bot.services.directory import Directory
 from bot.services.lengths import utf16_length
@@ -37,6 +37,7 @@ from bot.services.tickets import Limits, Ticket, TicketError
 from bot.views import tickets as texts
 from bot.views.callbacks import TicketAction, TransferTo
 from bot.views.menu import AnyMenuButton
+from bot.views.tickets import offices_keyboard, ticket_step_cancel_keyboard
 
 
 class Desk(StatesGroup):
@@ -132,18 +133,6 @@ async def on_history(
     await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=False)
 
 
-def offices_keyboard(ticket: Ticket, directory: Directory) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    offices = [directory.national, *directory.regions]
-    shown = [office for office in offices if office.slug != ticket.office]
-    for office in shown:
-        builder.button(text=texts.office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
-    builder.button(text=_("✖️ Cancel"), callback_data=TransferTo(ticket=ticket.id, office=""))
-    national_first = 1 if shown[0].is_national else 0
-    builder.adjust(*([1] * national_first), *([2] * ((len(shown) - national_first + 1) // 2)), 1)
-    return builder.as_markup()
-
-
 async def on_transfer(
     callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
@@ -177,7 +166,7 @@ async def on_transfer_to(
         _("A note for {office}: what has been done and what is needed (one message).").format(
             office=escape(texts.office_name(directory, callback_data.office))
         ),
-        reply_markup=cancel_keyboard(callback_data.ticket),
+        reply_markup=ticket_step_cancel_keyboard(callback_data.ticket),
     )
 
 
@@ -216,14 +205,8 @@ async def on_close(
     await callback.answer()
     await callback.message.answer(
         _("Closing request №{number}. Write the resolution in one message: the citizen receives it.").format(number=ticket.id),
-        reply_markup=cancel_keyboard(ticket.id),
+        reply_markup=ticket_step_cancel_keyboard(ticket.id),
     )
-
-
-def cancel_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✖️ Cancel"), callback_data=TicketAction(action="cancel", ticket=ticket_id))
-    return builder.as_markup()
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
@@ -296,22 +279,24 @@ async def on_ticket(
 
 async def relay(
     message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int,
-    album_position: int,
+    album: AlbumItem,
 ) -> None:
     """The operator's message goes to the citizen of `ticket_id`; each photo of an album goes, and
     the first is answered for them all."""
     content, not_taken = ticket_content(message)
     if not_taken is not None:
+        album.refused = True
         await message.answer(not_taken)
         return
     try:
         ticket = await tickets.operator_says(session, limits, operator, ticket_id, content)
     except TicketError as error:
+        album.refused = True
         await message.answer(refusal(error, directory))
         return
     # A reply to this message of the operator's own goes to the same ticket, not the current one.
     await tickets.link(session, operator.telegram_id, message.message_id, ticket.id, is_card=False)
-    if album_position:
+    if album.position:
         return
     note = _("✓ Sent to the citizen of request №{number}.").format(number=ticket.id)
     if ticket.citizen_unreachable:
@@ -322,11 +307,11 @@ async def relay(
 
 async def on_reply(
     message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, ticket_id: int,
-    album_position: int,
+    album: AlbumItem,
 ) -> None:
     """A reply to a message the bot recorded as one of a ticket's (its card, a relayed message,
     the history, the operator's own answer) goes to that ticket."""
-    await relay(message, session, operator, limits, directory, ticket_id, album_position)
+    await relay(message, session, operator, limits, directory, ticket_id, album)
 
 
 async def on_other_reply(message: Message) -> None:
@@ -338,9 +323,9 @@ async def on_other_reply(message: Message) -> None:
 
 
 async def on_current(
-    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, album_position: int
+    message: Message, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory, album: AlbumItem
 ) -> None:
-    await relay(message, session, operator, limits, directory, operator.current_ticket, album_position)
+    await relay(message, session, operator, limits, directory, operator.current_ticket, album)
 
 
 async def on_export(

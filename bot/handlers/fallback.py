@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyParameters
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import TypedCommand
 from bot.views.menu import main_menu
+
+EDITS_TOLD_KEY = "edits_told"  # in the FSM data: the person's messages whose edits were answered
+EDITS_TOLD_KEPT = 20
 
 
 async def on_unknown_command(message: Message) -> None:
@@ -24,13 +29,18 @@ async def on_unsupported_message(message: Message) -> None:
     )
 
 
-async def on_edited(message: Message) -> None:
-    """A person changed a message they had sent. What it said first is what the bot acted on and
-    what an operator was given; the change goes nowhere, and the person must not think otherwise
-    (a corrected phone number or address that nobody sees)."""
-    await message.reply(
+async def on_edited(message: Message, state: FSMContext) -> None:
+    """A person changed a text or caption they had sent. What it said first is what the bot acted
+    on and what an operator was given; the change goes nowhere, and the person must not think
+    otherwise (a corrected phone number or address that nobody sees). Told once for each message."""
+    told: list[int] = (await state.get_data()).get(EDITS_TOLD_KEY) or []
+    if message.message_id in told:
+        return
+    await state.update_data({EDITS_TOLD_KEY: [*told, message.message_id][-EDITS_TOLD_KEPT:]})
+    await message.answer(
         _("Changes to a message already sent reach no one: what you sent first stays as it was. Please send the correction as a new message."),
-        allow_sending_without_reply=True,  # the message may have been deleted since
+        # In reply to the message changed, or without, if it was deleted since.
+        reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True),
     )
 
 
@@ -43,5 +53,6 @@ def create_router() -> Router:
     router.message.register(on_unknown_command, TypedCommand())
     router.message.register(on_unsupported_message)
     router.callback_query.register(on_stale_button)
-    router.edited_message.register(on_edited)
+    # A live location moving arrives as an edit too: only texts and captions are people's edits.
+    router.edited_message.register(on_edited, F.chat.type == ChatType.PRIVATE, F.text | F.caption)
     return router

@@ -8,20 +8,12 @@ consent; the contact button shares the person's own number, a typed one must be 
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,10 +26,13 @@ from bot.services.lengths import utf16_length
 from bot.services.phones import kazakhstan_phone, shared_phone
 from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
-from bot.views import tickets as texts
 from bot.views.blocks import flood_refusal
 from bot.views.callbacks import HelpFormStep
-from bot.views.menu import NEED_HELP, AnyMenuButton, MenuButton, WayIn, main_menu
+from bot.views.help_form import (
+    category_keyboard, phone_keyboard, step_keyboard, summary_keyboard, summary_text,
+)
+from bot.views.menu import AnyMenuButton, MenuButton, NEED_HELP, WayIn, main_menu
+from bot.views import tickets as texts
 
 
 class HelpForm(StatesGroup):
@@ -66,33 +61,6 @@ def _step_of(state_name: str | None) -> str | None:
     return None
 
 
-def category_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for category in tickets.HELP_CATEGORIES:
-        builder.button(text=texts.category_name(category), callback_data=HelpFormStep(action="category", value=category))
-    builder.button(text=_("✖️ Cancel"), callback_data=HelpFormStep(action="cancel"))
-    builder.adjust(2, 2, 2, 1)
-    return builder.as_markup()
-
-
-def step_keyboard(step: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if step == "when":
-        builder.button(text=_("As soon as possible"), callback_data=HelpFormStep(action="now"))
-    builder.button(text=_("✖️ Cancel"), callback_data=HelpFormStep(action="cancel"))
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def phone_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-        input_field_placeholder=_("+7 7XX XXX XX XX"),
-    )
-
-
 async def ask(message: Message, state: FSMContext, step: str) -> None:
     """Ask the form's `step`."""
     if step == "category":
@@ -119,28 +87,6 @@ async def next_step(message: Message, state: FSMContext, answered: str) -> None:
         await show_summary(message, state)
     else:
         await ask(message, state, missing[0])
-
-
-def summary_text(data: dict[str, Any]) -> str:
-    lines = [
-        _("<b>Your request for volunteers' help</b>"),
-        "",
-        _("Kind of help: {value}").format(value=texts.category_name(data["category"])),
-        *(f"{_(texts.HELP_FIELDS[key])}: {escape(data[key])}" for key in ("need", "place", "when")),
-        _("Phone: {phone}").format(phone=escape(data["phone"])),
-        "",
-        _("Send it to your region's front-office?"),
-    ]
-    return "\n".join(lines)
-
-
-def summary_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Send"), callback_data=HelpFormStep(action="send"))
-    builder.button(text=_("✏️ Edit"), callback_data=HelpFormStep(action="edit"))
-    builder.button(text=_("✖️ Cancel"), callback_data=HelpFormStep(action="cancel"))
-    builder.adjust(1, 2)
-    return builder.as_markup()
 
 
 async def show_summary(message: Message, state: FSMContext) -> None:

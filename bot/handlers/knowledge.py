@@ -16,17 +16,10 @@ from bot.views.callbacks import KnowledgeNav, KnowledgeView
 from bot.views.common import MAX_QUESTION_LENGTH, question_answer
 from bot.views.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
 from bot.views.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
+from bot.views.knowledge import topics_text
 
 # The topic that "Become a volunteer" opens with its first answer.
 BECOME_TOPIC = "become"
-
-
-def topics_text(kb: KnowledgeBase, page: int) -> str:
-    pages = page_count(len(kb.topics))
-    text = _("📚 <b>Topics</b>: choose one, or type your question in your own words.")
-    if pages > 1:
-        text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
-    return text
 
 
 async def edit(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:

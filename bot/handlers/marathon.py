@@ -10,19 +10,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
-from typing import Any
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import NotCommand, Onboarded
-from bot.i18n import N_
+from bot.middlewares.albums import AlbumItem
 from bot.services import marathon
 from bot.services.clock import today_in_kazakhstan
 from bot.services.directory import Directory
@@ -30,7 +30,10 @@ from bot.services.marathon import Photo, Refusal, Refused, Rules
 from bot.services.users import Person
 from bot.views.callbacks import MarathonNav, Purpose, RegionChoice
 from bot.views.common import office_name
-from bot.views.marathon import STATES, UNITS, refusal_text
+from bot.views.marathon import (
+    PARTICIPANT_KINDS, button_row, deed_line, leader_line, nav_keyboard, photos_keyboard, photos_text, refusal_text,
+    summary_text, totals_words,
+)
 from bot.views.menu import MARATHON, AnyMenuButton, MenuButton, WayIn
 from bot.views.onboarding import region_keyboard
 
@@ -52,19 +55,6 @@ class Logging(StatesGroup):
 
 
 STEPS = ("kind", "amount", "day", "locality", "description", "photos", "confirm")
-PARTICIPANT_KINDS = {"person": N_("👤 As a person"), "organisation": N_("🏢 As an organisation"),
-                     "group": N_("👥 As an initiative group")}
-def button_row(builder: InlineKeyboardBuilder, back: bool = True) -> None:
-    if back:
-        builder.button(text=_("⬅️ Back"), callback_data=MarathonNav(action="back"))
-    builder.button(text=_("✖️ Cancel"), callback_data=MarathonNav(action="cancel"))
-
-
-def nav_keyboard(back: bool = True) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    button_row(builder, back)
-    builder.adjust(2)
-    return builder.as_markup()
 
 
 # --- home ------------------------------------------------------------------------------------------
@@ -236,21 +226,6 @@ async def next_step(
     await ask_step(message, state, session, STEPS[STEPS.index(done) + 1], rules, user)
 
 
-def summary_text(data: dict[str, Any], rules: Rules, user: Person) -> str:
-    kind = rules.kind(data["kind"])
-    return "\n".join([
-        _("<b>Your deed</b>"),
-        "",
-        f"{escape(kind.name[user.language])}: {marathon.plain(Decimal(data['amount']))} {_(UNITS[kind.unit])}",
-        _("Date: {date}").format(date=date.fromisoformat(data["day"]).strftime("%d.%m.%Y")),
-        _("Where: {place}").format(place=escape(data["locality"])),
-        _("What: {text}").format(text=escape(data["description"])),
-        _("Photos: {count}").format(count=len(data["photos"])),
-        "",
-        _("Log it?"),
-    ])
-
-
 async def show_summary(message: Message, state: FSMContext, rules: Rules, user: Person) -> None:
     await state.set_state(Logging.confirm)
     builder = InlineKeyboardBuilder()
@@ -341,15 +316,7 @@ async def on_words(message: Message, state: FSMContext, session: AsyncSession, r
     await next_step(message, state, session, step, rules, user)
 
 
-def photos_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Done"), callback_data=MarathonNav(action="photos_done"))
-    button_row(builder)
-    builder.adjust(1, 2)
-    return builder.as_markup()
-
-
-async def on_photo(message: Message, state: FSMContext, session: AsyncSession, album_position: int) -> None:
+async def on_photo(message: Message, state: FSMContext, session: AsyncSession, album: AlbumItem) -> None:
     """A photo of the deed. The photos of an album are answered in one message, edited as they
     come ("Photo 3 of up to 3 received"), not one message each."""
     data = await state.get_data()
@@ -363,24 +330,24 @@ async def on_photo(message: Message, state: FSMContext, session: AsyncSession, a
         photos.append([biggest.file_id, biggest.file_unique_id])
         await state.update_data(photos=photos)
     # [album, message id, whether it says the deed is full] of the answer to this album so far
-    answered = data.get("photos_answer") if album_position else None
+    answered = data.get("photos_answer") if album.position else None
     if answered and answered[0] == message.media_group_id:
         if full and answered[2]:
             return  # the answer says so already
-        await message.bot.edit_message_text(
-            photos_text(len(photos), full), chat_id=message.chat.id, message_id=answered[1], reply_markup=photos_keyboard()
-        )
-        await state.update_data(photos_answer=[answered[0], answered[1], full])
-        return
+        try:
+            await message.bot.edit_message_text(
+                photos_text(len(photos), full), chat_id=message.chat.id, message_id=answered[1], reply_markup=photos_keyboard()
+            )
+        except TelegramBadRequest as error:
+            if "not found" not in error.message:
+                raise
+            # The answer so far was deleted meanwhile: a new one says it instead.
+        else:
+            await state.update_data(photos_answer=[answered[0], answered[1], full])
+            return
     sent = await message.answer(photos_text(len(photos), full), reply_markup=photos_keyboard())
     if message.media_group_id is not None:
         await state.update_data(photos_answer=[message.media_group_id, sent.message_id, full])
-
-
-def photos_text(count: int, full: bool) -> str:
-    if full:
-        return _("That is three photos already, the most for one deed. Press “Done”.")
-    return _("Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=count, limit=marathon.MAX_PHOTOS)
 
 
 async def on_photos_done(callback: CallbackQuery, state: FSMContext, rules: Rules, user: Person) -> None:
@@ -454,20 +421,6 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
 
 # --- my deeds and results --------------------------------------------------------------------------
 
-def deed_line(deed: marathon.Deed, rules: Rules, language: str) -> str:
-    kind = rules.kind(deed.kind)
-    name = kind.name[language] if kind else deed.kind
-    unit = _(UNITS[kind.unit]) if kind else ""
-    line = f"№{deed.id} · {escape(name)} · {marathon.plain(deed.amount)} {unit} · {deed.deed_date.strftime('%d.%m.%Y')} · {_(STATES[deed.state.value])}"
-    if deed.claimed_amount is not None:
-        line += " " + _("(corrected from {amount})").format(amount=marathon.plain(deed.claimed_amount))
-    return line
-
-
-def totals_words(found: dict[str, Decimal], rules: Rules, language: str) -> str:
-    words = [kind.total_words(found[kind.slug], language) for kind in rules.kinds if found.get(kind.slug)]
-    return ", ".join(words) if words else _("nothing approved yet")
-
 
 async def on_mine(callback: CallbackQuery, session: AsyncSession, user: Person, rules: Rules) -> None:
     await callback.answer()
@@ -479,13 +432,6 @@ async def on_mine(callback: CallbackQuery, session: AsyncSession, user: Person, 
     lines = [_("<b>My deeds</b>"), *(deed_line(d, rules, user.language) for d in found), "",
              _("Approved: {totals}.").format(totals=totals_words(approved, rules, user.language))]
     await callback.message.answer("\n".join(lines))
-
-
-def leader_line(place: int, leader: marathon.Leader, directory: Directory) -> str:
-    name = escape(leader.display_name) if leader.display_name else _("anonymous")
-    return _("{place}. {name} ({region}): {deeds}").format(
-        place=place, name=name, region=escape(office_name(directory, leader.region)), deeds=leader.approved_deeds
-    )
 
 
 async def on_results(callback: CallbackQuery, session: AsyncSession, user: Person, rules: Rules, directory: Directory) -> None:

@@ -5,29 +5,13 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
 from bot.filters import Onboarded
 from bot.services.directory import Directory
 from bot.services.users import Person
 from bot.views.common import contacts
 from bot.views.menu import CONTACTS, MenuButton, main_menu
-
-
-def help_text() -> str:
-    return "\n".join(
-        [
-            _("I am the bot of the national volunteer Call-centre of Kazakhstan."),
-            "",
-            _("• Type any question in Kazakh, Russian or English and I will look for the answer."),
-            _("• The menu below: how to become a volunteer, topics of questions, contacts."),
-            _("• 💬 Ask an operator or 🆘 Need volunteers' help: a person of your region's front-office answers you here; 📋 My requests shows them."),
-            "",
-            _("/settings: language and region"),
-            _("/privacy: how your personal data is handled"),
-            _("/forget: delete your data"),
-        ]
-    )
+from bot.views.menu import help_text
 
 
 async def on_help(message: Message) -> None:

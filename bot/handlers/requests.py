@@ -8,7 +8,7 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +22,11 @@ from bot.services.tickets import Limits, TicketError
 from bot.services.users import Person
 from bot.views import tickets as texts
 from bot.incoming import ticket_content
+from bot.middlewares.albums import AlbumItem
 from bot.views.blocks import flood_refusal
 from bot.views.callbacks import AskFromAnswer, RatingChoice, RequestAction
 from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
+from bot.views.tickets import question_cancel_keyboard
 
 
 class AskOperator(StatesGroup):
@@ -33,12 +35,6 @@ class AskOperator(StatesGroup):
 
 class RatingComment(StatesGroup):
     comment = State()
-
-
-def cancel_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
-    return builder.as_markup()
 
 
 async def start_question(
@@ -52,7 +48,7 @@ async def start_question(
     await state.set_data({"details": details} if details else {})
     await message.answer(
         _("💬 Write your question for an operator of your region's front-office in one message. You can also send a photo, a document, a voice message or a location."),
-        reply_markup=cancel_keyboard(),
+        reply_markup=question_cancel_keyboard(),
     )
 
 
@@ -79,14 +75,17 @@ async def on_ask_from_answer(
 
 
 async def on_question(
-    message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits
+    message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits,
+    album: AlbumItem,
 ) -> None:
     content, not_taken = ticket_content(message)
     if not_taken is not None:
+        album.refused = True
         await message.answer(not_taken)
         return
     admission = await abuse.admit(session, flood, user.telegram_id, content)
     if not admission.passed:
+        album.refused = True
         if admission.verdict is Verdict.BLOCKED:
             await state.clear()
         await refuse(message, admission, flood)
@@ -122,25 +121,28 @@ async def refuse(message: Message, admission: abuse.Admission, flood: FloodLimit
 
 
 async def on_addition(
-    message: Message, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits, album_position: int
+    message: Message, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits, album: AlbumItem
 ) -> None:
     """Anything the citizen writes while a request is open goes to it, unless they flood. The
     photos of an album go each; the first is answered for them all."""
     content, not_taken = ticket_content(message)
     if not_taken is not None:
+        album.refused = True
         await message.answer(not_taken)
         return
     admission = await abuse.admit(session, flood, user.telegram_id, content)
     if not admission.passed:
+        album.refused = True
         await refuse(message, admission, flood)
         return
     await tickets.citizen_is_back(session, user.telegram_id)
     try:
         ticket = await tickets.citizen_says(session, limits, user.telegram_id, content)
     except TicketError:  # closed by the operator a moment ago
+        album.refused = True
         await message.answer(_("That request has just been closed. To write to an operator again: 💬 Ask an operator."))
         return
-    if album_position:
+    if album.position:
         return
     if ticket.status is tickets.Status.TAKEN:
         await message.answer(_("✓ Sent to the operator (request №{number}).").format(number=ticket.id))

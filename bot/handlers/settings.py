@@ -20,6 +20,7 @@ from bot.views.callbacks import LanguageChoice, Purpose, RegionChoice, SettingsA
 from bot.views.common import privacy_notice
 from bot.views.menu import SETTINGS, MenuButton, main_menu
 from bot.views.onboarding import language_keyboard, region_keyboard
+from bot.views.settings import summary_keyboard
 
 
 def summary(user: Person, directory: Directory) -> str:
@@ -33,19 +34,6 @@ def summary(user: Person, directory: Directory) -> str:
             _("Announcements: on") if user.announcements else _("Announcements: off"),
         ]
     )
-
-
-def summary_keyboard(user: Person) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🌐 Change language"), callback_data=SettingsAction(action="language"))
-    builder.button(text=_("📍 Change region"), callback_data=SettingsAction(action="region"))
-    builder.button(
-        text=_("🔕 Turn announcements off") if user.announcements else _("🔔 Turn announcements on"),
-        callback_data=SettingsAction(action="announcements"),
-    )
-    builder.button(text=_("🔒 Personal data"), callback_data=SettingsAction(action="privacy"))
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:

@@ -492,8 +492,8 @@ class BotApiServer:
         """The person edits a text they sent: the message changes in the chat, and Telegram sends
         the bot an `edited_message` with the whole message as it now reads, if the bot asked for
         those (`allowed_updates`; else None)."""
-        if message.from_bot or message.chat_id != user_id or message.text is None:
-            raise ValueError("a person edits only their own text messages")
+        if message.from_bot or message.chat_id != user_id or message.text is None or message.deleted:
+            raise ValueError("a person edits only their own text messages, not deleted ones")
         if utf16_length(text) > MAX_TEXT or not text.strip():
             raise ValueError("an app does not save an edit that long, or empty")
         message.text = text
@@ -502,6 +502,22 @@ class BotApiServer:
         )
         message.edit_date = int(time.time())
         return await self._push_update("edited_message", self.message_api(message))
+
+    async def move_live_location(self, user_id: int, message: ChatMessage, latitude: float, longitude: float) -> int | None:
+        """A live location the person shares moves: Telegram sends the message again as an
+        `edited_message`, every few seconds while it is shared, though nobody edited anything."""
+        location = message.extra.get("location")
+        if message.from_bot or message.chat_id != user_id or not location or "live_period" not in location:
+            raise ValueError("only a live location the person shares moves")
+        message.extra["location"] = {**location, "latitude": latitude, "longitude": longitude}
+        message.edit_date = int(time.time())
+        return await self._push_update("edited_message", self.message_api(message))
+
+    def delete_own(self, user_id: int, message: ChatMessage) -> None:
+        """The person deletes a message of theirs; Telegram tells a bot nothing of it."""
+        if message.from_bot or message.chat_id != user_id:
+            raise ValueError("a person deletes only their own messages here")
+        message.deleted = True
 
     async def forward(self, user_id: int, original: ChatMessage, *, keep_origin: bool = True) -> tuple[int, ChatMessage]:
         """The person forwards `original` (from any chat) to the bot: its text or media with the

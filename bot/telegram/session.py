@@ -56,9 +56,14 @@ def delivery_unknown(error: TelegramNetworkError) -> bool:
     return not isinstance(error.__cause__, (ClientConnectorError, ConnectionTimeoutError))
 
 
-def _is_message(method: TelegramMethod[Any]) -> bool:
+def _messages_of(method: TelegramMethod[Any]) -> int:
+    """How many messages a call sends or edits, as Telegram's flood control counts them: each
+    photo of an album is one."""
     name = method.__api_method__
-    return name.startswith(("send", "edit", "copy", "forward"))
+    if not name.startswith(("send", "edit", "copy", "forward")):
+        return 0
+    media = getattr(method, "media", None)
+    return len(media) if name == "sendMediaGroup" and isinstance(media, list) else 1
 
 
 def _validated(response_type: type[Response[Any]], method: TelegramMethod[Any], content: str, bot: Any) -> Response[Any]:
@@ -110,8 +115,8 @@ class TelegramSession(AiohttpSession):
                 await journal.made(name, answer[-1])
 
     async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
-        counted = _is_message(method)
-        if counted:
+        counted = _messages_of(method)
+        for _ in range(counted):
             self.budget.record()
         waited = 0
         while True:
@@ -126,7 +131,7 @@ class TelegramSession(AiohttpSession):
                     raise
                 await asyncio.sleep(max(error.retry_after, 1))
                 waited += max(error.retry_after, 1)
-                if counted:
+                for _ in range(counted):
                     self.budget.record()
 
     def build_form_data(self, bot: Any, method: TelegramMethod[Any]) -> FormData:

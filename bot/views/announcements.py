@@ -5,14 +5,18 @@ loop (`bot/jobs/announcements.py`), which renders in the coordinator's language.
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import LANGUAGE_NAMES
-from bot.services.announcements import Announcement, Audience, AudienceKind, State
+from bot.services import access
+from bot.services.access import Act
+from bot.services.announcements import ALL, Announcement, Audience, AudienceKind, State
 from bot.services.directory import Directory
-from bot.views.callbacks import AnnouncementControl
+from bot.services.operators import Operator
+from bot.views.callbacks import AnnouncementControl, AnnouncementStep
 from bot.views.common import office_name
 
 BAR_WIDTH = 20
@@ -107,3 +111,64 @@ def progress_keyboard(announcement: Announcement) -> InlineKeyboardMarkup | None
         builder.button(text=_("▶️ Resume"), callback_data=AnnouncementControl(announcement=announcement.id, action="resume"))
     builder.button(text=_("✖️ Cancel"), callback_data=AnnouncementControl(announcement=announcement.id, action="cancel"))
     return builder.as_markup()
+
+
+def mode_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("One text for everyone"), callback_data=announcement_step("one"))
+    builder.button(text=_("A version in each language"), callback_data=announcement_step("per_language"))
+    return with_cancel(builder)
+
+
+def audience_keyboard(operator: Operator) -> InlineKeyboardMarkup:
+    """The audiences this coordinator may address: a regional one, only their region's residents
+    (the service checks it again on every step; the buttons only spare them a refusal)."""
+    builder = InlineKeyboardBuilder()
+    national = access.own_region(operator, Act.ANNOUNCE) is None
+    if national:
+        builder.button(text=_("👥 Everyone"), callback_data=announcement_step("audience", AudienceKind.EVERYONE))
+    builder.button(text=_("📍 One region"), callback_data=announcement_step("audience", AudienceKind.REGION))
+    if national:
+        builder.button(text=_("🏃 Marathon participants"), callback_data=announcement_step("audience", AudienceKind.PARTICIPANTS))
+        builder.button(text=_("🧑‍💼 Operators"), callback_data=announcement_step("audience", AudienceKind.OPERATORS))
+        builder.button(text=_("🌐 One language"), callback_data=announcement_step("audience", AudienceKind.LANGUAGE))
+    return with_cancel(builder)
+
+
+def regions_keyboard(directory: Directory, language: str, operator: Operator) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    own = access.own_region(operator, Act.ANNOUNCE)
+    for office in directory.regions:
+        if own is not None and office.slug != own:
+            continue
+        builder.button(text=office.name[language], callback_data=announcement_step("region", office.slug))
+    builder.button(text=_("✖️ Cancel"), callback_data=announcement_step("cancel"))
+    builder.adjust(3, *([2] * 10))
+    return builder.as_markup()
+
+
+def languages_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code in SUPPORTED_LANGUAGES:
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=announcement_step("language", code))
+    builder.button(text=_("✖️ Cancel"), callback_data=announcement_step("cancel"))
+    builder.adjust(3, 1)
+    return builder.as_markup()
+
+
+def announcement_step(action: str, value: str = "") -> AnnouncementStep:
+    return AnnouncementStep(action=action, value=value)
+
+
+def with_cancel(builder: InlineKeyboardBuilder) -> InlineKeyboardMarkup:
+    builder.button(text=_("✖️ Cancel"), callback_data=announcement_step("cancel"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def ask_for_version(waiting: str) -> str:
+    if waiting == ALL:
+        return _("Send the announcement: a text, or a photo with a caption. Bold, italics and links are kept.")
+    return _("Send the version in {language}: a text, or a photo with a caption.").format(
+        language=LANGUAGE_NAMES[waiting]
+    )

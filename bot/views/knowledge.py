@@ -86,3 +86,11 @@ def _answer_keyboard(question: Question, related: tuple[Question, ...], language
     builder.button(text=_("🆘 Need volunteers' help", locale=language), callback_data=HelpFormStep(action="start"))
     builder.adjust(*([1] * (len(related) + 2)), 2)
     return builder.as_markup()
+
+
+def topics_text(kb: KnowledgeBase, page: int) -> str:
+    pages = page_count(len(kb.topics))
+    text = _("📚 <b>Topics</b>: choose one, or type your question in your own words.")
+    if pages > 1:
+        text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
+    return text

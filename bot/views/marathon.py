@@ -1,18 +1,26 @@
-"""Marathon texts more than one place shows: the outcome of a review, told to the participant when
-the outbox sends it (in their language), and the preset reasons reviewers pick."""
+"""What the Marathon shows: the deed form's keyboards and summary, a participant's deeds and the
+results, the refusals, the outcome of a review told to the participant when the outbox sends it (in
+their language), and the preset reasons reviewers pick."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from html import escape
+from typing import Any
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
 from bot.services import marathon
 from bot.services.directory import Directory
 from bot.services.marathon import Deed, Kind, Refusal, Rules, State
 from bot.services.nominations import Nomination
+from bot.services.users import Person
+from bot.views.callbacks import DeedReview, MarathonNav
 from bot.views.common import office_name
 
 
@@ -81,3 +89,80 @@ def winners_text(found: list[Nomination], directory: Directory) -> str:
         lines.append(f"<b>{escape(nomination.name[language])}</b>: {names}")
     lines.extend(["", _("Congratulations to the winners, and thank you, everyone, for every good deed!")])
     return "\n".join(lines)
+
+
+PARTICIPANT_KINDS = {"person": N_("👤 As a person"), "organisation": N_("🏢 As an organisation"),
+                     "group": N_("👥 As an initiative group")}
+
+
+def button_row(builder: InlineKeyboardBuilder, back: bool = True) -> None:
+    if back:
+        builder.button(text=_("⬅️ Back"), callback_data=MarathonNav(action="back"))
+    builder.button(text=_("✖️ Cancel"), callback_data=MarathonNav(action="cancel"))
+
+
+def nav_keyboard(back: bool = True) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    button_row(builder, back)
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def summary_text(data: dict[str, Any], rules: Rules, user: Person) -> str:
+    kind = rules.kind(data["kind"])
+    return "\n".join([
+        _("<b>Your deed</b>"),
+        "",
+        f"{escape(kind.name[user.language])}: {marathon.plain(Decimal(data['amount']))} {_(UNITS[kind.unit])}",
+        _("Date: {date}").format(date=date.fromisoformat(data["day"]).strftime("%d.%m.%Y")),
+        _("Where: {place}").format(place=escape(data["locality"])),
+        _("What: {text}").format(text=escape(data["description"])),
+        _("Photos: {count}").format(count=len(data["photos"])),
+        "",
+        _("Log it?"),
+    ])
+
+
+def photos_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Done"), callback_data=MarathonNav(action="photos_done"))
+    button_row(builder)
+    builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+def photos_text(count: int, full: bool) -> str:
+    if full:
+        return _("That is three photos already, the most for one deed. Press “Done”.")
+    return _("Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=count, limit=marathon.MAX_PHOTOS)
+
+
+def deed_line(deed: marathon.Deed, rules: Rules, language: str) -> str:
+    kind = rules.kind(deed.kind)
+    name = kind.name[language] if kind else deed.kind
+    unit = _(UNITS[kind.unit]) if kind else ""
+    line = f"№{deed.id} · {escape(name)} · {marathon.plain(deed.amount)} {unit} · {deed.deed_date.strftime('%d.%m.%Y')} · {_(STATES[deed.state.value])}"
+    if deed.claimed_amount is not None:
+        line += " " + _("(corrected from {amount})").format(amount=marathon.plain(deed.claimed_amount))
+    return line
+
+
+def totals_words(found: dict[str, Decimal], rules: Rules, language: str) -> str:
+    words = [kind.total_words(found[kind.slug], language) for kind in rules.kinds if found.get(kind.slug)]
+    return ", ".join(words) if words else _("nothing approved yet")
+
+
+def leader_line(place: int, leader: marathon.Leader, directory: Directory) -> str:
+    name = escape(leader.display_name) if leader.display_name else _("anonymous")
+    return _("{place}. {name} ({region}): {deeds}").format(
+        place=place, name=name, region=escape(office_name(directory, leader.region)), deeds=leader.approved_deeds
+    )
+
+
+def review_keyboard(deed_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Approve"), callback_data=DeedReview(action="approve", deed=deed_id))
+    builder.button(text=_("❌ Reject"), callback_data=DeedReview(action="reject", deed=deed_id))
+    builder.button(text=_("✏️ Correct the amount"), callback_data=DeedReview(action="correct", deed=deed_id))
+    builder.adjust(2, 1)
+    return builder.as_markup()

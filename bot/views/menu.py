@@ -115,3 +115,19 @@ class WayIn(Filter):
             if await button(message, i18n):
                 return True
         return False
+
+
+def help_text() -> str:
+    return "\n".join(
+        [
+            _("I am the bot of the national volunteer Call-centre of Kazakhstan."),
+            "",
+            _("• Type any question in Kazakh, Russian or English and I will look for the answer."),
+            _("• The menu below: how to become a volunteer, topics of questions, contacts."),
+            _("• 💬 Ask an operator or 🆘 Need volunteers' help: a person of your region's front-office answers you here; 📋 My requests shows them."),
+            "",
+            _("/settings: language and region"),
+            _("/privacy: how your personal data is handled"),
+            _("/forget: delete your data"),
+        ]
+    )

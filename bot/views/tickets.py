@@ -21,8 +21,9 @@ from bot.services.directory import Directory
 from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
-from bot.views.callbacks import RatingChoice, RequestAction, TicketAction
+from bot.views.callbacks import RatingChoice, RequestAction, TicketAction, TransferTo
 from bot.views.common import office_name
+from bot.views import tickets as texts
 
 CATEGORY_NAMES = {
     "question": N_("Question"),
@@ -333,3 +334,27 @@ def already_open_text(ticket_id: int) -> str:
     return _("Your request №{number} is still open. Write here and it is added to that request, or close it in 📋 My requests to start a new one.").format(
         number=ticket_id
     )
+
+
+def offices_keyboard(ticket: Ticket, directory: Directory) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    offices = [directory.national, *directory.regions]
+    shown = [office for office in offices if office.slug != ticket.office]
+    for office in shown:
+        builder.button(text=texts.office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
+    builder.button(text=_("✖️ Cancel"), callback_data=TransferTo(ticket=ticket.id, office=""))
+    national_first = 1 if shown[0].is_national else 0
+    builder.adjust(*([1] * national_first), *([2] * ((len(shown) - national_first + 1) // 2)), 1)
+    return builder.as_markup()
+
+
+def ticket_step_cancel_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖️ Cancel"), callback_data=TicketAction(action="cancel", ticket=ticket_id))
+    return builder.as_markup()
+
+
+def question_cancel_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
+    return builder.as_markup()

@@ -177,6 +177,14 @@ class Person:
     async def send_location(self, latitude: float = 51.1282, longitude: float = 71.4304) -> Reaction:
         return await self._after(self.api.send_media(self.id, "location", {"latitude": latitude, "longitude": longitude}))
 
+    async def share_live_location(self, latitude: float = 51.1282, longitude: float = 71.4304) -> Reaction:
+        """Share the live location for an hour (it moves with `move_to`)."""
+        where = {"latitude": latitude, "longitude": longitude, "live_period": 3600}
+        return await self._after(self.api.send_media(self.id, "location", where))
+
+    async def move_to(self, shared: ChatMessage, latitude: float, longitude: float) -> Reaction:
+        return await self._after(_with_id(self.api.move_live_location(self.id, shared, latitude, longitude)))
+
     @property
     def reply_labels(self) -> list[str]:
         keyboard = self.api.reply_keyboard(self.id)
