@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from aiogram import BaseMiddleware, Bot, Dispatcher, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -19,48 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.db.storage import PostgresStorage
-from bot.filters import CallbackOf, StaffWayIn
-from bot.handlers import (
-    announcements,
-    blocks,
-    deed_review,
-    desk,
-    errors,
-    fallback,
-    help_form,
-    knowledge,
-    marathon,
-    menu,
-    nominations,
-    onboarding,
-    operators,
-    personal_data,
-    privacy,
-    requests,
-    stats,
-)
-from bot.handlers import settings as settings_handlers
-from bot.handlers.help_form import HelpForm
-from bot.handlers.requests import AskOperator, RatingComment
+from bot.handlers import citizen, errors, fallback, marathon, privacy, staff, tickets
 from bot.i18n import N_, create_i18n
 from bot.jobs.announcements import Announcer
 from bot.jobs.deliveries import Deliveries
-from bot.views.callbacks import (
-    AnnouncementControl,
-    AnnouncementStep,
-    AskFromAnswer,
-    DeedReview,
-    EraseChoice,
-    HelpFormStep,
-    MarathonNav,
-    RatingChoice,
-    RegionChoice,
-    RequestAction,
-    StatsPeriod,
-    TicketAction,
-    TransferTo,
-    WinnersChoice,
-)
 from bot.jobs.outbox import Worker
 from bot.middlewares.access import Refusals
 from bot.middlewares.albums import Albums
@@ -77,7 +39,6 @@ from bot.services.operators import ensure_coordinators
 from bot.services.personal_data import schedule_retention
 from bot.services.tickets import Limits
 from bot.telegram.session import TelegramSession
-from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 
 log = logging.getLogger(__name__)
 
@@ -194,69 +155,22 @@ def build_dispatcher(
             await schedule_retention(session, settings.retention_days, RETENTION_FIRST_RUN)
 
     dispatcher.startup.register(start_retention)
-    # Order matters: privacy commands work at every step; an operator's invite link (`/start op_…`)
-    # comes before onboarding's /start, and an operator's replies to citizens before anything a
-    # citizen does; onboarding catches people not set up; the forms come before what a person with
-    # an open request writes, which comes before the knowledge base's search; the fallback takes
-    # whatever nothing else did.
+    # Order matters: privacy commands work at every step; the staff's routers (a coordinator's
+    # composition, an operator's invite link, an operator's replies to citizens) come before
+    # anything a citizen does; onboarding catches people not set up; the requests' forms and what a
+    # person with an open request writes come before the marathon, and both before the knowledge
+    # base's search; the fallback takes whatever nothing else did.
     dispatcher.include_routers(
         errors.create_router(),
         privacy.create_router(),
-        staff_routers(),
-        onboarding.create_router(),
-        menu.create_router(),
-        settings_handlers.create_router(),
-        citizen_request_routers(),
-        marathon_router(),
-        knowledge.create_router(),
+        staff.create_router(tickets.create_desk_router(), marathon.create_staff_router()),
+        citizen.create_router(),
+        tickets.create_router(),
+        marathon.create_router(),
+        citizen.create_search_router(),
         fallback.create_router(),
     )
     return dispatcher
-
-
-# Each router an update passes costs the bot time even when none of its handlers match, so routers
-# that most updates (typed questions) have nothing to do with sit under one parent with one check.
-
-
-def staff_routers() -> Router:
-    """Coordinators' announcements and personal-data commands (a composition takes their messages
-    before the desk would), operators' commands and invite links, then the desk (cards, replies to
-    citizens), the review of deeds, the awards and the statistics."""
-    parent = Router(name="staff")
-    parent.message.filter(StaffWayIn())
-    parent.callback_query.filter(
-        StaffWayIn(), CallbackOf(
-            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice,
-            StatsPeriod,
-        )
-    )
-    parent.include_routers(
-        announcements.create_router(),
-        personal_data.create_router(),
-        blocks.create_staff_router(),
-        operators.create_router(), desk.create_router(), deed_review.create_router(), nominations.create_router(),
-        stats.create_router(),
-    )
-    return parent
-
-
-def marathon_router() -> Router:
-    router = marathon.create_router()
-    router.callback_query.filter(CallbackOf(MarathonNav, RegionChoice))
-    return router
-
-
-def citizen_request_routers() -> Router:
-    """"Ask an operator", "My requests", the rating, the help form, and what a person with an open
-    request writes."""
-    parent = Router(name="citizen_requests")
-    parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
-    parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep))
-    parent.include_routers(
-        blocks.create_citizen_router(), requests.create_router(), help_form.create_router(),
-        requests.create_open_ticket_router(),
-    )
-    return parent
 
 
 async def publish_commands(bot: Bot, i18n: I18n) -> None:

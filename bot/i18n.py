@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from aiogram.utils.i18n import I18n
 
@@ -62,3 +63,11 @@ def language_order(telegram_code: str | None) -> list[str]:
         order.remove(first)
         order.insert(0, first)
     return order
+
+
+def locale_of(i18n: I18n, data: dict[str, Any]) -> str:
+    """The language to answer an update in: the person's, else their app's if we have it."""
+    user, from_user = data.get("user"), data.get("event_from_user")
+    if user is not None:
+        return user.language
+    return supported_language(from_user.language_code if from_user else None) or i18n.default_locale

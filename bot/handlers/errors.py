@@ -11,17 +11,10 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
 from bot.db.engine import unreachable
-from bot.i18n import supported_language
+from bot.i18n import locale_of
 from bot.telegram.journal import called_while_handling
 
 log = logging.getLogger(__name__)
-
-
-def locale_of(i18n: I18n, data: dict[str, Any]) -> str:
-    user, from_user = data.get("user"), data.get("event_from_user")
-    if user is not None:
-        return user.language
-    return supported_language(from_user.language_code if from_user else None) or i18n.default_locale
 
 
 async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, **data: Any) -> bool:

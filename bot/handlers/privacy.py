@@ -8,7 +8,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -17,6 +16,7 @@ from bot.services import personal_data
 from bot.services.users import Person
 from bot.views.callbacks import ForgetChoice
 from bot.views.common import privacy_notice
+from bot.views.personal_data import forget_keyboard
 
 
 async def on_privacy(message: Message, settings: Settings) -> None:
@@ -28,10 +28,6 @@ async def on_forget(message: Message, user: Person | None, state: FSMContext) ->
         await state.clear()  # a set-up in progress (the language chosen) is keyed by their id
         await message.answer(_("Nothing about you is stored."))
         return
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🗑 Yes, delete my data"), callback_data=ForgetChoice(confirm=True))
-    builder.button(text=_("Cancel"), callback_data=ForgetChoice(confirm=False))
-    builder.adjust(1)
     await message.answer(
         _(
             "Delete everything the bot stores about you and withdraw your consent? That is your "
@@ -40,7 +36,7 @@ async def on_forget(message: Message, user: Person | None, state: FSMContext) ->
             "anonymous counts stay (a request came from your region, a deed of some kind was done), "
             "so statistics remain true. This cannot be undone."
         ),
-        reply_markup=builder.as_markup(),
+        reply_markup=forget_keyboard(),
     )
 
 

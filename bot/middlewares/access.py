@@ -20,8 +20,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import I18n
 
-from bot.handlers.errors import locale_of
-from bot.i18n import N_
+from bot.i18n import N_, locale_of
 from bot.services import access
 from bot.services.access import Act, Denied, Refusal
 

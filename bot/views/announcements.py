@@ -166,6 +166,41 @@ def with_cancel(builder: InlineKeyboardBuilder) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def cancel_keyboard() -> InlineKeyboardMarkup:
+    return with_cancel(InlineKeyboardBuilder())
+
+
+def preview_summary(audience: Audience, by_language: dict[str, int], directory: Directory, rate: float) -> str:
+    """Under the preview: to whom, how many in each language, and how long sending takes."""
+    total = sum(by_language.values())
+    lines = [_("📣 To: {audience}.").format(audience=audience_text(audience, directory))]
+    if total:
+        lines.append(
+            ngettext("{n} recipient", "{n} recipients", total).format(n=number(total))
+            + " ("
+            + ", ".join(f"{LANGUAGE_NAMES[code]}: {number(by_language.get(code, 0))}" for code in SUPPORTED_LANGUAGES)
+            + ")."
+        )
+        lines.append(
+            _("At {rate} messages a second it takes about {time}.").format(rate=f"{rate:g}", time=duration(total / rate))
+        )
+    else:
+        lines.append(_("Nobody in this audience can receive it."))
+    lines.append(_("People who turned announcements off in their settings, or who blocked the bot, are not counted."))
+    return "\n".join(lines)
+
+
+def preview_keyboard(total: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if total:
+        builder.button(
+            text=ngettext("✅ Send to {n} person", "✅ Send to {n} people", total).format(n=number(total)),
+            callback_data=announcement_step("send"),
+        )
+    builder.button(text=_("👥 Another audience"), callback_data=announcement_step("audience_again"))
+    return with_cancel(builder)
+
+
 def ask_for_version(waiting: str) -> str:
     if waiting == ALL:
         return _("Send the announcement: a text, or a photo with a caption. Bold, italics and links are kept.")

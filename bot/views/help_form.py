@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.i18n import N_
 from bot.services import tickets
 from bot.views.callbacks import HelpFormStep
 from bot.views import tickets as texts
@@ -61,4 +62,14 @@ def summary_keyboard() -> InlineKeyboardMarkup:
     builder.button(text=_("✏️ Edit"), callback_data=HelpFormStep(action="edit"))
     builder.button(text=_("✖️ Cancel"), callback_data=HelpFormStep(action="cancel"))
     builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+def fields_keyboard(order: tuple[str, ...]) -> InlineKeyboardMarkup:
+    """Which answer of the form to change, in the form's order."""
+    builder = InlineKeyboardBuilder()
+    labels = {"category": N_("Kind of help"), **texts.HELP_FIELDS, "phone": N_("Phone")}
+    for step in order:
+        builder.button(text=_(labels[step]), callback_data=HelpFormStep(action="field", value=step))
+    builder.adjust(2)
     return builder.as_markup()

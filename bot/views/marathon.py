@@ -17,10 +17,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import N_
 from bot.services import marathon
 from bot.services.directory import Directory
-from bot.services.marathon import Deed, Kind, Refusal, Rules, State
+from bot.services.marathon import Dates, Deed, Kind, Refusal, Rules, State
 from bot.services.nominations import Nomination
 from bot.services.users import Person
-from bot.views.callbacks import DeedReview, MarathonNav
+from bot.views.callbacks import DeedReview, MarathonNav, WinnersChoice
 from bot.views.common import office_name
 
 
@@ -165,4 +165,151 @@ def review_keyboard(deed_id: int) -> InlineKeyboardMarkup:
     builder.button(text=_("❌ Reject"), callback_data=DeedReview(action="reject", deed=deed_id))
     builder.button(text=_("✏️ Correct the amount"), callback_data=DeedReview(action="correct", deed=deed_id))
     builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+# --- the participant's screens ----------------------------------------------------------------------
+
+
+def home_text(running: Dates) -> str:
+    return "\n\n".join([
+        _("🏃 <b>Marathon of Good Deeds</b>"),
+        _("Do good deeds, log them here with a photo, and see what Kazakhstan achieves together. The front-office of your region checks each deed."),
+        _("Dates: {starts} – {ends}.").format(starts=running.starts_on.strftime("%d.%m.%Y"), ends=running.ends_on.strftime("%d.%m.%Y")),
+    ])
+
+
+def home_keyboard(joined: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if not joined:
+        builder.button(text=_("🙌 Join"), callback_data=MarathonNav(action="join"))
+        builder.button(text=_("🏆 Results"), callback_data=MarathonNav(action="results"))
+    else:
+        builder.button(text=_("📝 Log a deed"), callback_data=MarathonNav(action="log"))
+        builder.button(text=_("📋 My deeds"), callback_data=MarathonNav(action="mine"))
+        builder.button(text=_("🏆 Results"), callback_data=MarathonNav(action="results"))
+        builder.button(text=_("✏️ How I take part"), callback_data=MarathonNav(action="join"))
+    builder.adjust(2 if joined else 1)
+    return builder.as_markup()
+
+
+def participant_kind_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for slug, label in PARTICIPANT_KINDS.items():
+        builder.button(text=_(label), callback_data=MarathonNav(action="as", value=slug))
+    button_row(builder, back=False)
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def display_name_prompt() -> str:
+    return _("The name to show on the results (yours, your organisation's or your group's), up to {limit} characters. Or stay anonymous.").format(
+        limit=marathon.MAX_NAME_LENGTH
+    )
+
+
+def anonymous_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🕶 Stay anonymous"), callback_data=MarathonNav(action="anonymous"))
+    button_row(builder, back=False)
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def keep_region_keyboard(region_name: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ {region}").format(region=region_name), callback_data=MarathonNav(action="keep_region"))
+    return builder.as_markup()
+
+
+def deed_kinds_keyboard(offered: list[Kind], language: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for each in offered:
+        builder.button(text=each.name[language], callback_data=MarathonNav(action="kind", value=each.slug))
+    button_row(builder, back=False)
+    builder.adjust(*([2] * ((len(offered) + 1) // 2)), 1)
+    return builder.as_markup()
+
+
+def step_prompt(step: str, kind: Kind | None, language: str) -> str:
+    """What the deed form asks at a step after the kind (the summary has its own text)."""
+    if step == "amount":
+        prompts = {
+            "count": _("How many? A whole number, up to {max}."),
+            "kg": _("How many kilograms? Up to {max} kg."),
+            "hours": _("How many hours? Up to {max}."),
+        }
+        return f"{escape(kind.name[language])}\n" + prompts[kind.unit].format(max=marathon.plain(kind.max))
+    if step == "day":
+        return _("When was it? Press a button or type the date as DD.MM.YYYY.")
+    if step == "locality":
+        return _("Where? The locality: a city, a district or a village (up to {limit} characters).").format(limit=marathon.MAX_LOCALITY_LENGTH)
+    if step == "description":
+        return _("Describe the deed in a sentence or two (up to {limit} characters).").format(limit=marathon.MAX_DESCRIPTION_LENGTH)
+    return _("Send one to three photos of the deed as proof.")
+
+
+def step_keyboard(step: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if step == "day":
+        builder.button(text=_("Today"), callback_data=MarathonNav(action="date", value="0"))
+        builder.button(text=_("Yesterday"), callback_data=MarathonNav(action="date", value="1"))
+    button_row(builder)
+    builder.adjust(*([2] if step == "day" else []), 2)
+    return builder.as_markup()
+
+
+def summary_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Log it"), callback_data=MarathonNav(action="confirm"))
+    button_row(builder)
+    builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+def my_deeds_text(found: list[Deed], approved: dict[str, Decimal], rules: Rules, language: str) -> str:
+    return "\n".join([
+        _("<b>My deeds</b>"), *(deed_line(d, rules, language) for d in found), "",
+        _("Approved: {totals}.").format(totals=totals_words(approved, rules, language)),
+    ])
+
+
+def results_text(
+    national: dict[str, Decimal], regional: dict[str, Decimal], leaders: list[marathon.Leader],
+    local_leaders: list[marathon.Leader], ranking: list[tuple[str, int]], home_region: str, rules: Rules,
+    directory: Directory, language: str,
+) -> str:
+    region = escape(office_name(directory, home_region))
+    return "\n".join([
+        _("🏆 <b>Marathon results</b> (approved deeds)"),
+        "",
+        _("<b>Kazakhstan:</b> {totals}.").format(totals=totals_words(national, rules, language)),
+        _("<b>{region}:</b> {totals}.").format(region=region, totals=totals_words(regional, rules, language)),
+        "",
+        _("<b>Most deeds, Kazakhstan</b>"),
+        *([leader_line(n, leader, directory) for n, leader in enumerate(leaders, 1)] or [_("nobody yet")]),
+        "",
+        _("<b>Most deeds, {region}</b>").format(region=region),
+        *([leader_line(n, leader, directory) for n, leader in enumerate(local_leaders, 1)] or [_("nobody yet")]),
+        "",
+        _("<b>Regions by deeds</b>"),
+        *([f"{n}. {escape(office_name(directory, slug))}: {deeds}" for n, (slug, deeds) in enumerate(ranking, 1)] or [_("nobody yet")]),
+    ])
+
+
+def reasons_keyboard(deed_id: int) -> InlineKeyboardMarkup:
+    """Why a deed is rejected: the preset reasons, or the reviewer's own words."""
+    builder = InlineKeyboardBuilder()
+    for key, reason in PRESET_REASONS.items():
+        builder.button(text=_(reason), callback_data=DeedReview(action="reason", deed=deed_id, value=key))
+    builder.button(text=_("✍️ Other reason"), callback_data=DeedReview(action="other", deed=deed_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def announce_winners_keyboard(participants: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📣 Announce to {count} participants").format(count=participants), callback_data=WinnersChoice(confirm=True))
+    builder.button(text=_("✖️ Cancel"), callback_data=WinnersChoice(confirm=False))
+    builder.adjust(1)
     return builder.as_markup()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services.personal_data import Action
+from bot.views.callbacks import EraseChoice, ForgetChoice
 
 
 def export_filters_text(subject: dict) -> str:
@@ -35,3 +39,19 @@ def retention_text(action: str, subject: dict) -> str:
             "erased the personal data of requests closed more than {days} days ago: {count}", days,
         )
     return what.format(days=days, count=count)
+
+
+def forget_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗑 Yes, delete my data"), callback_data=ForgetChoice(confirm=True))
+    builder.button(text=_("Cancel"), callback_data=ForgetChoice(confirm=False))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def erase_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗑 Yes, erase"), callback_data=EraseChoice(ticket=ticket_id, confirm=True))
+    builder.button(text=_("Cancel"), callback_data=EraseChoice(ticket=ticket_id, confirm=False))
+    builder.adjust(1)
+    return builder.as_markup()

@@ -6,6 +6,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.i18n import LANGUAGE_NAMES
+from bot.services.directory import Directory
 from bot.services.users import Person
 from bot.views.callbacks import SettingsAction
 
@@ -20,4 +22,24 @@ def summary_keyboard(user: Person) -> InlineKeyboardMarkup:
     )
     builder.button(text=_("🔒 Personal data"), callback_data=SettingsAction(action="privacy"))
     builder.adjust(1)
+    return builder.as_markup()
+
+
+def summary(user: Person, directory: Directory) -> str:
+    office = directory.get(user.region)
+    return "\n".join(
+        [
+            _("<b>⚙️ Settings</b>"),
+            "",
+            _("Language: {language}").format(language=LANGUAGE_NAMES[user.language]),
+            _("Region: {region}").format(region=office.name[user.language] if office else "—"),
+            _("Announcements: on") if user.announcements else _("Announcements: off"),
+        ]
+    )
+
+
+def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder.from_markup(markup)
+    builder.row()
+    builder.button(text=_("⬅️ Back"), callback_data=SettingsAction(action="back"))
     return builder.as_markup()

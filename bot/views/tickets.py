@@ -23,7 +23,6 @@ from bot.services.staff import Operator
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
 from bot.views.callbacks import RatingChoice, RequestAction, TicketAction, TransferTo
 from bot.views.common import office_name
-from bot.views import tickets as texts
 
 CATEGORY_NAMES = {
     "question": N_("Question"),
@@ -341,7 +340,7 @@ def offices_keyboard(ticket: Ticket, directory: Directory) -> InlineKeyboardMark
     offices = [directory.national, *directory.regions]
     shown = [office for office in offices if office.slug != ticket.office]
     for office in shown:
-        builder.button(text=texts.office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
+        builder.button(text=office_name(directory, office.slug), callback_data=TransferTo(ticket=ticket.id, office=office.slug))
     builder.button(text=_("✖️ Cancel"), callback_data=TransferTo(ticket=ticket.id, office=""))
     national_first = 1 if shown[0].is_national else 0
     builder.adjust(*([1] * national_first), *([2] * ((len(shown) - national_first + 1) // 2)), 1)
@@ -357,4 +356,18 @@ def ticket_step_cancel_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
 def question_cancel_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
+    return builder.as_markup()
+
+
+def close_confirm_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, close it"), callback_data=RequestAction(action="close_yes", ticket=ticket_id))
+    builder.button(text=_("No, keep it open"), callback_data=RequestAction(action="close_no", ticket=ticket_id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def no_comment_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("No comment"), callback_data=RequestAction(action="no_comment", ticket=ticket_id))
     return builder.as_markup()

@@ -10,7 +10,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasOpenTicket, NotCommand, Onboarded
@@ -26,7 +25,7 @@ from bot.middlewares.albums import AlbumItem
 from bot.views.blocks import flood_refusal
 from bot.views.callbacks import AskFromAnswer, RatingChoice, RequestAction
 from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
-from bot.views.tickets import question_cancel_keyboard
+from bot.views.tickets import close_confirm_keyboard, no_comment_keyboard, question_cancel_keyboard
 
 
 class AskOperator(StatesGroup):
@@ -158,14 +157,10 @@ async def on_my_requests(message: Message, session: AsyncSession, user: Person) 
 
 
 async def on_close(callback: CallbackQuery, callback_data: RequestAction) -> None:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, close it"), callback_data=RequestAction(action="close_yes", ticket=callback_data.ticket))
-    builder.button(text=_("No, keep it open"), callback_data=RequestAction(action="close_no", ticket=callback_data.ticket))
-    builder.adjust(2)
     await callback.answer()
     await callback.message.edit_text(
         _("Close request №{number}? The operator will no longer answer it.").format(number=callback_data.ticket),
-        reply_markup=builder.as_markup(),
+        reply_markup=close_confirm_keyboard(callback_data.ticket),
     )
 
 
@@ -200,12 +195,10 @@ async def on_rating(
         return
     await state.set_state(RatingComment.comment)
     await state.update_data(ticket=callback_data.ticket)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("No comment"), callback_data=RequestAction(action="no_comment", ticket=callback_data.ticket))
     await callback.answer()
     await callback.message.edit_text(
         _("Thank you! Your rating: {stars} ⭐. If you like, write a comment in one message.").format(stars=callback_data.stars),
-        reply_markup=builder.as_markup(),
+        reply_markup=no_comment_keyboard(callback_data.ticket),
     )
 
 

@@ -10,7 +10,6 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +23,7 @@ from bot.services.nominations import NominationError
 from bot.services.operators import Operator
 from bot.views.callbacks import WinnersChoice
 from bot.views.common import in_parts, office_name
-from bot.views.marathon import winners_text
+from bot.views.marathon import announce_winners_keyboard, winners_text
 
 USAGE = (
     "/nomination eco | Экология (kk) | Экология (ru) | Ecology (en)\n/shortlist eco 123456789\n/winner eco 123456789\n/announce_winners"
@@ -89,15 +88,11 @@ async def on_announce(message: Message, session: AsyncSession, directory: Direct
         await message.answer(_("Every nomination needs a winner before the announcement. /nominations shows where one is missing."))
         return
     everyone = (await session.execute(select(func.count()).select_from(Participant.__table__))).scalar_one()
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("📣 Announce to {count} participants").format(count=everyone), callback_data=WinnersChoice(confirm=True))
-    builder.button(text=_("✖️ Cancel"), callback_data=WinnersChoice(confirm=False))
-    builder.adjust(1)
     await message.answer(_("This is what every participant will receive, in their language:"))
     *first, last = in_parts(winners_text(found, directory))
     for part in first:
         await message.answer(part)
-    await message.answer(last, reply_markup=builder.as_markup())
+    await message.answer(last, reply_markup=announce_winners_keyboard(everyone))
 
 
 async def on_announce_choice(callback: CallbackQuery, callback_data: WinnersChoice, session: AsyncSession, operator: Operator) -> None:

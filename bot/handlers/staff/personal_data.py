@@ -12,7 +12,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator
@@ -22,7 +21,7 @@ from bot.services.clock import KAZAKHSTAN
 from bot.services.operators import Operator
 from bot.services.personal_data import Action
 from bot.views.callbacks import EraseChoice
-from bot.views.personal_data import export_filters_text, retention_text
+from bot.views.personal_data import erase_keyboard, export_filters_text, retention_text
 
 
 def ticket_number(command: CommandObject) -> int | None:
@@ -66,15 +65,11 @@ async def on_erase(message: Message, command: CommandObject) -> None:
     if number is None:
         await message.answer(_("Send /erase and the number of a request of the person who asked, for example: /erase 12"))
         return
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🗑 Yes, erase"), callback_data=EraseChoice(ticket=number, confirm=True))
-    builder.button(text=_("Cancel"), callback_data=EraseChoice(ticket=number, confirm=False))
-    builder.adjust(1)
     await message.answer(
         _("Erase all personal data of the citizen of request №{number}: their requests' messages, files and phone, their marathon name, deeds' descriptions and photos, and their settings? Do it only at their request. Anonymous counts stay. This cannot be undone and is recorded in /audit.").format(
             number=number
         ),
-        reply_markup=builder.as_markup(),
+        reply_markup=erase_keyboard(number),
     )
 
 

@@ -14,9 +14,8 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n, ngettext
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES, Settings
@@ -31,7 +30,7 @@ from bot.services.operators import Operator
 from bot.views import announcements as texts
 from bot.views.callbacks import AnnouncementControl, AnnouncementStep
 from bot.views.announcements import audience_keyboard, languages_keyboard, mode_keyboard, regions_keyboard
-from bot.views.announcements import announcement_step, ask_for_version, with_cancel
+from bot.views.announcements import ask_for_version, cancel_keyboard
 
 
 class Composing(StatesGroup):
@@ -62,7 +61,7 @@ async def on_mode(callback: CallbackQuery, callback_data: AnnouncementStep, stat
     await state.set_state(Composing.version)
     await state.update_data(waiting=waiting, versions={})
     await callback.answer()
-    await callback.message.edit_text(ask_for_version(waiting[0]), reply_markup=with_cancel(InlineKeyboardBuilder()))
+    await callback.message.edit_text(ask_for_version(waiting[0]), reply_markup=cancel_keyboard())
 
 
 def version_of(message: Message) -> Version | str:
@@ -99,7 +98,7 @@ async def on_version(message: Message, state: FSMContext, operator: Operator) ->
     waiting = waiting[1:]
     await state.update_data(waiting=waiting, versions=versions)
     if waiting:
-        await message.answer(ask_for_version(waiting[0]), reply_markup=with_cancel(InlineKeyboardBuilder()))
+        await message.answer(ask_for_version(waiting[0]), reply_markup=cancel_keyboard())
         return
     await state.set_state(Composing.audience)
     await message.answer(_("Who is it for?"), reply_markup=audience_keyboard(operator))
@@ -173,30 +172,10 @@ async def show_preview(
         else:
             await callback.message.answer(version.html)
     by_language = await announcements.count_by_language(session, audience)
-    total = sum(by_language.values())
-    builder = InlineKeyboardBuilder()
-    lines = [_("📣 To: {audience}.").format(audience=texts.audience_text(audience, directory))]
-    if total:
-        lines.append(
-            ngettext("{n} recipient", "{n} recipients", total).format(n=texts.number(total))
-            + " ("
-            + ", ".join(f"{LANGUAGE_NAMES[code]}: {texts.number(by_language.get(code, 0))}" for code in SUPPORTED_LANGUAGES)
-            + ")."
-        )
-        lines.append(
-            _("At {rate} messages a second it takes about {time}.").format(
-                rate=f"{settings.announcement_rate:g}", time=texts.duration(total / settings.announcement_rate)
-            )
-        )
-        builder.button(
-            text=ngettext("✅ Send to {n} person", "✅ Send to {n} people", total).format(n=texts.number(total)),
-            callback_data=announcement_step("send"),
-        )
-    else:
-        lines.append(_("Nobody in this audience can receive it."))
-    lines.append(_("People who turned announcements off in their settings, or who blocked the bot, are not counted."))
-    builder.button(text=_("👥 Another audience"), callback_data=announcement_step("audience_again"))
-    await callback.message.answer("\n".join(lines), reply_markup=with_cancel(builder))
+    await callback.message.answer(
+        texts.preview_summary(audience, by_language, directory, settings.announcement_rate),
+        reply_markup=texts.preview_keyboard(sum(by_language.values())),
+    )
 
 
 async def on_audience_again(callback: CallbackQuery, state: FSMContext, operator: Operator) -> None:

@@ -15,7 +15,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import NotCommand, Onboarded
@@ -29,7 +28,7 @@ from bot.services.users import Person
 from bot.views.blocks import flood_refusal
 from bot.views.callbacks import HelpFormStep
 from bot.views.help_form import (
-    category_keyboard, phone_keyboard, step_keyboard, summary_keyboard, summary_text,
+    category_keyboard, fields_keyboard, phone_keyboard, step_keyboard, summary_keyboard, summary_text,
 )
 from bot.views.menu import AnyMenuButton, MenuButton, NEED_HELP, WayIn, main_menu
 from bot.views import tickets as texts
@@ -235,13 +234,8 @@ async def on_edit(callback: CallbackQuery, state: FSMContext) -> None:
     if await state.get_state() != HelpForm.confirm.state:
         await callback.answer(_("This button is no longer active."))
         return
-    builder = InlineKeyboardBuilder()
-    labels = {"category": N_("Kind of help"), **texts.HELP_FIELDS, "phone": N_("Phone")}
-    for step in ORDER:
-        builder.button(text=_(labels[step]), callback_data=HelpFormStep(action="field", value=step))
-    builder.adjust(2)
     await callback.answer()
-    await callback.message.edit_text(_("What would you like to change?"), reply_markup=builder.as_markup())
+    await callback.message.edit_text(_("What would you like to change?"), reply_markup=fields_keyboard(ORDER))
 
 
 async def on_edit_field(callback: CallbackQuery, callback_data: HelpFormStep, state: FSMContext) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -20,27 +19,7 @@ from bot.views.callbacks import LanguageChoice, Purpose, RegionChoice, SettingsA
 from bot.views.common import privacy_notice
 from bot.views.menu import SETTINGS, MenuButton, main_menu
 from bot.views.onboarding import language_keyboard, region_keyboard
-from bot.views.settings import summary_keyboard
-
-
-def summary(user: Person, directory: Directory) -> str:
-    office = directory.get(user.region)
-    return "\n".join(
-        [
-            _("<b>⚙️ Settings</b>"),
-            "",
-            _("Language: {language}").format(language=LANGUAGE_NAMES[user.language]),
-            _("Region: {region}").format(region=office.name[user.language] if office else "—"),
-            _("Announcements: on") if user.announcements else _("Announcements: off"),
-        ]
-    )
-
-
-def with_back(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder.from_markup(markup)
-    builder.row()
-    builder.button(text=_("⬅️ Back"), callback_data=SettingsAction(action="back"))
-    return builder.as_markup()
+from bot.views.settings import summary, summary_keyboard, with_back
 
 
 async def on_settings(message: Message, user: Person, directory: Directory) -> None:

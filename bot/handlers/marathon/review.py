@@ -17,7 +17,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, NotCommand
@@ -33,7 +32,7 @@ from bot.views.callbacks import DeedReview
 from bot.views.common import office_name
 from bot.views.marathon import PRESET_PREFIX, PRESET_REASONS, UNITS, refusal_text
 from bot.views.menu import AnyMenuButton
-from bot.views.marathon import review_keyboard
+from bot.views.marathon import reasons_keyboard, review_keyboard
 
 # A caption holds 1,024 characters as Telegram counts them (UTF-16: an emoji can be two).
 CAPTION_ROOM = 500
@@ -126,13 +125,10 @@ async def may_prompt(callback: CallbackQuery, session: AsyncSession, operator: O
 async def on_reject(callback: CallbackQuery, callback_data: DeedReview, session: AsyncSession, operator: Operator) -> None:
     if not await may_prompt(callback, session, operator, callback_data.deed):
         return
-    builder = InlineKeyboardBuilder()
-    for key, reason in PRESET_REASONS.items():
-        builder.button(text=_(reason), callback_data=DeedReview(action="reason", deed=callback_data.deed, value=key))
-    builder.button(text=_("✍️ Other reason"), callback_data=DeedReview(action="other", deed=callback_data.deed))
-    builder.adjust(1)
     await callback.answer()
-    await callback.message.answer(_("Why is deed №{number} rejected?").format(number=callback_data.deed), reply_markup=builder.as_markup())
+    await callback.message.answer(
+        _("Why is deed №{number} rejected?").format(number=callback_data.deed), reply_markup=reasons_keyboard(callback_data.deed)
+    )
 
 
 async def on_preset_reason(

@@ -1,0 +1,35 @@
+"""The staff's side of the bot behind one door (`StaffWayIn`): coordinators' announcements
+(`announcements.py`) and personal-data commands (`personal_data.py`), operators' commands and
+invite links (`operators.py`), then the flows' own staff routers (the desk, the review of deeds,
+the awards), then the statistics (`stats.py`)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.filters import CallbackOf, StaffWayIn
+from bot.handlers.staff import announcements, operators, personal_data, stats
+from bot.views.callbacks import (
+    AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, StatsPeriod, TicketAction, TransferTo,
+    WinnersChoice,
+)
+
+
+def create_router(*flows: Router) -> Router:
+    """`flows`: the staff routers of the flows (tickets' desk, the marathon's review), in order.
+    A composition takes the coordinator's messages before the desk would, and an operator's invite
+    link (`/start op_…`) comes before anything else they send."""
+    parent = Router(name="staff")
+    # Most updates come from citizens: one cheap check turns them away from every staff router.
+    parent.message.filter(StaffWayIn())
+    parent.callback_query.filter(
+        StaffWayIn(), CallbackOf(
+            TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice,
+            StatsPeriod,
+        )
+    )
+    parent.include_routers(
+        announcements.create_router(), personal_data.create_router(), operators.create_router(), *flows,
+        stats.create_router(),
+    )
+    return parent
