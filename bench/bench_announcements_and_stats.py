@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_announcements_and_stats.py --stats            # only /stats (~15 min)
     BENCH_PY_SPY=/tmp/spy.txt ... --announcements             # + py-spy of the bot during the quiet delivery
 
-Announcements (`bot/jobs/announcements.py`, `bot/services/announcements.py`, `bot/handlers/announcements.py`):
+Announcements (`bot/jobs/announcements.py`, `bot/services/announcements/`, `bot/handlers/staff/announcements.py`):
 * `--people` (20,000) onboarded people are written with SQL and added to the stand-in; `--recipients`
   (3,000) of them live in Akmola, the rest in the other 19 regions. `--probes` citizens (announcements
   turned off, so none reaches them) ask knowledge-base questions at a human pace the whole time.
@@ -25,7 +25,7 @@ Announcements (`bot/jobs/announcements.py`, `bot/services/announcements.py`, `bo
   before the quiet run, its CPU per echo with 30 people sending one text a second each (the
   announcement's 30 messages a second), and back to back.
 
-/stats (`bot/services/statistics.py`, `bot/views/stats.py`, `bot/handlers/stats.py`, `bot/services/charts.py`):
+/stats (`bot/services/statistics.py`, `bot/views/stats.py`, `bot/handlers/staff/stats.py`, `bot/services/charts.py`):
 * Written with SQL: `--users` people who joined over the last year, `--tickets` requests over the
   last 90 days across the 20 regions (times, states, categories, ratings, knowledge-base origins,
   fired ticket_remind/ticket_escalate/ticket_unanswered timers), `--participants` and `--deeds`
@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import text  # noqa: E402
 
-from bot.playground.server import BotApiServer  # noqa: E402
+from bot.standin import BotApiServer  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKENbe"
 QUESTIONS = ["как стать волонтёром", "волонтер болу", "how do I become a volunteer", "small grants",

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_questions import QUESTIONS, TOKEN  # noqa: E402
-from bot.playground.server import BotApiServer  # noqa: E402
+from bot.standin import BotApiServer  # noqa: E402
 
 
 def bot_command(name: str) -> list[str]:

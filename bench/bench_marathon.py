@@ -69,7 +69,7 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
     from bench_tickets import TOKEN, Arrivals, button, summary, wait
 
     from bot.i18n import create_i18n
-    from bot.playground.server import BotApiServer, picture
+    from bot.standin import BotApiServer, picture
 
     today = today_in_kazakhstan()
     async with create_session_factory(engine)() as session, session.begin():

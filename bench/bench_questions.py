@@ -31,7 +31,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.playground.server import BotApiServer  # noqa: E402
+from bot.standin import BotApiServer  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKENbe"
 # Knowledge-base questions. ("марафон добрых дел" alone became the menu's marathon button, which opens

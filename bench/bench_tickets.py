@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.playground.server import BotApiServer  # noqa: E402
+from bot.standin import BotApiServer  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKENbe"
 OFFICE = "almaty"

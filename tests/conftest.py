@@ -23,11 +23,11 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.i18n import create_i18n
-from bot.playground.server import BotApiServer
 from bot.services.directory import ServiceHours
 from tests.support.bot import RunningBot
 from tests.support.people import Person
 from tests.support.scenarios import onboard
+from tests.support.telegram import FaultyBotApi
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
@@ -117,11 +117,11 @@ async def _sessions(engine: AsyncEngine) -> str:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[BotApiServer]:
+async def api() -> AsyncIterator[FaultyBotApi]:
     """The stand-in. A test fails if the bot made a call Telegram refused that the test did not
     expect (`api.expect_refusal`, with why), or left a button press unanswered: real Telegram would
     show the person an error, or a button spinning until it times out."""
-    server = BotApiServer()
+    server = FaultyBotApi()
     await server.start()
     yield server
     await server.stop()  # (after the bot's own teardown: it depends on this fixture)
@@ -130,7 +130,7 @@ async def api() -> AsyncIterator[BotApiServer]:
 
 
 @pytest.fixture
-async def bot(api: BotApiServer, engine: AsyncEngine, content: Content, i18n) -> AsyncIterator[RunningBot]:
+async def bot(api: FaultyBotApi, engine: AsyncEngine, content: Content, i18n) -> AsyncIterator[RunningBot]:
     running = RunningBot(api, engine, content, i18n)
     await running.start()
     yield running
@@ -138,7 +138,7 @@ async def bot(api: BotApiServer, engine: AsyncEngine, content: Content, i18n) ->
 
 
 @pytest.fixture
-def people(api: BotApiServer, bot: RunningBot):
+def people(api: FaultyBotApi, bot: RunningBot):
     """Make a person: people(language_code) -> Person; ids are unique within the test."""
     counter = iter(range(1000, 10_000))
 
@@ -194,7 +194,7 @@ def citizen(people):
 
 
 @pytest.fixture
-def operator(api: BotApiServer, bot: RunningBot, engine: AsyncEngine, content: Content):
+def operator(api: FaultyBotApi, bot: RunningBot, engine: AsyncEngine, content: Content):
     """operator(office, language) -> a Person who is an active, on-duty operator of that office
     (`coordinator=True`: a coordinator); ids are unique within the test."""
     from bot.db.engine import create_session_factory

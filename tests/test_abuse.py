@@ -8,7 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import text
-from tests.support.database import ticket_row
+from tests.support.database import blocks, ticket_messages, ticket_row
 from tests.support.scenarios import BLOCKED_NOTICE, onboard, open_question, taken_question
 
 
@@ -26,15 +26,6 @@ async def age_messages(engine, seconds: float) -> None:
         await conn.execute(
             text("UPDATE ticket_messages SET created_at = created_at - make_interval(secs => :s)"), {"s": seconds}
         )
-
-
-async def citizens_messages(engine, ticket_id: int) -> list[str]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT text FROM ticket_messages WHERE ticket_id = :id AND author = 'citizen' ORDER BY id"),
-            {"id": ticket_id},
-        )
-        return list(rows.scalars())
 
 
 def relayed(api, chat_id: int, containing: str) -> list[str]:
@@ -69,7 +60,7 @@ async def test_a_flood_is_slowed_down_once_and_what_was_sent_before_reaches_the_
     assert 1 <= seconds <= 60, slow_down
     assert [a.sent for a in answers[21:]] == [[]] * 4, "told once, not once per message"
 
-    assert await citizens_messages(engine, number) == ["Бірінші сұрақ", *(f"Хабарлама {i}" for i in range(1, 21))]
+    assert [m["text"] for m in await ticket_messages(engine, number, "citizen")] == ["Бірінші сұрақ", *(f"Хабарлама {i}" for i in range(1, 21))]
     await api.wait_for(lambda: len(relayed(api, akmola.id, "Хабарлама")) == 20 or None)
     await settled()
     bodies = [body.rsplit("\n", 1)[-1] for body in relayed(api, akmola.id, "Хабарлама")]
@@ -79,7 +70,7 @@ async def test_a_flood_is_slowed_down_once_and_what_was_sent_before_reaches_the_
     again = await aigerim.send("Енді жаза аламын ба?")
     assert again.text == sent
     await akmola.receive("Енді жаза аламын ба?")
-    assert (await citizens_messages(engine, number))[-1] == "Енді жаза аламын ба?"
+    assert ([m["text"] for m in await ticket_messages(engine, number, "citizen")])[-1] == "Енді жаза аламын ба?"
 
 
 async def test_a_new_request_counts_too(citizen, operator, engine, t, api):
@@ -115,7 +106,7 @@ async def test_the_same_text_again_and_again_reaches_the_operator_twice(citizen,
     assert third.text == t("ru", REPEATED)
     assert (await dmitry.send("Вы здесь?")).sent == [], "told once"
     assert (await dmitry.send("Я жду ответа")).text == sent, "other words still go through"
-    assert await citizens_messages(engine, number) == ["Помогите с уборкой", "Вы здесь?", "Вы здесь?", "Я жду ответа"]
+    assert [m["text"] for m in await ticket_messages(engine, number, "citizen")] == ["Помогите с уборкой", "Вы здесь?", "Вы здесь?", "Я жду ответа"]
 
     # An answer in between: the same words are a new answer, not a repeat ("да" to each question).
     await akmola.send("Yes, I am here. Which district?")
@@ -128,17 +119,12 @@ async def test_the_same_text_again_and_again_reaches_the_operator_twice(citizen,
     assert (await dmitry.send("Вы здесь?")).sent == [], "refused; told already within these ten minutes"
     await age_messages(engine, 10 * 60 + 1)
     assert (await dmitry.send("Вы здесь?")).text == sent
-    assert await citizens_messages(engine, number) == [
+    assert [m["text"] for m in await ticket_messages(engine, number, "citizen")] == [
         "Помогите с уборкой", "Вы здесь?", "Вы здесь?", "Я жду ответа", "Вы здесь?", "Вы здесь?", "Вы здесь?",
     ]
 
 
 # --- blocks --------------------------------------------------------------------------------------
-
-
-async def blocks(engine) -> list[dict]:
-    async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(text("SELECT * FROM blocks ORDER BY telegram_id"))).mappings()]
 
 
 async def test_a_national_coordinator_blocks_and_unblocks_a_requests_author(citizen, operator, engine, t, api, settled):

@@ -9,7 +9,6 @@ from sqlalchemy import text
 from tests.support.scenarios import deed_up_to_photos, join, open_question, run_marathon
 
 
-
 async def test_an_album_of_four_photos_gives_a_deed_three_and_one_answer(citizen, engine, content, t, settled):
     await run_marathon(engine, content.rules)
     person = await citizen("kk")

@@ -11,6 +11,7 @@ from random import Random
 from sqlalchemy import text
 
 from tests.support.announcements import announcement_finished, announcer_at_rest, compose, delivered, max_in_any_second, seed_people, sends_to, sent_at_least, state_of, wait_until
+from tests.support.database import scalar
 
 
 async def test_an_announcement_reaches_2000_people_once_at_the_rate_through_a_restart(api, bot, engine, operator):
@@ -82,8 +83,7 @@ async def test_an_announcement_reaches_2000_people_once_at_the_rate_through_a_re
 
 
 async def _reachable(engine, telegram_id: int) -> bool:
-    async with engine.connect() as conn:
-        return await conn.scalar(text("SELECT unreachable_since IS NULL FROM users WHERE telegram_id = :id"), {"id": telegram_id})
+    return await scalar(engine, "SELECT unreachable_since IS NULL FROM users WHERE telegram_id = :id", id=telegram_id)
 
 
 async def test_pause_resume_and_cancel(api, bot, engine, operator, t):

@@ -5,7 +5,6 @@ import pytest
 from tests.support.scenarios import LANGUAGE_BUTTONS
 
 
-
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])
 async def test_a_sticker_a_photo_or_a_location_where_text_is_wanted(citizen, stored, t, language):
     person = await citizen(language)

@@ -8,18 +8,19 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.playground.server import BotApiServer, picture
+from bot.standin import picture
+from tests.support.telegram import FaultyBotApi
 
 TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKENtest123"
 
 
 @pytest.fixture(autouse=True)
-def refusals_are_the_point(api: BotApiServer) -> None:
+def refusals_are_the_point(api: FaultyBotApi) -> None:
     api.expect_refusal("*", "", "these tests make the refused calls themselves, to see the refusal")
 
 
 @pytest.fixture
-async def call(api: BotApiServer):
+async def call(api: FaultyBotApi):
     api.add_person(42, "Aigerim", "kk", started=True)
     async with aiohttp.ClientSession() as http:
 

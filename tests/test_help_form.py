@@ -4,14 +4,8 @@ from __future__ import annotations
 
 
 import pytest
-from sqlalchemy import text
+from tests.support.database import tickets_of
 from tests.support.scenarios import NEED, PLACE, fill_until_phone
-
-
-async def tickets_of(engine, citizen_id: int) -> list[dict]:
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT * FROM tickets WHERE citizen_id = :id"), {"id": citizen_id})).mappings()
-        return [dict(r) for r in rows]
 
 
 @pytest.mark.parametrize("language", ["kk", "ru", "en"])

@@ -27,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import PROJECT_ROOT
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade
-from bot.playground.server import BotApiServer
 from bot.services.knowledge import Question
 from tests.support.bot import TEST_TOKEN, free_port, metric
 from tests.support.people import Person
 from tests.support.scenarios import PEOPLE, QUESTIONS, answers, distinct_questions, set_up
+from tests.support.telegram import FaultyBotApi
 
 APOLOGY = "Извините, что-то пошло не так"  # the errors router's, in Russian
 SECRET = "hook-secret_42"
@@ -43,7 +43,7 @@ SECRET = "hook-secret_42"
 class Processes:
     """Bot processes started with `python -m bot run` against the stand-in and a database."""
 
-    def __init__(self, api: BotApiServer, database_url: str, folder: Path) -> None:
+    def __init__(self, api: FaultyBotApi, database_url: str, folder: Path) -> None:
         self.api, self.folder = api, folder
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "METRICS_", "HANDLING_"))},
@@ -80,13 +80,13 @@ class Processes:
 
 
 @pytest.fixture
-def processes(api: BotApiServer, engine: AsyncEngine, tmp_path: Path):
+def processes(api: FaultyBotApi, engine: AsyncEngine, tmp_path: Path):
     started = Processes(api, engine.url.render_as_string(hide_password=False), tmp_path)
     yield started
     started.stop_all()
 
 
-async def polling(api: BotApiServer, timeout: float = 60) -> None:
+async def polling(api: FaultyBotApi, timeout: float = 60) -> None:
     """Until a process polls the stand-in."""
     polls = api.polls
     await api.wait_for(lambda: api.polls > polls, timeout)
@@ -101,7 +101,7 @@ def asked_by(person: Person, questions: list[Question]) -> list[Question]:
     return questions[shift:] + questions[:shift]
 
 
-async def burst(api: BotApiServer, people: list[Person], questions: list[Question]) -> int:
+async def burst(api: FaultyBotApi, people: list[Person], questions: list[Question]) -> int:
     """Everyone asks everything at once (round by round); returns the last update's id."""
     last = 0
     for round_ in range(QUESTIONS):
@@ -110,12 +110,12 @@ async def burst(api: BotApiServer, people: list[Person], questions: list[Questio
     return last
 
 
-def answered(api: BotApiServer, people: list[Person]) -> int:
+def answered(api: FaultyBotApi, people: list[Person]) -> int:
     return sum(len(answers(api, person)) for person in people)
 
 
 async def every_question_answered_once_in_order(
-    api: BotApiServer, people: list[Person], questions: list[Question], in_flight_at_kill: int = 0
+    api: FaultyBotApi, people: list[Person], questions: list[Question], in_flight_at_kill: int = 0
 ) -> None:
     """Every question answered, in the person's order, with no apology. An answer can come twice
     only if Telegram had carried it out when a process was killed and neither its record nor the

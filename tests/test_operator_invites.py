@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support import people as chat
+from tests.support.database import rows, scalar
 
 COORDINATOR = 4242
 
@@ -24,9 +25,8 @@ async def coordinated_bot(bot):
 
 
 async def operators(engine) -> list[tuple]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT telegram_id, name, office, role, active FROM operators ORDER BY telegram_id"))
-        return [tuple(row) for row in rows]
+    found = await rows(engine, "SELECT telegram_id, name, office, role, active FROM operators ORDER BY telegram_id")
+    return [tuple(row.values()) for row in found]
 
 
 def invite_link(reply_text: str) -> str:
@@ -91,8 +91,7 @@ async def test_an_operator_goes_off_and_on_duty(coordinated_bot, api, engine, ci
 
 
 async def on_duty(engine, telegram_id: int) -> bool:
-    async with engine.connect() as conn:
-        return await conn.scalar(text("SELECT on_duty FROM operators WHERE telegram_id = :id"), {"id": telegram_id})
+    return await scalar(engine, "SELECT on_duty FROM operators WHERE telegram_id = :id", id=telegram_id)
 
 
 async def test_a_coordinator_lists_moves_and_removes_operators_in_the_bot(coordinated_bot, api, engine, people, citizen, t):

@@ -7,7 +7,6 @@ import pytest
 from tests.support.bot import run_bot
 
 
-
 @pytest.fixture
 def operators(tmp_path, database_url):
     def run(*args: str, **env: str):

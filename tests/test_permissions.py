@@ -18,6 +18,7 @@ from bot.services.announcements import Audience, AudienceKind, Version
 from bot.services.operators import Role, add_operator, get_operator
 from bot.views.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, TicketAction
 from tests.support.bot import TEST_TOKEN
+from tests.support.database import blocks
 from tests.support.scenarios import join, log_deed, onboard, open_question, run_marathon
 
 # What is kept about people and their requests; a refused action changes none of it.
@@ -290,8 +291,7 @@ async def test_no_staff_command_does_anything_for_a_citizen_an_operator_or_a_rem
 
 
 async def blocks_of(engine) -> list[tuple]:
-    async with engine.connect() as conn:
-        return [tuple(r) for r in (await conn.execute(text("SELECT telegram_id, ticket_id FROM blocks"))).all()]
+    return [(block["telegram_id"], block["ticket_id"]) for block in await blocks(engine)]
 
 
 async def test_a_regional_coordinator_cannot_reach_another_offices_request_through_an_old_one_of_their_own(

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.playground.server import BotApiServer, picture
-from bot.playground.web import MAX_UPLOAD, PLAYGROUND_TOKEN, Playground, seed_people
+from bot.standin import BotApiServer, picture
+from bot.playground.cast import PLAYGROUND_TOKEN, seed_people
+from bot.playground.web import MAX_UPLOAD, Playground
 
 EMMA = 700103
 TOKEN_HEADER = "X-Playground-Token"

@@ -18,8 +18,9 @@ from aiogram.types import BufferedInputFile
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.config import PROJECT_ROOT
-from bot.playground.server import BotApiServer
-from bot.playground.web import Playground, seed_people
+from bot.standin import BotApiServer
+from bot.playground.cast import seed_people
+from bot.playground.web import Playground
 from tests.support import people as chat_people
 from tests.support.scenarios import REGION_EXAMPLE, onboard
 

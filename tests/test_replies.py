@@ -5,21 +5,12 @@ to nobody and takes nothing."""
 from __future__ import annotations
 
 from sqlalchemy import text
-from tests.support.database import ticket_row
+from tests.support.database import scalar, ticket_messages, ticket_row
 from tests.support.scenarios import join, log_deed, open_question, run_marathon
 
 
-
-async def operator_messages(engine, ticket_id: int) -> int:
-    async with engine.connect() as conn:
-        return await conn.scalar(
-            text("SELECT count(*) FROM ticket_messages WHERE ticket_id = :id AND author = 'operator'"), {"id": ticket_id}
-        )
-
-
 async def owed_to(engine, chat_id: int) -> int:
-    async with engine.connect() as conn:
-        return await conn.scalar(text("SELECT count(*) FROM outbox WHERE chat_id = :id"), {"id": chat_id})
+    return await scalar(engine, "SELECT count(*) FROM outbox WHERE chat_id = :id", id=chat_id)
 
 
 async def test_a_reply_to_a_deed_amount_question_goes_to_the_deed_not_to_the_request_with_that_number(
@@ -45,7 +36,7 @@ async def test_a_reply_to_a_deed_amount_question_goes_to_the_deed_not_to_the_req
     await participant.receive("15 trees planted")
     ticket = await ticket_row(engine, number)
     assert ticket["status"] == "new" and ticket["operator_id"] is None
-    assert await operator_messages(engine, number) == 0
+    assert len(await ticket_messages(engine, number, "operator")) == 0
     assert await owed_to(engine, asker.id) == owed_before
     async with engine.connect() as conn:
         deed = (await conn.execute(text("SELECT state, amount FROM deeds"))).one()
@@ -66,7 +57,7 @@ async def test_a_reply_to_a_prompt_that_names_a_request_is_relayed_to_nobody(cit
     assert answer.text == t("en", "That message does not belong to a request, so your reply went to nobody. To answer a citizen, reply to a message of their request or choose one in /my; for anything else, use the message's buttons.")
     ticket = await ticket_row(engine, number)
     assert ticket["status"] == "new" and ticket["operator_id"] is None
-    assert await operator_messages(engine, number) == 0
+    assert len(await ticket_messages(engine, number, "operator")) == 0
     assert await owed_to(engine, asker.id) == owed_before
 
 
@@ -82,4 +73,4 @@ async def test_a_reply_to_the_bots_sent_confirmation_goes_to_its_request(citizen
     await asker.receive("Hello! Which city?")
     await akmola.send("We have a front-office there.", reply_to=sent)
     await asker.receive("We have a front-office there.")
-    assert await operator_messages(engine, number) == 2
+    assert len(await ticket_messages(engine, number, "operator")) == 2

@@ -14,17 +14,12 @@ from sqlalchemy import text
 from bot.db.engine import create_session_factory
 from bot.services import outbox, timers, users
 from bot.services.clock import today_in_kazakhstan
-from tests.support.database import scalar, traces
+from tests.support.database import execute, scalar, traces
 from tests.support.scenarios import fill_until_phone, join, log_deed, open_question, run_marathon
 
 KEEP = 365  # RETENTION_DAYS of the test bot (the default)
 DRAFT_PHONE = "77019990001"
 RECIPIENT = 880_001  # someone an announcement went to
-
-
-async def execute(engine, sql: str, **params) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text(sql), params)
 
 
 async def run_retention(engine) -> None:

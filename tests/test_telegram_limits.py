@@ -11,6 +11,7 @@ from bot.services.lengths import TELEGRAM_CAPTION, TELEGRAM_TEXT, utf16_length
 from bot.services.tickets import Status, Ticket
 from bot.views import tickets as ticket_texts
 from tests.support.announcements import announcement_finished, compose, delivered, seed_people, wait_until
+from tests.support.database import rows, ticket_messages, ticket_row
 from tests.support.scenarios import open_question
 
 REST_OF_A_PASTE = ("The rest of your long text arrived as separate messages (Telegram splits a text longer than "
@@ -19,18 +20,8 @@ TOO_LONG = "That is too long for one message: {length} characters, at most {limi
 CAPTION_TOO_LONG = "The caption is too long: {length} characters, at most {limit} (an emoji counts as two). Please send the file with a shorter caption and the rest as a message."
 
 
-async def stored_messages(engine, ticket_id: int, author: str) -> list[dict]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT * FROM ticket_messages WHERE ticket_id = :id AND author = :author ORDER BY id"),
-            {"id": ticket_id, "author": author},
-        )
-        return [dict(r) for r in rows.mappings()]
-
-
-async def outbox_failures(engine) -> list[tuple]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text("SELECT kind, chat_id, failed FROM outbox WHERE failed IS NOT NULL"))).all())
+async def outbox_failures(engine) -> list[dict]:
+    return await rows(engine, "SELECT kind, chat_id, failed FROM outbox WHERE failed IS NOT NULL")
 
 
 def refused_calls(api) -> list[str]:
@@ -61,7 +52,7 @@ async def test_an_operators_emoji_answer_over_telegrams_limit_is_refused_not_acc
 
     refused = await akmola.send("😀" * 2000, reply_to=relayed)
     assert refused.text == t("en", TOO_LONG).format(length=4000, limit=tickets.MAX_TEXT_LENGTH)
-    assert await stored_messages(engine, number, "operator") == [], "nothing is stored"
+    assert await ticket_messages(engine, number, "operator") == [], "nothing is stored"
 
     # The longest answer allowed reaches the citizen whole, with the front-office's signature.
     longest = "😀" * (tickets.MAX_TEXT_LENGTH // 2)
@@ -69,7 +60,7 @@ async def test_an_operators_emoji_answer_over_telegrams_limit_is_refused_not_acc
     assert sent.text.startswith("✓")
     answer = await person.receive("😀")
     assert answer.text.startswith(longest + "\n\n— ")
-    assert len(await stored_messages(engine, number, "operator")) == 1
+    assert len(await ticket_messages(engine, number, "operator")) == 1
     assert refused_calls(api) == [] and await outbox_failures(engine) == []
 
 
@@ -82,7 +73,7 @@ async def test_a_citizens_emoji_message_over_the_limit_is_refused_before_it_join
     # 4,200 UTF-16 units: an app sends 4096 of them, then the rest, which must not join the request.
     assert [m.text for m in refused.sent] == [
         t("ru", TOO_LONG).format(length=4096, limit=tickets.MAX_TEXT_LENGTH), t("ru", REST_OF_A_PASTE)]
-    assert len(await stored_messages(engine, number, "citizen")) == 1, "only the question"
+    assert len(await ticket_messages(engine, number, "citizen")) == 1, "only the question"
 
     longest = "🙏" * (tickets.MAX_TEXT_LENGTH // 2)
     added = await person.send(longest)
@@ -115,8 +106,8 @@ async def test_captions_are_counted_with_the_header_and_refused_when_they_would_
     assert refused.text == t("ru", CAPTION_TOO_LONG).format(length=1000, limit=tickets.MAX_CAPTION_LENGTH)
     refused = await akmola.send_document(b"%PDF-1.4", "list.pdf", "application/pdf", caption="📎" * 500)
     assert refused.text == t("en", CAPTION_TOO_LONG).format(length=1000, limit=tickets.MAX_CAPTION_LENGTH)
-    assert len(await stored_messages(engine, number, "citizen")) == 1
-    assert await stored_messages(engine, number, "operator") == []
+    assert len(await ticket_messages(engine, number, "citizen")) == 1
+    assert await ticket_messages(engine, number, "operator") == []
 
     longest = "😀" * (tickets.MAX_CAPTION_LENGTH // 2)
     await person.send_photo(caption=longest)
@@ -140,13 +131,8 @@ async def test_a_resolution_and_a_transfer_note_are_counted_in_utf16(citizen, op
     refused = await akmola.send("🙂" * 300)
     assert refused.text == t("en", "Please write the resolution as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH)
     await akmola.press(t("en", "✖️ Cancel"))
-    row = await tickets_row(engine, number)
+    row = await ticket_row(engine, number)
     assert row["status"] == "taken" and row["office"] == "akmola" and row["resolution"] is None
-
-
-async def tickets_row(engine, number: int) -> dict:
-    async with engine.connect() as conn:
-        return dict((await conn.execute(text("SELECT * FROM tickets WHERE id = :id"), {"id": number})).mappings().one())
 
 
 async def test_the_room_left_for_headers_and_signatures_holds_the_longest_of_them(i18n, content):

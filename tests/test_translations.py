@@ -7,7 +7,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.config import PROJECT_ROOT, SUPPORTED_LANGUAGES
-from bot.playground.html import parse_html
+from bot.standin.html import parse_html
 
 KEYWORDS = {"_": None, "__": None, "N_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")

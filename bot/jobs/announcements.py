@@ -1,4 +1,4 @@
-"""Sends coordinators' announcements (`bot/services/announcements.py`) in the background, at a
+"""Sends coordinators' announcements (`bot/services/announcements/`) in the background, at a
 steady rate under Telegram's limit of about 30 messages a second, and keeps the coordinator's
 progress message up to date.
 

@@ -1,5 +1,5 @@
 """The playground's page: people chatting with the real bot in a browser, through the Bot API
-stand-in in `server.py`.
+stand-in (`bot/standin/`).
 
 The page is plain HTML, CSS and JavaScript from `static/`, served by the stand-in's own aiohttp
 application, with no build step and nothing from the internet. It reads the chats as JSON, acts
@@ -27,12 +27,11 @@ from urllib.parse import quote
 
 from aiogram.utils.i18n import I18n
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import LANGUAGE_NAMES, N_
-from bot.playground.server import BotApiServer, ChatMessage
-from bot.services import operators
+from bot.i18n import LANGUAGE_NAMES
+from bot.standin import BotApiServer, ChatMessage
+from bot.playground.texts import PAGE_TEXTS, ROLE_NAMES
 from bot.services.directory import Directory
 
 STATIC = Path(__file__).parent / "static"
@@ -50,40 +49,6 @@ _TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,14}")
 
 # Where a shared location lands unless the page says otherwise: the Baiterek tower, Astana.
 ASTANA = (51.128201, 71.430429)
-
-ROLE_NAMES = {"citizen": N_("Citizen"), "operator": N_("Operator"), "coordinator": N_("Coordinator")}
-
-PAGE_TEXTS = {
-    "title": N_("Qazvolunteer bot playground"),
-    "people": N_("People"),
-    "add_person": N_("Add a person"),
-    "name": N_("Name"),
-    "telegram_language": N_("Telegram language"),
-    "telegram_id": N_("Telegram id (optional)"),
-    "add": N_("Add"),
-    "cancel": N_("Cancel"),
-    "message_placeholder": N_("Write a message…"),
-    "send": N_("Send"),
-    "attach": N_("Send a photo or a file"),
-    "share_contact": N_("Share my phone number"),
-    "share_location": N_("Send my location"),
-    "reply": N_("Reply"),
-    "replying_to": N_("Replying to"),
-    "block": N_("Block the bot"),
-    "unblock": N_("Unblock the bot"),
-    "blocked": N_("This person has blocked the bot. Writing to it unblocks it."),
-    "typing": N_("typing…"),
-    "refused": N_("Telegram would refuse this call"),
-    "no_chat": N_("Choose a person on the left to chat with the bot as them."),
-    "empty_chat": N_("No messages yet. Send /start."),
-    "edited": N_("edited"),
-    "ok": N_("OK"),
-    "disconnected": N_("Connection to the playground lost; reconnecting…"),
-    "page_language": N_("Page language"),
-    "bad_person": N_("Give a name, a language, and an id of digits that no one has yet."),
-    "action_failed": N_("This did not reach the bot. A file may be up to 20 MB."),
-}
-
 
 @dataclass
 class Refusal:
@@ -462,40 +427,3 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     return body
-
-
-# The playground's bot token: the local server accepts any, and this one is never Telegram's.
-PLAYGROUND_TOKEN = "7000000001:PLAYGROUNDplaygroundPLAYGROUNDplayg"
-PLAYGROUND_COORDINATOR = 700001
-
-
-def playground_admins(configured: tuple[int, ...]) -> tuple[int, ...]:
-    """The coordinators of ADMIN_IDS, or one made up for the playground when none is set."""
-    return configured or (PLAYGROUND_COORDINATOR,)
-
-
-# Operators of two regional front-offices and of the national one: (id, name, office, language).
-PLAYGROUND_OPERATORS = (
-    (700201, "Асель", "almaty", "kk"),
-    (700202, "Нұрлан", "akmola", "ru"),
-    (700203, "Марина", "national", "ru"),
-)
-
-
-def seed_people(playground: Playground, admin_ids: tuple[int, ...]) -> None:
-    """A citizen for each language, the operators and the coordinators the playground starts with."""
-    playground.add_person(700101, "Айгерім", "kk")
-    playground.add_person(700102, "Дмитрий", "ru")
-    playground.add_person(700103, "Emma", "en")
-    for telegram_id, name, office, language in PLAYGROUND_OPERATORS:
-        playground.add_person(telegram_id, name, language, role="operator", office=office)
-    for number, admin_id in enumerate(admin_ids, start=1):
-        playground.add_person(admin_id, "Сәуле" if number == 1 else f"Сәуле {number}", "kk", role="coordinator")
-
-
-async def create_operator_records(session: AsyncSession, directory: Directory) -> None:
-    """The playground's operators as real records, so what operators do can be tried end to end."""
-    for telegram_id, name, office, language in PLAYGROUND_OPERATORS:
-        stored = await operators.get_operator(session, telegram_id)
-        if stored is None or not stored.active:
-            await operators.add_operator(session, directory, telegram_id, name, office, language=language)

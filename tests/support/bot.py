@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import Content, build_bot, build_dispatcher
 from bot.config import PROJECT_ROOT, Settings
 from bot.db.engine import create_session_factory
-from bot.playground.server import BotApiServer
+from bot.standin import BotApiServer
 from bot.process import BotProcess
 
 

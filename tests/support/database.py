@@ -52,3 +52,29 @@ async def traces(engine, needles: list[str], telegram_id: int) -> list[str]:
 async def scalar(engine, sql: str, **params):
     async with engine.connect() as conn:
         return await conn.scalar(text(sql), params)
+
+
+async def rows(engine, sql: str, **params) -> list[dict]:
+    async with engine.connect() as conn:
+        return [dict(row) for row in (await conn.execute(text(sql), params)).mappings()]
+
+
+async def execute(engine, sql: str, **params) -> None:
+    """A change behind the bot's back (ageing rows, making a timer due), committed."""
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), params)
+
+
+async def ticket_messages(engine, ticket_id: int, author: str) -> list[dict]:
+    """The stored messages of a ticket by one side (`citizen` or `operator`), oldest first."""
+    return await rows(
+        engine, "SELECT * FROM ticket_messages WHERE ticket_id = :id AND author = :author ORDER BY id", id=ticket_id, author=author
+    )
+
+
+async def tickets_of(engine, citizen_id: int) -> list[dict]:
+    return await rows(engine, "SELECT * FROM tickets WHERE citizen_id = :id ORDER BY id", id=citizen_id)
+
+
+async def blocks(engine) -> list[dict]:
+    return await rows(engine, "SELECT * FROM blocks ORDER BY telegram_id")

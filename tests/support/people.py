@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from bot.playground.server import BotApiServer, ChatMessage, picture, split_like_an_app
+from bot.standin import BotApiServer, ChatMessage, picture, split_like_an_app
 
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation"}

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_session_factory
-from bot.playground.server import BotApiServer
+from bot.standin import BotApiServer
 from bot.services import marathon
 from bot.services.clock import today_in_kazakhstan
 from bot.services.knowledge import KnowledgeBase, Question

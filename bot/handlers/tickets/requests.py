@@ -13,15 +13,15 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasOpenTicket, NotCommand, Onboarded
+from bot.incoming import ticket_content
+from bot.middlewares.albums import AlbumItem
 from bot.services import abuse, tickets
 from bot.services.abuse import FloodLimits, Verdict
 from bot.services.knowledge import KnowledgeBase
 from bot.services.lengths import utf16_length
-from bot.services.tickets import Limits, TicketError
+from bot.services.tickets import Content, Limits, TicketError
 from bot.services.users import Person
 from bot.views import tickets as texts
-from bot.incoming import ticket_content
-from bot.middlewares.albums import AlbumItem
 from bot.views.blocks import flood_refusal
 from bot.views.callbacks import AskFromAnswer, RatingChoice, RequestAction
 from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
@@ -77,17 +77,10 @@ async def on_question(
     message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits,
     album: AlbumItem,
 ) -> None:
-    content, not_taken = ticket_content(message)
-    if not_taken is not None:
-        album.refused = True
-        await message.answer(not_taken)
-        return
-    admission = await abuse.admit(session, flood, user.telegram_id, content)
-    if not admission.passed:
-        album.refused = True
-        if admission.verdict is Verdict.BLOCKED:
+    content, admission = await admitted(message, session, user, flood, album)
+    if content is None:
+        if admission is not None and admission.verdict is Verdict.BLOCKED:
             await state.clear()
-        await refuse(message, admission, flood)
         return
     details = (await state.get_data()).get("details")
     try:
@@ -112,6 +105,25 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.message.edit_text(_("Cancelled. Nothing was sent."))
 
 
+async def admitted(
+    message: Message, session: AsyncSession, user: Person, flood: FloodLimits, album: AlbumItem
+) -> tuple[Content | None, abuse.Admission | None]:
+    """What a citizen sent for a request, as it is kept, once flood control lets it through; None
+    when it is not taken (they were told why, and the rest of its album is not answered), with
+    the admission when flood control or a block refused it."""
+    content, not_taken = ticket_content(message)
+    if not_taken is not None:
+        album.refused = True
+        await message.answer(not_taken)
+        return None, None
+    admission = await abuse.admit(session, flood, user.telegram_id, content)
+    if not admission.passed:
+        album.refused = True
+        await refuse(message, admission, flood)
+        return None, admission
+    return content, admission
+
+
 async def refuse(message: Message, admission: abuse.Admission, flood: FloodLimits) -> None:
     """A message that flood control or a block keeps from the operator: said once per window."""
     refusal = flood_refusal(admission, flood)
@@ -124,15 +136,8 @@ async def on_addition(
 ) -> None:
     """Anything the citizen writes while a request is open goes to it, unless they flood. The
     photos of an album go each; the first is answered for them all."""
-    content, not_taken = ticket_content(message)
-    if not_taken is not None:
-        album.refused = True
-        await message.answer(not_taken)
-        return
-    admission = await abuse.admit(session, flood, user.telegram_id, content)
-    if not admission.passed:
-        album.refused = True
-        await refuse(message, admission, flood)
+    content, _admission = await admitted(message, session, user, flood, album)
+    if content is None:
         return
     await tickets.citizen_is_back(session, user.telegram_id)
     try:

@@ -1,0 +1,39 @@
+"""The database schema as ORM models, one module per topic. Alembic migrations are the only way it
+reaches a database."""
+
+from bot.db.models.base import Base, is_row_id
+from bot.db.models.people import User, FsmState, Operator, OperatorInvite, Block, AuditEntry
+from bot.db.models.tickets import Ticket, TicketMessage, TicketLink
+from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhoto, DeedTotal, Nomination, Nominee, WinnersAnnouncement, DeedKindLimit
+from bot.db.models.announcements import Announcement, AnnouncementRecipient
+from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
+
+__all__ = [
+    "Announcement",
+    "AnnouncementRecipient",
+    "AuditEntry",
+    "Base",
+    "Block",
+    "Deed",
+    "DeedKindLimit",
+    "DeedPhoto",
+    "DeedTotal",
+    "FsmState",
+    "IntakeCall",
+    "IntakeUpdate",
+    "MarathonSettings",
+    "Nomination",
+    "Nominee",
+    "Operator",
+    "OperatorInvite",
+    "OutboxMessage",
+    "Participant",
+    "SendRate",
+    "Ticket",
+    "TicketLink",
+    "TicketMessage",
+    "Timer",
+    "User",
+    "WinnersAnnouncement",
+    "is_row_id",
+]

@@ -1,0 +1,107 @@
+"""Requests to a person: tickets, their messages, and the links between a ticket's messages in
+citizens' and operators' chats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.models.base import Base
+
+
+class Ticket(Base):
+    """A request escalated to a front-office: a free question or a request for volunteers' help.
+
+    Its number is its id. `office` is where it is now (the citizen's region, or `national` after
+    a transfer or T2); `region` stays the citizen's. `status`: new (nobody took it yet), taken
+    (`operator_id` answers it), closed. A person has at most one open ticket, so what they write
+    has one place to go.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("kind IN ('question', 'help')", name="tickets_kind_known"),
+        CheckConstraint("status IN ('new', 'taken', 'closed')", name="tickets_status_known"),
+        CheckConstraint("status <> 'taken' OR operator_id IS NOT NULL", name="tickets_taken_has_operator"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="tickets_rating_range"),
+        Index("ux_tickets_open_per_citizen", "citizen_id", unique=True, postgresql_where=text("status <> 'closed'")),
+        Index("ix_tickets_citizen", "citizen_id", "id"),
+        Index("ix_tickets_open_office", "office", "id", postgresql_where=text("status <> 'closed'")),
+        Index("ix_tickets_operator", "operator_id", "id", postgresql_where=text("status = 'taken'")),
+        Index("ix_tickets_retention", "closed_at", postgresql_where=text("status = 'closed' AND erased_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    citizen_id: Mapped[int | None] = mapped_column(BigInteger)  # None once their data is erased
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(32))
+    office: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(8), server_default="new")
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    phone: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(8))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    citizen_unreachable: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # When its personal data was erased (/forget, or the retention period passed): what stays is
+    # anonymous (region, category, times, rating), so statistics stay true.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TicketMessage(Base):
+    """One message of a ticket's conversation: the citizen's, an operator's, or the bot's note
+    (taken, transferred, closed). Media are kept as Telegram file ids, which the bot can send again."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (
+        CheckConstraint("author IN ('citizen', 'operator', 'system')", name="ticket_messages_author_known"),
+        Index("ix_ticket_messages_ticket", "ticket_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(8))
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TicketLink(Base):
+    """A bot message in someone's chat that belongs to a ticket: an operator's reply to it goes to
+    that ticket, and a card (`is_card`) is edited when its ticket changes hands."""
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (Index("ix_ticket_links_cards", "ticket_id", "chat_id", postgresql_where=text("is_card")),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"))
+    is_card: Mapped[bool] = mapped_column(Boolean, server_default=false())
