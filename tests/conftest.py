@@ -24,10 +24,14 @@ from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.i18n import create_i18n
 from bot.services.directory import ServiceHours
-from tests.support.bot import RunningBot
-from tests.support.people import Person
-from tests.support.scenarios import onboard
-from tests.support.telegram import FaultyBotApi
+
+# The shared helpers' asserts show the values compared when they fail, as the tests' own do.
+pytest.register_assert_rewrite("tests.support")
+
+from tests.support.bot import RunningBot  # noqa: E402
+from tests.support.people import Person  # noqa: E402
+from tests.support.scenarios import onboard  # noqa: E402
+from tests.support.telegram import FaultyBotApi  # noqa: E402
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
