@@ -123,12 +123,17 @@ def summary_text(data: dict[str, Any], rules: Rules, user: Person) -> str:
     ])
 
 
-def photos_keyboard() -> InlineKeyboardMarkup:
+def forward_keyboard(label: str, action: str) -> InlineKeyboardMarkup:
+    """The deed form's step forward above its Back and Cancel row."""
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Done"), callback_data=MarathonNav(action="photos_done"))
+    builder.button(text=label, callback_data=MarathonNav(action=action))
     button_row(builder)
     builder.adjust(1, 2)
     return builder.as_markup()
+
+
+def photos_keyboard() -> InlineKeyboardMarkup:
+    return forward_keyboard(_("✅ Done"), "photos_done")
 
 
 def photos_text(count: int, full: bool) -> str:
@@ -260,11 +265,7 @@ def step_keyboard(step: str) -> InlineKeyboardMarkup:
 
 
 def summary_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Log it"), callback_data=MarathonNav(action="confirm"))
-    button_row(builder)
-    builder.adjust(1, 2)
-    return builder.as_markup()
+    return forward_keyboard(_("✅ Log it"), "confirm")
 
 
 def my_deeds_text(found: list[Deed], approved: dict[str, Decimal], rules: Rules, language: str) -> str:
