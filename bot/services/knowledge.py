@@ -4,8 +4,11 @@ that finds the right answer from a question typed in any of the three languages,
 How the search works (a small fuzzy BM25-like scorer; the whole base is a few hundred words, so it
 lives in memory and answers in well under a millisecond):
 
-* Text is folded: lower case, "ё" as "е", Kazakh letters as their nearest Russian ones (people
-  often type Kazakh on a Russian keyboard: "кайырымдылык" for "қайырымдылық"), punctuation away.
+* Text is folded (`bot/services/spellings.py`): lower case, Kazakh letters as their nearest Russian
+  ones (people often type Kazakh on a Russian keyboard: "кайырымдылык" for "қайырымдылық"),
+  punctuation away. A word typed in Latin letters also stands for its Kazakh (2021 alphabet, with
+  or without marks) and Russian readings ("otinis" ~ "өтініш", "volonterom" ~ "волонтёром"), and a
+  question that finds nothing is tried once more as if typed with the other keyboard layout on.
 * Every question is a document made of its question texts and keywords in all three languages
   (full weight), its topic's titles (half weight) and its answers (a third).
 * Each query word is matched against the vocabulary with `rapidfuzz`: an edit-similarity for
@@ -28,6 +31,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.config import SUPPORTED_LANGUAGES
+from bot.services.spellings import fold, kazakh_stem, latin_readings, other_layout
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "content" / "faq"
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,10}$")
@@ -39,14 +43,11 @@ MIN_SCORE = 0.5
 # Other matches are offered only when close to the best one.
 RELATED_SHARE = 0.6
 
-_FOLD = str.maketrans(
-    {"ё": "е", "ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х",
-     "і": "и", "ı": "и"}
-)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words that carry no meaning for the search, already folded.
 _STOPWORDS = frozenset(
+    fold(
     """
     how do does did i me my a an the to is are am be what where which who when can could should
     would of in on at for and or about please tell want need it this that with from there any you
@@ -56,16 +57,26 @@ _STOPWORDS = frozenset(
     мы нам нас его ее их или там тут делать делает делают сделать
     калай не кайда кашан кім мен маган менин бизге биз ма ме ба бе па пе та те жане ушин туралы
     деген керек кандай ол бул осы сиз сизге
-    """.translate(_FOLD).split()
+    """
+    ).split()
 )
-
-
-def fold(text: str) -> str:
-    return text.lower().translate(_FOLD)
+# A reading of a Latin word, or of a phrase in the other layout, counts a little less than the
+# word as typed: "bar" is the English word before it is Kazakh "бар".
+REREAD_SIMILARITY = 0.95
 
 
 def words(text: str) -> list[str]:
     return [w for w in _WORD_RE.findall(fold(text)) if len(w) > 1 and w not in _STOPWORDS]
+
+
+def query_terms(text: str) -> list[tuple[str, ...]]:
+    """Each meaningful word of a question with the folded forms it may stand for (itself first)."""
+    terms: dict[tuple[str, ...], None] = {}
+    for word in _WORD_RE.findall(fold(text)):
+        forms = (word, *(r for r in latin_readings(word) if r != word))
+        if len(word) > 1 and not any(form in _STOPWORDS for form in forms):
+            terms[forms] = None
+    return list(terms)
 
 
 class KnowledgeBaseError(ValueError):
@@ -206,6 +217,9 @@ class KnowledgeBase:
         ]
         self._postings = dict(postings)
         self._vocabulary = sorted(self._postings)
+        self._by_stem: dict[str, list[str]] = defaultdict(list)
+        for word in self._vocabulary:
+            self._by_stem[kazakh_stem(word) or word].append(word)
         self._max_idf = math.log(1 + count)
         # People ask the same words again and again; matching a word against the vocabulary is
         # the costly part of a search, and its result depends on the word alone.
@@ -222,11 +236,14 @@ class KnowledgeBase:
         # Typos: one wrong letter in a short word, about two in a long one; a short word may not
         # lose or gain more than a letter ("погода" is not "года").
         if len(word) > 3:
-            cutoff = 85 if len(word) <= 5 else 80 if len(word) <= 7 else 75
+            # A four-letter word may also have one letter wrong ("yeer" for "year"; ratio 75).
+            cutoff = 75 if len(word) == 4 else 85 if len(word) <= 5 else 80 if len(word) <= 7 else 75
             for candidate, score, _ in process.extract(
                 word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8
             ):
                 if len(word) <= 7 and abs(len(candidate) - len(word)) > 1:
+                    continue
+                if len(word) == 4 and score < 85 and len(candidate) != 4:
                     continue
                 found[candidate] = max(found.get(candidate, 0.0), score / 100)
         # Shared stem: inflected forms of one word ("волонтер", "волонтером", "волонтерлер").
@@ -239,27 +256,38 @@ class KnowledgeBase:
             for candidate in self._words_starting_with(stem):
                 similarity = 0.95 if candidate.startswith(word) and len(word) * 2 >= len(candidate) else 0.85
                 found[candidate] = max(found.get(candidate, 0.0), similarity)
+        # The same Kazakh stem under other suffixes ("тіркелемін" ~ "тіркелу", "болғым" ~ "болу").
+        for candidate in self._by_stem.get(kazakh_stem(word) or word, ()):
+            found.setdefault(candidate, 0.8)
         return tuple(found.items())
 
     def search(self, query: str, limit: int = 4) -> list[SearchHit]:
         """Best answers first; empty when nothing matches well enough."""
-        query_words = list(dict.fromkeys(words(query)))
-        if not query_words:
+        hits = self._search(query, limit, 1.0)
+        if not hits and (retyped := other_layout(query)):
+            hits = self._search(retyped, limit, REREAD_SIMILARITY)
+        return hits
+
+    def _search(self, query: str, limit: int, reread: float) -> list[SearchHit]:
+        terms = query_terms(query)
+        if not terms:
             return []
         count = len(self._docs)
         scores: dict[int, float] = defaultdict(float)
         total_weight = 0.0
         matched_words: set[str] = set()
-        for word in query_words:
-            # The query word stands for all its close forms at once: its postings are the union of
-            # theirs, so a rare inflection does not outweigh the common one.
+        for forms in terms:
+            # The query word stands for all its close forms (and its readings) at once: its
+            # postings are the union of theirs, so a rare inflection does not outweigh the common one.
             best_per_doc: dict[int, float] = {}
-            for match, similarity in self._similar_words(word):
-                matched_words.add(match)
-                for doc, field_weight in self._postings[match].items():
-                    value = similarity * field_weight
-                    if value > best_per_doc.get(doc, 0.0):
-                        best_per_doc[doc] = value
+            for index, form in enumerate(forms):
+                form_similarity = reread if index == 0 else reread * REREAD_SIMILARITY
+                for match, similarity in self._similar_words(form):
+                    matched_words.add(match)
+                    for doc, field_weight in self._postings[match].items():
+                        value = form_similarity * similarity * field_weight
+                        if value > best_per_doc.get(doc, 0.0):
+                            best_per_doc[doc] = value
             # An unknown word weighs like the rarest one: the base does not know what it means.
             weight = math.log(1 + count / len(best_per_doc)) if best_per_doc else self._max_idf
             total_weight += weight
