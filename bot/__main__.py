@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | migrate | playground`.
+"""Command line: `python -m bot run | migrate | playground | operators | marathon | tickets | knowledge`.
 
 A missing or malformed setting, an unreachable database or a refused token stops the bot with one
 clear line on stderr and exit status 2, never a traceback.
@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from bot.cli import CommandError, StartupError, marathon, operators, run, tickets
+from bot.cli import CommandError, StartupError, knowledge, marathon, operators, run, tickets
 from bot.config import SettingsError, load_settings
 
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     playground.add_argument("--port", type=int, default=8080, help="port of the page on 127.0.0.1 (default 8080)")
     playground.add_argument("--reset", action="store_true", help="start afresh: forget the playground's stored data")
-    for command in (operators, marathon, tickets):
+    for command in (operators, marathon, tickets, knowledge):
         command.add_commands(commands)
     args = parser.parse_args(argv)
 
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "tickets":
             setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
             tickets.command_tickets(settings, args)
+        elif args.command == "knowledge":
+            setup_logging(settings.log_level if "LOG_LEVEL" in os.environ else "WARNING")
+            knowledge.command_knowledge(settings, args)
         else:
             setup_logging(settings.log_level)
             {"run": run.command_run, "migrate": run.command_migrate}[args.command](settings)

@@ -29,11 +29,13 @@ from bot.middlewares.albums import Albums
 from bot.middlewares.answering import AnsweringUpdates
 from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.fsm_key import FsmKeyMiddleware
+from bot.middlewares.knowledge import CurrentKnowledge
 from bot.middlewares.pastes import SplitPastes
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services.abuse import FloodLimits
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
+from bot.services.knowledge.live import LiveKnowledge
 from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
 from bot.services.personal_data import schedule_retention
@@ -56,7 +58,8 @@ COMMANDS = (
 
 @dataclass(frozen=True)
 class Content:
-    """Data files read once at start and shared by every update."""
+    """Data files read once at start and shared by every update. `kb` seeds an empty database; the
+    knowledge base served is the database's (`LiveKnowledge`)."""
 
     kb: KnowledgeBase
     directory: Directory
@@ -107,11 +110,12 @@ def build_dispatcher(
     of ours."""
     i18n = i18n or create_i18n(settings.default_language)
     storage = PostgresStorage(engine)
+    knowledge = LiveKnowledge(content.kb)
     dispatcher = Dispatcher(
         storage=storage,
         disable_fsm=True,  # registered below, inside the database session
         settings=settings,
-        kb=content.kb,
+        knowledge=knowledge,
         directory=content.directory,
         rules=content.rules,
         i18n=i18n,
@@ -131,10 +135,16 @@ def build_dispatcher(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation(), strategy=dispatcher.fsm.strategy)
     )
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dispatcher.update.outer_middleware(CurrentKnowledge(knowledge))
     # The rest of a long text an app split into messages does not reach the flows.
     dispatcher.update.outer_middleware(SplitPastes())
     # An album's photos after the first reach only the handlers that take them (flag `album`).
     dispatcher.message.middleware(Albums())
+    async def start_knowledge() -> None:
+        await knowledge.start(engine, session_factory)
+
+    dispatcher.startup.register(start_knowledge)
+    dispatcher.shutdown.register(knowledge.stop)
     # What the bot owes people (the outbox) is sent, and due timers fire, in every process.
     worker = build_worker(settings, engine, session_factory, content, i18n)
     dispatcher.startup.register(worker.start)

@@ -60,6 +60,7 @@ class Act(StrEnum):
     EXPORT_MARATHON = "export_marathon"  # /marathon_export
     MARATHON_SETTINGS = "marathon_settings"  # /marathon_dates, /marathon_limit, /marathon_kind, /nominations
     STATS = "stats"  # /stats
+    EDIT_KNOWLEDGE = "edit_knowledge"  # /faq: the knowledge base's topics, questions, answers, history
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ TABLE: dict[Act, Reach] = {
     Act.EXPORT_MARATHON: Reach(N, N, O, A),
     Act.MARATHON_SETTINGS: Reach(N, N, N, A),
     Act.STATS: Reach(O, A, O, A),
+    Act.EDIT_KNOWLEDGE: Reach(N, N, N, A),
 }
 del N, O, A
 

@@ -121,6 +121,14 @@ class Directory:
         return cls(offices, ServiceHours.parse(hours) if hours is not None else None)
 
     @property
+    def place_words(self) -> frozenset[str]:
+        """The words of the regions' and offices' names in every language, lower case ("алматы",
+        "абай", "region"): place names, not people's, in what people type."""
+        return frozenset(
+            word.lower() for office in self._by_slug.values() for name in office.name.values() for word in re.findall(r"\w+", name)
+        )
+
+    @property
     def national(self) -> FrontOffice:
         return self._by_slug[NATIONAL]
 

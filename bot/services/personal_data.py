@@ -23,6 +23,7 @@ from bot.db.models import AuditEntry, Ticket, TicketMessage
 from bot.db.models import is_row_id
 from bot.services import access, marathon, marathon_export, tickets, timers, users
 from bot.services.access import Act
+from bot.services.knowledge import gaps as knowledge_gaps
 from bot.services.staff import Operator
 
 # What of a ticket's `details` is not about the person (how the ticket came about) and stays.
@@ -54,6 +55,7 @@ class Action:
     MARATHON_EXPORT = "marathon_export"  # participants (ids, names) and deeds exported
     BLOCK = "block"  # a coordinator blocked a request's author (`bot/services/abuse.py`)
     UNBLOCK = "unblock"
+    KNOWLEDGE_CHANGED = "knowledge_changed"  # the knowledge base: the text before and after (`knowledge.store`)
 
 
 async def audit(
@@ -269,6 +271,7 @@ async def erase_expired(
       (operators excepted);
     - the marathon's deeds' descriptions, places and photos, `keep_days` after it ended;
     - finished announcements' recipient lists, `keep_days` after they finished (the counts stay);
+    - questions the knowledge base did not settle (masked), `keep_days` after they were asked;
     - abandoned conversations, delivered messages, fired timers and expired invites (see above).
     Erasures of people's data are recorded in the audit log."""
     keep = timedelta(days=keep_days)
@@ -287,6 +290,8 @@ async def erase_expired(
     deeds = await marathon.erase_finished_deeds(session, rules, keep_days, DEEDS_BATCH)
     if deeds:
         await audit(session, Action.RETENTION_MARATHON, {"deeds": deeds, "older_than_days": keep_days}, actor="retention")
+    # Questions the knowledge base did not settle (masked already) are kept no longer either.
+    await knowledge_gaps.erase_older_than(session, keep_days)
     # Who an announcement went to is of no use once it is over; its counts stay on the announcement.
     await session.execute(_FORGET_RECIPIENTS, {"keep": keep})
     await session.execute(_ABANDONED_CONVERSATIONS, {"age": DRAFTS_KEPT})

@@ -135,3 +135,16 @@ class StatsPeriod(CallbackData, prefix="stp"):
     """The period of /stats: "week", "month", "marathon", "custom" (typed dates), "cancel"."""
 
     period: str
+
+
+class KnowledgeEdit(CallbackData, prefix="ke"):
+    """The knowledge base's editor (/faq). `action`: "topics", "topic", "question", "preview", "field"
+    (choose a language for `field`), "edit" (write `field` in `language`), "new_topic", "new_question",
+    "remove", "removed" (confirmed), "save", "cancel", "history", "undo". Ids: 10 characters at most."""
+
+    action: str
+    topic: str = ""
+    question: str = ""
+    field: str = ""  # "title", "question", "answer", "ways"
+    language: str = ""
+    number: int = 0  # a revision's id (undo; the history's older page)

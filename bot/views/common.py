@@ -10,7 +10,6 @@ from aiogram.utils.i18n import ngettext
 
 from bot.services import personal_data
 from bot.services.directory import Directory, FrontOffice
-from bot.services.knowledge import Question
 from bot.services.lengths import utf16_length
 
 # Longest question the search accepts: a question, not a letter; Telegram allows 4096.
@@ -114,10 +113,6 @@ def how_long(retention_days: int) -> str:
         _("What stays after that is anonymous."),
     ]
     return "\n".join(lines)
-
-
-def question_answer(question: Question, language: str) -> str:
-    return f"<b>{escape(question.question[language])}</b>\n\n{escape(question.answer[language])}"
 
 
 def office_name(directory: Directory, slug: str) -> str:

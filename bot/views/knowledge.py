@@ -1,17 +1,41 @@
-"""Inline keyboards to browse the knowledge base: topics, a topic's questions, an answer."""
+"""What a person sees of the knowledge base: topics, a topic's questions, an answer, and the
+buttons to browse them. A text not yet written in the reader's language is shown in another one,
+marked as such: a label with the language's code, an answer with a line that says so."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from html import escape
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.services.knowledge import KnowledgeBase, Question, Topic
-from bot.views.callbacks import AskFromAnswer, HelpFormStep, KnowledgeNav, KnowledgeView
+from bot.i18n import LANGUAGE_NAMES
+from bot.services.knowledge import KnowledgeBase, Question, Topic, pick
+from bot.views.callbacks import AskFromAnswer, HelpFormStep, KnowledgeNav, KnowledgeView, MarathonNav
+from bot.views.menu import MARATHON
 
 PAGE_SIZE = 6
+
+
+def label(texts: dict[str, str], language: str) -> str:
+    """A button's text: in the reader's language, or another one with its code ("Сұрақ? · kk")."""
+    shown = pick(texts, language)
+    return f"{shown.text} · {shown.language}" if shown.fallback else shown.text
+
+
+def question_answer(question: Question, language: str) -> str:
+    wording, answer = pick(question.question, language), pick(question.answer, language)
+    text = f"<b>{escape(wording.text)}</b>\n\n{escape(answer.text)}"
+    if answer.fallback:
+        notice = _("ℹ️ This answer is not yet written in your language; here it is in «{language}».", locale=language)
+        text = notice.format(language=LANGUAGE_NAMES[answer.language]) + "\n\n" + text
+    return text
+
+
+def topic_text(topic: Topic, language: str) -> str:
+    return f"📚 <b>{escape(label(topic.title, language))}</b>\n" + _("Choose a question:", locale=language)
 
 
 def page_count(total: int) -> int:
@@ -39,7 +63,7 @@ def topics_keyboard(kb: KnowledgeBase, language: str, page: int = 0) -> InlineKe
     builder = InlineKeyboardBuilder()
     shown = kb.topics[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     for topic in shown:
-        builder.button(text=topic.title[language], callback_data=KnowledgeNav(view=KnowledgeView.TOPIC, topic=topic.id))
+        builder.button(text=label(topic.title, language), callback_data=KnowledgeNav(view=KnowledgeView.TOPIC, topic=topic.id))
     nav = _pager(builder, page, pages, KnowledgeView.TOPICS)
     builder.adjust(*([1] * len(shown)), *([nav] if nav else []))
     return builder.as_markup()
@@ -52,7 +76,7 @@ def topic_keyboard(topic: Topic, language: str, page: int = 0) -> InlineKeyboard
     shown = topic.questions[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     for question in shown:
         builder.button(
-            text=question.question[language],
+            text=label(question.question, language),
             callback_data=KnowledgeNav(view=KnowledgeView.ANSWER, topic=topic.id, question=question.id),
         )
     nav = _pager(builder, page, pages, KnowledgeView.TOPIC, topic.id)
@@ -68,9 +92,11 @@ def answer_keyboard(question: Question, related: list[Question], language: str) 
 @lru_cache(maxsize=1024)  # a few answers are asked most; texts in `language`, not the context's
 def _answer_keyboard(question: Question, related: tuple[Question, ...], language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if question.action == "marathon":  # the answer is about a flow of the bot: one tap into it
+        builder.button(text=MARATHON.label(language), callback_data=MarathonNav(action="home"))
     for other in related:
         builder.button(
-            text=other.question[language],
+            text=label(other.question, language),
             callback_data=KnowledgeNav(view=KnowledgeView.ANSWER, topic=other.topic_id, question=other.id),
         )
     builder.button(
@@ -84,7 +110,7 @@ def _answer_keyboard(question: Question, related: tuple[Question, ...], language
         callback_data=AskFromAnswer(topic=question.topic_id, question=question.id),
     )
     builder.button(text=_("🆘 Need volunteers' help", locale=language), callback_data=HelpFormStep(action="start"))
-    builder.adjust(*([1] * (len(related) + 2)), 2)
+    builder.adjust(*([1] * (len(related) + 2 + (question.action is not None))), 2)
     return builder.as_markup()
 
 

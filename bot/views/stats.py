@@ -17,6 +17,8 @@ from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services import charts, marathon
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
+from bot.services.knowledge.gaps import Answering, Share
+from bot.views.knowledge import label as shown_label
 from bot.services.marathon import Rules
 from bot.services.statistics import MAX_PERIOD_DAYS, Period, PeriodProblem, Statistics
 from bot.services.tickets import Limits
@@ -118,7 +120,7 @@ def tickets_section(figures: Statistics, directory: Directory, kb: KnowledgeBase
     for entry, count in figures.knowledge_entries[:TOP_ENTRIES]:
         topic, _sep, question_id = entry.partition("/")
         question = kb.question(topic, question_id)
-        title = question.question[language] if question else entry
+        title = shown_label(question.question, language) if question else entry
         lines.append(f"  • {escape(title)}: {count}")
     return lines
 
@@ -161,15 +163,47 @@ def people_section(figures: Statistics, directory: Directory) -> list[str]:
     return lines
 
 
-def report(figures: Statistics, directory: Directory, kb: KnowledgeBase, rules: Rules, limits: Limits) -> str:
+def _share(share: Share) -> str:
+    if share.share is None:
+        return "—"
+    return _("{percent}% ({settled} of {asked})").format(
+        percent=number(share.share * 100, "0"), settled=share.settled, asked=share.asked
+    )
+
+
+def knowledge_section(answering: Answering, kb: KnowledgeBase) -> list[str]:
+    """How much the knowledge base answers by itself: typed questions it answered that did not go
+    on to an operator, of all typed questions; per language and per topic; the groups still open."""
+    language = get_i18n().current_locale
+    lines = [_("<b>📚 Knowledge base: answered without an operator {share}</b>").format(share=_share(answering.total))]
+    if not answering.total.asked:
+        return lines
+    lines.append(_("By language: {list}").format(
+        list=joined(f"{LANGUAGE_NAMES.get(code, code)} {_share(share)}" for code, share in sorted(answering.by_language.items()))))
+    topics = sorted(answering.by_topic.items(), key=lambda item: -item[1].asked)[:TOP_ENTRIES]
+    for topic_id, share in topics:
+        topic = kb.topic(topic_id)
+        title = shown_label(topic.title, language) if topic else topic_id
+        lines.append(f"  • {escape(title)}: {_share(share)}")
+    lines.append(_("Not found: {count}; groups of them still open in /gaps: {groups}").format(
+        count=answering.total.unanswered, groups=answering.open_groups))
+    return lines
+
+
+def report(
+    figures: Statistics, directory: Directory, kb: KnowledgeBase, rules: Rules, limits: Limits,
+    answering: Answering | None = None,
+) -> str:
     head = [
         _("📊 <b>Statistics: {scope}</b>").format(scope=escape(scope_text(directory, figures.region))),
         period_text(figures.period),
     ]
-    if figures.is_empty:
+    knowledge = [knowledge_section(answering, kb)] if answering is not None and answering.total.asked else []
+    if figures.is_empty and not knowledge:
         return "\n".join([*head, "", _("Nothing happened in this period: no requests, no deeds, nobody joined.")])
     sections = [
         tickets_section(figures, directory, kb, limits),
+        *knowledge,
         deeds_section(figures, directory, rules),
         people_section(figures, directory),
     ]
@@ -224,5 +258,9 @@ def period_problem_text(problem: PeriodProblem) -> str:
     if problem is PeriodProblem.REVERSED:
         return _("The first day comes after the last one. Please send the earlier day first, for example {example}.").format(example=EXAMPLE)
     if problem is PeriodProblem.TOO_LONG:
-        return _("That is more than {days} days. Please choose a shorter period.").format(days=MAX_PERIOD_DAYS)
+        return ngettext(
+            "That is more than {days} day. Please choose a shorter period.",
+            "That is more than {days} days. Please choose a shorter period.",
+            MAX_PERIOD_DAYS,
+        ).format(days=MAX_PERIOD_DAYS)
     return _("I could not read those dates. Please send them as DD.MM.YYYY-DD.MM.YYYY, for example {example}.").format(example=EXAMPLE)

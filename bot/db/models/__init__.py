@@ -7,6 +7,7 @@ from bot.db.models.tickets import Ticket, TicketMessage, TicketLink
 from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhoto, DeedTotal, Nomination, Nominee, WinnersAnnouncement, DeedKindLimit
 from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
+from bot.db.models.knowledge import KnowledgeTopic, KnowledgeRevision, KnowledgeGap, KnowledgeDay
 
 __all__ = [
     "Announcement",
@@ -21,6 +22,10 @@ __all__ = [
     "FsmState",
     "IntakeCall",
     "IntakeUpdate",
+    "KnowledgeDay",
+    "KnowledgeGap",
+    "KnowledgeRevision",
+    "KnowledgeTopic",
     "MarathonSettings",
     "Nomination",
     "Nominee",

@@ -8,15 +8,25 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Onboarded, TypedText
-from bot.services.knowledge import KnowledgeBase
+from bot.services.directory import Directory
+from bot.services.knowledge import KnowledgeBase, gaps
+from bot.services.knowledge.gaps import GapKind
 from bot.services.users import Person
 from bot.views.callbacks import KnowledgeNav, KnowledgeView
-from bot.views.common import MAX_QUESTION_LENGTH, question_answer
-from bot.views.knowledge import answer_keyboard, page_count, topic_keyboard, topics_keyboard
+from bot.views.common import MAX_QUESTION_LENGTH
+from bot.views.knowledge import (
+    answer_keyboard,
+    page_count,
+    question_answer,
+    topic_keyboard,
+    topic_text,
+    topics_keyboard,
+    topics_text,
+)
 from bot.views.menu import ASK_QUESTION, BECOME_VOLUNTEER, MenuButton
-from bot.views.knowledge import topics_text
 
 # The topic that "Become a volunteer" opens with its first answer.
 BECOME_TOPIC = "become"
@@ -33,7 +43,9 @@ async def on_ask(message: Message, user: Person, kb: KnowledgeBase) -> None:
 
 
 async def on_become(message: Message, user: Person, kb: KnowledgeBase) -> None:
-    topic = kb.topic(BECOME_TOPIC) or kb.topics[0]
+    topic = kb.topic(BECOME_TOPIC)
+    if topic is None or not topic.questions:  # coordinators may have removed or emptied it
+        topic = kb.topics[0]
     question = topic.questions[0]
     others = list(topic.questions[1:])
     await message.answer(
@@ -53,8 +65,7 @@ async def on_topic(callback: CallbackQuery, callback_data: KnowledgeNav, user: P
     if topic is None:
         await callback.answer(_("This topic is no longer available."), show_alert=True)
         return
-    text = f"📚 <b>{topic.title[user.language]}</b>\n" + _("Choose a question:")
-    await edit(callback, text, topic_keyboard(topic, user.language, callback_data.page))
+    await edit(callback, topic_text(topic, user.language), topic_keyboard(topic, user.language, callback_data.page))
     await callback.answer()
 
 
@@ -67,7 +78,7 @@ async def on_answer(callback: CallbackQuery, callback_data: KnowledgeNav, user: 
     await callback.answer()
 
 
-async def on_question(message: Message, user: Person, kb: KnowledgeBase) -> None:
+async def on_question(message: Message, session: AsyncSession, user: Person, kb: KnowledgeBase, directory: Directory) -> None:
     if len(message.text) > MAX_QUESTION_LENGTH:
         await message.answer(
             _("That is a long message. Please ask your question in a sentence or two (up to {limit} characters).").format(
@@ -77,12 +88,16 @@ async def on_question(message: Message, user: Person, kb: KnowledgeBase) -> None
         return
     hits = kb.search(message.text)
     if not hits:
+        # Kept masked, for coordinators to see what the base lacks (/gaps).
+        await gaps.record(session, kb, message.text, user.language, GapKind.NOTHING, place_names=directory.place_words)
+        await gaps.count(session, user.language, None, unanswered=1)
         await message.answer(
             _("I did not find an answer to that. Try other words, or choose a topic:"),
             reply_markup=topics_keyboard(kb, user.language),
         )
         return
     best, others = hits[0].question, [hit.question for hit in hits[1:]]
+    await gaps.count(session, user.language, best.topic_id, answered=1)
     await message.answer(
         question_answer(best, user.language), reply_markup=answer_keyboard(best, others, user.language)
     )

@@ -15,7 +15,7 @@ from bot.handlers.marathon.deed_form import (
     on_photo, on_photos_done, on_words, on_wrong_kind,
 )
 from bot.handlers.marathon.joining import (
-    Joining, on_home, on_join, on_join_anonymous, on_join_kind, on_join_name, on_join_region, on_keep_region,
+    Joining, on_home, on_home_button, on_join, on_join_anonymous, on_join_kind, on_join_name, on_join_region, on_keep_region,
 )
 from bot.handlers.marathon.results import on_mine, on_results
 from bot.views.callbacks import MarathonNav, Purpose, RegionChoice
@@ -30,6 +30,7 @@ def create_router() -> Router:
     router.callback_query.filter(CallbackOf(MarathonNav, RegionChoice), Onboarded())
     not_menu = ~AnyMenuButton()
     router.message.register(on_home, MenuButton(MARATHON))
+    router.callback_query.register(on_home_button, MarathonNav.filter(F.action == "home"))
     router.callback_query.register(on_join, MarathonNav.filter(F.action == "join"))
     router.callback_query.register(on_join_kind, MarathonNav.filter(F.action == "as"), StateFilter(Joining.kind))
     router.callback_query.register(on_join_anonymous, MarathonNav.filter(F.action == "anonymous"))

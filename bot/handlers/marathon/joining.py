@@ -43,6 +43,13 @@ async def on_home(message: Message, state: FSMContext, session: AsyncSession, us
     await home(message, session, user, rules)
 
 
+async def on_home_button(callback: CallbackQuery, state: FSMContext, session: AsyncSession, user: Person, rules: Rules) -> None:
+    """The marathon's button under a knowledge-base answer about it."""
+    await state.clear()
+    await callback.answer()
+    await home(callback.message, session, user, rules)
+
+
 # --- joining -------------------------------------------------------------------------------------
 
 async def on_join(callback: CallbackQuery, state: FSMContext) -> None:

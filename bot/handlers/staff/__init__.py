@@ -1,5 +1,5 @@
 """The staff's side of the bot behind one door (`StaffWayIn`): coordinators' announcements
-(`announcements.py`) and personal-data commands (`personal_data.py`), operators' commands and
+(`announcements.py`), the knowledge base's editor (`knowledge.py`) and personal-data commands (`personal_data.py`), operators' commands and
 invite links (`operators.py`), then the flows' own staff routers (the desk, the review of deeds,
 the awards), then the statistics (`stats.py`)."""
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.filters import CallbackOf, StaffWayIn
-from bot.handlers.staff import announcements, operators, personal_data, stats
+from bot.handlers.staff import announcements, knowledge, operators, personal_data, stats
 from bot.views.callbacks import (
-    AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, StatsPeriod, TicketAction, TransferTo,
-    WinnersChoice,
+    AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, KnowledgeEdit, StatsPeriod, TicketAction,
+    TransferTo, WinnersChoice,
 )
 
 
@@ -25,11 +25,11 @@ def create_router(*flows: Router) -> Router:
     parent.callback_query.filter(
         StaffWayIn(), CallbackOf(
             TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice,
-            StatsPeriod,
+            StatsPeriod, KnowledgeEdit,
         )
     )
     parent.include_routers(
-        announcements.create_router(), personal_data.create_router(), operators.create_router(), *flows,
+        announcements.create_router(), knowledge.create_router(), personal_data.create_router(), operators.create_router(), *flows,
         stats.create_router(),
     )
     return parent

@@ -94,6 +94,8 @@ def operator_help(operator: Operator) -> str:
         lines.append(
             _("The national office's coordinators also have /audit (who did what with personal data), /move_operator and the marathon's settings (/marathon_dates, /marathon_limit, /marathon_kind, /nominations).")
         )
+    if access.may(operator, Act.EDIT_KNOWLEDGE):
+        lines.append(_("/faq: the knowledge base's topics, questions and answers in each language, and the history of changes (each can be undone). /gaps: what people asked that it did not answer."))
     return "\n".join(lines)
 
 

@@ -120,6 +120,7 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.MARATHON_EXPORT: _("exported the marathon's participants and deeds"),
         Action.BLOCK: _("blocked the author of request №{ticket}"),
         Action.UNBLOCK: _("unblocked the author of request №{ticket}"),
+        Action.KNOWLEDGE_CHANGED: _("changed the knowledge base (change №{revision} in /faq's history)"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)

@@ -24,7 +24,7 @@ from bot.filters import ActiveOperator, NotCommand
 from bot.services import marathon, statistics
 from bot.services.clock import today_in_kazakhstan
 from bot.services.directory import Directory
-from bot.services.knowledge import KnowledgeBase
+from bot.services.knowledge import KnowledgeBase, gaps
 from bot.services.marathon import Rules
 from bot.services.operators import Operator
 from bot.services.statistics import Period, PeriodError
@@ -63,11 +63,14 @@ async def send_report(
     kb: KnowledgeBase, rules: Rules, limits: Limits,
 ) -> None:
     started = time.perf_counter()
-    figures = await statistics.collect(session, period, statistics.scope_of(operator))
+    region = statistics.scope_of(operator)
+    figures = await statistics.collect(session, period, region)
+    # The knowledge base is national, and so are its counts: in the national office's report only.
+    answering = await gaps.answering(session, period.first, period.last) if region is None else None
     collected = time.perf_counter()
     plan = [] if figures.is_empty else chart_plan(figures, directory)
     # The charts are drawn in a thread while the text goes out.
-    text = report(figures, directory, kb, rules, limits)
+    text = report(figures, directory, kb, rules, limits, answering)
     pictures, _sent = await asyncio.gather(
         asyncio.to_thread(lambda: [draw() for _caption, draw in plan]), _send_text(message, text)
     )

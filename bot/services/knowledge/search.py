@@ -1,5 +1,5 @@
-"""The call-centre's knowledge base: topics of questions and answers in kk/ru/en, and a search
-that finds the right answer from a question typed in any of the three languages, typos included.
+"""The knowledge base's search: the right answer from a question typed in any of the three languages,
+typos included.
 
 How the search works (a small fuzzy BM25-like scorer; the whole base is a few hundred words, so it
 lives in memory and answers in well under a millisecond):
@@ -22,7 +22,6 @@ from __future__ import annotations
 import bisect
 import math
 import re
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,13 +29,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.config import SUPPORTED_LANGUAGES
+from bot.services.knowledge.model import KnowledgeBaseError, Question, Topic
 from bot.services.spellings import fold, kazakh_stem, latin_readings, other_layout
-
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "content" / "faq"
-SLUG_RE = re.compile(r"^[a-z0-9-]{1,10}$")
-# Telegram allows 4096 characters; leave room for the question heading.
-MAX_ANSWER_LENGTH = 3500
 
 # A query must match at least this share of its (weighted) words to count as an answer.
 MIN_SCORE = 0.5
@@ -79,82 +73,10 @@ def query_terms(text: str) -> list[tuple[str, ...]]:
     return list(terms)
 
 
-class KnowledgeBaseError(ValueError):
-    """A data file is malformed; the message names the file and the field."""
-
-
-@dataclass(frozen=True, slots=True, eq=False)  # identity: hashable, one object per question
-class Question:
-    topic_id: str
-    id: str
-    question: dict[str, str]
-    answer: dict[str, str]
-    keywords: dict[str, tuple[str, ...]]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Topic:
-    id: str
-    title: dict[str, str]
-    questions: tuple[Question, ...]
-
-    def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
-
-
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     question: Question
     score: float
-
-
-def _texts(raw: dict, field: str, where: str, *, max_length: int | None = None) -> dict[str, str]:
-    value = raw.get(field)
-    if not isinstance(value, dict):
-        raise KnowledgeBaseError(f"{where}: '{field}' must be a table with kk, ru and en")
-    texts = {}
-    for lang in SUPPORTED_LANGUAGES:
-        text = value.get(lang)
-        if not isinstance(text, str) or not text.strip():
-            raise KnowledgeBaseError(f"{where}: '{field}.{lang}' is missing or empty")
-        text = text.strip()
-        if max_length is not None and len(text) > max_length:
-            raise KnowledgeBaseError(f"{where}: '{field}.{lang}' is over {max_length} characters")
-        texts[lang] = text
-    return texts
-
-
-def _slug(raw: dict, where: str) -> str:
-    slug = raw.get("id")
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise KnowledgeBaseError(f"{where}: 'id' must be 1-10 characters of a-z, 0-9 and '-'")
-    return slug
-
-
-def parse_topic(raw: dict, where: str) -> Topic:
-    topic_id = _slug(raw, where)
-    questions: list[Question] = []
-    for index, entry in enumerate(raw.get("questions", []), start=1):
-        q_where = f"{where}: question {index}"
-        question_id = _slug(entry, q_where)
-        if any(q.id == question_id for q in questions):
-            raise KnowledgeBaseError(f"{q_where}: id {question_id!r} is used twice")
-        keywords_raw = entry.get("keywords", {})
-        keywords = {
-            lang: tuple(str(k) for k in keywords_raw.get(lang, ())) for lang in SUPPORTED_LANGUAGES
-        }
-        questions.append(
-            Question(
-                topic_id=topic_id,
-                id=question_id,
-                question=_texts(entry, "question", q_where, max_length=200),
-                answer=_texts(entry, "answer", q_where, max_length=MAX_ANSWER_LENGTH),
-                keywords=keywords,
-            )
-        )
-    if not questions:
-        raise KnowledgeBaseError(f"{where}: a topic needs at least one question")
-    return Topic(id=topic_id, title=_texts(raw, "title", where, max_length=60), questions=tuple(questions))
 
 
 class KnowledgeBase:
@@ -162,24 +84,22 @@ class KnowledgeBase:
         ids = [t.id for t in topics]
         if len(set(ids)) != len(ids):
             raise KnowledgeBaseError("two topics share an id")
-        self.topics: tuple[Topic, ...] = tuple(topics)
+        # Every topic, for the coordinators' editor; people see those with at least one question.
+        self.all_topics: tuple[Topic, ...] = tuple(topics)
+        self.topics: tuple[Topic, ...] = tuple(t for t in topics if t.questions)
         self._by_id = {t.id: t for t in topics}
         self._build_index()
 
     @classmethod
-    def load(cls, folder: Path = DEFAULT_PATH) -> KnowledgeBase:
-        """Read every `*.toml` in `folder`, in file-name order (the order topics are shown in)."""
-        topics = []
-        for path in sorted(folder.glob("*.toml")):
-            try:
-                with path.open("rb") as fp:
-                    raw = tomllib.load(fp)
-            except tomllib.TOMLDecodeError as exc:
-                raise KnowledgeBaseError(f"{path.name}: {exc}") from None
-            topics.append(parse_topic(raw, path.name))
-        if not topics:
-            raise KnowledgeBaseError(f"no topics in {folder}")
-        return cls(topics)
+    def load(cls, folder: Path | None = None) -> KnowledgeBase:
+        """The base as the data files in `folder` (the seed in bot/content/faq/ by default) hold it."""
+        from bot.services.knowledge.files import DEFAULT_FOLDER, read_folder
+
+        return cls(read_folder(folder or DEFAULT_FOLDER))
+
+    def knows(self, word: str) -> bool:
+        """Whether `word` (as typed) is a word of the base's texts."""
+        return fold(word) in self._postings
 
     def topic(self, topic_id: str) -> Topic | None:
         return self._by_id.get(topic_id)
@@ -260,6 +180,24 @@ class KnowledgeBase:
         for candidate in self._by_stem.get(kazakh_stem(word) or word, ()):
             found.setdefault(candidate, 0.8)
         return tuple(found.items())
+
+    def candidates(self, query: str, limit: int = 5) -> list[Question]:
+        """The questions nearest to `query` even when none is near enough to be its answer: for a
+        coordinator choosing which question a new way of asking belongs to."""
+        terms = query_terms(query)
+        if not terms:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        for forms in terms:
+            best_per_doc: dict[int, float] = {}
+            for form in forms:
+                for match, similarity in self._similar_words(form):
+                    for doc, field_weight in self._postings[match].items():
+                        best_per_doc[doc] = max(best_per_doc.get(doc, 0.0), similarity * field_weight)
+            weight = math.log(1 + len(self._docs) / len(best_per_doc)) if best_per_doc else 0.0
+            for doc, value in best_per_doc.items():
+                scores[doc] += value * weight
+        return [self._docs[doc] for doc in sorted(scores, key=lambda d: (-scores[d], d))[:limit]]
 
     def search(self, query: str, limit: int = 4) -> list[SearchHit]:
         """Best answers first; empty when nothing matches well enough."""
