@@ -35,7 +35,7 @@ from tests.support.telegram import FaultyBotApi  # noqa: E402
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
-ALWAYS_OPEN = ServiceHours(frozenset(range(1, 8)), time(0), time.max, 5)
+ALWAYS_OPEN = ServiceHours(frozenset(range(1, 8)), time(0), time.max, 5, public_holidays=False)
 TEST_DATABASE = "qazvolunteer_test"
 
 

@@ -14,8 +14,10 @@ import time
 
 from bot.config import PROJECT_ROOT
 from bot.db.engine import create_session_factory
-from bot.services.knowledge import KnowledgeBase
-from bot.services.knowledge.files import read_folder
+import pytest
+
+from bot.services.knowledge import KnowledgeBase, Question, Topic, plain
+from bot.services.knowledge.files import read_folder, write_folder
 from bot.services.knowledge.live import LiveKnowledge
 from bot.views.callbacks import KnowledgeEdit
 from tests.support.database import rows, scalar
@@ -218,3 +220,57 @@ async def test_the_command_line_exports_the_base_and_imports_it_back(engine, dat
     refused = await asyncio.to_thread(cli, "import", str(broken))
     assert refused.returncode == 2 and "nothing was changed" in refused.stderr
     assert await scalar(engine, "SELECT count(*) FROM knowledge_topics") == len(content.kb.all_topics) - 1
+
+
+async def test_a_topics_title_is_edited_and_a_text_changed_meanwhile_is_not_overwritten(operator, content, t, engine):
+    first = await operator("national", "en", "Dana", coordinator=True)
+    second = await operator("national", "ru", "Айгерим", coordinator=True)
+    await first.send("/faq")
+    await first.press(content.kb.topic("cis").title["en"])
+    await first.press(t("en", "✏️ Title"))
+    await first.press("English")
+    preview = await first.send("The CIS Volunteers' Forum")
+    assert "The CIS Volunteers' Forum" in preview.text
+    await first.press(t("en", "✅ Save"))
+    assert await scalar(engine, "SELECT content->'title'->>'en' FROM knowledge_topics WHERE id = 'cis'") == "The CIS Volunteers' Forum"
+
+    # Both open the same answer; the second saves first; the first's Save is refused, not lost.
+    await open_answer_editor(first, t, content.kb, "en")
+    await open_answer_editor(second, t, content.kb, "ru")
+    await first.send("Dana's answer.")
+    await second.send("Ответ Айгерим.")
+    await second.press(t("ru", "✅ Save"))
+    refused = await first.press(t("en", "✅ Save"))
+    assert refused.answer["show_alert"] and "changed this text while you were writing" in refused.answer["text"]
+    assert await scalar(engine, "SELECT content->'questions'->2->'answer'->>'ru' FROM knowledge_topics WHERE id = 'marathon'") == "Ответ Айгерим."
+
+
+async def test_an_export_never_deletes_other_files_and_a_partly_written_base_goes_out_and_back(engine, database_url, tmp_path, operator, t, content):
+    coordinator = await operator("national", "en", "Dana", coordinator=True)
+    await coordinator.send("/faq")
+    await coordinator.press(t("en", "➕ New topic"))
+    await coordinator.press("English")
+    await coordinator.send('Volunteer "books"\\')
+    await coordinator.press(t("en", "✅ Save"))
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", "knowledge", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    (tmp_path / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
+    refused = await asyncio.to_thread(cli, "export", str(tmp_path))
+    assert refused.returncode == 2 and "export into an empty folder" in refused.stderr
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == "[project]\n"
+    folder = tmp_path / "faq"
+    assert (await asyncio.to_thread(cli, "export", str(folder))).returncode == 0
+    imported = await asyncio.to_thread(cli, "import", str(folder))
+    assert imported.returncode == 0 and "0 changed" in imported.stdout, imported.stdout + imported.stderr
+    assert await scalar(engine, "SELECT content->'title'->>'en' FROM knowledge_topics WHERE id = 't1'") == 'Volunteer "books"\\'
+
+
+@pytest.mark.parametrize("tricky", ['a\n"""', 'ends with a quote\n"', 'back\\slash\n\ttab «ёлочки» \x01 bell', "one line \"quoted\" \\ and 😀"])
+def test_any_text_goes_to_a_file_and_back_unchanged(tricky, tmp_path):
+    topic = Topic("x", {"kk": "Тақырып"}, (Question("x", "q", {"en": "Why?"}, {"en": tricky}, {"ru": ('"a"', "b\\c")}),))
+    write_folder([topic], tmp_path)
+    back = read_folder(tmp_path, every_language=False)
+    assert plain(back[0]) == plain(topic)

@@ -14,7 +14,7 @@ from bot.config import Settings
 
 async def _export(url: str, folder: Path) -> None:
     from bot.db.engine import create_engine, create_session_factory
-    from bot.services.knowledge import KnowledgeBase, store
+    from bot.services.knowledge import KnowledgeBase, KnowledgeBaseError, store
     from bot.services.knowledge.files import write_folder
 
     if folder.exists() and not folder.is_dir():
@@ -26,7 +26,10 @@ async def _export(url: str, folder: Path) -> None:
             kb = await store.load(session)
     finally:
         await engine.dispose()
-    written = write_folder(list(kb.all_topics), folder)
+    try:
+        written = write_folder(list(kb.all_topics), folder)
+    except KnowledgeBaseError as exc:
+        raise CommandError(f"Cannot export: {exc}") from None
     print(f"{len(written)} topics written to {folder}")
 
 
@@ -38,7 +41,7 @@ async def _import(url: str, folder: Path) -> None:
     if not folder.is_dir():
         raise CommandError(f"Cannot import: {folder} is not a folder")
     try:
-        topics = read_folder(folder)
+        topics = read_folder(folder, every_language=False)  # as coordinators may leave it: a language to come
     except KnowledgeBaseError as exc:
         raise CommandError(f"Cannot import, nothing was changed: {exc}") from None
     engine = create_engine(url)

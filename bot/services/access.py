@@ -61,6 +61,7 @@ class Act(StrEnum):
     MARATHON_SETTINGS = "marathon_settings"  # /marathon_dates, /marathon_limit, /marathon_kind, /nominations
     STATS = "stats"  # /stats
     EDIT_KNOWLEDGE = "edit_knowledge"  # /faq: the knowledge base's topics, questions, answers, history
+    DAYS_OFF = "days_off"  # /days_off: days an office does not work (regional: their own office's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ TABLE: dict[Act, Reach] = {
     Act.MARATHON_SETTINGS: Reach(N, N, N, A),
     Act.STATS: Reach(O, A, O, A),
     Act.EDIT_KNOWLEDGE: Reach(N, N, N, A),
+    Act.DAYS_OFF: Reach(N, N, O, A),
 }
 del N, O, A
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import time, timedelta, timezone
 from pathlib import Path
 
 from bot.config import SUPPORTED_LANGUAGES
@@ -35,12 +35,14 @@ class FrontOffice:
 @dataclass(frozen=True, slots=True)
 class ServiceHours:
     """When operators answer requests in the bot: these weekdays (Monday is 1), from `opens` to
-    `closes`, in local time `utc_offset` hours from UTC."""
+    `closes`, in local time `utc_offset` hours from UTC; not on public holidays unless
+    `public_holidays` is false. Days off and time limits: `bot/services/calendar.py`."""
 
     days: frozenset[int]
     opens: time
     closes: time
     utc_offset: int
+    public_holidays: bool = True  # Kazakhstan's public holidays are days off (`bot/services/calendar.py`)
 
     @classmethod
     def parse(cls, raw: dict) -> ServiceHours:
@@ -48,27 +50,19 @@ class ServiceHours:
             days = frozenset(int(d) for d in raw["days"])
             opens, closes = (_clock(raw[key]) for key in ("opens", "closes"))
             offset = int(raw["utc_offset_hours"])
+            public_holidays = raw.get("public_holidays", True)
+            if not isinstance(public_holidays, bool):
+                raise ValueError("public_holidays is true or false")
         except (KeyError, TypeError, ValueError) as exc:
             raise DirectoryError(f"service_hours needs days, opens, closes and utc_offset_hours: {exc}") from None
         if not days or not days <= set(range(1, 8)) or opens >= closes or not -12 <= offset <= 14:
             raise DirectoryError("service_hours: days are 1 (Monday) to 7, and opens comes before closes")
-        return cls(days, opens, closes, offset)
+        return cls(days, opens, closes, offset, public_holidays)
 
     @property
     def zone(self) -> timezone:
         return timezone(timedelta(hours=self.utc_offset))
 
-    def next_opening(self, now: datetime) -> datetime | None:
-        """None while the office is open at `now`; else when it next opens, in local time."""
-        local = now.astimezone(self.zone)
-        if local.isoweekday() in self.days and self.opens <= local.time() < self.closes:
-            return None
-        for ahead in range(8):
-            day = (local + timedelta(days=ahead)).date()
-            opening = datetime.combine(day, self.opens, self.zone)
-            if day.isoweekday() in self.days and opening > local:
-                return opening
-        raise AssertionError("a week always has an opening")  # days is never empty
 
 
 def _clock(value: object) -> time:

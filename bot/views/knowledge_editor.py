@@ -15,7 +15,7 @@ from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.clock import KAZAKHSTAN
 from bot.services.knowledge import KnowledgeBase, Question, Topic
-from bot.services.knowledge.gaps import GapKind, Group
+from bot.services.knowledge.gaps import AfterAnswer, Group
 from bot.services.knowledge.store import Change, Refusal, Revision
 from bot.views.callbacks import KnowledgeEdit
 from bot.views.knowledge import label, question_answer
@@ -293,6 +293,8 @@ REFUSALS = {
     Refusal.NO_TOPIC: lambda: _("This topic or question is no longer there: someone removed it. Open /faq again."),
     Refusal.CHANGED_SINCE: lambda: _("This change cannot be undone on its own: the topic has changed since. Undo the later changes first (newest first)."),
     Refusal.ALREADY_UNDONE: lambda: _("This change is already undone."),
+    Refusal.EDITED_MEANWHILE: lambda: _("Someone changed this text while you were writing yours, so yours was not saved. Open it again to see theirs."),
+    Refusal.FULL: lambda: _("This question has as many ways of asking in this language as it holds. Remove one in /faq first."),
     Refusal.LAST_LANGUAGE: lambda: _("This is the only language this text is written in; it cannot be removed. Write it in another language first, or remove the whole question."),
 }
 
@@ -303,8 +305,8 @@ def refusal_text(reason: Refusal) -> str:
 
 # --- /gaps: what the base did not answer ------------------------------------------------------------
 
-def gaps_text(found: list[Group], keep_days: int) -> str:
-    if not found:
+def gaps_text(found: list[Group], after: list[AfterAnswer], kb: KnowledgeBase, language: str, keep_days: int) -> str:
+    if not found and not after:
         return ngettext(
             "🔎 Every question asked lately found an answer: nothing to add. (Questions are kept {days} day.)",
             "🔎 Every question asked lately found an answer: nothing to add. (Questions are kept {days} days.)",
@@ -323,22 +325,30 @@ def gaps_text(found: list[Group], keep_days: int) -> str:
         line = f"<b>{number}.</b> " + ngettext("asked {count} time ({languages})", "asked {count} times ({languages})", group.size).format(
             count=group.size, languages=languages
         )
-        after_answer = group.kinds.get(GapKind.OPERATOR.value, 0)
-        if after_answer:
-            line += ", " + _("after an answer, to an operator: {count}").format(count=after_answer)
         lines.append(f"{line}\n{examples}")
-    lines.append(_("➕ adds a group as a way of asking an existing question; ✍️ starts a new answer with it; ✖️ sets it aside."))
+    if found:
+        lines.append(_("➕ adds a group as a way of asking an existing question; ✍️ starts a new answer with it; ✖️ sets it aside."))
+    if after:
+        shown = [_("<b>Answers after which people still asked an operator</b> (what they asked is in their requests):")]
+        for number, entry in enumerate(after, start=1):
+            question = kb.question(entry.topic, entry.question)
+            title = label(question.question, language) if question else f"{entry.topic}/{entry.question}"
+            shown.append(f"<b>A{number}.</b> «{escape(_short(title, 70))}»: {entry.count}")
+        shown.append(_("📝 opens the answer to improve it; ✖️ sets it aside."))
+        lines.append("\n".join(shown))
     return "\n\n".join(lines)
 
 
-def gaps_keyboard(found: list[Group]) -> InlineKeyboardMarkup:
+def gaps_keyboard(found: list[Group], after: list[AfterAnswer]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for number, group in enumerate(found, start=1):
-        first = min(group.ids)
-        builder.button(text=f"➕ {number}", callback_data=KnowledgeEdit(action="gap_way", number=first))
-        builder.button(text=f"✍️ {number}", callback_data=KnowledgeEdit(action="gap_new", number=first))
-        builder.button(text=f"✖️ {number}", callback_data=KnowledgeEdit(action="gap_drop", number=first))
-    builder.adjust(3)
+        builder.button(text=f"➕ {number}", callback_data=KnowledgeEdit(action="gap_way", number=group.handle))
+        builder.button(text=f"✍️ {number}", callback_data=KnowledgeEdit(action="gap_new", number=group.handle))
+        builder.button(text=f"✖️ {number}", callback_data=KnowledgeEdit(action="gap_drop", number=group.handle))
+    for number, entry in enumerate(after, start=1):
+        builder.button(text=f"📝 A{number}", callback_data=KnowledgeEdit(action="question", topic=entry.topic, question=entry.question))
+        builder.button(text=f"✖️ A{number}", callback_data=KnowledgeEdit(action="gap_seen", topic=entry.topic, question=entry.question))
+    builder.adjust(*([3] * len(found)), *([2] * len(after)))
     return builder.as_markup()
 
 
@@ -350,7 +360,7 @@ def gap_way_text(group: Group) -> str:
 
 def gap_way_keyboard(group: Group, candidates: list[Question], language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    first = min(group.ids)
+    first = group.handle
     for question in candidates:
         builder.button(
             text=label(question.question, language),
@@ -365,7 +375,7 @@ def gap_way_keyboard(group: Group, candidates: list[Question], language: str) ->
 def gap_pick_keyboard(kb: KnowledgeBase, group: Group, topic: Topic | None, language: str) -> InlineKeyboardMarkup:
     """The topics, or a topic's questions, to choose the one a group's wording is a way of asking."""
     builder = InlineKeyboardBuilder()
-    first = min(group.ids)
+    first = group.handle
     if topic is None:
         for each in kb.topics:
             builder.button(text=label(each.title, language), callback_data=KnowledgeEdit(action="gap_pick", topic=each.id, number=first))
@@ -386,7 +396,7 @@ def gap_topics_text(group: Group) -> str:
 
 def gap_topics_keyboard(kb: KnowledgeBase, group: Group, language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    first = min(group.ids)
+    first = group.handle
     for topic in kb.all_topics:
         builder.button(text=label(topic.title, language), callback_data=KnowledgeEdit(action="gap_topic", topic=topic.id, number=first))
     builder.button(text=_("⬅️ Back"), callback_data=KnowledgeEdit(action="gaps"))

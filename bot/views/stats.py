@@ -185,8 +185,8 @@ def knowledge_section(answering: Answering, kb: KnowledgeBase) -> list[str]:
         topic = kb.topic(topic_id)
         title = shown_label(topic.title, language) if topic else topic_id
         lines.append(f"  • {escape(title)}: {_share(share)}")
-    lines.append(_("Not found: {count}; groups of them still open in /gaps: {groups}").format(
-        count=answering.total.unanswered, groups=answering.open_groups))
+    lines.append(_("Not found: {count}; wordings still open in /gaps: {wordings}").format(
+        count=answering.total.unanswered, wordings=answering.open_wordings))
     return lines
 
 

@@ -17,6 +17,7 @@ from babel.dates import format_datetime
 
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services.abuse import Block
+from bot.services.calendar import WorkingCalendar
 from bot.services.directory import Directory
 from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
@@ -78,9 +79,10 @@ def status_for_citizen(ticket: Ticket) -> str:
     return _("closed")
 
 
-def expected_answer(ticket: Ticket, directory: Directory, limits: Limits, now: datetime) -> str:
-    """When to expect an answer: within the time limit while the office works; else when it opens."""
-    opening = directory.service_hours.next_opening(now)
+def expected_answer(ticket: Ticket, directory: Directory, limits: Limits, calendar: WorkingCalendar, now: datetime) -> str:
+    """When to expect an answer: within the time limit while the office works; else when it opens
+    (after a weekend, a public holiday or a day off)."""
+    opening = calendar.next_opening(now)
     office = escape(office_name(directory, ticket.office))
     if opening is None:
         minutes = max(1, round(limits.escalate_after.total_seconds() / 60))
@@ -94,12 +96,12 @@ def expected_answer(ticket: Ticket, directory: Directory, limits: Limits, now: d
 
 # --- to the citizen --------------------------------------------------------------------------------
 
-def opened_text(ticket: Ticket, directory: Directory, limits: Limits, now: datetime) -> str:
+def opened_text(ticket: Ticket, directory: Directory, limits: Limits, calendar: WorkingCalendar, now: datetime) -> str:
     return "\n\n".join([
         _("✅ Your request {number} is registered and passed to the front-office of {office}.").format(
             number=number(ticket), office=escape(office_name(directory, ticket.office))
         ),
-        expected_answer(ticket, directory, limits, now),
+        expected_answer(ticket, directory, limits, calendar, now),
         _("Anything you write here now is added to this request. To see or close it: 📋 My requests."),
     ])
 

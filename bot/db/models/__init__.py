@@ -8,11 +8,13 @@ from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhot
 from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
 from bot.db.models.knowledge import KnowledgeTopic, KnowledgeRevision, KnowledgeGap, KnowledgeDay
+from bot.db.models.offices import DayOff
 
 __all__ = [
     "Announcement",
     "AnnouncementRecipient",
     "AuditEntry",
+    "DayOff",
     "Base",
     "Block",
     "Deed",

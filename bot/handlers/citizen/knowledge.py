@@ -45,6 +45,9 @@ async def on_ask(message: Message, user: Person, kb: KnowledgeBase) -> None:
 async def on_become(message: Message, user: Person, kb: KnowledgeBase) -> None:
     topic = kb.topic(BECOME_TOPIC)
     if topic is None or not topic.questions:  # coordinators may have removed or emptied it
+        if not kb.topics:  # ...or every topic: nothing to show but the way to a person
+            await message.answer(_("I did not find an answer to that. Try other words, or choose a topic:"))
+            return
         topic = kb.topics[0]
     question = topic.questions[0]
     others = list(topic.questions[1:])
@@ -87,20 +90,22 @@ async def on_question(message: Message, session: AsyncSession, user: Person, kb:
         )
         return
     hits = kb.search(message.text)
+    # The counts and the kept question come after the reply: a counter row is locked from its
+    # update to the commit, and should not be while Telegram is being called.
     if not hits:
-        # Kept masked, for coordinators to see what the base lacks (/gaps).
-        await gaps.record(session, kb, message.text, user.language, GapKind.NOTHING, place_names=directory.place_words)
-        await gaps.count(session, user.language, None, unanswered=1)
         await message.answer(
             _("I did not find an answer to that. Try other words, or choose a topic:"),
             reply_markup=topics_keyboard(kb, user.language),
         )
+        # Kept masked, for coordinators to see what the base lacks (/gaps).
+        await gaps.record(session, kb, message.text, user.language, GapKind.NOTHING, place_names=directory.place_words)
+        await gaps.count(session, user.language, None, unanswered=1)
         return
     best, others = hits[0].question, [hit.question for hit in hits[1:]]
-    await gaps.count(session, user.language, best.topic_id, answered=1)
     await message.answer(
         question_answer(best, user.language), reply_markup=answer_keyboard(best, others, user.language)
     )
+    await gaps.count(session, user.language, best.topic_id, answered=1)
 
 
 def create_router() -> Router:

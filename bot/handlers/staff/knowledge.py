@@ -28,6 +28,7 @@ from bot.services.knowledge import KnowledgeBase, Question, Topic, gaps
 from bot.services.knowledge import model
 from bot.services.knowledge import store
 from bot.services.knowledge.store import Change, KnowledgeRefused
+from bot.services.lengths import utf16_length
 from bot.services.operators import Operator
 from bot.views import knowledge_editor as views
 from bot.views.callbacks import KnowledgeEdit
@@ -118,7 +119,14 @@ async def on_edit(callback: CallbackQuery, callback_data: KnowledgeEdit, state: 
     """Ask for the text. A field of an existing topic or question; or, with no topic, a new topic's
     title; or, with a topic and no question, a new question's wording (then its answer)."""
     data = callback_data
-    if data.language not in SUPPORTED_LANGUAGES or data.field not in ("title", "question", "answer", "ways"):
+    # Which field goes with which target: a title with a topic (or none: a new topic), the rest
+    # with a question (or, for "question", none: a new question of the topic).
+    fits = (
+        (data.field == "title" and not data.question)
+        or (data.field == "question" and bool(data.topic))
+        or (data.field in ("answer", "ways") and bool(data.topic) and bool(data.question))
+    )
+    if data.language not in SUPPORTED_LANGUAGES or not fits:
         await callback.answer(_("This button is no longer active."))
         return
     topic = kb.topic(data.topic) if data.topic else None
@@ -126,18 +134,22 @@ async def on_edit(callback: CallbackQuery, callback_data: KnowledgeEdit, state: 
     if (data.topic and topic is None) or (data.question and question is None):
         await callback.answer(views.refusal_text(store.Refusal.NO_TOPIC), show_alert=True)
         return
-    await state.set_state(Editing.text)
-    await state.set_data({"field": data.field, "topic": data.topic, "question": data.question, "language": data.language})
     await callback.answer()
+    seen: str | list[str] | None = None  # the text the coordinator starts from, to notice a change meanwhile
     if topic is not None and question is None and data.field == "question":
         prompt = views.new_question_text(data.language)
     elif question is not None:
-        current = {"question": question.question, "answer": question.answer}.get(data.field, {}).get(data.language)
+        seen = {"question": question.question, "answer": question.answer}.get(data.field, {}).get(data.language)
         if data.field == "ways":
-            current = "\n".join(question.keywords.get(data.language, ())) or None
-        prompt = views.ask_text(data.field, data.language, current)
+            seen = list(question.keywords.get(data.language, ()))
+        prompt = views.ask_text(data.field, data.language, "\n".join(seen) if isinstance(seen, list) else seen)
     else:
-        prompt = views.ask_text(data.field, data.language, topic.title.get(data.language) if topic else None)
+        seen = topic.title.get(data.language) if topic else None
+        prompt = views.ask_text(data.field, data.language, seen)
+    await state.set_state(Editing.text)
+    await state.set_data(
+        {"field": data.field, "topic": data.topic, "question": data.question, "language": data.language, "seen": seen}
+    )
     await callback.message.answer(prompt)
 
 
@@ -155,8 +167,8 @@ def _typed(message: Message, field: str) -> str | list[str]:
         return ways
     if text == REMOVE_MARK:
         return ""
-    if len(text) > LIMITS[field]:
-        raise ValueError(views.too_long_text(LIMITS[field], len(text)))
+    if utf16_length(text) > LIMITS[field]:  # as Telegram counts: an emoji is two
+        raise ValueError(views.too_long_text(LIMITS[field], utf16_length(text)))
     return text
 
 
@@ -166,7 +178,7 @@ async def on_text(message: Message, state: FSMContext, kb: KnowledgeBase) -> Non
     if message.text is None:
         await message.answer(views.not_text())
         return
-    adding_question = bool(data["topic"]) and not data["question"]
+    adding_question = bool(data["topic"]) and not data["question"] and field == "question"
     try:
         value = _typed(message, "answer" if adding_question and "wording" in data else field)
     except ValueError as refusal:
@@ -237,25 +249,30 @@ async def on_save(callback: CallbackQuery, state: FSMContext, session: AsyncSess
         return
     data = await state.get_data()
     field, language, value = data["field"], data["language"], data["value"]
+    seen = data.get("seen")
     try:
         if not data["topic"]:
             made = await store.add_topic(session, operator, language, value)
         elif not data["question"]:
             if field == "title":
-                made = await store.set_title(session, operator, data["topic"], language, value)
+                made = await store.set_title(session, operator, data["topic"], language, value, seen=seen)
             else:
                 made = await store.add_question(session, operator, data["topic"], language, data["wording"], value)
         elif field == "ways":
-            made = await store.set_ways(session, operator, data["topic"], data["question"], language, value)
+            made = await store.set_ways(session, operator, data["topic"], data["question"], language, value, seen=seen)
         else:
-            made = await store.set_text(session, operator, data["topic"], data["question"], Change(field), language, value)
+            made = await store.set_text(
+                session, operator, data["topic"], data["question"], Change(field), language, value, seen=seen
+            )
     except KnowledgeRefused as refused:
+        if refused.reason is store.Refusal.EDITED_MEANWHILE:
+            await state.clear()
         await callback.answer(views.refusal_text(refused.reason), show_alert=True)
         return
     if data.get("gap"):  # an answer started from /gaps: its group is dealt with
         group = await gaps.group_of(session, operator, data["gap"])
         if group is not None:
-            await gaps.resolve(session, operator, group.ids)
+            await gaps.resolve(session, operator, group)
     await state.clear()
     await callback.answer()
     with suppress(TelegramBadRequest):
@@ -337,20 +354,27 @@ async def on_undo(callback: CallbackQuery, callback_data: KnowledgeEdit, session
 
 # --- /gaps ----------------------------------------------------------------------------------------
 
-async def _gaps_screen(session: AsyncSession, operator: Operator, settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+async def _gaps_screen(
+    session: AsyncSession, operator: Operator, settings: Settings, kb: KnowledgeBase
+) -> tuple[str, InlineKeyboardMarkup]:
     found = await gaps.groups(session, operator)
-    return views.gaps_text(found, settings.retention_days), views.gaps_keyboard(found)
+    after = await gaps.after_answers(session, operator)
+    return views.gaps_text(found, after, kb, operator.language, settings.retention_days), views.gaps_keyboard(found, after)
 
 
-async def on_gaps(message: Message, state: FSMContext, session: AsyncSession, operator: Operator, settings: Settings) -> None:
+async def on_gaps(
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, settings: Settings, kb: KnowledgeBase
+) -> None:
     await state.clear()
-    text, markup = await _gaps_screen(session, operator, settings)
+    text, markup = await _gaps_screen(session, operator, settings, kb)
     await message.answer(text, reply_markup=markup)
 
 
-async def on_gaps_button(callback: CallbackQuery, state: FSMContext, session: AsyncSession, operator: Operator, settings: Settings) -> None:
+async def on_gaps_button(
+    callback: CallbackQuery, state: FSMContext, session: AsyncSession, operator: Operator, settings: Settings, kb: KnowledgeBase
+) -> None:
     await state.clear()
-    text, markup = await _gaps_screen(session, operator, settings)
+    text, markup = await _gaps_screen(session, operator, settings, kb)
     await show(callback, text, markup)
 
 
@@ -367,8 +391,7 @@ async def on_gap_way(callback: CallbackQuery, callback_data: KnowledgeEdit, sess
     group = await _open_group(callback, session, operator, callback_data.number)
     if group is None:
         return
-    shown = [kb.question(*answer.split("/", 1)) for answer, _count in group.answers.most_common()]
-    candidates = list(dict.fromkeys(q for q in [*shown, *kb.candidates(group.phrase)] if q is not None))[:6]
+    candidates = kb.candidates(group.phrase, limit=6)
     await show(callback, views.gap_way_text(group), views.gap_way_keyboard(group, candidates, operator.language))
 
 
@@ -391,22 +414,13 @@ async def on_gap_add(
     if question is None:
         await callback.answer(views.refusal_text(store.Refusal.NO_TOPIC), show_alert=True)
         return
-    ways = list(dict.fromkeys([*question.keywords.get(group.language, ()), group.phrase]))
-    if len(ways) > model.MAX_WAYS_OF_ASKING:
-        await callback.answer(
-            _("This question has as many ways of asking in this language as it holds ({count}). Remove one in /faq first.").format(
-                count=model.MAX_WAYS_OF_ASKING
-            ),
-            show_alert=True,
-        )
-        return
     try:
-        made = await store.set_ways(session, operator, question.topic_id, question.id, group.language, ways)
+        made = await store.add_way(session, operator, question.topic_id, question.id, group.language, group.phrase)
     except KnowledgeRefused as refused:
         await callback.answer(views.refusal_text(refused.reason), show_alert=True)
         return
-    await gaps.resolve(session, operator, group.ids)
-    text, markup = await _gaps_screen(session, operator, settings)
+    await gaps.resolve(session, operator, group)
+    text, markup = await _gaps_screen(session, operator, settings, kb)
     await show(callback, views.gap_added_text(made, group.phrase) + "\n\n" + text, markup)
 
 
@@ -438,12 +452,25 @@ async def on_gap_topic(
     await callback.message.answer(views.gap_answer_text(wording, group.language))
 
 
-async def on_gap_drop(callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, settings: Settings) -> None:
+async def on_gap_drop(
+    callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, settings: Settings,
+    kb: KnowledgeBase,
+) -> None:
     group = await _open_group(callback, session, operator, callback_data.number)
     if group is None:
         return
-    await gaps.resolve(session, operator, group.ids)
-    text, markup = await _gaps_screen(session, operator, settings)
+    await gaps.resolve(session, operator, group)
+    text, markup = await _gaps_screen(session, operator, settings, kb)
+    await show(callback, views.gap_dropped_text() + "\n\n" + text, markup)
+
+
+async def on_gap_seen(
+    callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, settings: Settings,
+    kb: KnowledgeBase,
+) -> None:
+    """An answer after which people asked an operator: set aside (looked at, or not to change)."""
+    await gaps.resolve_answer(session, operator, callback_data.topic, callback_data.question)
+    text, markup = await _gaps_screen(session, operator, settings, kb)
     await show(callback, views.gap_dropped_text() + "\n\n" + text, markup)
 
 
@@ -479,4 +506,5 @@ def create_router() -> Router:
     router.callback_query.register(on_gap_new, KnowledgeEdit.filter(F.action == "gap_new"))
     router.callback_query.register(on_gap_topic, KnowledgeEdit.filter(F.action == "gap_topic"))
     router.callback_query.register(on_gap_drop, KnowledgeEdit.filter(F.action == "gap_drop"))
+    router.callback_query.register(on_gap_seen, KnowledgeEdit.filter(F.action == "gap_seen"))
     return router

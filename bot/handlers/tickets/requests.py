@@ -17,7 +17,6 @@ from bot.incoming import ticket_content
 from bot.middlewares.albums import AlbumItem
 from bot.services import abuse, tickets
 from bot.services.abuse import FloodLimits, Verdict
-from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase, gaps
 from bot.services.knowledge.gaps import GapKind
 from bot.services.lengths import utf16_length
@@ -77,7 +76,7 @@ async def on_ask_from_answer(
 
 async def on_question(
     message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits,
-    album: AlbumItem, kb: KnowledgeBase, directory: Directory,
+    album: AlbumItem, kb: KnowledgeBase,
 ) -> None:
     content, admission = await admitted(message, session, user, flood, album)
     if content is None:
@@ -95,12 +94,9 @@ async def on_question(
         await message.answer(texts.already_open_text(error.ticket.id))
         return
     if details and details.get("via") == "knowledge":
-        # An answer did not settle it: what was asked next is kept, masked, for /gaps.
+        # An answer did not settle it: which one is kept for /gaps (what was asked is the request's).
         answer = details.get("kb")
-        if content.text:
-            await gaps.record(
-                session, kb, content.text, user.language, GapKind.OPERATOR, answer=answer, place_names=directory.place_words
-            )
+        await gaps.record(session, kb, None, user.language, GapKind.OPERATOR, answer=answer)
         await gaps.count(session, user.language, answer.partition("/")[0] if answer else None, to_operator=1)
     await state.clear()  # the confirmation with the number is owed by the service and follows at once
 

@@ -5,6 +5,7 @@ and imports them back (`python -m bot knowledge export|import FOLDER`)."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,13 @@ from bot.services.knowledge.model import KnowledgeBaseError, Topic, parse_topic,
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "content" / "faq"
 
 
-def read_folder(folder: Path) -> list[Topic]:
-    """Every `*.toml` in `folder`, in file-name order (the order topics are shown in)."""
+FILE_NAME = re.compile(r"^\d{2,}-[a-z0-9-]{1,10}\.toml$")
+
+
+def read_folder(folder: Path, *, every_language: bool = True) -> list[Topic]:
+    """Every `*.toml` in `folder`, in file-name order (the order topics are shown in). The seed files
+    must have every language (`every_language`); an export of what coordinators edit may lack one
+    where they have not written it yet, and an empty topic."""
     topics = []
     for path in sorted(folder.glob("*.toml")):
         try:
@@ -24,7 +30,7 @@ def read_folder(folder: Path) -> list[Topic]:
                 raw = tomllib.load(fp)
         except tomllib.TOMLDecodeError as exc:
             raise KnowledgeBaseError(f"{path.name}: {exc}") from None
-        topics.append(parse_topic(raw, path.name))
+        topics.append(parse_topic(raw, path.name, every_language=every_language))
     if not topics:
         raise KnowledgeBaseError(f"no topics in {folder}")
     if len({t.id for t in topics}) != len(topics):
@@ -36,6 +42,9 @@ def write_folder(topics: list[Topic], folder: Path) -> list[Path]:
     """Write one file per topic, numbered in order; other `*.toml` files in `folder` go, so that the
     folder reads back as exactly these topics."""
     folder.mkdir(parents=True, exist_ok=True)
+    foreign = sorted(p.name for p in folder.iterdir() if not FILE_NAME.match(p.name))
+    if foreign:  # never delete what is not an exported topic ("export ." in the repository)
+        raise KnowledgeBaseError(f"{folder} holds other files ({', '.join(foreign[:3])}…): export into an empty folder")
     written = []
     for position, topic in enumerate(topics, start=1):
         path = folder / f"{position:02d}-{topic.id}.toml"
@@ -49,9 +58,13 @@ def write_folder(topics: list[Topic], folder: Path) -> list[Path]:
 def _string(text: str) -> str:
     if "\n" not in text:
         return json.dumps(text, ensure_ascii=False)  # JSON's escapes are TOML's basic-string escapes
-    body = text.replace("\\", "\\\\").replace('"""', '""\\"')
-    if body.endswith('"'):
-        body = body[:-1] + '\\"'
+    # A multi-line string keeps the answer readable line by line; inside it, a backslash, every
+    # quote and every control character but the line break are escaped, so any text reads back.
+    body = "".join(
+        "\\\\" if char == "\\" else '\\"' if char == '"' else char if char in "\n\t" or ord(char) >= 32 and char != "\x7f"
+        else f"\\u{ord(char):04x}"
+        for char in text
+    )
     return f'"""{body}"""'
 
 

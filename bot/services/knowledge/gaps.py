@@ -24,7 +24,8 @@ from bot.services import access
 from bot.services.access import Act
 from bot.services.clock import today_in_kazakhstan
 from bot.services.knowledge.model import MAX_WAY_LENGTH
-from bot.services.knowledge.search import KnowledgeBase, words
+from bot.services.knowledge.search import KnowledgeBase, is_stopword, words
+from bot.services.spellings import fold
 from bot.services.staff import Operator
 
 MAX_KEPT_LENGTH = 300
@@ -39,35 +40,58 @@ COUNTER_SHARDS = 8
 _gaps = KnowledgeGap.__table__
 _days = KnowledgeDay.__table__
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_LINK = re.compile(r"(https?://|www\.)\S+|\b[\w-]+\.(kz|ru|com|org|net)(/\S*)?\b", re.IGNORECASE)
-_HANDLE = re.compile(r"@\w{3,}")
+_EMAIL = re.compile(r"[\w.+-]+(@|\s?\(at\)\s?|\s?\[at\]\s?)[\w-]+(\.[\w-]+)+", re.IGNORECASE)
+_LINK = re.compile(r"(https?://|www\.|t\.me/)\S+|\b[\w-]+\.(kz|ru|com|org|net|me)(/\S*)?\b", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w{3,}|\b(instagram|insta|inst|инстаграм|инста|telegram|телеграм|tg|vk|вк)\s*:?\s*[\w.]{3,}", re.IGNORECASE)
 _PHONE = re.compile(r"(\+?\d[\d\s()\-]{6,}\d)")
 _NUMBER = re.compile(r"\d+")
-_CAPITALISED = re.compile(r"\b[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][a-zа-яёәғқңөұүһі]+\b")
-_SENTENCE_START = re.compile(r"(^|[.!?…]\s+)$")
+_UPPER = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІÄÖÜŞĞŪÑÇİ"
+_LOWER = "a-zа-яёәғқңөұүһіäöüşğūñçı"
+# A word with a capital letter (a name, wherever it stands) and an initial ("И.", "A.").
+_CAPITALISED = re.compile(rf"\b[{_UPPER}][{_UPPER}{_LOWER}'’-]*")
+_INITIAL = re.compile(rf"\b[{_UPPER}]\.")
+# What introduces a name in the three languages: the words after it are a name, capitals or not.
+_NAME_FOLLOWS = re.compile(
+    rf"\b(зовут|звать|фио|фамилия|имя|name is|i am|i'm|атым|есімім|тегім|аты-жөнім)\s*:?\s+([{_UPPER}{_LOWER}'’-]+)(\s+[{_UPPER}{_LOWER}'’-]+)?",
+    re.IGNORECASE,
+)
+
+
+# Words that open a question, capitalised but no name (beside the search's own stop words).
+_OPENING_WORDS = frozenset(fold(w) for w in """
+    здравствуйте добрый доброе день утро вечер привет помогите нужна нужен подскажите скажите можно
+    сәлеметсіз сәлем қайырлы күн кеш таң көмектесіңіз айтыңызшы маған
+    hello hi good morning afternoon evening please help can could where what how who when
+    """.split())
+
+
+def is_common(word: str) -> bool:
+    return fold(word) in _OPENING_WORDS or is_stopword(word)
 
 
 class GapKind(StrEnum):
-    NOTHING = "nothing"  # the search found nothing
-    OPERATOR = "operator"  # an answer was shown, and the person asked an operator after it
+    NOTHING = "nothing"  # the search found nothing: the question is kept, masked
+    OPERATOR = "operator"  # an answer was shown, and the person asked an operator after it: only which answer
 
 
 def mask(question: str, kb: KnowledgeBase, place_names: frozenset[str] = frozenset()) -> str:
-    """The question without what could name or reach a person: e-mails, links, @handles, phone
-    numbers and any other number, and capitalised words that are not at a sentence's start and
-    that neither the knowledge base nor the place names know (a name is the likeliest)."""
+    """The question without what could name or reach a person: e-mails, links, handles, phone
+    numbers and any other number, initials, the words after "меня зовут", "my name is", "атым"…,
+    and every word with a capital letter that neither the knowledge base, the common words of a
+    question nor the place names know (a name is the likeliest). Lower-case names elsewhere in a
+    sentence cannot be told from other words: the texts are kept RETENTION_DAYS and shown only to
+    the national office's coordinators."""
     masked = _EMAIL.sub("[e-mail]", question)
     masked = _LINK.sub("[link]", masked)
     masked = _HANDLE.sub("[@]", masked)
     masked = _PHONE.sub("[phone]", masked)
     masked = _NUMBER.sub("#", masked)
+    masked = _NAME_FOLLOWS.sub(lambda m: f"{m[1]} [name]", masked)
+    masked = _INITIAL.sub("[name]", masked)
 
     def name(match: re.Match) -> str:
         word = match[0]
-        if _SENTENCE_START.search(masked[: match.start()]):
-            return word
-        if kb.knows(word) or word.lower() in place_names:
+        if kb.knows(word) or is_common(word) or word.lower() in place_names:
             return word
         return "[name]"
 
@@ -78,30 +102,32 @@ def mask(question: str, kb: KnowledgeBase, place_names: frozenset[str] = frozens
 # Words alike in their first letters are one word here: Russian and Kazakh change a word's end
 # ("справка", "справку"; "кітапша", "кітапшаны"), rarely its first five letters.
 STEM_LENGTH = 5
+_MASKS = {"phone", "link", "name", "mail"}
 
 
 def group_key(masked: str) -> str:
     """The question's meaningful words, cut to their first letters and sorted: questions worded
     alike share a key (near keys are joined in `groups`)."""
-    stems = {w[:STEM_LENGTH] for w in words(masked) if w not in {"phone", "link", "name", "mail"}}
+    stems = {w[:STEM_LENGTH] for w in words(masked) if w not in _MASKS}
     return " ".join(sorted(stems))[:MAX_KEPT_LENGTH]
 
 
 async def record(
-    session: AsyncSession, kb: KnowledgeBase, question: str, language: str, kind: GapKind, *,
+    session: AsyncSession, kb: KnowledgeBase, question: str | None, language: str, kind: GapKind, *,
     answer: str | None = None, place_names: frozenset[str] = frozenset(),
 ) -> None:
-    """Keep a question the base did not settle (`answer`: "topic/question" shown before, if any)."""
-    masked = mask(question, kb, place_names)
+    """Keep a question the base did not find (masked), or which answer (`answer`: "topic/question")
+    did not settle one: what was then asked of an operator is a request's, and is not kept here."""
+    topic, _, question_id = (answer or "").partition("/")
+    if kind is GapKind.OPERATOR:
+        if topic and question_id:
+            await session.execute(insert(_gaps).values(language=language, kind=kind.value, text="", words="", topic=topic, question=question_id))
+        return
+    masked = mask(question or "", kb, place_names)
     key = group_key(masked)
     if not key:  # nothing left to learn from: "?", a sticker's emoji, only a phone number
         return
-    topic, _, question_id = (answer or "").partition("/")
-    await session.execute(
-        insert(_gaps).values(
-            language=language, kind=kind.value, text=masked, words=key, topic=topic or None, question=question_id or None
-        )
-    )
+    await session.execute(insert(_gaps).values(language=language, kind=kind.value, text=masked, words=key))
 
 
 async def count(session: AsyncSession, language: str, topic: str | None, *, answered: int = 0, unanswered: int = 0, to_operator: int = 0) -> None:
@@ -123,25 +149,29 @@ async def count(session: AsyncSession, language: str, topic: str | None, *, answ
     )
 
 
+# The most asked wordings read to form the groups shown: grouping is quadratic in them, and runs
+# in the event loop (about 30 ms for 300).
+KEYS_READ = 300
+
+
 @dataclass
 class Group:
-    """Questions worded alike: how many, in which languages, examples (most frequent first)."""
+    """Questions worded alike: how many, in which languages, examples (most frequent first).
+    `handle` (its oldest question's id) names it on buttons."""
 
-    ids: list[int] = field(default_factory=list)
-    keys: Counter = field(default_factory=Counter)
+    handle: int
+    keys: Counter = field(default_factory=Counter)  # wording key -> questions
     languages: Counter = field(default_factory=Counter)
     texts: Counter = field(default_factory=Counter)
-    kinds: Counter = field(default_factory=Counter)
-    answers: Counter = field(default_factory=Counter)  # "topic/question" shown before an operator was asked
     last: datetime | None = None
 
     @property
     def size(self) -> int:
-        return len(self.ids)
+        return sum(self.keys.values())
 
     @property
     def language(self) -> str:
-        return self.languages.most_common(1)[0][0]
+        return self.languages.most_common(1)[0][0] if self.languages else "kk"
 
     def examples(self, limit: int = EXAMPLES_SHOWN) -> list[str]:
         return [text_ for text_, _ in self.texts.most_common(limit)]
@@ -149,67 +179,118 @@ class Group:
     @property
     def phrase(self) -> str:
         """The most asked wording without its masks: to add as a way of asking, or as a question."""
-        example = re.sub(r"\[[^\]]*\]|#", " ", self.examples(1)[0])
+        examples = self.examples(1)
+        example = re.sub(r"\[[^\]]*\]|#", " ", examples[0] if examples else "")
         return " ".join(example.split())[:MAX_WAY_LENGTH].strip(" ,.;:-")
-
-    @property
-    def words(self) -> frozenset[str]:
-        return frozenset(w for key in self.keys for w in key.split())
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a and b) and len(a & b) / len(a | b) >= SAME_GROUP
 
 
+_OPEN = (_gaps.c.resolved_at.is_(None)) & (_gaps.c.kind == GapKind.NOTHING.value)
+
+
+async def _grouped(session: AsyncSession) -> list[Group]:
+    """The open questions' most asked wordings, joined into groups, most asked first."""
+    rows = (
+        await session.execute(
+            select(_gaps.c.words, func.count(), func.min(_gaps.c.id), func.max(_gaps.c.at))
+            .where(_OPEN).group_by(_gaps.c.words)
+            .order_by(func.count().desc(), func.max(_gaps.c.at).desc()).limit(KEYS_READ)
+        )
+    ).all()
+    merged: list[tuple[Group, list[frozenset[str]]]] = []
+    for key, size, first_id, last in rows:
+        stems = frozenset(key.split())
+        home = next((entry for entry in merged if any(_similar(stems, known) for known in entry[1])), None)
+        if home is None:
+            home = (Group(first_id), [])
+            merged.append(home)
+        group, known = home
+        group.handle = min(group.handle, first_id)
+        group.keys[key] += size
+        group.last = max(group.last, last) if group.last else last
+        known.append(stems)
+    groups = [group for group, _ in merged]
+    groups.sort(key=lambda g: (-g.size, -(g.last.timestamp() if g.last else 0)))
+    return groups
+
+
+async def _fill(session: AsyncSession, found: list[Group]) -> None:
+    """Each group's languages and most asked wordings."""
+    owner = {key: group for group in found for key in group.keys}
+    if not owner:
+        return
+    rows = (
+        await session.execute(
+            select(_gaps.c.words, _gaps.c.language, _gaps.c.text, func.count())
+            .where(_OPEN, _gaps.c.words.in_(list(owner))).group_by(_gaps.c.words, _gaps.c.language, _gaps.c.text)
+        )
+    ).all()
+    for key, language, text_, size in rows:
+        owner[key].languages[language] += size
+        owner[key].texts[text_] += size
+
+
 async def groups(session: AsyncSession, by: Operator, limit: int = GROUPS_SHOWN) -> list[Group]:
     """The open groups, most asked first (national coordinators only)."""
     await access.require(session, by, Act.EDIT_KNOWLEDGE)
-    rows = (
-        await session.execute(
-            select(
-                _gaps.c.id, _gaps.c.words, _gaps.c.language, _gaps.c.text, _gaps.c.kind, _gaps.c.at, _gaps.c.topic,
-                _gaps.c.question,
-            )
-            .where(_gaps.c.resolved_at.is_(None)).order_by(_gaps.c.id)
-        )
-    ).all()
-    by_key: dict[str, Group] = {}
-    for row in rows:
-        group = by_key.setdefault(row.words, Group())
-        group.ids.append(row.id)
-        group.keys[row.words] += 1
-        group.languages[row.language] += 1
-        group.texts[row.text] += 1
-        group.kinds[row.kind] += 1
-        if row.topic and row.question:
-            group.answers[f"{row.topic}/{row.question}"] += 1
-        group.last = max(group.last or row.at, row.at)
-    merged: list[Group] = []
-    for group in sorted(by_key.values(), key=lambda g: -g.size):
-        key = frozenset(next(iter(group.keys)).split())
-        home = next((m for m in merged if any(_similar(frozenset(k.split()), key) for k in m.keys)), None)
-        if home is None:
-            merged.append(group)
-            continue
-        home.ids += group.ids
-        for counter in ("keys", "languages", "texts", "kinds", "answers"):
-            getattr(home, counter).update(getattr(group, counter))
-        home.last = max(home.last, group.last) if home.last and group.last else home.last or group.last
-    merged.sort(key=lambda g: (-g.size, -(g.last.timestamp() if g.last else 0)))
-    return merged[:limit]
+    found = (await _grouped(session))[:limit]
+    await _fill(session, found)
+    return found
 
 
-async def group_of(session: AsyncSession, by: Operator, gap_id: int) -> Group | None:
-    """The open group that holds the question `gap_id` now (groups are formed anew on each read)."""
-    return next((g for g in await groups(session, by, limit=10_000) if gap_id in g.ids), None)
+async def group_of(session: AsyncSession, by: Operator, handle: int) -> Group | None:
+    """The open group that holds the question `handle` now (groups are formed anew on each read)."""
+    await access.require(session, by, Act.EDIT_KNOWLEDGE)
+    key = await session.scalar(select(_gaps.c.words).where(_OPEN, _gaps.c.id == handle))
+    if key is None:
+        return None
+    found = next((g for g in await _grouped(session) if key in g.keys), None)
+    if found is None:  # asked too seldom to be among the wordings read: a group of its own
+        found = Group(handle, Counter({key: 1}))
+    await _fill(session, [found])
+    return found
 
 
-async def resolve(session: AsyncSession, by: Operator, ids: list[int]) -> int:
+async def resolve(session: AsyncSession, by: Operator, group: Group) -> int:
     """Mark a group's questions as dealt with (a way of asking added, an answer written, or set aside)."""
     await access.require(session, by, Act.EDIT_KNOWLEDGE)
     result = await session.execute(
-        update(_gaps).where(_gaps.c.id.in_(ids), _gaps.c.resolved_at.is_(None))
-        .values(resolved_at=func.now(), resolved_by=by.telegram_id)
+        update(_gaps).where(_OPEN, _gaps.c.words.in_(list(group.keys))).values(resolved_at=func.now(), resolved_by=by.telegram_id)
+    )
+    return result.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class AfterAnswer:
+    """An answer after which people still asked an operator, and how many times."""
+
+    topic: str
+    question: str
+    count: int
+
+
+async def after_answers(session: AsyncSession, by: Operator, limit: int = GROUPS_SHOWN) -> list[AfterAnswer]:
+    await access.require(session, by, Act.EDIT_KNOWLEDGE)
+    rows = (
+        await session.execute(
+            select(_gaps.c.topic, _gaps.c.question, func.count())
+            .where(_gaps.c.resolved_at.is_(None), _gaps.c.kind == GapKind.OPERATOR.value)
+            .group_by(_gaps.c.topic, _gaps.c.question).order_by(func.count().desc()).limit(limit)
+        )
+    ).all()
+    return [AfterAnswer(topic, question, count) for topic, question, count in rows]
+
+
+async def resolve_answer(session: AsyncSession, by: Operator, topic: str, question: str) -> int:
+    await access.require(session, by, Act.EDIT_KNOWLEDGE)
+    result = await session.execute(
+        update(_gaps).where(
+            _gaps.c.resolved_at.is_(None), _gaps.c.kind == GapKind.OPERATOR.value, _gaps.c.topic == topic,
+            _gaps.c.question == question,
+        ).values(resolved_at=func.now(), resolved_by=by.telegram_id)
     )
     return result.rowcount
 
@@ -245,7 +326,7 @@ class Answering:
     total: Share
     by_language: dict[str, Share]
     by_topic: dict[str, Share]
-    open_groups: int
+    open_wordings: int
 
 
 async def answering(session: AsyncSession, since: date, until: date) -> Answering:
@@ -264,15 +345,8 @@ async def answering(session: AsyncSession, since: date, until: date) -> Answerin
         for bucket in (languages.setdefault(language, [0, 0, 0]), total, *([topics.setdefault(topic, [0, 0, 0])] if topic else [])):
             for index, value in enumerate(figures):
                 bucket[index] += value
-    open_rows = (await session.execute(select(_gaps.c.words).where(_gaps.c.resolved_at.is_(None)))).scalars().all()
-    open_groups: list[list[frozenset[str]]] = []
-    for key in sorted(Counter(open_rows), key=Counter(open_rows).__getitem__, reverse=True):
-        stems = frozenset(key.split())
-        home = next((g for g in open_groups if any(_similar(stems, known) for known in g)), None)
-        if home is None:
-            open_groups.append([stems])
-        else:
-            home.append(stems)
+    # Wordings still open, not groups: grouping them all would cost too much for a report.
+    open_wordings = await session.scalar(select(func.count(func.distinct(_gaps.c.words))).where(_OPEN))
     return Answering(
-        Share(*total), {k: Share(*v) for k, v in languages.items()}, {k: Share(*v) for k, v in topics.items()}, len(open_groups)
+        Share(*total), {k: Share(*v) for k, v in languages.items()}, {k: Share(*v) for k, v in topics.items()}, open_wordings
     )

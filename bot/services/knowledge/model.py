@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES
+from bot.services.lengths import utf16_length
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,10}$")
 MAX_TITLE_LENGTH = 60
@@ -96,7 +97,7 @@ def _texts(raw: dict, name: str, where: str, max_length: int, *, every_language:
         text = text.strip()
         if every_language and not text:
             raise KnowledgeBaseError(f"{where}: '{name}.{lang}' is missing or empty")
-        if len(text) > max_length:
+        if utf16_length(text) > max_length:  # as Telegram counts a message's length
             raise KnowledgeBaseError(f"{where}: '{name}.{lang}' is over {max_length} characters")
         if text:
             texts[lang] = text

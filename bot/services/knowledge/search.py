@@ -59,6 +59,10 @@ _STOPWORDS = frozenset(
 REREAD_SIMILARITY = 0.95
 
 
+def is_stopword(word: str) -> bool:
+    return fold(word) in _STOPWORDS
+
+
 def words(text: str) -> list[str]:
     return [w for w in _WORD_RE.findall(fold(text)) if len(w) > 1 and w not in _STOPWORDS]
 

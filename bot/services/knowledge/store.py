@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import KnowledgeRevision, KnowledgeTopic
 from bot.services import access, personal_data
 from bot.services.access import Act
-from bot.services.knowledge.model import KnowledgeBaseError, Question, Topic, parse_topic, plain
+from bot.services.knowledge.model import MAX_WAYS_OF_ASKING, KnowledgeBaseError, Question, Topic, parse_topic, plain
 from bot.services.knowledge.search import KnowledgeBase
 from bot.services.staff import Operator
 
@@ -51,6 +51,8 @@ class Refusal(StrEnum):
     CHANGED_SINCE = "changed_since"  # undo: the topic changed after this revision
     ALREADY_UNDONE = "already_undone"
     LAST_LANGUAGE = "last_language"  # removing a text would leave it in no language at all
+    EDITED_MEANWHILE = "edited_meanwhile"  # someone changed the text after this coordinator opened it
+    FULL = "full"  # the question has as many ways of asking in that language as it holds
 
 
 class KnowledgeRefused(Exception):
@@ -103,6 +105,8 @@ async def seed(session: AsyncSession, topics: list[Topic]) -> bool:
     await session.execute(text("LOCK TABLE knowledge_topics IN SHARE ROW EXCLUSIVE MODE"))
     if await session.scalar(select(func.count()).select_from(_topics)):
         return False
+    if await session.scalar(select(func.count()).select_from(_revisions)):
+        return False  # emptied by coordinators on purpose: not filled again behind their backs
     await session.execute(
         insert(_topics), [{"id": t.id, "position": p, "content": plain(t)} for p, t in enumerate(topics, start=1)]
     )
@@ -197,14 +201,28 @@ def _with_text(texts: dict[str, str], language: str, value: str) -> dict[str, st
     return changed
 
 
-async def set_title(session: AsyncSession, by: Operator, topic_id: str, language: str, title: str) -> Revision:
+_UNSEEN = object()  # a change made without a text seen first (the command line, /gaps)
+
+
+def _check_seen(current: object, seen: object) -> None:
+    """The coordinator wrote their text over `seen`: if someone changed it meanwhile, theirs is not
+    silently overwritten."""
+    if seen is not _UNSEEN and current != seen:
+        raise KnowledgeRefused(Refusal.EDITED_MEANWHILE)
+
+
+async def set_title(
+    session: AsyncSession, by: Operator, topic_id: str, language: str, title: str, *, seen: object = _UNSEEN
+) -> Revision:
     topic = await _editable(session, by, topic_id)
+    _check_seen(topic.title.get(language), seen)
     new = Topic(topic.id, _with_text(topic.title, language, title), topic.questions)
     return await _write(session, by.telegram_id, by.name, topic_id, new, Change.TITLE, language=language)
 
 
 async def set_text(
-    session: AsyncSession, by: Operator, topic_id: str, question_id: str, change: Change, language: str, value: str
+    session: AsyncSession, by: Operator, topic_id: str, question_id: str, change: Change, language: str, value: str,
+    *, seen: object = _UNSEEN,
 ) -> Revision:
     """The question's wording (`Change.QUESTION`) or its answer (`Change.ANSWER`) in `language`;
     an empty `value` removes that language's text (the reader then gets another, with a notice)."""
@@ -214,6 +232,7 @@ async def set_text(
     if question is None:
         raise KnowledgeRefused(Refusal.NO_TOPIC)
     field = change.value
+    _check_seen(getattr(question, field).get(language), seen)
     changed = Question(
         question.topic_id, question.id,
         _with_text(question.question, language, value) if field == "question" else question.question,
@@ -227,12 +246,14 @@ async def set_text(
 
 
 async def set_ways(
-    session: AsyncSession, by: Operator, topic_id: str, question_id: str, language: str, ways: list[str]
+    session: AsyncSession, by: Operator, topic_id: str, question_id: str, language: str, ways: list[str],
+    *, seen: object = _UNSEEN,
 ) -> Revision:
     topic = await _editable(session, by, topic_id)
     question = topic.question(question_id)
     if question is None:
         raise KnowledgeRefused(Refusal.NO_TOPIC)
+    _check_seen(list(question.keywords.get(language, ())), seen)
     changed = Question(
         question.topic_id, question.id, question.question, question.answer,
         {**question.keywords, language: tuple(ways)}, question.action,
@@ -243,16 +264,32 @@ async def set_ways(
     )
 
 
+async def add_way(session: AsyncSession, by: Operator, topic_id: str, question_id: str, language: str, way: str) -> Revision:
+    """One more way of asking, added to the list as it is now (not as this process last read it)."""
+    topic = await _editable(session, by, topic_id)
+    question = topic.question(question_id)
+    if question is None:
+        raise KnowledgeRefused(Refusal.NO_TOPIC)
+    ways = list(dict.fromkeys([*question.keywords.get(language, ()), way]))
+    if len(ways) > MAX_WAYS_OF_ASKING:
+        raise KnowledgeRefused(Refusal.FULL)
+    return await set_ways(session, by, topic_id, question_id, language, ways)
+
+
 def _next_id(prefix: str, taken: set[str]) -> str:
-    number = 1
-    while f"{prefix}{number}" in taken:
-        number += 1
-    return f"{prefix}{number}"
+    """The next id never used: not the lowest free one, so that a stale button, a form in
+    progress or a request's "came from this answer" never points at a different question."""
+    numbers = [int(t[len(prefix):]) for t in taken if t.startswith(prefix) and t[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
 
 
 async def add_topic(session: AsyncSession, by: Operator, language: str, title: str) -> Revision:
     await access.require(session, by, Act.EDIT_KNOWLEDGE)
-    taken = set((await session.execute(select(_topics.c.id))).scalars())
+    # Two coordinators adding a topic at once: one after the other, each with its own id.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('knowledge_topics'))"))
+    taken = set((await session.execute(select(_topics.c.id))).scalars()) | set(
+        (await session.execute(select(_revisions.c.topic_id).distinct())).scalars()
+    )
     topic_id = _next_id("t", taken)
     new = Topic(topic_id, {language: title.strip()}, ())
     return await _write(session, by.telegram_id, by.name, topic_id, new, Change.NEW_TOPIC, language=language)
@@ -261,8 +298,13 @@ async def add_topic(session: AsyncSession, by: Operator, language: str, title: s
 async def add_question(
     session: AsyncSession, by: Operator, topic_id: str, language: str, wording: str, answer: str
 ) -> Revision:
-    topic = await _editable(session, by, topic_id)
-    question_id = _next_id("q", {q.id for q in topic.questions})
+    topic = await _editable(session, by, topic_id)  # locked: one new question of a topic at a time
+    used = set(
+        (await session.execute(
+            select(_revisions.c.question_id).where(_revisions.c.topic_id == topic_id, _revisions.c.question_id.is_not(None)).distinct()
+        )).scalars()
+    )
+    question_id = _next_id("q", {q.id for q in topic.questions} | used)
     question = Question(topic_id, question_id, {language: wording.strip()}, {language: answer.strip()}, {})
     return await _write(
         session, by.telegram_id, by.name, topic_id, topic.with_question(question), Change.NEW_QUESTION,

@@ -44,7 +44,7 @@ async def open_ticket(
     await _say(session, ticket_id, "citizen", citizen_id, first)
     await notify(session, citizen_id, ticket_id, Notice.OPENED)
     await _deliver_cards(session, ticket_id, region)
-    await _start_clock(session, ticket_id, limits)
+    await _start_clock(session, ticket_id, limits, region)
     ticket = await get_ticket(session, ticket_id)
     assert ticket is not None
     return ticket
@@ -61,7 +61,8 @@ async def citizen_says(session: AsyncSession, limits: Limits, citizen_id: int, c
         await outbox.owe(session, ticket.operator_id, "ticket_message", {"message": message_id})
         # T3 counts from the first message still unanswered, so later ones do not move it.
         await timers.set_timer(
-            session, "ticket_unanswered", _timer_key(ticket.id), limits.after(limits.answer_after), {"ticket": ticket.id},
+            session, "ticket_unanswered", _timer_key(ticket.id), await limits.due_in(session, ticket.office, limits.answer_after),
+            {"ticket": ticket.id},
             keep_pending=True,
         )
     return ticket

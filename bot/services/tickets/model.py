@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Settings
+from bot.services.calendar import calendar_for
 from bot.services.directory import ServiceHours
 from bot.services.lengths import utf16_length
 
@@ -94,12 +97,12 @@ class Limits:
             hours,
         )
 
-    def after(self, limit: timedelta) -> timedelta:
-        """From now until `limit` has passed in service hours (roughly: the wait until the office
-        opens, then the limit)."""
+    async def due_in(self, session: AsyncSession, office: str | None, limit: timedelta) -> timedelta:
+        """From now until `limit` of the office's working time has passed (weekly hours, public
+        holidays and the coordinators' days off all counted)."""
         now = datetime.now(UTC)
-        opening = self.hours.next_opening(now)
-        return limit if opening is None else opening - now + limit
+        calendar = await calendar_for(session, self.hours, office, now.astimezone(self.hours.zone).date())
+        return calendar.deadline(now, limit) - now
 
 
 @dataclass(frozen=True, slots=True)

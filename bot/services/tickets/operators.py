@@ -43,7 +43,8 @@ async def take(
     await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
     # The question itself waits for an answer: T3 starts now.
     await timers.set_timer(
-        session, "ticket_unanswered", _timer_key(ticket_id), limits.after(limits.answer_after), {"ticket": ticket_id}
+        session, "ticket_unanswered", _timer_key(ticket_id), await limits.due_in(session, operator.office, limits.answer_after),
+        {"ticket": ticket_id},
     )
     await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)
     await _refresh_cards(session, ticket_id, (operator.telegram_id, card) if card is not None else None)
@@ -157,7 +158,7 @@ async def transfer(
         Content("text", cut(note.strip(), MAX_NOTE_LENGTH), extra={"event": "transfer", "from": ticket.office, "to": office}),
     )
     await _stop_clock(session, ticket_id)
-    await _start_clock(session, ticket_id, limits)
+    await _start_clock(session, ticket_id, limits, office)
     await _deliver_cards(session, ticket_id, office)
     await notify(session, ticket.citizen_id, ticket_id, Notice.TRANSFERRED)
     moved = await get_ticket(session, ticket_id)
@@ -186,7 +187,7 @@ async def release_tickets_of(session: AsyncSession, limits: Limits, operator: Op
         await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "released"}))
         await _refresh_cards(session, ticket_id)
         await _stop_clock(session, ticket_id)
-        await _start_clock(session, ticket_id, limits)
+        await _start_clock(session, ticket_id, limits, office)
         await _deliver_cards(session, ticket_id, office)
         released.append(ticket_id)
     if released:

@@ -63,10 +63,13 @@ def _timer_key(ticket_id: int) -> str:
     return str(ticket_id)
 
 
-async def _start_clock(session: AsyncSession, ticket_id: int, limits: Limits) -> None:
+async def _start_clock(session: AsyncSession, ticket_id: int, limits: Limits, office: str) -> None:
+    """T1 and T2, in `office`'s working time (a request at 17:50 on a Friday waits for Monday)."""
     key = _timer_key(ticket_id)
-    await timers.set_timer(session, "ticket_remind", key, limits.after(limits.remind_after), {"ticket": ticket_id})
-    await timers.set_timer(session, "ticket_escalate", key, limits.after(limits.escalate_after), {"ticket": ticket_id})
+    remind = await limits.due_in(session, office, limits.remind_after)
+    escalate = await limits.due_in(session, office, limits.escalate_after)
+    await timers.set_timer(session, "ticket_remind", key, remind, {"ticket": ticket_id})
+    await timers.set_timer(session, "ticket_escalate", key, escalate, {"ticket": ticket_id})
 
 
 async def _stop_clock(session: AsyncSession, ticket_id: int, *kinds: str) -> None:
