@@ -3,6 +3,7 @@
 import pytest
 
 from bot.services.directory import Directory, FrontOffice
+from bot.services.offices import Published
 from bot.views.common import office_card
 
 NOT_PUBLISHED = "not yet published — use Qazvolunteer.kz"
@@ -36,7 +37,7 @@ def test_a_published_field_is_shown_instead_of_the_placeholder(i18n):
         phone="+7 7172 00 00 00", email="",
     )
     with i18n.context(), i18n.use_locale("ru"):
-        card = office_card(office, "ru")
+        card = office_card(Published(office, address=dict(office.address)), "ru")
     assert "ул. Примерная, 1" in card and "+7 7172 00 00 00" in card
     assert card.count(i18n.gettext(NOT_PUBLISHED, locale="ru")) == 2
 

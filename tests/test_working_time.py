@@ -16,9 +16,9 @@ from tests.support.database import rows, scalar
 from tests.support.scenarios import open_question
 
 USAGE = (
-    "Days off besides weekends and public holidays: the requests' time limits do not run on them. To add one: "
-    "/days_off add 31.12.2026, optionally with a region (the national office's coordinators: without one, for every "
-    "office) and a note, for example: /days_off add 31.12.2026 akmola staff training. To remove one: /days_off remove "
+    "Days off besides weekends and public holidays: the time limits of requests opened afterwards do not run on them. "
+    "To add one: /days_off add 31.12.2026 and a note; the national office's coordinators name the region or all "
+    "(every office), for example: /days_off add 31.12.2026 akmola staff training. To remove one: /days_off remove "
     "31.12.2026 and the same region."
 )
 OFFICE_HOURS = ServiceHours(frozenset(range(1, 6)), time(9), time(18), 5)
@@ -66,7 +66,7 @@ async def test_a_request_on_a_day_off_is_reminded_about_on_the_next_working_day(
     today = today_in_kazakhstan()
     coordinator = await operator("akmola", "en", "Nurlan", coordinator=True)
     added = await coordinator.send(f"/days_off add {today:%d.%m.%Y} inventory day")
-    assert added.text.startswith(t("en", "Added: {day} is a day off for {office}. The time limits of requests skip it.").split("{")[0])
+    assert added.text.startswith(t("en", "Added: {day} is a day off for {office}. The time limits of requests opened from now on skip it.").split("{")[0])
     listed = await coordinator.send("/days_off")
     assert f"{today:%d.%m.%Y}: Akmola Region — inventory day" in listed.text
 
@@ -78,9 +78,12 @@ async def test_a_request_on_a_day_off_is_reminded_about_on_the_next_working_day(
     due = {r["kind"]: r["due_at"] for r in await rows(engine, "SELECT kind, due_at FROM timers WHERE key = :key", key=str(number))}
     opening = datetime.combine(tomorrow, time(9), ASTANA)
     limits = bot.dispatcher["limits"]
-    for kind, limit in (("ticket_remind", limits.remind_after), ("ticket_escalate", limits.escalate_after)):
-        # Set as "in so long from now" by the database's clock: within a few seconds of the moment.
-        assert abs(due[kind] - (opening + limit)) < timedelta(seconds=5), (kind, due[kind], opening + limit)
+    # Set as "in so long from now" by the database's clock: within a few seconds of the moment.
+    assert abs(due["ticket_remind"] - (opening + limits.remind_after)) < timedelta(seconds=5), due
+    # Escalation counts the national office's time, which its day off does not stop: a closed
+    # regional office's request goes up to the national one as usual.
+    national = WorkingCalendar(every_day.service_hours).deadline(datetime.now(ASTANA), limits.escalate_after)
+    assert abs(due["ticket_escalate"] - national) < timedelta(seconds=5), due
 
 
 async def test_who_may_add_days_off_and_bad_input(operator, engine, t):
@@ -96,11 +99,14 @@ async def test_who_may_add_days_off_and_bad_input(operator, engine, t):
     assert await scalar(engine, "SELECT count(*) FROM days_off") == 0
 
     national = await operator("national", "en", "Aigerim", coordinator=True)
-    await national.send("/days_off add 31.12.2030 <b>party</b>")
+    typo = await national.send("/days_off add 31.12.2030 akmolla")
+    assert typo.text == t("en", USAGE), "a mistyped region never reaches every office"
+    assert await scalar(engine, "SELECT count(*) FROM days_off") == 0
+    await national.send("/days_off add 31.12.2030 all <b>party</b>")
     assert await scalar(engine, "SELECT office FROM days_off") == "", "the national office's day off is every office's"
     shown = (await regional.send("/days_off")).text
     assert "31.12.2030" in shown and "&lt;b&gt;" not in shown and "<b>party</b>" in shown, "a note is shown as typed"
-    again = await national.send("/days_off add 31.12.2030")
+    again = await national.send("/days_off add 31.12.2030 all")
     assert again.text == t("en", "{day} is already a day off for {office}.").format(day="31.12.2030", office=t("en", "every office"))
-    await national.send("/days_off remove 31.12.2030")
+    await national.send("/days_off remove 31.12.2030 ALL")
     assert await scalar(engine, "SELECT count(*) FROM days_off") == 0

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import abuse, access, announcements, marathon, nominations, operators, outbox, tickets, users
 from bot.services.access import Act
-from bot.services.calendar import calendar_for
 from bot.services.directory import Directory
 from bot.services.lengths import cut
 from bot.services.marathon import Rules
@@ -181,9 +180,8 @@ class Deliveries:
         async with self._in_language_of(session, chat_id, ticket.language):
             if chat_id == ticket.citizen_id:
                 if notice == tickets.Notice.OPENED:
-                    now = datetime.now(UTC)
-                    calendar = await calendar_for(session, self.limits.hours, ticket.office, now.astimezone(self.limits.hours.zone).date())
-                    await bot.send_message(chat_id, texts.opened_text(ticket, self.directory, self.limits, calendar, now))
+                    calendar = await self.limits.calendar(session, ticket.office)
+                    await bot.send_message(chat_id, texts.opened_text(ticket, self.directory, self.limits, calendar, datetime.now(UTC)))
                 elif notice == tickets.Notice.CLOSED:
                     await bot.send_message(
                         chat_id, texts.citizen_notice(notice, ticket, self.directory), reply_markup=texts.rating_keyboard(ticket)

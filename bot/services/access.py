@@ -62,6 +62,7 @@ class Act(StrEnum):
     STATS = "stats"  # /stats
     EDIT_KNOWLEDGE = "edit_knowledge"  # /faq: the knowledge base's topics, questions, answers, history
     DAYS_OFF = "days_off"  # /days_off: days an office does not work (regional: their own office's)
+    OFFICE_DETAILS = "office_details"  # /office: an office's phone, e-mail, link, address, map pin, hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ TABLE: dict[Act, Reach] = {
     Act.STATS: Reach(O, A, O, A),
     Act.EDIT_KNOWLEDGE: Reach(N, N, N, A),
     Act.DAYS_OFF: Reach(N, N, O, A),
+    Act.OFFICE_DETAILS: Reach(N, N, O, A),
 }
 del N, O, A
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DayOff
-from bot.services import access
+from bot.services import access, offices
 from bot.services.access import Act
 from bot.services.directory import ServiceHours
 from bot.services.staff import Operator
@@ -78,11 +78,18 @@ class WorkingCalendar:
                         return begin + left
                     left -= closes - begin
             moment = datetime.combine(day + timedelta(days=1), time(0), zone)
-        return start + limit  # no working day at all
+        # Hardly any working time in MAX_DAYS: due at the end of the search, never sooner than a
+        # shorter limit would be.
+        return max(start + limit, moment)
 
 
 async def calendar_for(session: AsyncSession, hours: ServiceHours, office: str | None, today: date) -> WorkingCalendar:
-    """The working calendar of `office` (its days off and every office's) from `today` on."""
+    """The working calendar of `office` from `today` on: its own hours if its coordinators set them
+    (else the common `hours`), its days off and every office's."""
+    own = await offices.hours_of(session, office)
+    if own is not None:
+        days, opens, closes = own
+        hours = ServiceHours(frozenset(days), opens, closes, hours.utc_offset, hours.public_holidays)
     condition = _days_off.c.office.in_([EVERY_OFFICE] if office is None else [EVERY_OFFICE, office])
     days = (
         await session.execute(

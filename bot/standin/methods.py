@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
@@ -229,11 +230,31 @@ class Methods:
 
     async def _api_sendlocation(self, params: dict, uploads: dict) -> dict:
         person = self._target(params)
+        where = self._coordinates(params)
+        message = self._new_message(person.id, from_bot=True, extra={"location": where})
+        await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
+        return self.message_api(message)
+
+    @staticmethod
+    def _coordinates(params: dict) -> dict:
+        """A place as Telegram takes it: finite numbers, latitude within ±90, longitude within ±180."""
         try:
-            where = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
+            latitude, longitude = float(params["latitude"]), float(params["longitude"])
         except (KeyError, TypeError, ValueError):
             raise bad_request("wrong latitude or longitude") from None
-        message = self._new_message(person.id, from_bot=True, extra={"location": where})
+        if not (math.isfinite(latitude) and math.isfinite(longitude) and abs(latitude) <= 90 and abs(longitude) <= 180):
+            raise bad_request("wrong latitude or longitude")
+        return {"latitude": latitude, "longitude": longitude}
+
+    async def _api_sendvenue(self, params: dict, uploads: dict) -> dict:
+        """A map pin with a name and an address; Telegram requires both."""
+        person = self._target(params)
+        where = self._coordinates(params)
+        title, address = str(params.get("title") or ""), str(params.get("address") or "")
+        if not title.strip() or not address.strip():
+            raise bad_request("venue title and address must be non-empty")
+        venue = {"location": where, "title": title, "address": address}
+        message = self._new_message(person.id, from_bot=True, extra={"venue": venue, "location": where})
         await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
         return self.message_api(message)
 

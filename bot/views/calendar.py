@@ -14,7 +14,7 @@ DATE_FORMAT = "%d.%m.%Y"
 
 
 def usage_text() -> str:
-    return _("Days off besides weekends and public holidays: the requests' time limits do not run on them. To add one: /days_off add 31.12.2026, optionally with a region (the national office's coordinators: without one, for every office) and a note, for example: /days_off add 31.12.2026 akmola staff training. To remove one: /days_off remove 31.12.2026 and the same region.")
+    return _("Days off besides weekends and public holidays: the time limits of requests opened afterwards do not run on them. To add one: /days_off add 31.12.2026 and a note; the national office's coordinators name the region or all (every office), for example: /days_off add 31.12.2026 akmola staff training. To remove one: /days_off remove 31.12.2026 and the same region.")
 
 
 def days_text(days: list[AddedDay], directory: Directory) -> str:
@@ -29,7 +29,7 @@ def days_text(days: list[AddedDay], directory: Directory) -> str:
 
 
 def added_text(day: str, where: str) -> str:
-    return _("Added: {day} is a day off for {office}. The time limits of requests skip it.").format(day=day, office=escape(where))
+    return _("Added: {day} is a day off for {office}. The time limits of requests opened from now on skip it.").format(day=day, office=escape(where))
 
 
 def already_text(day: str, where: str) -> str:

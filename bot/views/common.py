@@ -5,11 +5,13 @@ from __future__ import annotations
 from html import escape
 
 from aiogram.utils.i18n import I18n, get_i18n
+from babel.dates import get_day_names
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.services import personal_data
-from bot.services.directory import Directory, FrontOffice
+from bot.services.directory import Directory
+from bot.services.offices import Published
 from bot.services.lengths import utf16_length
 
 # Longest question the search accepts: a question, not a letter; Telegram allows 4096.
@@ -125,27 +127,40 @@ def _field(value: str) -> str:
     return escape(value) if value else _("not yet published — use Qazvolunteer.kz")
 
 
-def office_card(office: FrontOffice, language: str) -> str:
+def _hours_text(published: Published, language: str) -> str:
+    hours = published.hours
+    if hours is None:
+        return _field(published.office.hours.get(language, ""))
+    names = get_day_names("abbreviated", locale=language)  # 0 is Monday
+    days = sorted(hours.days)
+    span = names[days[0] - 1] if len(days) == 1 else f"{names[days[0] - 1]}–{names[days[-1] - 1]}"
+    if days != list(range(days[0], days[-1] + 1)):
+        span = ", ".join(names[day - 1] for day in days)
+    return f"{escape(span)} {hours.opens:%H:%M}–{hours.closes:%H:%M}"
+
+
+def office_card(published: Published, language: str) -> str:
+    office = published.office
     if office.is_national:
         title = office.name[language]
     else:
         title = _("{region}: regional volunteer front-office").format(region=office.name[language])
     lines = [
         f"<b>{escape(title)}</b>",
-        _("📍 Address: {value}").format(value=_field(office.address[language])),
+        _("📍 Address: {value}").format(value=_field(published.address.get(language, ""))),
         _("☎️ Phone: {value}").format(value=_field(office.phone)),
         _("✉️ E-mail: {value}").format(value=_field(office.email)),
-        _("🕘 Hours: {value}").format(value=_field(office.hours[language])),
+        _("🕘 Hours: {value}").format(value=_hours_text(published, language)),
     ]
+    if published.link:
+        lines.append(_("🔗 Website: {value}").format(value=escape(published.link)))
     return "\n".join(lines)
 
 
-def contacts(directory: Directory, region: str | None, language: str) -> str:
+def contacts(offices: list[Published], language: str) -> str:
+    """The person's region's office (if they chose one) and the national one."""
     parts = [_("<b>Contacts of the volunteer front-offices</b>")]
-    office = directory.get(region)
-    if office is not None:
-        parts.append(office_card(office, language))
-    parts.append(office_card(directory.national, language))
+    parts.extend(office_card(published, language) for published in offices)
     parts.append(
         _(
             "Projects, news and the volunteer register are on the national platform Qazvolunteer.kz. "
@@ -153,6 +168,14 @@ def contacts(directory: Directory, region: str | None, language: str) -> str:
         )
     )
     return "\n\n".join(parts)
+
+
+def venue_title(published: Published, language: str) -> str:
+    """A map pin's title: the office as people call it."""
+    office = published.office
+    if office.is_national:
+        return office.name[language]
+    return _("{region}: regional volunteer front-office").format(region=office.name[language])
 
 
 def in_parts(text: str, limit: int = 4000) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.standin import BotApiServer, ChatMessage, picture, split_like_an_app
 
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
-SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation"}
+SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation", "sendVenue"}
 
 
 @dataclass

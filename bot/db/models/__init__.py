@@ -8,7 +8,7 @@ from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhot
 from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
 from bot.db.models.knowledge import KnowledgeTopic, KnowledgeRevision, KnowledgeGap, KnowledgeDay
-from bot.db.models.offices import DayOff
+from bot.db.models.offices import DayOff, OfficeDetails
 
 __all__ = [
     "Announcement",
@@ -32,6 +32,7 @@ __all__ = [
     "Nomination",
     "Nominee",
     "Operator",
+    "OfficeDetails",
     "OperatorInvite",
     "OutboxMessage",
     "Participant",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.filters import CallbackOf, StaffWayIn
-from bot.handlers.staff import announcements, calendar, knowledge, operators, personal_data, stats
+from bot.handlers.staff import announcements, calendar, knowledge, offices, operators, personal_data, stats
 from bot.views.callbacks import (
     AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, KnowledgeEdit, StatsPeriod, TicketAction,
     TransferTo, WinnersChoice,
@@ -30,7 +30,7 @@ def create_router(*flows: Router) -> Router:
     )
     parent.include_routers(
         announcements.create_router(), knowledge.create_router(), personal_data.create_router(), operators.create_router(),
-        calendar.create_router(), *flows,
+        calendar.create_router(), offices.create_router(), *flows,
         stats.create_router(),
     )
     return parent

@@ -19,13 +19,17 @@ from bot.services.clock import today_in_kazakhstan
 from bot.services.directory import Directory
 from bot.services.operators import Operator
 from bot.views import calendar as views
+from bot.views.common import in_parts
+
+EVERY_OFFICE_WORD = "all"
 
 
 async def on_days_off(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, directory: Directory) -> None:
     action, _sep, rest = (command.args or "").strip().partition(" ")
     if action not in ("add", "remove"):
         days = await calendar.added_days(session, operator, today_in_kazakhstan())
-        await message.answer(views.days_text(days, directory))
+        for part in in_parts(views.days_text(days, directory)):  # a long list goes in several messages
+            await message.answer(part)
         return
     typed_day, _sep, rest = rest.strip().partition(" ")
     region, _sep, note = rest.strip().partition(" ")
@@ -34,9 +38,17 @@ async def on_days_off(message: Message, command: CommandObject, session: AsyncSe
     except ValueError:
         await message.answer(views.usage_text())
         return
-    office: str | None = region if region else access.own_region(operator, Act.DAYS_OFF)
-    if region and directory.get(region) is None:  # a note without a region: the first word is no slug
-        office, note = access.own_region(operator, Act.DAYS_OFF), f"{region} {note}".strip()
+    own = access.own_region(operator, Act.DAYS_OFF)
+    region = region.lower()
+    if region == EVERY_OFFICE_WORD:
+        office: str | None = None
+    elif directory.get(region) is not None:
+        office = region
+    elif own is not None:  # a regional coordinator's note without a region: the first word is the note's
+        office, note = own, f"{rest.strip()}"
+    else:  # a national coordinator names the office or "all": a typo must not reach every office
+        await message.answer(views.usage_text())
+        return
     where, shown = views.where_text(directory, office), day.strftime(views.DATE_FORMAT)
     if action == "add":
         if day < today_in_kazakhstan():

@@ -91,6 +91,7 @@ def operator_help(operator: Operator) -> str:
         )
         lines.append(_("/block N reason: the front-office stops receiving messages from the author of request №N; /unblock N lifts it."))
         lines.append(_("/days_off: the days your front-office does not work besides weekends and public holidays; the requests' time limits skip them."))
+        lines.append(_("/office: your front-office's phone, e-mail, link, address, place on the map and hours, as people see them in 📞 Contacts."))
     if access.may(operator, Act.AUDIT):
         lines.append(
             _("The national office's coordinators also have /audit (who did what with personal data), /move_operator and the marathon's settings (/marathon_dates, /marathon_limit, /marathon_kind, /nominations).")

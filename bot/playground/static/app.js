@@ -196,6 +196,7 @@ function renderMessage(message) {
     bubble.append(link);
   }
   if (message.contact) bubble.append(textBlock(`📱 ${message.contact.first_name}: ${message.contact.phone_number}`));
+  if (message.venue) bubble.append(textBlock(`📍 ${message.venue.title}\n${message.venue.address}`));
   if (message.location) bubble.append(textBlock(`📍 ${message.location.latitude.toFixed(5)}, ${message.location.longitude.toFixed(5)}`));
   if (message.sticker) bubble.append(textBlock(message.sticker.emoji || "🙂"));
   if (message.text !== undefined) bubble.append(formatted(message.text, message.entities || []));

@@ -61,7 +61,7 @@ async def citizen_says(session: AsyncSession, limits: Limits, citizen_id: int, c
         await outbox.owe(session, ticket.operator_id, "ticket_message", {"message": message_id})
         # T3 counts from the first message still unanswered, so later ones do not move it.
         await timers.set_timer(
-            session, "ticket_unanswered", _timer_key(ticket.id), await limits.due_in(session, ticket.office, limits.answer_after),
+            session, "ticket_unanswered", _timer_key(ticket.id), await limits.due_at_office(session, ticket.office, limits.answer_after),
             {"ticket": ticket.id},
             keep_pending=True,
         )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.services.calendar import calendar_for
+from bot.services.calendar import WorkingCalendar, calendar_for
 from bot.services.directory import ServiceHours
 from bot.services.lengths import utf16_length
 
@@ -97,12 +97,18 @@ class Limits:
             hours,
         )
 
-    async def due_in(self, session: AsyncSession, office: str | None, limit: timedelta) -> timedelta:
-        """From now until `limit` of the office's working time has passed (weekly hours, public
-        holidays and the coordinators' days off all counted)."""
+    async def calendar(self, session: AsyncSession, office: str | None) -> WorkingCalendar:
+        """The office's working calendar from today on: its hours, public holidays, days off."""
+        return await calendar_for(session, self.hours, office, datetime.now(UTC).astimezone(self.hours.zone).date())
+
+    @staticmethod
+    def due_in(calendar: WorkingCalendar, limit: timedelta) -> timedelta:
+        """From now until `limit` of the calendar's working time has passed."""
         now = datetime.now(UTC)
-        calendar = await calendar_for(session, self.hours, office, now.astimezone(self.hours.zone).date())
         return calendar.deadline(now, limit) - now
+
+    async def due_at_office(self, session: AsyncSession, office: str | None, limit: timedelta) -> timedelta:
+        return self.due_in(await self.calendar(session, office), limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ async def take(
     await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
     # The question itself waits for an answer: T3 starts now.
     await timers.set_timer(
-        session, "ticket_unanswered", _timer_key(ticket_id), await limits.due_in(session, operator.office, limits.answer_after),
+        session, "ticket_unanswered", _timer_key(ticket_id), await limits.due_at_office(session, ticket.office, limits.answer_after),
         {"ticket": ticket_id},
     )
     await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)

@@ -64,10 +64,14 @@ def _timer_key(ticket_id: int) -> str:
 
 
 async def _start_clock(session: AsyncSession, ticket_id: int, limits: Limits, office: str) -> None:
-    """T1 and T2, in `office`'s working time (a request at 17:50 on a Friday waits for Monday)."""
+    """T1 in `office`'s working time (a request at 17:50 on a Friday waits for Monday); T2 in the
+    national office's, which escalation hands it to: an office's own hours or days off do not hold
+    back what protects its citizens from an office that does not answer."""
     key = _timer_key(ticket_id)
-    remind = await limits.due_in(session, office, limits.remind_after)
-    escalate = await limits.due_in(session, office, limits.escalate_after)
+    office_calendar = await limits.calendar(session, office)
+    national_calendar = office_calendar if office == NATIONAL else await limits.calendar(session, NATIONAL)
+    remind = limits.due_in(office_calendar, limits.remind_after)
+    escalate = limits.due_in(national_calendar, limits.escalate_after)
     await timers.set_timer(session, "ticket_remind", key, remind, {"ticket": ticket_id})
     await timers.set_timer(session, "ticket_escalate", key, escalate, {"ticket": ticket_id})
 
