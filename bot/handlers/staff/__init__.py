@@ -1,5 +1,6 @@
 """The staff's side of the bot behind one door (`StaffWayIn`): coordinators' announcements
-(`announcements.py`), the knowledge base's editor (`knowledge.py`) and personal-data commands (`personal_data.py`), operators' commands and
+(`announcements.py`), the knowledge base's editor and what it did not answer (`knowledge.py`,
+`gaps.py`) and personal-data commands (`personal_data.py`), operators' commands and
 invite links (`operators.py`), then the flows' own staff routers (the desk, the review of deeds,
 the awards), then the statistics (`stats.py`)."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.filters import CallbackOf, StaffWayIn
-from bot.handlers.staff import announcements, calendar, knowledge, offices, operators, personal_data, stats
+from bot.handlers.staff import announcements, calendar, gaps, knowledge, offices, operators, personal_data, stats
 from bot.views.callbacks import (
     AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, KnowledgeEdit, StatsPeriod, TicketAction,
     TransferTo, WinnersChoice,
@@ -29,8 +30,8 @@ def create_router(*flows: Router) -> Router:
         )
     )
     parent.include_routers(
-        announcements.create_router(), knowledge.create_router(), personal_data.create_router(), operators.create_router(),
-        calendar.create_router(), offices.create_router(), *flows,
+        announcements.create_router(), knowledge.create_router(), gaps.create_router(), personal_data.create_router(),
+        operators.create_router(), calendar.create_router(), offices.create_router(), *flows,
         stats.create_router(),
     )
     return parent

@@ -1,9 +1,8 @@
 """National coordinators keep the knowledge base in the bot (/faq): topics, questions, answers and
 the ways people ask, in each language; every change is previewed as its readers will see it and
-confirmed, then reaches every process at once; the history undoes a change. /gaps shows what people
-asked that the base did not answer, grouped; one tap adds a group as a way of asking, or starts an
-answer with it. The rules are in
-`bot/services/knowledge/store.py`; what coordinators see, in `bot/views/knowledge_editor.py`."""
+confirmed, then reaches every process at once; the history undoes a change (/gaps, which starts
+answers here, is `gaps.py`). The rules are in `bot/services/knowledge/store.py`; what coordinators
+see, in `bot/views/knowledge_editor.py`."""
 
 from __future__ import annotations
 
@@ -14,12 +13,11 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import SUPPORTED_LANGUAGES, Settings
+from bot.config import SUPPORTED_LANGUAGES
 from bot.db.models import is_row_id
 from bot.filters import ActiveOperator, NotCommand
 from bot.middlewares.access import Requires
@@ -33,20 +31,10 @@ from bot.services.operators import Operator
 from bot.views import knowledge_editor as views
 from bot.views.callbacks import KnowledgeEdit
 from bot.views.knowledge import question_answer
+from bot.handlers.staff.editor import Editing, show
 
 REMOVE_MARK = "-"
 LIMITS = {"title": model.MAX_TITLE_LENGTH, "question": model.MAX_QUESTION_LENGTH, "answer": model.MAX_ANSWER_LENGTH}
-
-
-class Editing(StatesGroup):
-    text = State()  # waiting for a text (data: field, topic, question, language; a new question's wording)
-    confirm = State()  # the preview is shown; Save or Cancel (data: the pending change)
-
-
-async def show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    with suppress(TelegramBadRequest):  # the same screen pressed twice: "message is not modified"
-        await callback.message.edit_text(text, reply_markup=markup)
-    await callback.answer()
 
 
 async def on_faq(message: Message, state: FSMContext, kb: KnowledgeBase, operator: Operator) -> None:
@@ -352,128 +340,6 @@ async def on_undo(callback: CallbackQuery, callback_data: KnowledgeEdit, session
     )
 
 
-# --- /gaps ----------------------------------------------------------------------------------------
-
-async def _gaps_screen(
-    session: AsyncSession, operator: Operator, settings: Settings, kb: KnowledgeBase
-) -> tuple[str, InlineKeyboardMarkup]:
-    found = await gaps.groups(session, operator)
-    after = await gaps.after_answers(session, operator)
-    return views.gaps_text(found, after, kb, operator.language, settings.retention_days), views.gaps_keyboard(found, after)
-
-
-async def on_gaps(
-    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, settings: Settings, kb: KnowledgeBase
-) -> None:
-    await state.clear()
-    text, markup = await _gaps_screen(session, operator, settings, kb)
-    await message.answer(text, reply_markup=markup)
-
-
-async def on_gaps_button(
-    callback: CallbackQuery, state: FSMContext, session: AsyncSession, operator: Operator, settings: Settings, kb: KnowledgeBase
-) -> None:
-    await state.clear()
-    text, markup = await _gaps_screen(session, operator, settings, kb)
-    await show(callback, text, markup)
-
-
-async def _open_group(callback: CallbackQuery, session: AsyncSession, operator: Operator, gap_id: int) -> gaps.Group | None:
-    group = await gaps.group_of(session, operator, gap_id) if is_row_id(gap_id) else None
-    if group is None:
-        await callback.answer(views.gap_gone_text(), show_alert=True)
-    return group
-
-
-async def on_gap_way(callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, kb: KnowledgeBase) -> None:
-    """Which question the group's wording is a way of asking: the answers people saw before asking
-    an operator, then the questions nearest to it."""
-    group = await _open_group(callback, session, operator, callback_data.number)
-    if group is None:
-        return
-    candidates = kb.candidates(group.phrase, limit=6)
-    await show(callback, views.gap_way_text(group), views.gap_way_keyboard(group, candidates, operator.language))
-
-
-async def on_gap_pick(callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, kb: KnowledgeBase) -> None:
-    group = await _open_group(callback, session, operator, callback_data.number)
-    if group is None:
-        return
-    topic = kb.topic(callback_data.topic) if callback_data.topic else None
-    await show(callback, views.gap_way_text(group), views.gap_pick_keyboard(kb, group, topic, operator.language))
-
-
-async def on_gap_add(
-    callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, kb: KnowledgeBase,
-    settings: Settings,
-) -> None:
-    group = await _open_group(callback, session, operator, callback_data.number)
-    if group is None:
-        return
-    question = kb.question(callback_data.topic, callback_data.question)
-    if question is None:
-        await callback.answer(views.refusal_text(store.Refusal.NO_TOPIC), show_alert=True)
-        return
-    try:
-        made = await store.add_way(session, operator, question.topic_id, question.id, group.language, group.phrase)
-    except KnowledgeRefused as refused:
-        await callback.answer(views.refusal_text(refused.reason), show_alert=True)
-        return
-    await gaps.resolve(session, operator, group)
-    text, markup = await _gaps_screen(session, operator, settings, kb)
-    await show(callback, views.gap_added_text(made, group.phrase) + "\n\n" + text, markup)
-
-
-async def on_gap_new(callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, kb: KnowledgeBase) -> None:
-    group = await _open_group(callback, session, operator, callback_data.number)
-    if group is None:
-        return
-    await show(callback, views.gap_topics_text(group), views.gap_topics_keyboard(kb, group, operator.language))
-
-
-async def on_gap_topic(
-    callback: CallbackQuery, callback_data: KnowledgeEdit, state: FSMContext, session: AsyncSession, operator: Operator,
-    kb: KnowledgeBase,
-) -> None:
-    """The group's wording becomes a new question of the topic; its answer is asked for next."""
-    group = await _open_group(callback, session, operator, callback_data.number)
-    if group is None:
-        return
-    if kb.topic(callback_data.topic) is None:
-        await callback.answer(views.refusal_text(store.Refusal.NO_TOPIC), show_alert=True)
-        return
-    wording = group.phrase[: model.MAX_QUESTION_LENGTH]
-    await state.set_state(Editing.text)
-    await state.set_data({
-        "field": "question", "topic": callback_data.topic, "question": "", "language": group.language,
-        "wording": wording, "gap": callback_data.number,
-    })
-    await callback.answer()
-    await callback.message.answer(views.gap_answer_text(wording, group.language))
-
-
-async def on_gap_drop(
-    callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, settings: Settings,
-    kb: KnowledgeBase,
-) -> None:
-    group = await _open_group(callback, session, operator, callback_data.number)
-    if group is None:
-        return
-    await gaps.resolve(session, operator, group)
-    text, markup = await _gaps_screen(session, operator, settings, kb)
-    await show(callback, views.gap_dropped_text() + "\n\n" + text, markup)
-
-
-async def on_gap_seen(
-    callback: CallbackQuery, callback_data: KnowledgeEdit, session: AsyncSession, operator: Operator, settings: Settings,
-    kb: KnowledgeBase,
-) -> None:
-    """An answer after which people asked an operator: set aside (looked at, or not to change)."""
-    await gaps.resolve_answer(session, operator, callback_data.topic, callback_data.question)
-    text, markup = await _gaps_screen(session, operator, settings, kb)
-    await show(callback, views.gap_dropped_text() + "\n\n" + text, markup)
-
-
 def create_router() -> Router:
     router = Router(name="knowledge_editor")
     staff = ActiveOperator()
@@ -482,7 +348,6 @@ def create_router() -> Router:
     router.message.middleware(Requires(Act.EDIT_KNOWLEDGE))
     router.callback_query.middleware(Requires(Act.EDIT_KNOWLEDGE))
     router.message.register(on_faq, Command("faq"), staff)
-    router.message.register(on_gaps, Command("gaps"), staff)
     router.message.register(on_text, StateFilter(Editing.text), staff, NotCommand())
     router.callback_query.filter(staff, KnowledgeEdit.filter())
     router.callback_query.register(on_topics, KnowledgeEdit.filter(F.action == "topics"))
@@ -499,12 +364,4 @@ def create_router() -> Router:
     router.callback_query.register(on_removed, KnowledgeEdit.filter(F.action == "removed"))
     router.callback_query.register(on_history, KnowledgeEdit.filter(F.action == "history"))
     router.callback_query.register(on_undo, KnowledgeEdit.filter(F.action == "undo"))
-    router.callback_query.register(on_gaps_button, KnowledgeEdit.filter(F.action == "gaps"))
-    router.callback_query.register(on_gap_way, KnowledgeEdit.filter(F.action == "gap_way"))
-    router.callback_query.register(on_gap_pick, KnowledgeEdit.filter(F.action == "gap_pick"))
-    router.callback_query.register(on_gap_add, KnowledgeEdit.filter(F.action == "gap_add"))
-    router.callback_query.register(on_gap_new, KnowledgeEdit.filter(F.action == "gap_new"))
-    router.callback_query.register(on_gap_topic, KnowledgeEdit.filter(F.action == "gap_topic"))
-    router.callback_query.register(on_gap_drop, KnowledgeEdit.filter(F.action == "gap_drop"))
-    router.callback_query.register(on_gap_seen, KnowledgeEdit.filter(F.action == "gap_seen"))
     return router
