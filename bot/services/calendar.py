@@ -50,16 +50,10 @@ class WorkingCalendar:
         return not (self.hours.public_holidays and day in public_holidays(day.year))
 
     def next_opening(self, now: datetime) -> datetime | None:
-        """None while the office works at `now`; else when it next opens, in local time."""
-        local = now.astimezone(self.hours.zone)
-        if self.is_working_day(local.date()) and self.hours.opens <= local.time() < self.hours.closes:
-            return None
-        for ahead in range(MAX_DAYS):
-            day = local.date() + timedelta(days=ahead)
-            opening = datetime.combine(day, self.hours.opens, self.hours.zone)
-            if self.is_working_day(day) and opening > local:
-                return opening
-        return None  # no working day at all: the limits then count in plain time
+        """None while the office works at `now`; else when it next opens, in local time: the end
+        of no working time at all from now."""
+        opening = self.deadline(now, timedelta(0))
+        return None if opening == now else opening
 
     def deadline(self, start: datetime, limit: timedelta) -> datetime:
         """The moment `limit` of working time has passed since `start`."""

@@ -109,6 +109,15 @@ async def set_timer(
     await outbox.wake_workers(session)  # a worker asleep until a later timer must look again
 
 
+_PENDING = select(_timers.c.id).where(
+    _timers.c.kind == bindparam("what"), _timers.c.key == bindparam("for_key"), _timers.c.done_at.is_(None)
+)
+
+
+async def is_pending(session: AsyncSession, kind: str, key: str) -> bool:
+    return (await session.execute(_PENDING, {"what": kind, "for_key": key})).first() is not None
+
+
 async def cancel_timer(session: AsyncSession, kind: str, key: str) -> bool:
     """True if a pending timer was cancelled."""
     return (await session.execute(_CANCEL, {"what": kind, "for_key": key})).first() is not None

@@ -59,12 +59,14 @@ async def citizen_says(session: AsyncSession, limits: Limits, citizen_id: int, c
     message_id = await _say(session, ticket.id, "citizen", citizen_id, content)
     if ticket.status is Status.TAKEN and ticket.operator_id is not None:
         await outbox.owe(session, ticket.operator_id, "ticket_message", {"message": message_id})
-        # T3 counts from the first message still unanswered, so later ones do not move it.
-        await timers.set_timer(
-            session, "ticket_unanswered", _timer_key(ticket.id), await limits.due_at_office(session, ticket.office, limits.answer_after),
-            {"ticket": ticket.id},
-            keep_pending=True,
-        )
+        # T3 counts from the first message still unanswered, so later ones do not move it (nor
+        # cost reading the office's calendar).
+        key = _timer_key(ticket.id)
+        if not await timers.is_pending(session, "ticket_unanswered", key):
+            await timers.set_timer(
+                session, "ticket_unanswered", key, await limits.due_at_office(session, ticket.office, limits.answer_after),
+                {"ticket": ticket.id}, keep_pending=True,
+            )
     return ticket
 
 
