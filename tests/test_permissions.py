@@ -16,7 +16,7 @@ from bot.db.engine import create_session_factory
 from bot.services import announcements
 from bot.services.announcements import Audience, AudienceKind, Version
 from bot.services.operators import Role, add_operator, get_operator
-from bot.views.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, TicketAction
+from bot.views.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, SavedReplyUse, TicketAction
 from tests.support.bot import TEST_TOKEN
 from tests.support.database import blocks
 from tests.support.scenarios import join, log_deed, onboard, open_question, run_marathon
@@ -24,7 +24,7 @@ from tests.support.scenarios import join, log_deed, onboard, open_question, run_
 # What is kept about people and their requests; a refused action changes none of it.
 WATCHED = (
     "tickets", "ticket_messages", "operators", "operator_invites", "deeds", "announcements", "audit_log",
-    "marathon_settings", "nominations", "nominees", "deed_kind_limits", "users",
+    "marathon_settings", "nominations", "nominees", "deed_kind_limits", "users", "saved_replies",
 )
 
 REFUSED = {
@@ -118,6 +118,18 @@ async def test_every_action_of_the_table_allows_whom_it_says_and_refuses_everyon
     await walk.refused(forge(removed, TicketAction(action="take", ticket=akmola_ticket).pack()), "Please send /start first.")
     await walk.refused(forge(someone, TicketAction(action="take", ticket=akmola_ticket).pack()), "This button is no longer active.")
     assert f"№{almaty_ticket}" in (await national_op.send(f"/ticket {almaty_ticket}")).text
+
+    # Saved replies and notes on another office's request; keeping another office's replies.
+    not_found = "There is no such request among those of your front-office."
+    for action in ("list", "show", "send", "edit"):
+        await walk.refused(forge(akmola_op, SavedReplyUse(action=action, ticket=almaty_ticket, reply=1).pack()), not_found)
+    await walk.refused(forge(akmola_op, TicketAction(action="note", ticket=almaty_ticket).pack()), not_found)
+    await walk.refused(akmola_op.send(f"/note {almaty_ticket} A note"), not_found)
+    await walk.refused(akmola_coord.send("/replies almaty set hello ru\nЗдравствуйте"), "other_office")
+    await walk.refused(akmola_op.send("/replies set hello ru\nЗдравствуйте"), "not_allowed")
+    await walk.refused(national_op.send("/replies set hello ru\nЗдравствуйте"), "not_allowed")
+    assert "✅" in (await akmola_coord.send("/replies set hello ru\nЗдравствуйте")).text
+    assert "✅" in (await national_coord.send("/replies almaty set hello ru\nЗдравствуйте")).text
 
     # Supervising: a colleague cannot read the History of a request someone else holds; a
     # coordinator of that office and the national office's coordinators can.

@@ -56,6 +56,7 @@ class Deliveries:
             "ticket_refresh": self.refresh_cards,
             "ticket_message": self.relay,
             "ticket_notice": self.send_notice,
+            "ticket_note": self.send_note,
             "deed_review": self.send_deed_review,
             "winners": self.send_winners,
             abuse.BLOCK_NOTICE: self.send_block_notice,
@@ -103,7 +104,9 @@ class Deliveries:
         if not access.may(operator, Act.REQUESTS, (ticket.office,)):
             return texts.moved_card_text(ticket, self.directory, first), None, False
         blocked = await abuse.block_of(session, ticket.citizen_id)
-        return texts.card_text(ticket, self.directory, first, chat_id, blocked), texts.card_keyboard(ticket, chat_id), True
+        earlier = await tickets.earlier_of(session, operator, ticket)
+        text = texts.card_text(ticket, self.directory, first, chat_id, blocked, earlier)
+        return text, texts.card_keyboard(ticket, chat_id), True
 
     async def send_card(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
         ticket = await self._ticket(session, payload["ticket"])
@@ -133,6 +136,8 @@ class Deliveries:
             # Erased while it waited (/forget, /erase): nothing is left to relay. Sending it would
             # fail (no file, no location) and, retried, hold the chat's whole queue for an hour.
             return
+        if said.author == "note":
+            return  # an internal note is for staff (`send_note`), never relayed
         ticket = await self._ticket(session, said.ticket_id)
         if said.author == "citizen" and not await self._still_answering(session, chat_id, ticket):
             # Removed, moved or relieved of the ticket while this waited (a 429, a backlog): what
@@ -148,6 +153,17 @@ class Deliveries:
         if said.author == "citizen":
             for message in sent:
                 await tickets.link(session, chat_id, message.message_id, ticket.id, is_card=False)
+
+    async def send_note(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        """A colleague's internal note, to the operator who holds the request, while they still do."""
+        said = await tickets.get_message(session, payload["message"])
+        if said is None or said.author != "note" or _erased(said):
+            return
+        ticket = await self._ticket(session, said.ticket_id)
+        if not await self._still_answering(session, chat_id, ticket):
+            return
+        async with self._in_language_of(session, chat_id, ticket.language):
+            await bot.send_message(chat_id, texts.note_to_operator(ticket, said))
 
     async def _still_answering(self, session: AsyncSession, chat_id: int, ticket: Ticket) -> bool:
         """Whether the operator of `chat_id` holds the ticket now and may still act on it."""

@@ -42,7 +42,7 @@ class Scope(Enum):
 class Act(StrEnum):
     """Everything the staff do, by what it touches. Each command and button maps to one."""
 
-    REQUESTS = "requests"  # cards, Take, Answer, Transfer, Close, /queue, /my, /ticket
+    REQUESTS = "requests"  # cards, Take, Answer, Transfer, Close, notes, saved replies, /queue, /my, /ticket
     SUPERVISE = "supervise"  # the History of a request another operator holds or held
     EXPORT_REQUESTS = "export_requests"  # /tickets_export
     RECORD = "record"  # /ticket_record: one request's full record, with personal data
@@ -63,6 +63,7 @@ class Act(StrEnum):
     EDIT_KNOWLEDGE = "edit_knowledge"  # /faq: the knowledge base's topics, questions, answers, history
     DAYS_OFF = "days_off"  # /days_off: days an office does not work (regional: their own office's)
     OFFICE_DETAILS = "office_details"  # /office: an office's phone, e-mail, link, address, map pin, hours
+    SAVED_REPLIES = "saved_replies"  # /replies: keeping an office's saved replies (sending them is REQUESTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ TABLE: dict[Act, Reach] = {
     Act.EDIT_KNOWLEDGE: Reach(N, N, N, A),
     Act.DAYS_OFF: Reach(N, N, O, A),
     Act.OFFICE_DETAILS: Reach(N, N, O, A),
+    Act.SAVED_REPLIES: Reach(N, N, O, A),
 }
 del N, O, A
 

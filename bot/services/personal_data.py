@@ -56,6 +56,7 @@ class Action:
     BLOCK = "block"  # a coordinator blocked a request's author (`bot/services/abuse.py`)
     UNBLOCK = "unblock"
     KNOWLEDGE_CHANGED = "knowledge_changed"  # the knowledge base: the text before and after (`knowledge.store`)
+    SAVED_REPLY_CHANGED = "saved_reply_changed"  # an office's saved reply: the text before and after
 
 
 async def audit(

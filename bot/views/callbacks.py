@@ -54,8 +54,18 @@ class ForgetChoice(CallbackData, prefix="forget"):
 class TicketAction(CallbackData, prefix="tk"):
     """An operator's button on a ticket card."""
 
-    action: str  # "take", "reply", "transfer", "close", "history"
+    action: str  # "take", "reply", "transfer", "close", "history", "note", "cancel"
     ticket: int
+
+
+class SavedReplyUse(CallbackData, prefix="sr"):
+    """An operator's saved reply on a request: "list" the usable ones, "show" one (its version in
+    the citizen's language), "send" it, "edit" it (the version in `language`), "cancel"."""
+
+    action: str
+    ticket: int
+    reply: int = 0
+    language: str = ""
 
 
 class TransferTo(CallbackData, prefix="tt"):

@@ -22,7 +22,7 @@ from bot.services.directory import Directory
 from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
 from bot.services.tickets import HELP, Limits, Said, Status, Ticket
-from bot.views.callbacks import RatingChoice, RequestAction, TicketAction, TransferTo
+from bot.views.callbacks import RatingChoice, RequestAction, SavedReplyUse, TicketAction, TransferTo
 from bot.views.common import office_name
 
 CATEGORY_NAMES = {
@@ -174,10 +174,12 @@ def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
 # --- to operators ----------------------------------------------------------------------------------
 
 def card_text(
-    ticket: Ticket, directory: Directory, first: Said | None, for_operator: int, blocked: Block | None = None
+    ticket: Ticket, directory: Directory, first: Said | None, for_operator: int, blocked: Block | None = None,
+    earlier: tuple[list[Ticket], int] = ([], 0),
 ) -> str:
     """A ticket as an operator sees it: what, where, in which language, its state and first message,
-    and whether its author is blocked (`blocked`, the block of `ticket.citizen_id`) and by whom."""
+    whether its author is blocked (`blocked`, the block of `ticket.citizen_id`) and by whom, and the
+    citizen's other requests the operator may see (`earlier`: the newest, and how many in all)."""
     lines = [
         _("📨 <b>Request {number}</b> · {category}").format(number=number(ticket), category=category_name(ticket.category)),
         _("Region: {region} · Language: {language}").format(
@@ -204,7 +206,23 @@ def card_text(
                 name=escape(blocked.blocked_by_name or "?"), time=local_time(blocked.blocked_at, directory)
             )
         )
+    shown, count = earlier
+    if count:
+        lines.extend(["", _("🗂 The citizen's other requests: {count}").format(count=count)])
+        lines.extend(earlier_line(other, directory) for other in shown)
     return "\n".join(lines)
+
+
+def earlier_line(ticket: Ticket, directory: Directory) -> str:
+    """One of the citizen's other requests on a card: tap the number to open it."""
+    if ticket.status is Status.NEW:
+        state = _("🟡 waiting")
+    elif ticket.status is Status.TAKEN:
+        state = _("🔵 in work")
+    else:
+        state = _("⚪️ closed")
+    rating = f" · {ticket.rating} ⭐" if ticket.rating else ""
+    return f"/ticket_{ticket.id} · {local_time(ticket.created_at, directory)} · {category_name(ticket.category)} · {state}{rating}"
 
 
 def moved_card_text(ticket: Ticket, directory: Directory, first: Said | None) -> str:
@@ -238,10 +256,12 @@ def card_keyboard(ticket: Ticket, for_operator: int) -> InlineKeyboardMarkup | N
         builder.button(text=_("↪️ Transfer"), callback_data=TicketAction(action="transfer", ticket=ticket.id))
     elif ticket.status is Status.TAKEN and ticket.operator_id == for_operator:
         builder.button(text=_("💬 Answer this one"), callback_data=TicketAction(action="reply", ticket=ticket.id))
+        builder.button(text=_("⚡ Saved replies"), callback_data=SavedReplyUse(action="list", ticket=ticket.id))
         builder.button(text=_("📜 History"), callback_data=TicketAction(action="history", ticket=ticket.id))
+        builder.button(text=_("📝 Note"), callback_data=TicketAction(action="note", ticket=ticket.id))
         builder.button(text=_("↪️ Transfer"), callback_data=TicketAction(action="transfer", ticket=ticket.id))
         builder.button(text=_("✅ Close"), callback_data=TicketAction(action="close", ticket=ticket.id))
-        builder.adjust(2, 2)
+        builder.adjust(2, 2, 2)
         return builder.as_markup()
     else:
         return None
@@ -264,6 +284,9 @@ def history_text(ticket: Ticket, directory: Directory, messages: list[Said]) -> 
             who = _("Citizen")
         elif said.author == "operator":
             who = _("Operator")
+        elif said.author == "note":
+            # Staff only: the citizen never sees a note, and the history says whose it is.
+            who = _("📝 Internal note, {name}").format(name=escape(said.author_name or "?"))
         else:
             who = _("Note")
         event = said.content.extra.get("event")
@@ -328,6 +351,27 @@ def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         "blocked": _("⛔ Request {number} is closed: a coordinator blocked its citizen. Reason: {reason}"),
     }
     return texts[notice].format(number=number(ticket), office=office, reason=escape(ticket.resolution or ""))
+
+
+def note_prompt(ticket: Ticket) -> str:
+    return _("📝 An internal note on request {number}, for staff only: the citizen does not see it. Write it in one message.").format(
+        number=number(ticket)
+    )
+
+
+def note_added(ticket: Ticket) -> str:
+    return _("📝 The note is added to request {number}. The citizen does not see it.").format(number=number(ticket))
+
+
+def note_to_operator(ticket: Ticket, said: Said) -> str:
+    """A colleague's note, to the operator holding the request. Not linked to the request: a reply
+    to it must not reach the citizen by mistake."""
+    return "\n".join([
+        _("📝 {name} left a note on your request {number} (the citizen does not see it):").format(
+            name=escape(said.author_name or "?"), number=number(ticket)
+        ),
+        content_text(said),
+    ])
 
 
 def already_open_text(ticket_id: int) -> str:

@@ -3,7 +3,7 @@ reaches a database."""
 
 from bot.db.models.base import Base, is_row_id
 from bot.db.models.people import User, FsmState, Operator, OperatorInvite, Block, AuditEntry
-from bot.db.models.tickets import Ticket, TicketMessage, TicketLink
+from bot.db.models.tickets import Ticket, TicketMessage, TicketLink, SavedReply
 from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhoto, DeedTotal, Nomination, Nominee, WinnersAnnouncement, DeedKindLimit
 from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
@@ -36,6 +36,7 @@ __all__ = [
     "OperatorInvite",
     "OutboxMessage",
     "Participant",
+    "SavedReply",
     "SendRate",
     "Ticket",
     "TicketLink",

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import UniqueConstraint
 
 from bot.db.models.base import Base
 
@@ -74,12 +75,14 @@ class Ticket(Base):
 
 
 class TicketMessage(Base):
-    """One message of a ticket's conversation: the citizen's, an operator's, or the bot's note
-    (taken, transferred, closed). Media are kept as Telegram file ids, which the bot can send again."""
+    """One message of a ticket's conversation: the citizen's, an operator's, the bot's record of an
+    event (`system`: transferred, handed back…), or a staff member's internal note (`note`: seen by
+    staff only, never relayed to the citizen). Media are kept as Telegram file ids, which the bot
+    can send again."""
 
     __tablename__ = "ticket_messages"
     __table_args__ = (
-        CheckConstraint("author IN ('citizen', 'operator', 'system')", name="ticket_messages_author_known"),
+        CheckConstraint("author IN ('citizen', 'operator', 'system', 'note')", name="ticket_messages_author_known"),
         Index("ix_ticket_messages_ticket", "ticket_id", "id"),
     )
 
@@ -105,3 +108,19 @@ class TicketLink(Base):
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     ticket_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"))
     is_card: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class SavedReply(Base):
+    """A reply operators insert with a tap: an office's own (`office` a region's slug) or the
+    national office's, which every office may use. `texts` holds a version per language code; the
+    citizen's language picks the version, and a missing one is said, never swapped."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (UniqueConstraint("office", "name", name="saved_replies_name_per_office"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    office: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(32))
+    texts: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -9,10 +9,12 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.filters import CallbackOf, StaffWayIn
-from bot.handlers.staff import announcements, calendar, gaps, knowledge, offices, operators, personal_data, stats
+from bot.handlers.staff import (
+    announcements, calendar, gaps, knowledge, offices, operators, personal_data, saved_replies, stats,
+)
 from bot.views.callbacks import (
-    AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, KnowledgeEdit, StatsPeriod, TicketAction,
-    TransferTo, WinnersChoice,
+    AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, KnowledgeEdit, SavedReplyUse, StatsPeriod,
+    TicketAction, TransferTo, WinnersChoice,
 )
 
 
@@ -26,12 +28,13 @@ def create_router(*flows: Router) -> Router:
     parent.callback_query.filter(
         StaffWayIn(), CallbackOf(
             TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice,
-            StatsPeriod, KnowledgeEdit,
+            StatsPeriod, KnowledgeEdit, SavedReplyUse,
         )
     )
     parent.include_routers(
         announcements.create_router(), knowledge.create_router(), gaps.create_router(), personal_data.create_router(),
-        operators.create_router(), calendar.create_router(), offices.create_router(), *flows,
+        operators.create_router(), calendar.create_router(), offices.create_router(), saved_replies.create_router(),
+        *flows,
         stats.create_router(),
     )
     return parent

@@ -83,6 +83,7 @@ def operator_help(operator: Operator) -> str:
     """What this member of staff can do, as the permission table (`access`) allows it."""
     lines = [
         _("Requests of your front-office come to this chat as cards: press “Take”, then reply to the citizen's messages. /queue: open requests, /my: yours, /ticket and a number: one request, /duty: on or off duty."),
+        _("On a request's card: ⚡ Saved replies (or /r, and /r with a reply's short name, for your current request) and 📝 Note, an internal note the citizen never sees (or /note and its text)."),
         _("/deeds: marathon deeds to review, /stats: statistics."),
     ]
     if operator.role is Role.COORDINATOR:
@@ -92,6 +93,7 @@ def operator_help(operator: Operator) -> str:
         lines.append(_("/block N reason: the front-office stops receiving messages from the author of request №N; /unblock N lifts it."))
         lines.append(_("/days_off: the days your front-office does not work besides weekends and public holidays; the requests' time limits skip them."))
         lines.append(_("/office: your front-office's phone, e-mail, link, address, place on the map and hours, as people see them in 📞 Contacts."))
+        lines.append(_("/replies: your front-office's saved replies in each language, which operators send with one tap."))
     if access.may(operator, Act.AUDIT):
         lines.append(
             _("The national office's coordinators also have /audit (who did what with personal data), /move_operator and the marathon's settings (/marathon_dates, /marathon_limit, /marathon_kind, /nominations).")

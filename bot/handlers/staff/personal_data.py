@@ -121,6 +121,7 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.BLOCK: _("blocked the author of request №{ticket}"),
         Action.UNBLOCK: _("unblocked the author of request №{ticket}"),
         Action.KNOWLEDGE_CHANGED: _("changed the knowledge base (change №{revision} in /faq's history)"),
+        Action.SAVED_REPLY_CHANGED: _("changed the saved reply “{name}” of {office} ({language})"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)

@@ -1,15 +1,16 @@
 """Requests to a person, from the citizen's question to the operator's answer. Citizens
 (`create_router`): a blocked person's refusal (`blocks.py`), "Ask an operator", "My requests" and
 the rating (`requests.py`), the help form (`help_form.py`), and what a person with an open request
-writes. Staff (`create_desk_router`, under the staff router): /block and /unblock, and the desk
-where operators take, answer, transfer and close tickets (`desk.py`)."""
+writes. Staff (`create_desk_router`, under the staff router): /block and /unblock, saved replies
+(`saved_replies.py`), /find (`search.py`), and the desk where operators take, answer, note, transfer and close tickets
+(`desk.py`)."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
 from bot.filters import CallbackOf
-from bot.handlers.tickets import blocks, desk, help_form, requests
+from bot.handlers.tickets import blocks, desk, help_form, requests, saved_replies, search
 from bot.handlers.tickets.help_form import HelpForm
 from bot.handlers.tickets.requests import AskOperator, RatingComment
 from bot.views.callbacks import AskFromAnswer, HelpFormStep, RatingChoice, RequestAction
@@ -31,5 +32,7 @@ def create_router() -> Router:
 
 def create_desk_router() -> Router:
     parent = Router(name="tickets_staff")
-    parent.include_routers(blocks.create_staff_router(), desk.create_router())
+    parent.include_routers(
+        blocks.create_staff_router(), saved_replies.create_router(), search.create_router(), desk.create_router()
+    )
     return parent

@@ -43,6 +43,7 @@ from bot.views.tickets import offices_keyboard, ticket_step_cancel_keyboard
 class Desk(StatesGroup):
     resolution = State()  # closing: the short resolution
     transfer_note = State()  # transferring: the note for the next office
+    note = State()  # an internal note on a request (data: ticket)
 
 
 def refusal(error: TicketError, directory: Directory | None = None) -> str:
@@ -68,7 +69,10 @@ async def send_card(message: Message, ticket: Ticket, directory: Directory, sess
     """A card answered right here (after /ticket, /queue…), linked like the delivered ones."""
     first = await tickets.first_from_citizen(session, ticket.id)
     sent = await message.answer(
-        texts.card_text(ticket, directory, first, operator.telegram_id, await abuse.block_of(session, ticket.citizen_id)),
+        texts.card_text(
+            ticket, directory, first, operator.telegram_id, await abuse.block_of(session, ticket.citizen_id),
+            await tickets.earlier_of(session, operator, ticket),
+        ),
         reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
     )
     await tickets.link(session, operator.telegram_id, sent.message_id, ticket.id, is_card=True)
@@ -99,7 +103,9 @@ async def on_take(
         first = await tickets.first_from_citizen(session, ticket.id)
         with suppress(TelegramBadRequest):
             await card.edit_text(
-                texts.card_text(ticket, directory, first, operator.telegram_id),
+                texts.card_text(
+                    ticket, directory, first, operator.telegram_id, earlier=await tickets.earlier_of(session, operator, ticket)
+                ),
                 reply_markup=texts.card_keyboard(ticket, operator.telegram_id),
             )
         await tickets.link(session, operator.telegram_id, card.message_id, ticket.id, is_card=True)
@@ -209,9 +215,57 @@ async def on_close(
     )
 
 
+async def on_note(
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator
+) -> None:
+    ticket = await ticket_or_refuse(callback, session, operator, callback_data.ticket)
+    if ticket is None:
+        return
+    await state.set_state(Desk.note)
+    await state.update_data(ticket=ticket.id)
+    await callback.answer()
+    await callback.message.answer(texts.note_prompt(ticket), reply_markup=ticket_step_cancel_keyboard(ticket.id))
+
+
+async def on_note_text(message: Message, state: FSMContext, session: AsyncSession, operator: Operator) -> None:
+    if await add_note(message, session, operator, int((await state.get_data())["ticket"]), message.text):
+        await state.clear()
+
+
+async def add_note(message: Message, session: AsyncSession, operator: Operator, ticket_id: int, note: str | None) -> bool:
+    """Add the note, or say why not; False if the note itself must be written again."""
+    if not (note or "").strip() or utf16_length(note or "") > tickets.MAX_STAFF_NOTE_LENGTH:
+        await message.answer(
+            _("Please write the note as text, up to {limit} characters.").format(limit=tickets.MAX_STAFF_NOTE_LENGTH)
+        )
+        return False
+    try:
+        ticket, _note_id = await tickets.add_note(session, operator, ticket_id, note or "")
+    except TicketError as error:
+        await message.answer(refusal(error))
+        return True
+    await message.answer(texts.note_added(ticket))
+    return True
+
+
+async def on_note_command(message: Message, command: CommandObject, session: AsyncSession, operator: Operator) -> None:
+    """/note <text>: a note on the current request; /note <number> <text>: on that one (a
+    coordinator's on a request a colleague holds)."""
+    words = (command.args or "").split(maxsplit=1)
+    ticket_id = operator.current_ticket
+    if words and words[0].lstrip("№").isdigit():
+        ticket_id, words = int(words[0].lstrip("№")), words[1:]
+    if ticket_id is None or not words:
+        await message.answer(
+            _("Send /note and the note's text: it goes on your current request, for staff only. For another request: /note, its number and the text, or 📝 Note on its card.")
+        )
+        return
+    await add_note(message, session, operator, ticket_id, words[0])
+
+
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    """Closing or transferring is called off; the ticket stays as it was."""
-    if await state.get_state() not in (Desk.resolution.state, Desk.transfer_note.state):
+    """Closing, transferring or a note is called off; the ticket stays as it was."""
+    if await state.get_state() not in (Desk.resolution.state, Desk.transfer_note.state, Desk.note.state):
         await callback.answer(_("This button is no longer active."))
         return
     await state.clear()
@@ -361,17 +415,20 @@ def create_router() -> Router:
     router.callback_query.register(on_history, TicketAction.filter(F.action == "history"))
     router.callback_query.register(on_transfer, TicketAction.filter(F.action == "transfer"))
     router.callback_query.register(on_close, TicketAction.filter(F.action == "close"))
+    router.callback_query.register(on_note, TicketAction.filter(F.action == "note"))
     router.callback_query.register(on_cancel, TicketAction.filter(F.action == "cancel"))
     router.callback_query.register(on_transfer_to, TransferTo.filter())
     router.message.register(on_queue, Command("queue"))
     router.message.register(on_mine, Command("my"))
     router.message.register(on_ticket, Command(re.compile(r"ticket(_\d+)?$")))
+    router.message.register(on_note_command, Command("note"))
     router.message.register(on_export, Command("tickets_export"), ActiveOperator(coordinators_only=True))
     # A reply always goes to the ticket it replies to, even in the middle of closing another one.
     router.message.register(on_reply, RepliesToTicket(), NotCommand(), flags={"album": True})
     not_menu = ~AnyMenuButton()
     router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand(), not_menu)
     router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand(), not_menu)
+    router.message.register(on_note_text, StateFilter(Desk.note), NotCommand(), not_menu)
     # In another flow's step (a deed's amount, a reason), a reply is that flow's to take.
     router.message.register(on_other_reply, IsReply(), StateFilter(None), NotCommand())
     router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), not_menu, flags={"album": True})

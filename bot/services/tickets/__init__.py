@@ -32,6 +32,7 @@ from bot.services.tickets.model import (
     MAX_CAPTION_LENGTH,
     MAX_COMMENT_LENGTH,
     MAX_NOTE_LENGTH,
+    MAX_STAFF_NOTE_LENGTH,
     MAX_TEXT_LENGTH,
     NOT_FOUND,
     NOT_YOURS,
@@ -48,7 +49,9 @@ from bot.services.tickets.model import (
     TicketError,
 )
 from bot.services.tickets.reading import (
+    EARLIER_SHOWN,
     cards_in_chat,
+    earlier_of,
     first_from_citizen,
     get_message,
     get_ticket,
@@ -74,6 +77,7 @@ from bot.services.tickets.citizens import (
     rate,
 )
 from bot.services.tickets.operators import (
+    add_note,
     answerable,
     close_by_operator,
     close_for_block,
@@ -91,10 +95,10 @@ from bot.services.tickets.deadlines import (
 )
 
 __all__ = [
-    "ALREADY_OPEN", "CLOSED", "CONTENT_KINDS", "Content", "HELP", "HELP_CATEGORIES", "Limits",
-    "MAX_CAPTION_LENGTH", "MAX_COMMENT_LENGTH", "MAX_NOTE_LENGTH", "MAX_TEXT_LENGTH", "NOT_FOUND",
+    "ALREADY_OPEN", "CLOSED", "CONTENT_KINDS", "EARLIER_SHOWN", "earlier_of", "Content", "HELP", "HELP_CATEGORIES", "Limits",
+    "MAX_CAPTION_LENGTH", "MAX_COMMENT_LENGTH", "MAX_NOTE_LENGTH", "MAX_STAFF_NOTE_LENGTH", "MAX_TEXT_LENGTH", "NOT_FOUND",
     "NOT_YOURS", "NO_OPEN_TICKET", "Notice", "PASSED_ON", "QUESTION", "RECENT_TICKETS", "SAME_OFFICE",
-    "Said", "Status", "TAKEN_BY_OTHER", "Ticket", "TicketError", "answerable", "cards_in_chat",
+    "Said", "Status", "TAKEN_BY_OTHER", "Ticket", "TicketError", "add_note", "answerable", "cards_in_chat",
     "citizen_blocked", "citizen_is_back", "citizen_says", "close_by_citizen", "close_by_operator",
     "close_for_block", "close_for_forgotten", "comment", "first_from_citizen", "get_message",
     "get_ticket", "history", "history_for", "link", "linked_ticket", "make_current", "notify",

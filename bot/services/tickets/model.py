@@ -26,6 +26,7 @@ MAX_TEXT_LENGTH = 3000
 MAX_CAPTION_LENGTH = 800
 MAX_NOTE_LENGTH = 500
 MAX_COMMENT_LENGTH = 1000
+MAX_STAFF_NOTE_LENGTH = 1000  # an internal note on a request, for staff only
 RECENT_TICKETS = 10
 
 QUESTION = "question"
@@ -179,3 +180,4 @@ class Said:
     author_id: int | None
     content: Content
     created_at: datetime
+    author_name: str | None = None  # a member of staff's (notes, in the history)

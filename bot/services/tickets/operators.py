@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access, outbox, timers
 from bot.services.access import Act
-from bot.services.lengths import cut
+from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
 from bot.services.tickets.model import (
-    CLOSED, Content, Limits, MAX_NOTE_LENGTH, Notice, PASSED_ON, SAME_OFFICE, Status, TAKEN_BY_OTHER,
+    CLOSED, Content, Limits, MAX_NOTE_LENGTH, MAX_STAFF_NOTE_LENGTH, Notice, PASSED_ON, SAME_OFFICE, Status, TAKEN_BY_OTHER,
     Ticket, TicketError,
 )
 from bot.services.tickets.owed import (
@@ -52,6 +52,8 @@ async def take(
     for said in await history(session, ticket_id):
         if said.author == "citizen":
             await outbox.owe(session, operator.telegram_id, "ticket_message", {"message": said.id})
+        elif said.author == "note" and said.author_id != operator.telegram_id:
+            await outbox.owe(session, operator.telegram_id, "ticket_note", {"message": said.id})
     current = await get_ticket(session, ticket_id)
     assert current is not None
     return current
@@ -103,6 +105,21 @@ async def make_current(session: AsyncSession, limits: Limits, operator: Operator
     ticket = await _assigned(session, limits, operator, ticket_id)
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     return ticket
+
+
+async def add_note(session: AsyncSession, operator: Operator, ticket_id: int, text: str) -> tuple[Ticket, int]:
+    """An internal note on the request, for staff: on its history, marked as a note, never relayed
+    to the citizen. Anyone who may work on the request may leave one, open or closed; a note by
+    someone other than the request's operator is passed to that operator. Returns the request and
+    the note's id."""
+    text = text.strip()
+    if not text or utf16_length(text) > MAX_STAFF_NOTE_LENGTH:
+        raise ValueError("a note is a text of 1 to MAX_STAFF_NOTE_LENGTH characters")
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    note_id = await _say(session, ticket_id, "note", operator.telegram_id, Content("text", text))
+    if ticket.is_open and ticket.operator_id is not None and ticket.operator_id != operator.telegram_id:
+        await outbox.owe(session, ticket.operator_id, "ticket_note", {"message": note_id})
+    return ticket, note_id
 
 
 _CLOSE = (

@@ -74,10 +74,18 @@ _MINE = (
     .where(_tickets.c.operator_id == bindparam("operator_id"), _tickets.c.status == Status.TAKEN.value)
     .order_by(_tickets.c.id)
 )
-_HISTORY = (
-    select(_messages).where(_messages.c.ticket_id == bindparam("ticket_id")).order_by(_messages.c.id)
+# With the names of the staff who wrote them: a history shows whose each note is.
+_WITH_AUTHOR = _messages.outerjoin(
+    _operators, (_operators.c.telegram_id == _messages.c.author_id) & (_messages.c.author != "citizen")
 )
-_MESSAGE = select(_messages).where(_messages.c.id == bindparam("message_id"))
+_HISTORY = (
+    select(*_messages.c, _operators.c.name.label("author_name")).select_from(_WITH_AUTHOR)
+    .where(_messages.c.ticket_id == bindparam("ticket_id")).order_by(_messages.c.id)
+)
+_MESSAGE = (
+    select(*_messages.c, _operators.c.name.label("author_name")).select_from(_WITH_AUTHOR)
+    .where(_messages.c.id == bindparam("message_id"))
+)
 _FIRST_FROM_CITIZEN = (
     select(_messages).where(_messages.c.ticket_id == bindparam("ticket_id"), _messages.c.author == "citizen")
     .order_by(_messages.c.id).limit(1)

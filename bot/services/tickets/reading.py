@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import is_row_id
@@ -17,8 +17,17 @@ from bot.services.tickets.model import Content, NOT_FOUND, Said, TAKEN_BY_OTHER,
 from bot.services.tickets.queries import (
     _BY_ID, _BY_ID_LOCKED, _BY_ID_UNLESS_LOCKED, _CARDS_IN_CHAT, _FIRST_FROM_CITIZEN, _HISTORY, _LINK,
     _LINKED, _MESSAGE, _MINE, _OF_CITIZEN, _OPEN_OF_CITIZEN, _OPEN_OF_CITIZEN_LOCKED, _QUEUE,
-    _QUEUE_OF_OFFICE,
+    _QUEUE_OF_OFFICE, _TICKET_COLUMNS, _TICKET_FROM, _tickets,
 )
+
+EARLIER_SHOWN = 5  # on a card: the newest of the citizen's other requests
+
+_EARLIER = (
+    select(*_TICKET_COLUMNS, func.count().over().label("all_of_them")).select_from(_TICKET_FROM)
+    .where(_tickets.c.citizen_id == bindparam("citizen_id"), _tickets.c.id != bindparam("ticket_id"))
+    .order_by(_tickets.c.id.desc()).limit(EARLIER_SHOWN)
+)
+_EARLIER_AT_OFFICE = _EARLIER.where(_tickets.c.office == bindparam("office"))
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket | None:
@@ -61,6 +70,21 @@ async def ticket_for(session: AsyncSession, operator: Operator, ticket_id: int, 
     return ticket
 
 
+async def earlier_of(session: AsyncSession, operator: Operator | None, ticket: Ticket) -> tuple[list[Ticket], int]:
+    """The citizen's other requests that `operator` may see (their office's, or every one for the
+    national office), the newest `EARLIER_SHOWN` of them and how many there are: on the card, so an
+    operator knows who writes again."""
+    if ticket.citizen_id is None or not access.may(operator, Act.REQUESTS):
+        return [], 0
+    office = access.own_region(operator, Act.REQUESTS)  # type: ignore[arg-type]
+    values = {"citizen_id": ticket.citizen_id, "ticket_id": ticket.id}
+    if office is None:
+        rows = (await session.execute(_EARLIER, values)).mappings().all()
+    else:
+        rows = (await session.execute(_EARLIER_AT_OFFICE, {**values, "office": office})).mappings().all()
+    return [Ticket.from_row(row) for row in rows], (rows[0]["all_of_them"] if rows else 0)
+
+
 async def history_for(session: AsyncSession, operator: Operator, ticket_id: int) -> tuple[Ticket, list[Said]]:
     """A ticket's whole conversation, for an operator who may work on it and holds it (or it is
     new), or for a coordinator supervising their office; a colleague holding none of these learns
@@ -89,7 +113,7 @@ async def taken_by(session: AsyncSession, operator: Operator) -> list[Ticket]:
 
 def _said(row: Mapping[str, Any]) -> Said:
     content = Content(row["kind"], row["text"], row["file_id"], dict(row["extra"] or {}))
-    return Said(row["id"], row["ticket_id"], row["author"], row["author_id"], content, row["created_at"])
+    return Said(row["id"], row["ticket_id"], row["author"], row["author_id"], content, row["created_at"], row.get("author_name"))
 
 
 async def history(session: AsyncSession, ticket_id: int) -> list[Said]:
