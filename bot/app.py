@@ -39,7 +39,7 @@ from bot.services.knowledge.live import LiveKnowledge
 from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
 from bot.services.personal_data import schedule_retention
-from bot.services.tickets import Limits
+from bot.services.tickets import Limits, use_limits
 from bot.telegram.session import TelegramSession
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ def build_dispatcher(
     i18n = i18n or create_i18n(settings.default_language)
     storage = PostgresStorage(engine)
     knowledge = LiveKnowledge(content.kb)
+    limits = Limits.from_settings(settings, content.directory.service_hours)
+    use_limits(limits)  # for the time limits' timers, which get a session and a payload only
     dispatcher = Dispatcher(
         storage=storage,
         disable_fsm=True,  # registered below, inside the database session
@@ -119,7 +121,7 @@ def build_dispatcher(
         directory=content.directory,
         rules=content.rules,
         i18n=i18n,
-        limits=Limits.from_settings(settings, content.directory.service_hours),
+        limits=limits,
         flood=FloodLimits.from_settings(settings),
     )
     for middleware in outermost_middlewares:

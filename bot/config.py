@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     ticket_remind_after_minutes: float = Field(default=15, gt=0)
     ticket_escalate_after_minutes: float = Field(default=60, gt=0)
     ticket_answer_reminder_minutes: float = Field(default=30, gt=0)
+    # A new request that nobody on duty can take (neither its office nor the national office has
+    # an operator on duty): the coordinators are alerted at once, and again this often while it waits.
+    ticket_nobody_on_duty_repeat_minutes: float = Field(default=30, gt=0)
+    # A citizen who asks an operator this many days after a request of theirs was closed is asked
+    # whether it is about that request (which opens again) or something new; 0: never asked.
+    ticket_reopen_days: float = Field(default=7, ge=0)
     # Announcements go out at this many messages a second: under Telegram's ~30 a second for a bot,
     # with room for the replies people get meanwhile.
     announcement_rate: float = Field(default=25, gt=0, le=30)

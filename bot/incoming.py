@@ -12,15 +12,34 @@ from bot.services.tickets import Content
 
 
 def message_content(message: Message) -> Content | None:
-    """What a message holds, as a ticket keeps it; None for what cannot be passed on (stickers…)."""
+    """What a message holds, as a ticket keeps it (with the author's message id, and its album);
+    None for what Telegram cannot send on (a poll, a dice, a game, a story…)."""
+    content = _content(message)
+    if content is None:
+        return None
+    content.extra["from_message"] = message.message_id
+    if message.media_group_id is not None:
+        content.extra["album"] = message.media_group_id
+    return content
+
+
+def _content(message: Message) -> Content | None:
     if message.text is not None:
         return Content("text", message.text)
     if message.photo:
         return Content("photo", message.caption, message.photo[-1].file_id)
-    if message.document is not None:
-        return Content("document", message.caption, message.document.file_id)
-    if message.voice is not None:
-        return Content("voice", message.caption, message.voice.file_id)
+    # Telegram gives a GIF as an animation and as a document: it goes on as an animation.
+    for kind in ("video", "animation", "document", "audio", "voice", "video_note"):
+        media = getattr(message, kind)
+        if media is not None:
+            return Content(kind, message.caption, media.file_id)
+    if message.sticker is not None:
+        return Content("sticker", None, message.sticker.file_id, {"emoji": message.sticker.emoji or ""})
+    if message.contact is not None:
+        contact = message.contact
+        return Content("contact", extra={
+            "phone_number": contact.phone_number, "first_name": contact.first_name, "last_name": contact.last_name or "",
+        })
     if message.location is not None:
         where = {"latitude": message.location.latitude, "longitude": message.location.longitude}
         return Content("location", extra=where)
@@ -32,7 +51,7 @@ def ticket_content(message: Message) -> tuple[Content, None] | tuple[None, str]:
     passed on)."""
     content = message_content(message)
     if content is None:
-        return None, _("An operator can receive text, photos, documents, voice messages and locations. Please send one of those.")
+        return None, _("An operator can receive text, photos, videos, GIFs, documents, audio and voice messages, video messages, stickers, contacts and locations; this kind of message cannot be passed on. Please send one of those.")
     if content.too_long:  # counted as Telegram counts, with room for what the bot adds when relaying
         length = utf16_length(content.text or "")
         if content.kind == "text":

@@ -84,6 +84,7 @@ async def test_a_new_request_counts_too(citizen, operator, engine, t, api):
     await emma.press(t("en", "Yes, close it"))
 
     await emma.tap(t("en", "Ask an operator"))
+    await emma.press(t("en", "🆕 Something new"))  # (a request of hers was closed a moment ago)
     refused = await emma.send("One more question")
     assert t("en", SLOW_DOWN).format(limit=20) in refused.text
     async with engine.connect() as conn:
@@ -273,8 +274,9 @@ async def test_a_block_through_a_closed_request_stops_a_question_already_being_w
     await aigerim.tap(t("kk", "My requests"))
     await aigerim.press(t("kk", "✖️ Close request {number}").format(number=f"№{number}"))
     await aigerim.press(t("kk", "Yes, close it"))
-    prompt = await aigerim.tap(t("kk", "Ask an operator"))  # the prompt is shown before the block
-    assert prompt.last.buttons
+    await aigerim.tap(t("kk", "Ask an operator"))
+    prompt = await aigerim.press(t("kk", "🆕 Something new"))  # the prompt is shown before the block
+    assert prompt.sent[-1].buttons
 
     done = await coordinator.send(f"/block {number} Жарнама")
     assert "Their open request" not in done.text, "nothing was open to close"

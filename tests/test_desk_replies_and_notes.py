@@ -189,3 +189,58 @@ async def test_internal_notes_reach_staff_and_never_the_citizen(citizen, operato
         (akmola.id, "Called her daughter: she will bring the medicine on Monday."),
         (coordinator.id, "Перезвоните ей в понедельник."),
     ]
+
+    # Erased (anonymised), the request takes no more notes: nothing would erase them.
+    await coordinator.send(f"/erase {number}")
+    await coordinator.press(t("ru", "🗑 Yes, erase"))
+    refused = await coordinator.send(f"/note {number} Ещё одна заметка")
+    assert refused.text == t("ru", "Request №{number} is already closed.").format(number=number)
+    async with engine.connect() as conn:
+        left = await conn.scalar(text("SELECT count(*) FROM ticket_messages WHERE ticket_id = :n AND text IS NOT NULL"), {"n": number})
+    assert left == 0
+
+
+async def test_a_note_written_as_a_reply_to_the_requests_card_stays_a_note(citizen, operator, engine, t, settled):
+    akmola = await operator("akmola", "en", "Nurlan")
+    aigerim = await citizen("kk")
+    number = await taken_question(aigerim, akmola, "kk", "en", t, "Сұрағым бар")
+    card = (await akmola.send(f"/ticket {number}")).last
+    await akmola.press(t("en", "📝 Note"), card)
+    added = await akmola.send("She is deaf: write, do not call.", reply_to=card)
+    assert added.text == t("en", "📝 The note is added to request {number}. The citizen does not see it.").format(number=f"№{number}")
+    await akmola.press(t("en", "↩️ Hand back to the queue"), card)
+    await akmola.send("Calls only after 18:00.", reply_to=card)
+    await settled()
+    said_to_citizen = "\n".join(citizen_texts(aigerim))
+    assert "deaf" not in said_to_citizen and "18:00" not in said_to_citizen
+    # With a current request, "/note 3 bags delivered" is a note on it, not on request №3.
+    other = await taken_question(await citizen("ru"), akmola, "ru", "en", t, "Другой вопрос")
+    await akmola.send("/note 3 bags delivered")
+    async with engine.connect() as conn:
+        where = await conn.scalar(text("SELECT ticket_id FROM ticket_messages WHERE text = '3 bags delivered'"))
+    assert where == other
+    assert "№" in (await akmola.send("/note ² x")).text  # not a number: the usage, not an error
+
+
+async def test_a_saved_reply_changed_after_it_was_shown_is_not_sent_unread(citizen, operator, engine, t, settled):
+    coordinator = await operator("akmola", "en", "Saule", coordinator=True)
+    akmola = await operator("akmola", "en", "Nurlan")
+    await coordinator.send("/replies set hours ru\nМы работаем с 9 до 18.")
+    dmitry = await citizen("ru")
+    await taken_question(dmitry, akmola, "ru", "en", t, "Когда вы работаете?")
+    ready = await akmola.send("/r hours")
+    await coordinator.send("/replies set hours ru\nМы работаем с 10 до 19, в субботу до 14.")
+    refused = await akmola.press(t("en", "📨 Send"), ready.last)
+    assert refused.answer["text"] == t("en", "This saved reply has changed since it was shown. Open the list again.")
+    await settled()
+    assert not any("с 9 до 18" in said or "с 10 до 19" in said for said in citizen_texts(dmitry))
+    again = await akmola.send("/r hours")
+    await akmola.press(t("en", "📨 Send"), again.last)
+    await dmitry.receive("с 10 до 19")
+    # Three long versions still fit the coordinator's screen (each shown cut), and are all kept.
+    for language in ("kk", "ru", "en"):
+        saved = await coordinator.send(f"/replies set long {language}\n" + "ж" * 2900)
+        assert "✅" in saved.text
+    async with engine.connect() as conn:
+        texts = await conn.scalar(text("SELECT texts FROM saved_replies WHERE name = 'long'"))
+    assert sorted(texts) == ["en", "kk", "ru"] and all(len(v) == 2900 for v in texts.values())

@@ -16,7 +16,9 @@ from bot.db.engine import create_session_factory
 from bot.services import announcements
 from bot.services.announcements import Audience, AudienceKind, Version
 from bot.services.operators import Role, add_operator, get_operator
-from bot.views.callbacks import AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, SavedReplyUse, TicketAction
+from bot.views.callbacks import (
+    AnnouncementControl, AnnouncementStep, DeedReview, DeskView, EraseChoice, SavedReplyUse, TicketAction,
+)
 from tests.support.bot import TEST_TOKEN
 from tests.support.database import blocks
 from tests.support.scenarios import join, log_deed, onboard, open_question, run_marathon
@@ -124,12 +126,17 @@ async def test_every_action_of_the_table_allows_whom_it_says_and_refuses_everyon
     for action in ("list", "show", "send", "edit"):
         await walk.refused(forge(akmola_op, SavedReplyUse(action=action, ticket=almaty_ticket, reply=1).pack()), not_found)
     await walk.refused(forge(akmola_op, TicketAction(action="note", ticket=almaty_ticket).pack()), not_found)
-    await walk.refused(akmola_op.send(f"/note {almaty_ticket} A note"), not_found)
+    await walk.refused(akmola_op.send(f"/note №{almaty_ticket} A note"), not_found)
     await walk.refused(akmola_coord.send("/replies almaty set hello ru\nЗдравствуйте"), "other_office")
     await walk.refused(akmola_op.send("/replies set hello ru\nЗдравствуйте"), "not_allowed")
     await walk.refused(national_op.send("/replies set hello ru\nЗдравствуйте"), "not_allowed")
     assert "✅" in (await akmola_coord.send("/replies set hello ru\nЗдравствуйте")).text
     assert "✅" in (await national_coord.send("/replies almaty set hello ru\nЗдравствуйте")).text
+    await walk.refused(akmola_op.send("/desk"), "not_allowed")
+    await walk.refused(forge(akmola_coord, DeskView(action="to", ticket=almaty_ticket, operator=almaty_op.id).pack()), not_found)
+    await walk.refused(forge(akmola_coord, DeskView(action="pick", ticket=almaty_ticket).pack()), not_found)
+    assert "Almaty operator" not in (await akmola_coord.send("/desk")).text
+    assert "Almaty operator" in (await national_coord.send("/desk")).text
 
     # Supervising: a colleague cannot read the History of a request someone else holds; a
     # coordinator of that office and the national office's coordinators can.

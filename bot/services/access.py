@@ -64,6 +64,7 @@ class Act(StrEnum):
     DAYS_OFF = "days_off"  # /days_off: days an office does not work (regional: their own office's)
     OFFICE_DETAILS = "office_details"  # /office: an office's phone, e-mail, link, address, map pin, hours
     SAVED_REPLIES = "saved_replies"  # /replies: keeping an office's saved replies (sending them is REQUESTS)
+    WORKLOAD = "workload"  # /desk: requests waiting and held per operator, and reassigning one
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ TABLE: dict[Act, Reach] = {
     Act.DAYS_OFF: Reach(N, N, O, A),
     Act.OFFICE_DETAILS: Reach(N, N, O, A),
     Act.SAVED_REPLIES: Reach(N, N, O, A),
+    Act.WORKLOAD: Reach(N, N, O, A),
 }
 del N, O, A
 

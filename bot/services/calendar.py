@@ -55,6 +55,27 @@ class WorkingCalendar:
         opening = self.deadline(now, timedelta(0))
         return None if opening == now else opening
 
+    def windows(self, now: datetime, length: timedelta, count: int) -> list[tuple[datetime, datetime]]:
+        """The next `count` windows of `length` within working time that have not begun yet (local
+        time): each working day's hours cut from the opening, the last one shorter if need be."""
+        zone = self.hours.zone
+        found: list[tuple[datetime, datetime]] = []
+        day = now.astimezone(zone).date()
+        for _ in range(MAX_DAYS):
+            if self.is_working_day(day):
+                start = datetime.combine(day, self.hours.opens, zone)
+                closes = datetime.combine(day, self.hours.closes, zone) if self.hours.closes != time.max else (
+                    datetime.combine(day + timedelta(days=1), time(0), zone)
+                )
+                while start < closes and len(found) < count:
+                    if start >= now:
+                        found.append((start, min(start + length, closes)))
+                    start += length
+            if len(found) >= count:
+                break
+            day += timedelta(days=1)
+        return found
+
     def deadline(self, start: datetime, limit: timedelta) -> datetime:
         """The moment `limit` of working time has passed since `start`."""
         zone = self.hours.zone

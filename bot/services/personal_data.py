@@ -118,6 +118,11 @@ _ERASE_MESSAGES = text(
     WHERE ticket_id = ANY(CAST(:ids AS bigint[]))
     """
 )
+# Where the messages were delivered: with the words gone, no edit will follow them.
+_COPIES = text(
+    "DELETE FROM ticket_message_copies WHERE ticket_message_id IN"
+    " (SELECT id FROM ticket_messages WHERE ticket_id = ANY(CAST(:ids AS bigint[])))"
+)
 _CITIZENS_LINKS = text("DELETE FROM ticket_links WHERE ticket_id = ANY(CAST(:ids AS bigint[])) AND chat_id = ANY(CAST(:people AS bigint[]))")
 _TICKETS_OF = select(_tickets.c.id).where(_tickets.c.citizen_id == bindparam("person", type_=BigInteger))
 
@@ -126,6 +131,7 @@ async def _erase_tickets(session: AsyncSession, ticket_ids: list[int], citizen_i
     if not ticket_ids:
         return
     await session.execute(_CITIZENS_LINKS, {"ids": ticket_ids, "people": citizen_ids})
+    await session.execute(_COPIES, {"ids": ticket_ids})
     await session.execute(_ERASE_MESSAGES, {"ids": ticket_ids})
     await session.execute(_ERASE_TICKETS, {"ids": ticket_ids, "keep": list(ANONYMOUS_DETAILS)})
 
@@ -137,6 +143,7 @@ _ERASE_TRACES = (
     text("DELETE FROM timers WHERE payload ->> 'chat_id' = CAST(CAST(:person AS bigint) AS text)"),
     text("DELETE FROM announcement_recipients WHERE telegram_id = :person"),
     text("DELETE FROM ticket_links WHERE chat_id = :person"),
+    text("DELETE FROM ticket_message_copies WHERE chat_id = :person"),
     # A block outlives /forget (or erasing would lift it), but without its reason's words.
     text("UPDATE blocks SET reason = NULL WHERE telegram_id = :person"),
     text("DELETE FROM fsm_states WHERE key LIKE '%:' || CAST(CAST(:person AS bigint) AS text) || ':%' OR key LIKE '%:' || CAST(CAST(:person AS bigint) AS text)"),

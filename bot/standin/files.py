@@ -116,6 +116,25 @@ class Files:
                 "mime_type": stored.mime_type or "audio/ogg", "file_size": len(stored.content)}
 
     @staticmethod
+    def _media(kind: str, stored: StoredFile) -> dict:
+        """The Bot API object of a video, video note, audio, animation (GIF) or sticker file."""
+        media: dict[str, Any] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                                 "file_size": len(stored.content)}
+        if kind in ("video", "animation"):
+            media.update(width=640, height=360, duration=5, mime_type=stored.mime_type or "video/mp4")
+        elif kind == "video_note":
+            media.update(length=240, duration=5)  # round, no name or type
+        elif kind == "audio":
+            media.update(duration=120, mime_type=stored.mime_type or "audio/mpeg")
+        elif kind == "sticker":
+            media.update(type="regular", width=512, height=512, is_animated=False, is_video=False, emoji="👍")
+        else:
+            raise ValueError(f"not a media kind: {kind}")
+        if kind in ("video", "audio", "animation") and stored.name:
+            media["file_name"] = stored.name
+        return media
+
+    @staticmethod
     def _document(stored: StoredFile) -> dict:
         document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.content)}
         if stored.name:

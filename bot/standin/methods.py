@@ -11,6 +11,10 @@ from bot.standin.html import EntityParseError, parse_html, utf16_length
 from bot.standin.limits import MAX_ALBUM, MAX_CALLBACK_ANSWER, MAX_CALLBACK_DATA, MAX_CAPTION, MAX_TEXT
 from bot.standin.model import BotApiError, ChatMessage, NOT_MODIFIED, Person, bad_request
 
+# Files sent by their own methods (sendVideo…), each with its Bot API object in the message.
+MEDIA_KINDS = ("video", "video_note", "audio", "animation", "sticker")
+NO_CAPTION = ("video_note", "sticker")
+
 
 class Methods:
     """The bot's side of the stand-in: one `_api_<method>` each, and the checks they share."""
@@ -165,6 +169,13 @@ class Methods:
         elif key == "voice":
             stored = self._file_param(params, uploads, key, "voice.ogg", "audio/ogg")
             fields = {"extra": {"voice": self._voice(stored)}}
+        elif key in MEDIA_KINDS:
+            stored = self._file_param(params, uploads, key, key, "application/octet-stream")
+            fields = {"extra": {key: self._media(key, stored)}}
+            if key == "animation":  # Telegram gives a GIF as a document too
+                fields["document"] = self._document(stored)
+            if key in NO_CAPTION:  # (the methods take none; one sent anyway is dropped)
+                caption, entities, html = None, [], None
         else:
             stored = self._file_param(params, uploads, key, "document", "application/octet-stream")
             fields = {"document": self._document(stored)}
@@ -190,10 +201,12 @@ class Methods:
             raise bad_request("too many messages to send as an album")
         kinds = [item.get("type") for item in media]
         for kind in kinds:
-            if kind not in ("photo", "document"):  # (the stand-in has no videos or audio)
+            if kind not in ("photo", "video", "document", "audio"):
                 raise bad_request(f"can't parse InputMedia: unsupported media type \"{kind}\"")
         if "document" in kinds and set(kinds) != {"document"}:
             raise bad_request("document can't be mixed with other media types")
+        if "audio" in kinds and set(kinds) != {"audio"}:
+            raise bad_request("audio can't be mixed with other media types")
         items = []
         for item in media:
             caption, entities, html = (None, [], None)
@@ -201,6 +214,10 @@ class Methods:
                 caption, entities, html = self._formatted(str(item["caption"]), item, caption=True)
             if item["type"] == "photo":
                 fields: dict[str, Any] = {"photo": self._photo_param({"photo": item.get("media")}, uploads)}
+            elif item["type"] in ("video", "audio"):
+                kind = item["type"]
+                stored = self._file_param({kind: item.get("media")}, uploads, kind, kind, "application/octet-stream")
+                fields = {"extra": {kind: self._media(kind, stored)}}
             else:
                 stored = self._file_param({"document": item.get("media")}, uploads, "document", "document", "application/octet-stream")
                 fields = {"document": self._document(stored)}
@@ -211,9 +228,10 @@ class Methods:
         group = {"media_group_id": str(next(self._media_groups))} if len(items) > 1 else {}
         sent = []
         for caption, entities, html, fields in items:
+            extra = {**group, **fields.pop("extra", {})}
             message = self._new_message(
                 person.id, from_bot=True, caption=caption, entities=entities, html=html,
-                reply_to=reply_to, extra=dict(group), **fields,
+                reply_to=reply_to, extra=extra, **fields,
             )
             await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
             sent.append(self.message_api(message))
@@ -227,6 +245,34 @@ class Methods:
 
     async def _api_sendvoice(self, params: dict, uploads: dict) -> dict:
         return await self._send_file(params, uploads, "voice")
+
+    async def _api_sendvideo(self, params: dict, uploads: dict) -> dict:
+        return await self._send_file(params, uploads, "video")
+
+    async def _api_sendvideonote(self, params: dict, uploads: dict) -> dict:
+        return await self._send_file(params, uploads, "video_note")
+
+    async def _api_sendaudio(self, params: dict, uploads: dict) -> dict:
+        return await self._send_file(params, uploads, "audio")
+
+    async def _api_sendanimation(self, params: dict, uploads: dict) -> dict:
+        return await self._send_file(params, uploads, "animation")
+
+    async def _api_sendsticker(self, params: dict, uploads: dict) -> dict:
+        return await self._send_file(params, uploads, "sticker")
+
+    async def _api_sendcontact(self, params: dict, uploads: dict) -> dict:
+        """A contact card: Telegram requires a phone number and a first name."""
+        person = self._target(params)
+        phone, first_name = str(params.get("phone_number") or ""), str(params.get("first_name") or "")
+        if not phone.strip() or not first_name.strip():
+            raise bad_request("phone number and first name must be non-empty")
+        contact = {"phone_number": phone, "first_name": first_name}
+        if params.get("last_name"):
+            contact["last_name"] = str(params["last_name"])
+        message = self._new_message(person.id, from_bot=True, extra={"contact": contact})
+        await self._notify("message", {"chat_id": person.id, "message_id": message.message_id})
+        return self.message_api(message)
 
     async def _api_sendlocation(self, params: dict, uploads: dict) -> dict:
         person = self._target(params)

@@ -171,6 +171,35 @@ class People:
         message = self._new_message(user_id, from_bot=False, extra={"voice": self._voice(stored)})
         return await self._push_update("message", self.message_api(message)), message
 
+    async def send_file(
+        self, user_id: int, kind: str, content: bytes, name: str | None = None, mime_type: str | None = None,
+        caption: str | None = None, media_group_id: str | None = None, reply_to: int | None = None,
+    ) -> tuple[int, ChatMessage]:
+        """The person sends a video, a round video message, an audio file, a GIF or a sticker (a
+        new file each time). Video messages and stickers carry no caption in Telegram's apps."""
+        self.person(user_id)
+        stored = self._store_file(content, name or kind, mime_type or "application/octet-stream")
+        extra: dict[str, Any] = {kind: self._media(kind, stored)}
+        if media_group_id is not None:
+            extra["media_group_id"] = media_group_id
+        fields: dict[str, Any] = {"document": self._document(stored)} if kind == "animation" else {}
+        message = self._new_message(
+            user_id, from_bot=False, caption=None if kind in ("video_note", "sticker") else caption, extra=extra,
+            reply_to=reply_to, **fields,
+        )
+        return await self._push_update("message", self.message_api(message)), message
+
+    def new_album_id(self) -> str:
+        return str(next(self._media_groups))
+
+    async def edit_caption(self, user_id: int, message: ChatMessage, caption: str) -> int | None:
+        """The person changes the caption of a photo or file they sent (an `edited_message`)."""
+        if message.from_bot or message.chat_id != user_id or message.text is not None or message.deleted:
+            raise ValueError("a person edits only the captions of their own media")
+        message.caption = caption
+        message.edit_date = int(time.time())
+        return await self._push_update("edited_message", self.message_api(message))
+
     async def send_document(
         self, user_id: int, content: bytes, name: str, mime_type: str, caption: str | None = None
     ) -> tuple[int, ChatMessage]:

@@ -54,7 +54,7 @@ class ForgetChoice(CallbackData, prefix="forget"):
 class TicketAction(CallbackData, prefix="tk"):
     """An operator's button on a ticket card."""
 
-    action: str  # "take", "reply", "transfer", "close", "history", "note", "cancel"
+    action: str  # "take", "reply", "transfer", "close", "history", "note", "hand_back", "open", "cancel"
     ticket: int
 
 
@@ -66,6 +66,31 @@ class SavedReplyUse(CallbackData, prefix="sr"):
     ticket: int
     reply: int = 0
     language: str = ""
+    shown: int = 0  # "send": a checksum of the text shown, so a text changed since is not sent unread
+
+
+class DutyChoice(CallbackData, prefix="dt"):
+    """Going off duty with requests in hand: keep them, or hand them back to the office's queue.
+    `held`: a checksum of the requests asked about; pressed when they are no longer the same (an
+    old question), the button does nothing."""
+
+    hand_back: bool
+    held: int = 0
+
+
+class DeskView(CallbackData, prefix="dk"):
+    """/desk: "held" lists the requests `operator` holds (0: those waiting), "pick" offers who may
+    be given `ticket`, "to" gives it to `operator`, "back" shows the desk again."""
+
+    action: str
+    operator: int = 0
+    ticket: int = 0
+
+
+class CallWindow(CallbackData, prefix="cw"):
+    """"Call me back": the window the citizen chose, by its start (Unix time)."""
+
+    start: int
 
 
 class TransferTo(CallbackData, prefix="tt"):
@@ -78,7 +103,8 @@ class TransferTo(CallbackData, prefix="tt"):
 class RequestAction(CallbackData, prefix="rq"):
     """A citizen's button about their own requests."""
 
-    action: str  # "ask" (start a question: answers sent before AskFromAnswer), "close", "close_yes", "close_no", "cancel"
+    action: str  # "ask" (start a question: answers sent before AskFromAnswer), "close", "close_yes", "close_no", "cancel",
+    # "about" (a new question is about the request closed lately, `ticket`; 0: something new)
     ticket: int = 0
 
 

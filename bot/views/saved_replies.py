@@ -3,6 +3,7 @@ missing in the citizen's language), and /replies, where coordinators keep an off
 
 from __future__ import annotations
 
+import zlib
 from html import escape
 
 from aiogram.types import InlineKeyboardMarkup
@@ -12,10 +13,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.directory import Directory
+from bot.services.lengths import cut
 from bot.services.saved_replies import MOST_PER_OFFICE, Problem, SavedReply
 from bot.services.tickets import MAX_TEXT_LENGTH, Ticket
 from bot.views.callbacks import SavedReplyUse
 from bot.views.common import office_name
+
+
+def checksum(text: str) -> int:
+    """Of a text shown to an operator: a Send sends it only if it still reads so."""
+    return zlib.crc32(text.encode())
 
 
 def language_name(code: str) -> str:
@@ -23,6 +30,9 @@ def language_name(code: str) -> str:
 
 
 # --- on a request (operators) ---------------------------------------------------------------------------
+
+SHOWN_LENGTH = 1200  # of each version on /replies' screens, in UTF-16 units
+
 
 def choose_text(ticket: Ticket, replies: list[SavedReply], directory: Directory) -> str:
     if not replies:
@@ -56,7 +66,10 @@ def ready_text(ticket: Ticket, reply: SavedReply) -> str:
 
 def ready_keyboard(ticket: Ticket, reply: SavedReply) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("📨 Send"), callback_data=SavedReplyUse(action="send", ticket=ticket.id, reply=reply.id))
+    builder.button(
+        text=_("📨 Send"),
+        callback_data=SavedReplyUse(action="send", ticket=ticket.id, reply=reply.id, shown=checksum(reply.texts[ticket.language])),
+    )
     builder.button(
         text=_("✏️ Edit first"),
         callback_data=SavedReplyUse(action="edit", ticket=ticket.id, reply=reply.id, language=ticket.language),
@@ -129,7 +142,8 @@ def one_text(office: str, reply: SavedReply, directory: Directory) -> str:
     lines = [_("<b>“{name}”</b> of {office}").format(name=escape(reply.name), office=escape(office_name(directory, office)))]
     for code in SUPPORTED_LANGUAGES:
         text = reply.text_in(code)
-        lines.extend(["", f"<b>{language_name(code)}</b>", escape(text) if text else _("⚠️ no version yet")])
+        # Each version up to a third of a message: three long ones still fit in one.
+        lines.extend(["", f"<b>{language_name(code)}</b>", escape(cut(text, SHOWN_LENGTH)) if text else _("⚠️ no version yet")])
     return "\n".join(lines)
 
 

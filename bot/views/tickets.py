@@ -18,11 +18,11 @@ from babel.dates import format_datetime
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services.abuse import Block
 from bot.services.calendar import WorkingCalendar
-from bot.services.directory import Directory
+from bot.services.directory import NATIONAL, Directory
 from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
-from bot.services.tickets import HELP, Limits, Said, Status, Ticket
-from bot.views.callbacks import RatingChoice, RequestAction, SavedReplyUse, TicketAction, TransferTo
+from bot.services.tickets import CALLBACK, HELP, Limits, Said, Status, Ticket
+from bot.views.callbacks import CallWindow, RatingChoice, RequestAction, SavedReplyUse, TicketAction, TransferTo
 from bot.views.common import office_name
 
 CATEGORY_NAMES = {
@@ -33,6 +33,13 @@ CATEGORY_NAMES = {
     "ecology": N_("Clean-up, ecology"),
     "emergency": N_("An emergency"),
     "other": N_("Other help"),
+    "callback": N_("A call back"),
+}
+CALL_BUTTONS = {"called": N_("📞 Called"), "no_answer": N_("📵 No answer"), "reached": N_("✅ Reached")}
+CALL_OUTCOME_NAMES = {
+    "called": N_("📞 called"),
+    "no_answer": N_("📵 no answer, to call again"),
+    "reached": N_("✅ reached, talked"),
 }
 # The help form's answers, as the card and the summary label them.
 HELP_FIELDS = {"need": N_("What is needed"), "place": N_("Where"), "when": N_("When")}
@@ -60,15 +67,28 @@ def content_text(said: Said, limit: int | None = None) -> str:
     """A message of the ticket as text: its words, or what it was (a photo…) and its caption;
     cut to `limit` UTF-16 units before escaping, so no HTML entity is cut in half."""
     content = said.content
-    labels = {"photo": _("[photo]"), "document": _("[document]"), "voice": _("[voice message]"),
-              "location": _("[location]")}
+    labels = {
+        "photo": _("[photo]"), "video": _("[video]"), "animation": _("[GIF]"), "document": _("[document]"),
+        "audio": _("[audio]"), "voice": _("[voice message]"), "video_note": _("[video message]"),
+        "sticker": _("[sticker]"), "contact": _("[contact]"), "location": _("[location]"),
+    }
     words = content.text or ""
+    if content.kind == "sticker":
+        words = content.extra.get("emoji") or ""
+    elif content.kind == "contact":
+        words = " ".join(filter(None, (content.extra.get("first_name"), content.extra.get("last_name"),
+                                       content.extra.get("phone_number"))))
     if limit is not None:
         words = cut(words, limit)
-    words = escape(words)
+    words = (escape(words) + edited_mark(said)).strip()
     if content.kind == "text":
         return words
     return f"{labels[content.kind]} {words}".strip()
+
+
+def edited_mark(said: Said) -> str:
+    """After the words of a message its author changed since it was relayed."""
+    return " " + _("✏️ (edited)") if said.content.extra.get("edited_at") else ""
 
 
 def status_for_citizen(ticket: Ticket) -> str:
@@ -97,13 +117,35 @@ def expected_answer(ticket: Ticket, directory: Directory, limits: Limits, calend
 # --- to the citizen --------------------------------------------------------------------------------
 
 def opened_text(ticket: Ticket, directory: Directory, limits: Limits, calendar: WorkingCalendar, now: datetime) -> str:
+    registered = _("✅ Your request {number} is registered and passed to the front-office of {office}.").format(
+        number=number(ticket), office=escape(office_name(directory, ticket.office))
+    )
+    if ticket.kind == CALLBACK:
+        return "\n\n".join([
+            registered,
+            _("📞 An operator will call you at {phone} in the window you chose: {window} (Astana time).").format(
+                phone=escape(ticket.phone or ""), window=call_window(ticket, directory)
+            ),
+            _("Anything you write here now is added to this request. To see or close it: 📋 My requests."),
+        ])
     return "\n\n".join([
-        _("✅ Your request {number} is registered and passed to the front-office of {office}.").format(
-            number=number(ticket), office=escape(office_name(directory, ticket.office))
-        ),
+        registered,
         expected_answer(ticket, directory, limits, calendar, now),
         _("Anything you write here now is added to this request. To see or close it: 📋 My requests."),
     ])
+
+
+def window_text(start: datetime, end: datetime, directory: Directory) -> str:
+    """A time window as the offices tell it: "8 December, 14:00–16:00" (Astana time)."""
+    zone = directory.service_hours.zone
+    return f"{local_time(start, directory)}–{end.astimezone(zone):%H:%M}"
+
+
+def call_window(ticket: Ticket, directory: Directory) -> str:
+    details = ticket.details
+    if not details.get("window_from") or not details.get("window_to"):
+        return "—"
+    return window_text(datetime.fromisoformat(details["window_from"]), datetime.fromisoformat(details["window_to"]), directory)
 
 
 def signature(directory: Directory, slug: str) -> str:
@@ -159,6 +201,15 @@ def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         return _("↪️ Your request {number} has been passed to the front-office of {office}.").format(
             number=number(ticket), office=office
         )
+    if notice == "reopened":
+        if ticket.status is Status.TAKEN:
+            return _("🔁 Your request {number} is open again, and your message is with the operator who answered it before.").format(
+                number=number(ticket))
+        return _("🔁 Your request {number} is open again and passed to the front-office of {office}: an operator will answer here.").format(
+            number=number(ticket), office=office)
+    if notice == "call_missed":
+        return _("📵 An operator of {office} called you about request {number} but could not reach you. They will call again; you can also write here.").format(
+            office=office, number=number(ticket))
     if notice == "unconfirmed":
         return _("⚠️ Your last message for request {number} may not have reached the operator: the connection broke before Telegram confirmed it. If it matters, please send it again.").format(
             number=number(ticket)
@@ -195,6 +246,9 @@ def card_text(
         )
         if ticket.phone:
             lines.append(_("Phone: {phone}").format(phone=escape(ticket.phone)))
+    if ticket.kind == CALLBACK:
+        lines.append(_("📞 Call back: {phone}, in the window {window} (Astana time)").format(
+            phone=escape(ticket.phone or "—"), window=call_window(ticket, directory)))
     if first is not None and (ticket.kind != HELP or first.content.kind != "text"):
         lines.extend(["", content_text(first, PREVIEW_LENGTH)])
     lines.extend(["", card_status(ticket, for_operator)])
@@ -255,13 +309,17 @@ def card_keyboard(ticket: Ticket, for_operator: int) -> InlineKeyboardMarkup | N
         builder.button(text=_("✋ Take"), callback_data=TicketAction(action="take", ticket=ticket.id))
         builder.button(text=_("↪️ Transfer"), callback_data=TicketAction(action="transfer", ticket=ticket.id))
     elif ticket.status is Status.TAKEN and ticket.operator_id == for_operator:
+        if ticket.kind == CALLBACK:
+            for outcome in ("called", "no_answer", "reached"):
+                builder.button(text=_(CALL_BUTTONS[outcome]), callback_data=TicketAction(action=outcome, ticket=ticket.id))
         builder.button(text=_("💬 Answer this one"), callback_data=TicketAction(action="reply", ticket=ticket.id))
         builder.button(text=_("⚡ Saved replies"), callback_data=SavedReplyUse(action="list", ticket=ticket.id))
         builder.button(text=_("📜 History"), callback_data=TicketAction(action="history", ticket=ticket.id))
         builder.button(text=_("📝 Note"), callback_data=TicketAction(action="note", ticket=ticket.id))
         builder.button(text=_("↪️ Transfer"), callback_data=TicketAction(action="transfer", ticket=ticket.id))
         builder.button(text=_("✅ Close"), callback_data=TicketAction(action="close", ticket=ticket.id))
-        builder.adjust(2, 2, 2)
+        builder.button(text=_("↩️ Hand back to the queue"), callback_data=TicketAction(action="hand_back", ticket=ticket.id))
+        builder.adjust(*((3,) if ticket.kind == CALLBACK else ()), 2, 2, 2, 1)
         return builder.as_markup()
     else:
         return None
@@ -301,6 +359,28 @@ def history_text(ticket: Ticket, directory: Directory, messages: list[Said]) -> 
             body = _("nobody took it in time; passed up to the national office")
         elif event == "released":
             body = _("back to the front-office: its operator was moved or removed")
+        elif event == "handed_back":
+            body = _("handed back to the queue by {name}").format(name=escape(said.author_name or "?"))
+            if said.content.text:
+                body += f": {escape(said.content.text)}"
+        elif event == "call":
+            body = _(CALL_OUTCOME_NAMES.get(said.content.extra.get("outcome"), CALL_OUTCOME_NAMES["called"]))
+            who = escape(said.author_name or who)
+        elif event == "reopened":
+            body = _("reopened by the citizen")
+            if said.content.text:
+                body += "; " + _("it had been closed with: {resolution}").format(resolution=escape(said.content.text))
+            if said.content.extra.get("rating"):
+                body += f" ({said.content.extra['rating']} ⭐"
+                if said.content.extra.get("comment"):
+                    body += f": {escape(said.content.extra['comment'])}"
+                body += ")"
+        elif event == "reassigned":
+            body = _("{name} gave it to {operator}").format(
+                name=escape(said.author_name or "?"), operator=escape(said.content.extra.get("to_name") or "?")
+            )
+        elif event == "off_duty":
+            body = _("back to the queue: {name} went off duty").format(name=escape(said.author_name or "?"))
         else:
             body = content_text(said, PREVIEW_LENGTH)
         lines.append(f"<i>{when}</i> <b>{who}</b>: {body}")
@@ -349,8 +429,14 @@ def operator_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         "unreachable": _("⚠️ The citizen of request {number} has blocked the bot: your messages no longer reach them."),
         "unconfirmed": _("⚠️ Your last message to the citizen of request {number} may not have reached them: the connection broke before Telegram confirmed it. It is not sent again by itself, so that it never arrives twice; send it again if it matters."),
         "blocked": _("⛔ Request {number} is closed: a coordinator blocked its citizen. Reason: {reason}"),
+        "reopened": _("🔁 The citizen has reopened request {number}: its card and their new message follow."),
+        "call_again": _("📞 Time to call the citizen of request {number} again: {phone}. Nobody answered last time."),
+        "call_due": _("📞 The window the citizen of request {number} chose has begun: call {phone} now."),
+        "reopened_queue": _("🔁 The citizen has reopened request {number}: its card follows, and their new message comes when you take it."),
     }
-    return texts[notice].format(number=number(ticket), office=office, reason=escape(ticket.resolution or ""))
+    return texts[notice].format(
+        number=number(ticket), office=office, reason=escape(ticket.resolution or ""), phone=escape(ticket.phone or "")
+    )
 
 
 def note_prompt(ticket: Ticket) -> str:
@@ -372,6 +458,30 @@ def note_to_operator(ticket: Ticket, said: Said) -> str:
         ),
         content_text(said),
     ])
+
+
+def nobody_on_duty_text(ticket: Ticket, directory: Directory) -> str:
+    """To coordinators: a new request reaches nobody, as no operator who could take it is on duty."""
+    values = {
+        "number": number(ticket), "region": escape(office_name(directory, ticket.region)),
+        "time": local_time(ticket.created_at, directory), "office": escape(office_name(directory, ticket.office)),
+        "id": ticket.id,
+    }
+    if ticket.office == NATIONAL:
+        return _("🚨 Nobody is on duty to take request {number} ({region}, waiting since {time}): no operator of the national office is on duty. Go on duty with /duty and take it (/ticket_{id}), or call your operators.").format(**values)
+    return _("🚨 Nobody is on duty to take request {number} ({region}, waiting since {time}): no operator of {office} or of the national office is on duty. Go on duty with /duty and take it (/ticket_{id}), or call your operators.").format(**values)
+
+
+def hand_back_prompt(ticket: Ticket) -> str:
+    return _("↩️ Request {number} goes back to the queue, and your colleagues on duty get its card. Write a note for whoever takes it: what has been done and what is left (one message).").format(
+        number=number(ticket)
+    )
+
+
+def handed_back_text(ticket: Ticket, directory: Directory) -> str:
+    return _("↩️ Request {number} is back in the queue of {office}.").format(
+        number=number(ticket), office=escape(office_name(directory, ticket.office))
+    )
 
 
 def already_open_text(ticket_id: int) -> str:
@@ -399,9 +509,39 @@ def ticket_step_cancel_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def question_cancel_keyboard() -> InlineKeyboardMarkup:
+def about_closed_text(ticket: Ticket, directory: Directory) -> str:
+    """A citizen who asks an operator soon after a request was closed."""
+    return _("Your request {number} ({category}) was closed on {time}. Is this about it, or something new?").format(
+        number=number(ticket), category=category_name(ticket.category),
+        time=local_time(ticket.closed_at or ticket.created_at, directory),
+    )
+
+
+def about_closed_keyboard(ticket: Ticket) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    builder.button(text=_("🔁 About request {number}").format(number=number(ticket)), callback_data=RequestAction(action="about", ticket=ticket.id))
+    builder.button(text=_("🆕 Something new"), callback_data=RequestAction(action="about", ticket=0))
     builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def question_cancel_keyboard(call_back: bool = False) -> InlineKeyboardMarkup:
+    """Under the prompt for a question: cancel, and (`call_back`) ask for a phone call instead."""
+    builder = InlineKeyboardBuilder()
+    if call_back:
+        builder.button(text=_("📞 Call me back instead"), callback_data=RequestAction(action="call"))
+    builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def call_windows_keyboard(windows: list[tuple[datetime, datetime]], directory: Directory) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for start, end in windows:
+        builder.button(text=window_text(start, end, directory), callback_data=CallWindow(start=int(start.timestamp())))
+    builder.button(text=_("✖️ Cancel"), callback_data=RequestAction(action="cancel"))
+    builder.adjust(*([2] * (len(windows) // 2)), *([1] * (len(windows) % 2)), 1)
     return builder.as_markup()
 
 

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from bot.standin import BotApiServer, ChatMessage, picture, split_like_an_app
 
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
-SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation", "sendVenue"}
+SEND_METHODS = {
+    "sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendLocation", "sendVenue", "sendVideo", "sendVideoNote",
+    "sendAudio", "sendAnimation", "sendSticker", "sendContact",
+}
 
 
 @dataclass
@@ -106,6 +109,11 @@ class Person:
         """The person's own newest message in the chat."""
         return next(m for m in reversed(self.api.chat(self.id)) if not m.from_bot)
 
+    def pass_over_received(self) -> None:
+        """What the bot sent so far is not what `receive` will wait for next (it has been read)."""
+        bot_messages = [m.message_id for m in self.api.chat(self.id) if m.from_bot]
+        self._received_upto = max([self._received_upto, *bot_messages])
+
     def received(self) -> list[ChatMessage]:
         """The bot's messages `receive` has not handed out yet."""
         return [m for m in self.api.chat(self.id) if m.from_bot and m.message_id > self._received_upto]
@@ -148,6 +156,30 @@ class Person:
         sticker = {"file_id": "CAACAgIAAxkBAAE", "file_unique_id": "AgADsticker", "type": "regular",
                    "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}
         return await self._after(self.api.send_media(self.id, "sticker", sticker))
+
+    async def send_file(self, kind: str, content: bytes = b"file", caption: str | None = None, name: str | None = None) -> Reaction:
+        """Send a video, a round video message, an audio file, a GIF or a sticker (a new file)."""
+        return await self._after(self.api.send_file(self.id, kind, content, name=name, caption=caption))
+
+    async def send_media_album(self, *items: tuple[str, bytes], caption: str | None = None) -> Reaction:
+        """Send videos (or audio files) at once as an album: `items` are (kind, content)."""
+        group = self.api.new_album_id()
+        sent = []
+        for n, (kind, content) in enumerate(items):
+            sent.append(self.api.send_file(self.id, kind, content, caption=caption if n == 0 else None, media_group_id=group))
+        return await self._after(_all(sent))
+
+    async def send_dice(self) -> Reaction:
+        """🎲: a message Telegram cannot send on for the bot (it would roll again)."""
+        return await self._after(self.api.send_media(self.id, "dice", {"emoji": "🎲", "value": 4}))
+
+    async def share_other_contact(self, phone: str, first_name: str, last_name: str = "") -> Reaction:
+        """Share someone's contact card from the phone book (not their own)."""
+        contact = {"phone_number": phone, "first_name": first_name, "last_name": last_name}
+        return await self._after(self.api.send_media(self.id, "contact", contact))
+
+    async def edit_caption(self, message: ChatMessage, caption: str) -> Reaction:
+        return await self._after(_with_id(self.api.edit_caption(self.id, message, caption)))
 
     async def send_photo(self, subject: str = "a photo", caption: str | None = None) -> Reaction:
         """Take a photo of `subject` and send it: each subject is a different picture, and each
@@ -192,6 +224,10 @@ class Person:
 
     def last_bot_message(self) -> ChatMessage:
         return next(m for m in reversed(self.api.chat(self.id)) if m.from_bot)
+
+
+async def _all(sends: list[Awaitable[tuple[int, ChatMessage]]]) -> list[tuple[int, ChatMessage]]:
+    return [await send for send in sends]
 
 
 async def _with_id(update: Awaitable[int | None]) -> tuple[int | None]:

@@ -33,7 +33,11 @@ async def onboard(person: Person, language: str, region_label: str | None = None
 async def open_question(citizen: Person, language: str, question: str, t) -> int:
     """The citizen asks an operator; returns the ticket's number from the bot's confirmation."""
     prompt = await citizen.tap(t(language, "Ask an operator"))
+    something_new = t(language, "🆕 Something new")
+    if any(button["text"] == something_new for button in prompt.last.buttons):  # a request closed lately
+        prompt = await citizen.press(something_new, prompt.last)
     assert prompt.last.buttons, "the prompt offers a way out"
+    citizen.pass_over_received()  # (the question about a closed request names its number too)
     await citizen.send(question)
     confirmation = await citizen.receive("№")
     number = int(confirmation.text.split("№", 1)[1].split()[0])

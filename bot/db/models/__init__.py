@@ -3,7 +3,7 @@ reaches a database."""
 
 from bot.db.models.base import Base, is_row_id
 from bot.db.models.people import User, FsmState, Operator, OperatorInvite, Block, AuditEntry
-from bot.db.models.tickets import Ticket, TicketMessage, TicketLink, SavedReply
+from bot.db.models.tickets import Ticket, TicketMessage, TicketLink, TicketMessageCopy, SavedReply
 from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhoto, DeedTotal, Nomination, Nominee, WinnersAnnouncement, DeedKindLimit
 from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
@@ -40,6 +40,7 @@ __all__ = [
     "SendRate",
     "Ticket",
     "TicketLink",
+    "TicketMessageCopy",
     "TicketMessage",
     "Timer",
     "User",

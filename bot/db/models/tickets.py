@@ -37,7 +37,7 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
     __table_args__ = (
-        CheckConstraint("kind IN ('question', 'help')", name="tickets_kind_known"),
+        CheckConstraint("kind IN ('question', 'help', 'callback')", name="tickets_kind_known"),
         CheckConstraint("status IN ('new', 'taken', 'closed')", name="tickets_status_known"),
         CheckConstraint("status <> 'taken' OR operator_id IS NOT NULL", name="tickets_taken_has_operator"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="tickets_rating_range"),
@@ -46,6 +46,7 @@ class Ticket(Base):
         Index("ix_tickets_open_office", "office", "id", postgresql_where=text("status <> 'closed'")),
         Index("ix_tickets_operator", "operator_id", "id", postgresql_where=text("status = 'taken'")),
         Index("ix_tickets_retention", "closed_at", postgresql_where=text("status = 'closed' AND erased_at IS NULL")),
+        Index("ix_tickets_phone", "phone", postgresql_where=text("phone IS NOT NULL")),  # /find by phone
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -84,6 +85,8 @@ class TicketMessage(Base):
     __table_args__ = (
         CheckConstraint("author IN ('citizen', 'operator', 'system', 'note')", name="ticket_messages_author_known"),
         Index("ix_ticket_messages_ticket", "ticket_id", "id"),
+        # /find by words: ILIKE '%word%' through trigrams (pg_trgm).
+        Index("ix_ticket_messages_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -108,6 +111,18 @@ class TicketLink(Base):
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     ticket_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"))
     is_card: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class TicketMessageCopy(Base):
+    """A message of a request as delivered to the other side (the words of it: a text, or the
+    caption of a file): its author's edit changes this copy too."""
+
+    __tablename__ = "ticket_message_copies"
+    __table_args__ = (Index("ix_ticket_message_copies_message", "ticket_message_id"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ticket_message_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ticket_messages.id", ondelete="CASCADE"))
 
 
 class SavedReply(Base):

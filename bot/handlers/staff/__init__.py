@@ -10,11 +10,11 @@ from aiogram import Router
 
 from bot.filters import CallbackOf, StaffWayIn
 from bot.handlers.staff import (
-    announcements, calendar, gaps, knowledge, offices, operators, personal_data, saved_replies, stats,
+    announcements, calendar, gaps, knowledge, offices, operators, personal_data, saved_replies, stats, workload,
 )
 from bot.views.callbacks import (
-    AnnouncementControl, AnnouncementStep, DeedReview, EraseChoice, KnowledgeEdit, SavedReplyUse, StatsPeriod,
-    TicketAction, TransferTo, WinnersChoice,
+    AnnouncementControl, AnnouncementStep, DeedReview, DeskView, DutyChoice, EraseChoice, KnowledgeEdit, SavedReplyUse,
+    StatsPeriod, TicketAction, TransferTo, WinnersChoice,
 )
 
 
@@ -28,13 +28,13 @@ def create_router(*flows: Router) -> Router:
     parent.callback_query.filter(
         StaffWayIn(), CallbackOf(
             TicketAction, TransferTo, DeedReview, WinnersChoice, AnnouncementStep, AnnouncementControl, EraseChoice,
-            StatsPeriod, KnowledgeEdit, SavedReplyUse,
+            StatsPeriod, KnowledgeEdit, SavedReplyUse, DutyChoice, DeskView,
         )
     )
     parent.include_routers(
         announcements.create_router(), knowledge.create_router(), gaps.create_router(), personal_data.create_router(),
         operators.create_router(), calendar.create_router(), offices.create_router(), saved_replies.create_router(),
-        *flows,
+        workload.create_router(), *flows,
         stats.create_router(),
     )
     return parent

@@ -1,16 +1,19 @@
 """The front-offices' side of the bot. For now: a coordinator invites an operator with a one-time
 link (`/invite <region> <name>`), the person who opens it becomes that office's operator, and an
-operator goes on or off duty with /duty."""
+operator goes on or off duty with /duty (with requests in hand: keep them, or hand them back)."""
 
 from __future__ import annotations
 
+import zlib
 from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator, TypedCommand
@@ -33,6 +36,7 @@ from bot.services.operators import (
     toggle_duty,
 )
 from bot.services.tickets import Limits
+from bot.views.callbacks import DutyChoice
 
 
 def invite_usage(directory: Directory) -> str:
@@ -83,7 +87,7 @@ def operator_help(operator: Operator) -> str:
     """What this member of staff can do, as the permission table (`access`) allows it."""
     lines = [
         _("Requests of your front-office come to this chat as cards: press “Take”, then reply to the citizen's messages. /queue: open requests, /my: yours, /ticket and a number: one request, /duty: on or off duty."),
-        _("On a request's card: ⚡ Saved replies (or /r, and /r with a reply's short name, for your current request) and 📝 Note, an internal note the citizen never sees (or /note and its text)."),
+        _("On a request's card: ⚡ Saved replies (or /r, and /r with a reply's short name, for your current request) and 📝 Note, an internal note the citizen never sees (or /note and its text). /find: requests by number, phone, words, state or days."),
         _("/deeds: marathon deeds to review, /stats: statistics."),
     ]
     if operator.role is Role.COORDINATOR:
@@ -94,6 +98,7 @@ def operator_help(operator: Operator) -> str:
         lines.append(_("/days_off: the days your front-office does not work besides weekends and public holidays; the requests' time limits skip them."))
         lines.append(_("/office: your front-office's phone, e-mail, link, address, place on the map and hours, as people see them in 📞 Contacts."))
         lines.append(_("/replies: your front-office's saved replies in each language, which operators send with one tap."))
+        lines.append(_("/desk: who holds how many requests, what waits and for how long; one tap gives a request to an operator on duty."))
     if access.may(operator, Act.AUDIT):
         lines.append(
             _("The national office's coordinators also have /audit (who did what with personal data), /move_operator and the marathon's settings (/marathon_dates, /marathon_limit, /marathon_kind, /nominations).")
@@ -104,14 +109,59 @@ def operator_help(operator: Operator) -> str:
 
 
 async def on_duty(message: Message, session: AsyncSession, directory: Directory, operator: Operator) -> None:
+    if operator.on_duty:
+        held = await tickets.taken_by(session, operator)
+        if held:  # going off duty with requests in hand: theirs to keep, or the office's again
+            await message.answer(
+                ngettext(
+                    "You hold {count} request: {numbers}. Keep it while you are off duty (its citizen's messages still come to you), or hand it back to your front-office's queue?",
+                    "You hold {count} requests: {numbers}. Keep them while you are off duty (their citizens' messages still come to you), or hand them back to your front-office's queue?",
+                    len(held),
+                ).format(count=len(held), numbers=", ".join(f"№{ticket.id}" for ticket in held)),
+                reply_markup=duty_keyboard(held_checksum([ticket.id for ticket in held])),
+            )
+            return
     changed = await toggle_duty(session, operator)
+    await message.answer(duty_text(changed, directory))
+
+
+def held_checksum(numbers: list[int]) -> int:
+    return zlib.crc32(",".join(map(str, sorted(numbers))).encode())
+
+
+def duty_keyboard(held: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🤲 Keep them"), callback_data=DutyChoice(hand_back=False, held=held))
+    builder.button(text=_("↩️ Hand them back"), callback_data=DutyChoice(hand_back=True, held=held))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def duty_text(changed: Operator, directory: Directory) -> str:
     office = escape(office_name(directory, changed.office))
     if changed.on_duty:
-        await message.answer(
-            _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help(changed)
-        )
+        return _("You are on duty ({office}). Send /duty to go off duty.").format(office=office) + "\n\n" + operator_help(changed)
+    return _("You are off duty ({office}). Send /duty to come back on duty.").format(office=office)
+
+
+async def on_duty_choice(
+    callback: CallbackQuery, callback_data: DutyChoice, session: AsyncSession, directory: Directory, limits: Limits,
+    operator: Operator,
+) -> None:
+    held = [ticket.id for ticket in await tickets.taken_by(session, operator)]
+    # Off duty already (answered twice, /duty since), or an old question about other requests.
+    if not operator.on_duty or not held or held_checksum(held) != callback_data.held:
+        await callback.answer(_("This button is no longer active."))
+        return
+    handed_back = await tickets.hand_back_all(session, limits, operator) if callback_data.hand_back else []
+    changed = await toggle_duty(session, operator)
+    await callback.answer()
+    text = duty_text(changed, directory)
+    if handed_back:
+        text += "\n" + _("Handed back to the queue: {numbers}.").format(numbers=", ".join(f"№{n}" for n in handed_back))
     else:
-        await message.answer(_("You are off duty ({office}). Send /duty to come back on duty.").format(office=office))
+        text += "\n" + _("The requests stay yours: /my lists them.")
+    await callback.message.edit_text(text)
 
 
 def operator_line(directory: Directory, operator: Operator) -> str:
@@ -161,6 +211,7 @@ def create_router() -> Router:
     router.message.register(on_invite_link, CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)))
     router.message.register(on_invite, Command("invite"), ActiveOperator(coordinators_only=True))
     router.message.register(on_duty, Command("duty"), ActiveOperator())
+    router.callback_query.register(on_duty_choice, DutyChoice.filter(), ActiveOperator())
     router.message.register(on_list, Command("operators"), ActiveOperator(coordinators_only=True))
     router.message.register(on_move, Command("move_operator"), ActiveOperator(coordinators_only=True))
     router.message.register(on_remove, Command("remove_operator"), ActiveOperator(coordinators_only=True))

@@ -1,19 +1,20 @@
 """Requests to a person, from the citizen's question to the operator's answer. Citizens
 (`create_router`): a blocked person's refusal (`blocks.py`), "Ask an operator", "My requests" and
-the rating (`requests.py`), the help form (`help_form.py`), and what a person with an open request
-writes. Staff (`create_desk_router`, under the staff router): /block and /unblock, saved replies
-(`saved_replies.py`), /find (`search.py`), and the desk where operators take, answer, note, transfer and close tickets
-(`desk.py`)."""
+the rating (`requests.py`), "Call me back" (`call_back.py`), the help form (`help_form.py`), what a
+person with an open request writes, and edits of what was relayed (`edits.py`). Staff
+(`create_desk_router`, under the staff router): /block and /unblock, saved replies
+(`saved_replies.py`), /find (`search.py`), and the desk where operators take, answer, note,
+transfer, hand back and close tickets (`desk.py`)."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
 from bot.filters import CallbackOf
-from bot.handlers.tickets import blocks, desk, help_form, requests, saved_replies, search
+from bot.handlers.tickets import blocks, call_back, desk, edits, help_form, requests, saved_replies, search
 from bot.handlers.tickets.help_form import HelpForm
 from bot.handlers.tickets.requests import AskOperator, RatingComment
-from bot.views.callbacks import AskFromAnswer, HelpFormStep, RatingChoice, RequestAction
+from bot.views.callbacks import AskFromAnswer, CallWindow, HelpFormStep, RatingChoice, RequestAction
 from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, NEED_HELP, WayIn
 
 
@@ -22,10 +23,10 @@ def create_router() -> Router:
     lets them pass by: each router an update passes costs the bot time even when none matches."""
     parent = Router(name="citizen_requests")
     parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
-    parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep))
+    parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep, CallWindow))
     parent.include_routers(
-        blocks.create_citizen_router(), requests.create_router(), help_form.create_router(),
-        requests.create_open_ticket_router(),
+        blocks.create_citizen_router(), requests.create_router(), call_back.create_router(), help_form.create_router(),
+        requests.create_open_ticket_router(), edits.create_router(),
     )
     return parent
 

@@ -44,6 +44,7 @@ class Desk(StatesGroup):
     resolution = State()  # closing: the short resolution
     transfer_note = State()  # transferring: the note for the next office
     note = State()  # an internal note on a request (data: ticket)
+    hand_back_note = State()  # handing a request back to the queue: the note for colleagues (data: ticket)
 
 
 def refusal(error: TicketError, directory: Directory | None = None) -> str:
@@ -62,6 +63,12 @@ def refusal(error: TicketError, directory: Directory | None = None) -> str:
         return _("Request №{number} is already closed.").format(number=ticket.id)
     if error.reason == tickets.SAME_OFFICE:
         return _("The request is already at that front-office.")
+    if error.reason == tickets.ALREADY_THEIRS and ticket is not None:
+        return _("Request №{number} is with {name} already.").format(number=ticket.id, name=escape(ticket.operator_name or "?"))
+    if error.reason == tickets.CANNOT_TAKE and ticket is not None:
+        return _("That operator cannot take request №{number} now: they are off duty, or of another front-office.").format(number=ticket.id)
+    if error.reason == tickets.NOT_YOURS and ticket is not None:
+        return _("Request №{number} is not in your hands now.").format(number=ticket.id)
     return _("There is no such request among those of your front-office.")
 
 
@@ -84,6 +91,18 @@ async def ticket_or_refuse(callback: CallbackQuery, session: AsyncSession, opera
         return await tickets.ticket_for(session, operator, ticket_id)
     except TicketError as error:
         await callback.answer(refusal(error), show_alert=True)
+        return None
+
+
+async def answerable_or_refuse(
+    callback: CallbackQuery, session: AsyncSession, operator: Operator, ticket_id: int, directory: Directory
+) -> Ticket | None:
+    """The ticket, locked, if this operator may answer it now (`tickets.answerable`); otherwise
+    None, with the reason shown to them."""
+    try:
+        return await tickets.answerable(session, operator, ticket_id)
+    except TicketError as error:
+        await callback.answer(refusal(error, directory), show_alert=True)
         return None
 
 
@@ -124,6 +143,22 @@ async def on_make_current(
     await callback.answer(
         _("Your messages now go to the citizen of request №{number}.").format(number=ticket.id), show_alert=True
     )
+
+
+async def on_call(
+    callback: CallbackQuery, callback_data: TicketAction, session: AsyncSession, operator: Operator, limits: Limits,
+    directory: Directory,
+) -> None:
+    """📞 Called, 📵 No answer, ✅ Reached on a "call me back" request's card."""
+    try:
+        ticket = await tickets.call_made(session, limits, operator, callback_data.ticket, callback_data.action)
+    except TicketError as error:
+        await callback.answer(refusal(error, directory), show_alert=True)
+        return
+    if callback_data.action == "no_answer":
+        await callback.answer(_("Noted: no answer. You will be reminded to call request №{number} again at its next window.").format(number=ticket.id), show_alert=True)
+    else:
+        await callback.answer(_("Noted on request №{number}. Close it when it is settled.").format(number=ticket.id))
 
 
 async def on_history(
@@ -201,10 +236,8 @@ async def on_close(
     callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator,
     directory: Directory,
 ) -> None:
-    try:  # refused now, not after the resolution is typed
-        ticket = await tickets.answerable(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error, directory), show_alert=True)
+    ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
+    if ticket is None:  # refused now, not after the resolution is typed
         return
     await state.set_state(Desk.resolution)
     await state.update_data(ticket=ticket.id)
@@ -249,23 +282,62 @@ async def add_note(message: Message, session: AsyncSession, operator: Operator, 
 
 
 async def on_note_command(message: Message, command: CommandObject, session: AsyncSession, operator: Operator) -> None:
-    """/note <text>: a note on the current request; /note <number> <text>: on that one (a
-    coordinator's on a request a colleague holds)."""
-    words = (command.args or "").split(maxsplit=1)
+    """/note <text>: a note on the current request; /note №<number> <text>: on that one (a
+    coordinator's on a request a colleague holds). A bare number is a request's only when there is
+    no current one: "/note 3 bags delivered" is about the request in hand."""
+    note = (command.args or "").strip()
     ticket_id = operator.current_ticket
-    if words and words[0].lstrip("№").isdigit():
-        ticket_id, words = int(words[0].lstrip("№")), words[1:]
-    if ticket_id is None or not words:
+    first, _space, rest = note.partition(" ")
+    named = first.removeprefix("№").removeprefix("#")
+    if named.isdecimal() and named.isascii() and (named != first or ticket_id is None):
+        ticket_id, note = int(named), rest.strip()
+    if ticket_id is None or not note:
         await message.answer(
             _("Send /note and the note's text: it goes on your current request, for staff only. For another request: /note, its number and the text, or 📝 Note on its card.")
         )
         return
-    await add_note(message, session, operator, ticket_id, words[0])
+    await add_note(message, session, operator, ticket_id, note)
+
+
+async def on_hand_back(
+    callback: CallbackQuery, callback_data: TicketAction, state: FSMContext, session: AsyncSession, operator: Operator,
+    directory: Directory,
+) -> None:
+    try:  # refused now, not after the note is typed
+        ticket = await tickets.answerable(session, operator, callback_data.ticket)
+        if ticket.status is not tickets.Status.TAKEN:
+            raise TicketError(tickets.NOT_YOURS, ticket)
+    except TicketError as error:
+        await callback.answer(refusal(error, directory), show_alert=True)
+        return
+    await state.set_state(Desk.hand_back_note)
+    await state.update_data(ticket=ticket.id)
+    await callback.answer()
+    await callback.message.answer(texts.hand_back_prompt(ticket), reply_markup=ticket_step_cancel_keyboard(ticket.id))
+
+
+async def on_hand_back_note(
+    message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
+) -> None:
+    note = (message.text or "").strip()
+    if not note or utf16_length(note) > tickets.MAX_NOTE_LENGTH:
+        await message.answer(_("Please write the note as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH))
+        return
+    ticket_id = int((await state.get_data())["ticket"])
+    await state.clear()
+    try:
+        ticket = await tickets.hand_back(session, limits, operator, ticket_id, note)
+    except TicketError as error:
+        await message.answer(refusal(error, directory))
+        return
+    await message.answer(texts.handed_back_text(ticket, directory))
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    """Closing, transferring or a note is called off; the ticket stays as it was."""
-    if await state.get_state() not in (Desk.resolution.state, Desk.transfer_note.state, Desk.note.state):
+    """Closing, transferring, a note or handing back is called off; the ticket stays as it was."""
+    if await state.get_state() not in (
+        Desk.resolution.state, Desk.transfer_note.state, Desk.note.state, Desk.hand_back_note.state
+    ):
         await callback.answer(_("This button is no longer active."))
         return
     await state.clear()
@@ -413,9 +485,11 @@ def create_router() -> Router:
     router.callback_query.register(on_take, TicketAction.filter(F.action == "take"))
     router.callback_query.register(on_make_current, TicketAction.filter(F.action == "reply"))
     router.callback_query.register(on_history, TicketAction.filter(F.action == "history"))
+    router.callback_query.register(on_call, TicketAction.filter(F.action.in_(tickets.CALL_OUTCOMES)))
     router.callback_query.register(on_transfer, TicketAction.filter(F.action == "transfer"))
     router.callback_query.register(on_close, TicketAction.filter(F.action == "close"))
     router.callback_query.register(on_note, TicketAction.filter(F.action == "note"))
+    router.callback_query.register(on_hand_back, TicketAction.filter(F.action == "hand_back"))
     router.callback_query.register(on_cancel, TicketAction.filter(F.action == "cancel"))
     router.callback_query.register(on_transfer_to, TransferTo.filter())
     router.message.register(on_queue, Command("queue"))
@@ -424,11 +498,13 @@ def create_router() -> Router:
     router.message.register(on_note_command, Command("note"))
     router.message.register(on_export, Command("tickets_export"), ActiveOperator(coordinators_only=True))
     # A reply always goes to the ticket it replies to, even in the middle of closing another one.
-    router.message.register(on_reply, RepliesToTicket(), NotCommand(), flags={"album": True})
     not_menu = ~AnyMenuButton()
+    # A note is for staff whatever it replies to: the note steps come before the replies.
+    router.message.register(on_note_text, StateFilter(Desk.note), NotCommand(), not_menu)
+    router.message.register(on_hand_back_note, StateFilter(Desk.hand_back_note), NotCommand(), not_menu)
+    router.message.register(on_reply, RepliesToTicket(), NotCommand(), flags={"album": True})
     router.message.register(on_resolution, StateFilter(Desk.resolution), NotCommand(), not_menu)
     router.message.register(on_transfer_note, StateFilter(Desk.transfer_note), NotCommand(), not_menu)
-    router.message.register(on_note_text, StateFilter(Desk.note), NotCommand(), not_menu)
     # In another flow's step (a deed's amount, a reason), a reply is that flow's to take.
     router.message.register(on_other_reply, IsReply(), StateFilter(None), NotCommand())
     router.message.register(on_current, HasCurrentTicket(), StateFilter(None), NotCommand(), not_menu, flags={"album": True})

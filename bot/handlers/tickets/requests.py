@@ -17,6 +17,7 @@ from bot.incoming import ticket_content
 from bot.middlewares.albums import AlbumItem
 from bot.services import abuse, tickets
 from bot.services.abuse import FloodLimits, Verdict
+from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase, gaps
 from bot.services.knowledge.gaps import GapKind
 from bot.services.lengths import utf16_length
@@ -25,12 +26,17 @@ from bot.services.users import Person
 from bot.views import tickets as texts
 from bot.views.blocks import flood_refusal
 from bot.views.callbacks import AskFromAnswer, RatingChoice, RequestAction
-from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn
+from bot.views.menu import ASK_OPERATOR, MY_REQUESTS, AnyMenuButton, MenuButton, WayIn, main_menu
 from bot.views.tickets import close_confirm_keyboard, no_comment_keyboard, question_cancel_keyboard
 
 
 class AskOperator(StatesGroup):
-    question = State()
+    which = State()  # a request was closed lately: about it, or something new? (data: details)
+    question = State()  # data: details, and `reopen` (the closed request it is about)
+    # "Call me back" instead (`call_back.py`): the number, the window, what it is about.
+    call_phone = State()
+    call_window = State()
+    call_about = State()
 
 
 class RatingComment(StatesGroup):
@@ -38,32 +44,52 @@ class RatingComment(StatesGroup):
 
 
 async def start_question(
-    message: Message, state: FSMContext, open_ticket: int | None, details: dict[str, str] | None = None
+    message: Message, state: FSMContext, open_ticket: int | None, session: AsyncSession, user: Person, limits: Limits,
+    directory: Directory, details: dict[str, str] | None = None,
 ) -> None:
-    """Ask for the question; `details` go with the ticket it opens (where the person came from)."""
+    """Ask for the question; `details` go with the ticket it opens (where the person came from). A
+    citizen whose request was closed lately is asked first whether this is about it."""
     if open_ticket is not None:
         await message.answer(texts.already_open_text(open_ticket))
         return
-    await state.set_state(AskOperator.question)
     await state.set_data({"details": details} if details else {})
-    await message.answer(
-        _("💬 Write your question for an operator of your region's front-office in one message. You can also send a photo, a document, a voice message or a location."),
-        reply_markup=question_cancel_keyboard(),
-    )
+    closed = await tickets.recently_closed(session, limits, user.telegram_id)
+    if closed is not None:
+        await state.set_state(AskOperator.which)
+        await message.answer(texts.about_closed_text(closed, directory), reply_markup=texts.about_closed_keyboard(closed))
+        return
+    await ask_for_question(message, state)
 
 
-async def on_ask_operator(message: Message, state: FSMContext, open_ticket: int | None) -> None:
-    await start_question(message, state, open_ticket)
+async def ask_for_question(message: Message, state: FSMContext, reopening: int | None = None) -> None:
+    await state.set_state(AskOperator.question)
+    if reopening is not None:
+        await state.update_data(reopen=reopening)
+        text = _("✍️ Write what you want to add about request №{number} in one message: it opens again, and the front-office sees everything said before.").format(number=reopening)
+    else:
+        text = _("💬 Write your question for an operator of your region's front-office in one message. You can also send a photo, a document, a voice message or a location.")
+    await message.answer(text, reply_markup=question_cancel_keyboard(call_back=reopening is None))
 
 
-async def on_ask_operator_button(callback: CallbackQuery, state: FSMContext, open_ticket: int | None) -> None:
+async def on_ask_operator(
+    message: Message, state: FSMContext, open_ticket: int | None, session: AsyncSession, user: Person, limits: Limits,
+    directory: Directory,
+) -> None:
+    await start_question(message, state, open_ticket, session, user, limits, directory)
+
+
+async def on_ask_operator_button(
+    callback: CallbackQuery, state: FSMContext, open_ticket: int | None, session: AsyncSession, user: Person, limits: Limits,
+    directory: Directory,
+) -> None:
     """The button of answers sent before AskFromAnswer: which answer it was is not known."""
     await callback.answer()
-    await start_question(callback.message, state, open_ticket, {"via": "knowledge"})
+    await start_question(callback.message, state, open_ticket, session, user, limits, directory, {"via": "knowledge"})
 
 
 async def on_ask_from_answer(
-    callback: CallbackQuery, callback_data: AskFromAnswer, state: FSMContext, open_ticket: int | None, kb: KnowledgeBase
+    callback: CallbackQuery, callback_data: AskFromAnswer, state: FSMContext, open_ticket: int | None, kb: KnowledgeBase,
+    session: AsyncSession, user: Person, limits: Limits, directory: Directory,
 ) -> None:
     """"Ask an operator" under a knowledge-base answer: the answer did not settle it, which the
     statistics count (`details.via`)."""
@@ -71,7 +97,37 @@ async def on_ask_from_answer(
     details = {"via": "knowledge"}
     if kb.question(callback_data.topic, callback_data.question) is not None:  # not a forged or removed one
         details["kb"] = f"{callback_data.topic}/{callback_data.question}"
-    await start_question(callback.message, state, open_ticket, details)
+    await start_question(callback.message, state, open_ticket, session, user, limits, directory, details)
+
+
+async def on_about_closed(
+    callback: CallbackQuery, callback_data: RequestAction, state: FSMContext, session: AsyncSession, user: Person,
+    limits: Limits,
+) -> None:
+    """About the request closed lately (`ticket`), or something new (0)."""
+    if await state.get_state() != AskOperator.which.state:
+        await callback.answer(_("This button is no longer active."))
+        return
+    await callback.answer()
+    await callback.message.edit_reply_markup(reply_markup=None)
+    closed = await tickets.recently_closed(session, limits, user.telegram_id) if callback_data.ticket else None
+    if callback_data.ticket and (closed is None or closed.id != callback_data.ticket):
+        # Too late by now, or not theirs (forged): a new request, and they are told so.
+        await callback.message.answer(_("Request №{number} can no longer be reopened: your message will start a new request.").format(
+            number=callback_data.ticket))
+    chosen = callback_data.ticket and closed is not None and closed.id == callback_data.ticket
+    await ask_for_question(callback.message, state, closed.id if chosen else None)
+
+
+async def on_which_typed(
+    message: Message, state: FSMContext, session: AsyncSession, user: Person, limits: Limits, directory: Directory
+) -> None:
+    """Typed instead of choosing: the choice is asked again (it decides where the message goes)."""
+    closed = await tickets.recently_closed(session, limits, user.telegram_id)
+    if closed is None:  # too late by now: an ordinary question
+        await ask_for_question(message, state)
+        return
+    await message.answer(texts.about_closed_text(closed, directory), reply_markup=texts.about_closed_keyboard(closed))
 
 
 async def on_question(
@@ -83,15 +139,25 @@ async def on_question(
         if admission is not None and admission.verdict is Verdict.BLOCKED:
             await state.clear()
         return
-    details = (await state.get_data()).get("details")
+    data = await state.get_data()
+    details, reopening = data.get("details"), data.get("reopen")
     try:
+        if reopening is not None:
+            try:
+                await tickets.reopen(session, limits, user.telegram_id, int(reopening), content)
+                await state.clear()  # "open again" is owed by the service and follows at once
+                return
+            except TicketError as error:
+                if error.reason != tickets.TOO_LATE:
+                    raise
+                # Closed too long ago by now (the question took a while): a new request, then.
         await tickets.open_ticket(
             session, limits, citizen_id=user.telegram_id, region=user.region, language=user.language,
             kind=tickets.QUESTION, category=tickets.QUESTION, first=content, details=details,
         )
     except TicketError as error:  # opened a moment ago, from another device
         await state.clear()
-        await message.answer(texts.already_open_text(error.ticket.id))
+        await message.answer(texts.already_open_text(error.ticket.id) if error.ticket else _("This button is no longer active."))
         return
     if details and details.get("via") == "knowledge":
         # An answer did not settle it: which one is kept for /gaps (what was asked is the request's).
@@ -102,12 +168,18 @@ async def on_question(
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    if await state.get_state() != AskOperator.question.state:  # sent already, or another step now
+    step = await state.get_state()
+    calling = step in (AskOperator.call_phone.state, AskOperator.call_window.state, AskOperator.call_about.state)
+    if step not in (AskOperator.question.state, AskOperator.which.state) and not calling:  # sent already, or another step
         await callback.answer(_("This button is no longer active."))
         await callback.message.edit_reply_markup(reply_markup=None)
         return
     await state.clear()
     await callback.answer()
+    if calling:  # the phone's keyboard may have replaced the menu: the menu comes back
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await callback.message.answer(_("Cancelled. Nothing was sent."), reply_markup=main_menu())
+        return
     await callback.message.edit_text(_("Cancelled. Nothing was sent."))
 
 
@@ -245,12 +317,14 @@ def create_router() -> Router:
     router.callback_query.register(on_ask_operator_button, RequestAction.filter(F.action == "ask"))  # older answers
     router.callback_query.register(on_ask_from_answer, AskFromAnswer.filter())
     router.callback_query.register(on_cancel, RequestAction.filter(F.action == "cancel"))
+    router.callback_query.register(on_about_closed, RequestAction.filter(F.action == "about"))
     router.callback_query.register(on_close, RequestAction.filter(F.action == "close"))
     router.callback_query.register(on_close_confirmed, RequestAction.filter(F.action == "close_yes"))
     router.callback_query.register(on_close_declined, RequestAction.filter(F.action == "close_no"))
     router.callback_query.register(on_no_comment, RequestAction.filter(F.action == "no_comment"))
     router.callback_query.register(on_rating, RatingChoice.filter())
     router.message.register(on_question, StateFilter(AskOperator.question), not_menu, flags={"album": True})
+    router.message.register(on_which_typed, StateFilter(AskOperator.which), not_menu, NotCommand())
     router.message.register(on_comment, StateFilter(RatingComment.comment), not_menu)
     return router
 

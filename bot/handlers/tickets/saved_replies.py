@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import ActiveOperator
-from bot.handlers.tickets.desk import refusal
+from bot.handlers.tickets.desk import answerable_or_refuse, refusal
 from bot.services import saved_replies, tickets
 from bot.services.directory import Directory
 from bot.services.operators import Operator
@@ -28,10 +28,8 @@ from bot.views.callbacks import SavedReplyUse
 async def on_list(
     callback: CallbackQuery, callback_data: SavedReplyUse, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
-    try:
-        ticket = await tickets.answerable(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error, directory), show_alert=True)
+    ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
+    if ticket is None:
         return
     replies = await saved_replies.usable(session, ticket.office)
     await callback.answer()
@@ -43,10 +41,8 @@ async def on_list(
 async def on_show(
     callback: CallbackQuery, callback_data: SavedReplyUse, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
-    try:
-        ticket = await tickets.answerable(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error, directory), show_alert=True)
+    ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
+    if ticket is None:
         return
     reply = await saved_replies.usable_one(session, ticket.office, callback_data.reply)
     if reply is None:
@@ -67,10 +63,8 @@ async def on_send(
     callback: CallbackQuery, callback_data: SavedReplyUse, session: AsyncSession, operator: Operator, limits: Limits,
     directory: Directory,
 ) -> None:
-    try:
-        ticket = await tickets.answerable(session, operator, callback_data.ticket)
-    except TicketError as error:
-        await callback.answer(refusal(error, directory), show_alert=True)
+    ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
+    if ticket is None:
         return
     if await tickets.linked_ticket(session, operator.telegram_id, callback.message.message_id) is not None:
         # Pressed again (the message is linked once sent): one reply reaches the citizen once.
@@ -78,7 +72,7 @@ async def on_send(
         return
     reply = await saved_replies.usable_one(session, ticket.office, callback_data.reply)
     text = reply.text_in(ticket.language) if reply is not None else None
-    if reply is None or text is None:  # deleted, or its version removed, since it was shown
+    if reply is None or text is None or views.checksum(text) != callback_data.shown:  # changed since it was shown
         await callback.answer(_("This saved reply has changed since it was shown. Open the list again."), show_alert=True)
         return
     ticket = await tickets.operator_says(session, limits, operator, ticket.id, Content("text", text))

@@ -23,6 +23,14 @@ from __future__ import annotations
 
 from bot.services.tickets.model import (
     ALREADY_OPEN,
+    ALREADY_THEIRS,
+    TOO_LATE,
+    CALLBACK,
+    CALL_OUTCOMES,
+    CALL_WINDOW,
+    CALL_RETRY,
+    CANNOT_TAKE,
+    CAPTIONED_KINDS,
     CLOSED,
     CONTENT_KINDS,
     Content,
@@ -68,8 +76,11 @@ from bot.services.tickets.reading import (
 )
 from bot.services.tickets.owed import (
     notify,
+    use_limits,
 )
 from bot.services.tickets.citizens import (
+    recently_closed,
+    reopen,
     citizen_says,
     close_by_citizen,
     comment,
@@ -78,15 +89,24 @@ from bot.services.tickets.citizens import (
 )
 from bot.services.tickets.operators import (
     add_note,
+    call_made,
     answerable,
     close_by_operator,
     close_for_block,
     close_for_forgotten,
+    hand_back,
+    hand_back_all,
     make_current,
     operator_says,
     release_tickets_of,
     take,
     transfer,
+)
+from bot.services.tickets.relaying import (
+    TooLong,
+    copies_in_chat,
+    edit_said,
+    record_copy,
 )
 from bot.services.tickets.deadlines import (
     citizen_blocked,
@@ -95,13 +115,16 @@ from bot.services.tickets.deadlines import (
 )
 
 __all__ = [
-    "ALREADY_OPEN", "CLOSED", "CONTENT_KINDS", "EARLIER_SHOWN", "earlier_of", "Content", "HELP", "HELP_CATEGORIES", "Limits",
-    "MAX_CAPTION_LENGTH", "MAX_COMMENT_LENGTH", "MAX_NOTE_LENGTH", "MAX_STAFF_NOTE_LENGTH", "MAX_TEXT_LENGTH", "NOT_FOUND",
-    "NOT_YOURS", "NO_OPEN_TICKET", "Notice", "PASSED_ON", "QUESTION", "RECENT_TICKETS", "SAME_OFFICE",
-    "Said", "Status", "TAKEN_BY_OTHER", "Ticket", "TicketError", "add_note", "answerable", "cards_in_chat",
-    "citizen_blocked", "citizen_is_back", "citizen_says", "close_by_citizen", "close_by_operator",
-    "close_for_block", "close_for_forgotten", "comment", "first_from_citizen", "get_message",
-    "get_ticket", "history", "history_for", "link", "linked_ticket", "make_current", "notify",
-    "open_ticket", "open_ticket_of", "operator_says", "queue", "rate", "relay_unconfirmed",
-    "release_tickets_of", "replied_ticket", "take", "taken_by", "ticket_for", "tickets_of", "transfer",
+    "ALREADY_OPEN", "ALREADY_THEIRS", "TOO_LATE", "CALLBACK", "CALL_OUTCOMES", "CALL_WINDOW", "CALL_RETRY", "recently_closed", "reopen", "CANNOT_TAKE", "CAPTIONED_KINDS", "CLOSED", "CONTENT_KINDS",
+    "EARLIER_SHOWN", "HELP", "HELP_CATEGORIES", "MAX_CAPTION_LENGTH", "MAX_COMMENT_LENGTH",
+    "MAX_NOTE_LENGTH", "MAX_STAFF_NOTE_LENGTH", "MAX_TEXT_LENGTH", "NOT_FOUND", "NOT_YOURS",
+    "NO_OPEN_TICKET", "PASSED_ON", "QUESTION", "RECENT_TICKETS", "SAME_OFFICE", "TAKEN_BY_OTHER",
+    "Content", "Limits", "Notice", "Said", "Status", "Ticket", "TicketError", "TooLong", "add_note", "call_made",
+    "answerable", "cards_in_chat", "citizen_blocked", "citizen_is_back", "citizen_says",
+    "close_by_citizen", "close_by_operator", "close_for_block", "close_for_forgotten", "comment",
+    "copies_in_chat", "earlier_of", "edit_said", "first_from_citizen", "get_message", "get_ticket",
+    "hand_back", "hand_back_all", "history", "history_for", "link", "linked_ticket", "make_current",
+    "notify", "use_limits", "open_ticket", "open_ticket_of", "operator_says", "queue", "rate", "record_copy",
+    "relay_unconfirmed", "release_tickets_of", "replied_ticket", "take", "taken_by", "ticket_for",
+    "tickets_of", "transfer",
 ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import timers
 from bot.services.directory import NATIONAL
 from bot.services.tickets.model import Content, Notice, Status
-from bot.services.tickets.owed import _deliver_cards, _refresh_cards, _say, notify
+from bot.services.tickets.owed import (
+    CALL_AGAIN, CALL_DUE, NOBODY_ON_DUTY, _alert_nobody_on_duty, _deliver_cards, _on_duty, _refresh_cards, _say, limits_in_force, notify,
+)
 from bot.services.tickets.queries import _CARD_CHATS, _tickets
 from bot.services.tickets.reading import _ticket_unless_locked, get_message, get_ticket
 
@@ -60,7 +62,21 @@ async def _remind_untaken(session: AsyncSession, payload: dict[str, Any]) -> Non
     ticket = await get_ticket(session, payload["ticket"])
     if ticket is None or ticket.status is not Status.NEW:
         return
-    await _deliver_cards(session, ticket.id, ticket.office, notice=Notice.REMIND)
+    await _deliver_cards(session, ticket.id, ticket.office, notice=Notice.REMIND, alert=limits_in_force())
+
+
+async def _nobody_on_duty_again(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """Still new, and still nobody on duty to take it: the coordinators are alerted again. Whoever
+    has come on duty since gets its card instead (it reached nobody when it arrived), and the
+    alerts stop."""
+    ticket = await get_ticket(session, payload["ticket"])
+    if ticket is None or ticket.status is not Status.NEW:
+        return
+    have_card = frozenset((await session.execute(_CARD_CHATS, {"ticket_id": ticket.id})).scalars())
+    if await _on_duty(session, ticket.office) or await _on_duty(session, NATIONAL):
+        await _deliver_cards(session, ticket.id, ticket.office, skip=have_card)
+        return
+    await _alert_nobody_on_duty(session, ticket.id, ticket.office, limits_in_force())
 
 
 async def _escalate_untaken(session: AsyncSession, payload: dict[str, Any]) -> None:
@@ -75,7 +91,9 @@ async def _escalate_untaken(session: AsyncSession, payload: dict[str, Any]) -> N
     await _say(session, ticket.id, "system", None, Content("text", extra={"event": "escalated", "from": ticket.office}))
     # National operators who got its card already (their region had nobody on duty) are not sent
     # another; the refresh above shows them it is theirs now.
-    await _deliver_cards(session, ticket.id, NATIONAL, notice=Notice.ESCALATED, skip=have_card)
+    sent = await _deliver_cards(session, ticket.id, NATIONAL, notice=Notice.ESCALATED, skip=have_card)
+    if not sent and not await _on_duty(session, NATIONAL):
+        await _alert_nobody_on_duty(session, ticket.id, NATIONAL, limits_in_force())
 
 
 async def _remind_unanswered(session: AsyncSession, payload: dict[str, Any]) -> None:
@@ -88,3 +106,29 @@ async def _remind_unanswered(session: AsyncSession, payload: dict[str, Any]) -> 
 timers.register("ticket_remind", _remind_untaken)
 timers.register("ticket_escalate", _escalate_untaken)
 timers.register("ticket_unanswered", _remind_unanswered)
+timers.register(NOBODY_ON_DUTY, _nobody_on_duty_again)
+
+
+async def _call_again(session: AsyncSession, payload: dict[str, Any]) -> None:
+    ticket = await get_ticket(session, payload["ticket"])
+    if ticket is None or ticket.status is not Status.TAKEN or ticket.operator_id is None:
+        return
+    await notify(session, ticket.operator_id, ticket.id, Notice.CALL_AGAIN)
+
+
+timers.register(CALL_AGAIN, _call_again)
+
+
+_CALLED = text("SELECT 1 FROM ticket_messages WHERE ticket_id = :ticket_id AND extra->>'event' = 'call' LIMIT 1")
+
+
+async def _call_due(session: AsyncSession, payload: dict[str, Any]) -> None:
+    ticket = await get_ticket(session, payload["ticket"])
+    if ticket is None or ticket.status is not Status.TAKEN or ticket.operator_id is None:
+        return  # not taken yet: T1 and T2 see to it
+    if await session.scalar(_CALLED, {"ticket_id": ticket.id}):
+        return  # called already
+    await notify(session, ticket.operator_id, ticket.id, Notice.CALL_DUE)
+
+
+timers.register(CALL_DUE, _call_due)

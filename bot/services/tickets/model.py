@@ -31,10 +31,19 @@ RECENT_TICKETS = 10
 
 QUESTION = "question"
 HELP = "help"
+CALLBACK = "callback"  # "call me back": a phone and a time window; its category is the same word
+CALL_OUTCOMES = ("called", "no_answer", "reached")  # what an operator marks after a call
+CALL_WINDOW = timedelta(hours=2)  # the windows a citizen chooses from
+CALL_RETRY = timedelta(minutes=30)  # "no answer" within the citizen's window: the next try
 # Kinds of help a citizen can ask volunteers for (the help form's first question).
 HELP_CATEGORIES = ("elderly", "family", "animals", "ecology", "emergency", "other")
-# What a message of a ticket can carry: the bot sends each of them on again by its file id.
-CONTENT_KINDS = ("text", "photo", "document", "voice", "location")
+# What a message of a ticket can carry: the bot sends each of them on again by its file id (a
+# location and a contact by their values).
+CONTENT_KINDS = (
+    "text", "photo", "video", "animation", "document", "audio", "voice", "video_note", "sticker", "contact", "location",
+)
+# Kinds Telegram sends with a caption; the others get the header or signature as a message of its own.
+CAPTIONED_KINDS = ("photo", "video", "animation", "document", "audio", "voice")
 
 
 class Status(StrEnum):
@@ -47,6 +56,11 @@ class Notice(StrEnum):
     """Things the bot tells a citizen or an operator about a ticket, rendered in their language."""
 
     OPENED = "opened"              # citizen: your request №, when to expect an answer
+    REOPENED = "reopened"          # citizen: № is open again; its operator: the citizen reopened it
+    CALL_AGAIN = "call_again"      # assignee: no answer last time; time to call again
+    CALL_DUE = "call_due"          # assignee: the window the citizen chose has begun
+    CALL_MISSED = "call_missed"    # citizen: an operator called and could not reach them
+    REOPENED_QUEUE = "reopened_queue"  # office operators: reopened, waiting to be taken
     TAKEN = "taken"                # citizen: an operator of <office> took it
     TRANSFERRED = "transferred"    # citizen: passed to <office>
     CLOSED = "closed"              # citizen: closed, with the resolution; rate 1-5
@@ -77,6 +91,9 @@ NOT_YOURS = "not_yours"         # the operator is not the ticket's assignee
 SAME_OFFICE = "same_office"     # a transfer to where it is already
 PASSED_ON = "passed_on"         # new at another office than the operator's: Take it there first
 NO_OPEN_TICKET = "no_open_ticket"
+ALREADY_THEIRS = "already_theirs"  # reassigning a request to whoever holds it
+CANNOT_TAKE = "cannot_take"  # reassigning to someone off duty, removed, or of another office
+TOO_LATE = "too_late"  # reopening a request closed too long ago (or by a block, or anonymised)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +105,10 @@ class Limits:
     escalate_after: timedelta  # T2
     answer_after: timedelta   # T3
     hours: ServiceHours
+    # Nobody on duty could take a new request: the coordinators are alerted again this often.
+    nobody_on_duty_repeat: timedelta = timedelta(minutes=30)
+    # A citizen who writes to an operator this soon after a close is asked whether it is about it.
+    reopen_within: timedelta = timedelta(days=7)
 
     @classmethod
     def from_settings(cls, settings: Settings, hours: ServiceHours) -> Limits:
@@ -96,6 +117,8 @@ class Limits:
             timedelta(minutes=settings.ticket_escalate_after_minutes),
             timedelta(minutes=settings.ticket_answer_reminder_minutes),
             hours,
+            timedelta(minutes=settings.ticket_nobody_on_duty_repeat_minutes),
+            timedelta(days=settings.ticket_reopen_days),
         )
 
     async def calendar(self, session: AsyncSession, office: str | None) -> WorkingCalendar:
@@ -114,8 +137,10 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Content:
-    """What one message of a ticket holds: text, or a photo/document/voice (with an optional
-    caption in `text`), or a location (`extra`: latitude, longitude)."""
+    """What one message of a ticket holds: text; or a file (`file_id`) with an optional caption in
+    `text`; or a location (`extra`: latitude, longitude) or a contact (`extra`: phone_number,
+    first_name, last_name). `extra` also keeps the author's own message (`from_message`), so an
+    edit of it can follow, and the album it came in (`album`)."""
 
     kind: str
     text: str | None = None

@@ -1,7 +1,9 @@
-"""What operators do with tickets: take, answer, close, transfer; what happens to a leaving
-operator's, a forgotten or blocked citizen's."""
+"""What operators do with tickets: take, answer, note, close, transfer, hand back; what happens to a
+leaving operator's, a forgotten or blocked citizen's."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,14 +13,15 @@ from bot.services.access import Act
 from bot.services.lengths import cut, utf16_length
 from bot.services.staff import Operator
 from bot.services.tickets.model import (
-    CLOSED, Content, Limits, MAX_NOTE_LENGTH, MAX_STAFF_NOTE_LENGTH, Notice, PASSED_ON, SAME_OFFICE, Status, TAKEN_BY_OTHER,
-    Ticket, TicketError,
+    CALL_OUTCOMES, CALL_RETRY, CALL_WINDOW, CALLBACK, CLOSED, NOT_FOUND, Content, Limits, MAX_NOTE_LENGTH, MAX_STAFF_NOTE_LENGTH, NOT_YOURS, Notice, PASSED_ON, SAME_OFFICE, Status,
+    TAKEN_BY_OTHER, Ticket, TicketError,
 )
 from bot.services.tickets.owed import (
-    _deliver_cards, _refresh_cards, _say, _start_clock, _stop_clock, _timer_key, notify,
+    CALL_AGAIN, NOBODY_ON_DUTY, _deliver_cards, _refresh_cards, _say, _start_clock, _stop_clock, _timer_key, notify,
 )
-from bot.services.tickets.queries import _FORGET_CURRENT, _SET_CURRENT, _TAKE, _operators, _tickets
+from bot.services.tickets.queries import _FORGET_CURRENT, _SET_CURRENT, _TAKE, _tickets
 from bot.services.tickets.reading import get_ticket, history, open_ticket_of, ticket_for
+from bot.services.tickets.relaying import owe_conversation, owe_said
 
 
 async def take(
@@ -40,23 +43,24 @@ async def take(
             return current  # pressed twice: already theirs
         raise TicketError(TAKEN_BY_OTHER, current)
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
-    await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate")
-    # The question itself waits for an answer: T3 starts now.
-    await timers.set_timer(
-        session, "ticket_unanswered", _timer_key(ticket_id), await limits.due_at_office(session, ticket.office, limits.answer_after),
-        {"ticket": ticket_id},
-    )
+    await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate", NOBODY_ON_DUTY)
+    # The question itself waits for an answer: T3 starts now (for a call back, it is the end of the
+    # window the citizen chose: the call is due within it, not sooner).
+    await timers.set_timer(session, "ticket_unanswered", _timer_key(ticket_id), await _answer_due(session, limits, ticket), {"ticket": ticket_id})
     await notify(session, ticket.citizen_id, ticket_id, Notice.TAKEN)
     await _refresh_cards(session, ticket_id, (operator.telegram_id, card) if card is not None else None)
     # The conversation so far reaches the operator who took it, after the card.
-    for said in await history(session, ticket_id):
-        if said.author == "citizen":
-            await outbox.owe(session, operator.telegram_id, "ticket_message", {"message": said.id})
-        elif said.author == "note" and said.author_id != operator.telegram_id:
-            await outbox.owe(session, operator.telegram_id, "ticket_note", {"message": said.id})
+    await owe_conversation(session, operator.telegram_id, await history(session, ticket_id))
     current = await get_ticket(session, ticket_id)
     assert current is not None
     return current
+
+
+async def _answer_due(session: AsyncSession, limits: Limits, ticket: Ticket) -> timedelta:
+    window_to = ticket.details.get("window_to") if ticket.kind == CALLBACK else None
+    if window_to:
+        return max(timedelta(0), datetime.fromisoformat(window_to) - datetime.now(UTC))
+    return await limits.due_at_office(session, ticket.office, limits.answer_after)
 
 
 async def answerable(session: AsyncSession, operator: Operator, ticket_id: int) -> Ticket:
@@ -96,7 +100,7 @@ async def operator_says(
     await session.execute(_ANSWERED, {"ticket_id": ticket_id})
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_unanswered")
-    await outbox.owe(session, ticket.citizen_id, "ticket_message", {"message": message_id})
+    await owe_said(session, ticket_id, message_id, content, ticket.citizen_id)
     return ticket
 
 
@@ -116,10 +120,44 @@ async def add_note(session: AsyncSession, operator: Operator, ticket_id: int, te
     if not text or utf16_length(text) > MAX_STAFF_NOTE_LENGTH:
         raise ValueError("a note is a text of 1 to MAX_STAFF_NOTE_LENGTH characters")
     ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    if ticket.citizen_id is None:  # anonymised: a note would be personal data nothing erases
+        raise TicketError(CLOSED, ticket)
     note_id = await _say(session, ticket_id, "note", operator.telegram_id, Content("text", text))
     if ticket.is_open and ticket.operator_id is not None and ticket.operator_id != operator.telegram_id:
         await outbox.owe(session, ticket.operator_id, "ticket_note", {"message": note_id})
     return ticket, note_id
+
+
+async def call_made(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, outcome: str) -> Ticket:
+    """The operator called the citizen of a "call me back" request and says how it went: "called"
+    (done, e.g. a message left), "no_answer" (try again: a reminder comes at the next window of the
+    office's hours), "reached". Each call is on the History; the first one is the request's first
+    answer, which the time limit T3 counted to."""
+    if outcome not in CALL_OUTCOMES:
+        raise ValueError(f"unknown call outcome {outcome!r}")
+    ticket = await _assigned(session, limits, operator, ticket_id)
+    if ticket.kind != CALLBACK:
+        raise TicketError(NOT_FOUND, ticket)
+    await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "call", "outcome": outcome}))
+    await session.execute(_ANSWERED, {"ticket_id": ticket_id})
+    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _stop_clock(session, ticket_id, "ticket_unanswered")
+    if outcome == "no_answer":
+        now = datetime.now(UTC)
+        window_to = ticket.details.get("window_to")
+        if window_to and datetime.fromisoformat(window_to) - now > 2 * CALL_RETRY:
+            due = CALL_RETRY  # again within the window the citizen chose
+        else:  # at the office's next window
+            calendar = await limits.calendar(session, ticket.office)
+            windows = calendar.windows(now + timedelta(minutes=1), CALL_WINDOW, 1)
+            due = (windows[0][0] - now) if windows else limits.due_in(calendar, CALL_WINDOW)
+        await timers.set_timer(session, CALL_AGAIN, _timer_key(ticket_id), due, {"ticket": ticket_id})
+        await notify(session, ticket.citizen_id, ticket_id, Notice.CALL_MISSED)
+    else:
+        await timers.cancel_timer(session, CALL_AGAIN, _timer_key(ticket_id))
+    called = await get_ticket(session, ticket_id)
+    assert called is not None
+    return called
 
 
 _CLOSE = (
@@ -176,7 +214,7 @@ async def transfer(
     )
     await _stop_clock(session, ticket_id)
     await _start_clock(session, ticket_id, limits, office)
-    await _deliver_cards(session, ticket_id, office)
+    await _deliver_cards(session, ticket_id, office, alert=limits)
     await notify(session, ticket.citizen_id, ticket_id, Notice.TRANSFERRED)
     moved = await get_ticket(session, ticket_id)
     assert moved is not None
@@ -185,11 +223,51 @@ async def transfer(
 
 _TAKEN_BY = select(_tickets.c.id, _tickets.c.office).where(
     _tickets.c.operator_id == bindparam("operator_id"), _tickets.c.status == Status.TAKEN.value
-).with_for_update()
+).order_by(_tickets.c.id).with_for_update()
 _RELEASE = (
     update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
     .values(status=Status.NEW.value, operator_id=None, taken_at=None)
 )
+
+
+async def _back_to_office(
+    session: AsyncSession, limits: Limits, ticket_id: int, office: str, by: int, event: str, note: str | None = None
+) -> None:
+    """The ticket is new at its office again: every card says so, the clock starts again, and the
+    office's other operators on duty (or the national office's) get its card; `by` held it."""
+    await session.execute(_RELEASE, {"ticket_id": ticket_id})
+    await session.execute(_FORGET_CURRENT, {"ticket_id": ticket_id})
+    await _say(session, ticket_id, "system", by, Content("text", note, extra={"event": event}))
+    await _refresh_cards(session, ticket_id)
+    await _stop_clock(session, ticket_id)
+    await _start_clock(session, ticket_id, limits, office)
+    await _deliver_cards(session, ticket_id, office, skip=frozenset({by}), alert=limits)
+
+
+async def hand_back(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, note: str) -> Ticket:
+    """The operator gives the request they hold back to its office's queue, with a note for whoever
+    takes it next (on its History)."""
+    ticket = await ticket_for(session, operator, ticket_id, lock=True)
+    if ticket.status is Status.CLOSED:
+        raise TicketError(CLOSED, ticket)
+    if ticket.status is Status.TAKEN and ticket.operator_id != operator.telegram_id:
+        raise TicketError(TAKEN_BY_OTHER, ticket)
+    if ticket.status is not Status.TAKEN:
+        raise TicketError(NOT_YOURS, ticket)  # handed back already (a second note), or never taken
+    await _back_to_office(session, limits, ticket_id, ticket.office, operator.telegram_id, "handed_back", cut(note.strip(), MAX_NOTE_LENGTH))
+    back = await get_ticket(session, ticket_id)
+    assert back is not None
+    return back
+
+
+async def hand_back_all(session: AsyncSession, limits: Limits, operator: Operator) -> list[int]:
+    """Everything the operator holds goes back to its office's queue (they go off duty and would
+    rather colleagues answered meanwhile). Returns the requests handed back."""
+    await access.current(session, operator, Act.REQUESTS)
+    held = (await session.execute(_TAKEN_BY, {"operator_id": operator.telegram_id})).all()
+    for ticket_id, office in held:
+        await _back_to_office(session, limits, ticket_id, office, operator.telegram_id, "off_duty")
+    return [ticket_id for ticket_id, _ in held]
 
 
 async def release_tickets_of(session: AsyncSession, limits: Limits, operator: Operator) -> list[int]:
@@ -200,19 +278,8 @@ async def release_tickets_of(session: AsyncSession, limits: Limits, operator: Op
     for ticket_id, office in (await session.execute(_TAKEN_BY, {"operator_id": operator.telegram_id})).all():
         if access.may(operator, Act.REQUESTS, (office,)):
             continue
-        await session.execute(_RELEASE, {"ticket_id": ticket_id})
-        await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "released"}))
-        await _refresh_cards(session, ticket_id)
-        await _stop_clock(session, ticket_id)
-        await _start_clock(session, ticket_id, limits, office)
-        await _deliver_cards(session, ticket_id, office)
+        await _back_to_office(session, limits, ticket_id, office, operator.telegram_id, "released")
         released.append(ticket_id)
-    if released:
-        await session.execute(
-            update(_operators)
-            .where(_operators.c.telegram_id == operator.telegram_id, _operators.c.current_ticket.in_(released))
-            .values(current_ticket=None)
-        )
     return released
 
 

@@ -3,6 +3,7 @@ or stops."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import outbox, timers
 from bot.services.directory import NATIONAL
 from bot.services.tickets.model import Content, Limits, Notice
-from bot.services.tickets.queries import _CARD_CHATS, _ON_DUTY, _SAY
+from bot.services.tickets.queries import _CARD_CHATS, _COORDINATORS_OF, _ON_DUTY, _SAY
+
+NOBODY_ON_DUTY = "ticket_nobody_on_duty"  # the timer that alerts the coordinators again
+CALL_AGAIN = "ticket_call_again"  # "no answer": the operator is reminded to call again
+CALL_DUE = "ticket_call_due"  # a call back's window begins: its operator is reminded
 
 
 async def notify(session: AsyncSession, chat_id: int, ticket_id: int, notice: Notice) -> None:
@@ -21,20 +26,57 @@ async def _on_duty(session: AsyncSession, office: str) -> list[int]:
     return list((await session.execute(_ON_DUTY, {"office": office})).scalars())
 
 
+# The time limits in force, for the handlers of timers (which get a session and a payload only):
+# set once as the bot starts (`use_limits`).
+_in_force: Limits | None = None
+
+
+def use_limits(limits: Limits) -> None:
+    global _in_force
+    _in_force = limits
+
+
+def limits_in_force() -> Limits:
+    if _in_force is None:
+        raise RuntimeError("tickets.use_limits was not called as the bot started")
+    return _in_force
+
+
 async def _deliver_cards(
-    session: AsyncSession, ticket_id: int, office: str, *, notice: Notice | None = None, skip: frozenset[int] = frozenset()
+    session: AsyncSession, ticket_id: int, office: str, *, notice: Notice | None = None, skip: frozenset[int] = frozenset(),
+    alert: Limits | None = None,
 ) -> list[int]:
-    """Owe the ticket's card (after `notice`, if any) to the office's on-duty operators, or the
-    national office's when none is on duty there, but those in `skip`; returns who gets it."""
-    recipients = await _on_duty(session, office)
+    """Owe the ticket's card (after `notice`, if any) to the office's on-duty operators but those in
+    `skip`, or the national office's when there are none; returns who gets it. Nobody at all, and
+    with `alert` (the limits in force): the coordinators are alerted (`_alert_nobody_on_duty`)."""
+    recipients = [chat_id for chat_id in await _on_duty(session, office) if chat_id not in skip]
     if not recipients and office != NATIONAL:
-        recipients = await _on_duty(session, NATIONAL)
-    recipients = [chat_id for chat_id in recipients if chat_id not in skip]
+        recipients = [chat_id for chat_id in await _on_duty(session, NATIONAL) if chat_id not in skip]
     for chat_id in recipients:
         if notice is not None:
             await notify(session, chat_id, ticket_id, notice)
         await outbox.owe(session, chat_id, "ticket_card", {"ticket": ticket_id})
+    if not recipients and alert is not None:
+        await _alert_nobody_on_duty(session, ticket_id, office, alert)
     return recipients
+
+
+async def _alert_nobody_on_duty(session: AsyncSession, ticket_id: int, office: str, limits: Limits) -> None:
+    """Nobody on duty can take the new request (its office and the national office have no operator
+    on duty, or none but whoever just let it go): while the office works, the coordinators of both
+    are told now, and again after every `limits.nobody_on_duty_repeat` of its working time while it
+    waits (`NOBODY_ON_DUTY`, which also hands the card to whoever came on duty meanwhile). Out of
+    hours nobody on duty is expected: the first alert waits for the office to open."""
+    calendar = await limits.calendar(session, office)
+    now = datetime.now(UTC)
+    opening = calendar.next_opening(now)
+    if opening is None:
+        for chat_id in (await session.execute(_COORDINATORS_OF, {"offices": sorted({office, NATIONAL})})).scalars():
+            await outbox.owe(session, chat_id, "nobody_on_duty", {"ticket": ticket_id})
+        due = limits.due_in(calendar, limits.nobody_on_duty_repeat)
+    else:
+        due = opening - now
+    await timers.set_timer(session, NOBODY_ON_DUTY, _timer_key(ticket_id), due, {"ticket": ticket_id})
 
 
 async def _refresh_cards(session: AsyncSession, ticket_id: int, shown: tuple[int, int] | None = None) -> None:
@@ -77,5 +119,5 @@ async def _start_clock(session: AsyncSession, ticket_id: int, limits: Limits, of
 
 
 async def _stop_clock(session: AsyncSession, ticket_id: int, *kinds: str) -> None:
-    for kind in kinds or ("ticket_remind", "ticket_escalate", "ticket_unanswered"):
+    for kind in kinds or ("ticket_remind", "ticket_escalate", "ticket_unanswered", NOBODY_ON_DUTY, CALL_AGAIN, CALL_DUE):
         await timers.cancel_timer(session, kind, _timer_key(ticket_id))

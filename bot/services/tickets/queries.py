@@ -63,6 +63,13 @@ _ON_DUTY = (
     .where(_operators.c.office == bindparam("office"), _operators.c.active, _operators.c.on_duty)
     .order_by(_operators.c.telegram_id)
 )
+# Who is alerted when nobody on duty can take a new request.
+_COORDINATORS_OF = (
+    select(_operators.c.telegram_id)
+    .where(_operators.c.active, _operators.c.role == "coordinator",
+           _operators.c.office.in_(bindparam("offices", expanding=True)))
+    .order_by(_operators.c.telegram_id)
+)
 _QUEUE = (
     select(*_TICKET_COLUMNS).select_from(_TICKET_FROM)
     .where(_tickets.c.status != Status.CLOSED.value)

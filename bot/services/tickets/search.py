@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Text, and_, cast, exists, or_, select
+from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access
@@ -102,7 +102,10 @@ async def search(session: AsyncSession, operator: Operator, wanted: Search, zone
         conditions.append(_tickets.c.created_at < end)
     for word in wanted.words:
         pattern = _like(word)
-        in_conversation = exists().where(_messages.c.ticket_id == _tickets.c.id, _messages.c.text.ilike(pattern, escape="\\"))
+        # The messages that hold the word, found through their trigram index, then their requests.
+        in_conversation = _tickets.c.id.in_(
+            select(_messages.c.ticket_id).where(_messages.c.text.ilike(pattern, escape="\\"))
+        )
         conditions.append(or_(in_conversation, _tickets.c.resolution.ilike(pattern, escape="\\"),
                               cast(_tickets.c.details, Text).ilike(pattern, escape="\\")))
     statement = (
