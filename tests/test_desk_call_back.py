@@ -125,3 +125,30 @@ async def test_a_window_over_by_the_time_the_citizen_has_written_is_chosen_again
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM tickets WHERE citizen_id = :c"), {"c": person.id}) == 1
     await settled()
+
+
+async def test_a_reopened_call_back_no_longer_shows_its_past_window(citizen, operator, engine, t, settled):
+    akmola = await operator("akmola", "en", "Nurlan")
+    person = await citizen("en")
+    windows = await ask_for_a_call(person, "en", t)
+    window = [b["text"] for b in windows.buttons][0]
+    await person.press(window, windows)
+    await person.send("About the marathon")
+    card = await akmola.receive("About the marathon")
+    number = int(card.text.split("№", 1)[1].split()[0])
+    taken = await akmola.press(t("en", "✋ Take"), card)
+    await akmola.press(t("en", "✅ Reached"), taken.edited[0])
+    await akmola.press(t("en", "✅ Close"), taken.edited[0])
+    await akmola.send("Talked it over")
+    await person.receive("Talked it over")
+    await person.tap(t("en", "Ask an operator"))
+    await person.press(t("en", "🔁 About request {number}").format(number=f"№{number}"))
+    await person.send("One more thing")
+    await akmola.receive("One more thing")
+    shown = (await akmola.send(f"/ticket {number}")).last
+    assert window.split(", ")[-1] not in shown.text, "the window was for the first call, long past"
+    assert "+77011234567" in shown.text and t("en", "📞 Called") in [b["text"] for b in shown.buttons]
+    async with engine.connect() as conn:
+        pending = await conn.scalar(text(
+            "SELECT count(*) FROM timers WHERE key = :k AND kind = 'ticket_call_due' AND done_at IS NULL"), {"k": str(number)})
+    assert pending == 0

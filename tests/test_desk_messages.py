@@ -128,3 +128,20 @@ async def test_an_edit_changes_the_other_sides_copy_marked_as_edited(citizen, op
     assert late.last.text == t("kk", "Changes to a message already sent reach no one: what you sent first stays as it was. Please send the correction as a new message.")
     await settled()
     assert "Абай көшесі, 21" in akmola.api.message(akmola.id, copy.message_id).text
+
+
+async def test_an_edit_of_a_later_item_of_an_operators_album_is_not_signed(citizen, operator, engine, t, settled):
+    akmola = await operator("akmola", "en", "Nurlan")
+    aigerim = await citizen("ru")
+    await taken_question(aigerim, akmola, "ru", "en", t, "Покажите, где вход")
+    await akmola.send_media_album(("video", b"the street"), ("video", b"the door"), caption="Вход со двора")
+    first = await aigerim.receive("Вход со двора")
+    second = await aigerim.receive()
+    await settled()
+    mine = [m for m in akmola.api.chat(akmola.id) if not m.from_bot and "video" in m.extra]
+    await akmola.edit_caption(mine[-1], "Дверь слева")
+    await settled()
+    shown = aigerim.api.message(aigerim.id, second.message_id).caption
+    assert shown.startswith("Дверь слева") and t("ru", "✏️ (edited)") in shown
+    assert "—" not in shown, "only the album's first item carries the office's signature"
+    assert "—" in aigerim.api.message(aigerim.id, first.message_id).caption

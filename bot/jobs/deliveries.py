@@ -162,9 +162,12 @@ class Deliveries:
 
     async def _words(self, session: AsyncSession, ticket: Ticket, said: Said) -> Callable[[int | None], str]:
         """How a message of the conversation reads to the other side: the citizen's with the
-        request's number, an operator's signed with their office (`limit`: the person's words cut)."""
+        request's number, an operator's signed with their office (`limit`: the person's words cut);
+        a later item of an operator's album unsigned, as it was sent (the first carries the name)."""
         if said.author == "citizen":
             return lambda limit: texts.relayed_to_operator(ticket, said, limit)
+        if said.content.extra.get("album") and not await tickets.first_of_album(session, said):
+            return lambda limit: (escape(cut(said.content.text or "", limit or tickets.MAX_CAPTION_LENGTH)) + texts.edited_mark(said)).strip()
         sign = texts.signature(self.directory, await self._office_of(session, said.author_id, ticket))
         return lambda limit: _signed(said, sign, limit)
 
@@ -183,9 +186,9 @@ class Deliveries:
             sent = []
             if _one_album(items):
                 media = []
-                for n, said in enumerate(items):
+                for said in items:
                     words = await self._words(session, ticket, said)
-                    caption = words(tickets.MAX_CAPTION_LENGTH) if n == 0 or said.author == "citizen" else escape(said.content.text or "")
+                    caption = words(tickets.MAX_CAPTION_LENGTH)
                     media.append(_INPUT_MEDIA[said.content.kind](media=said.content.file_id, caption=caption or None))
                 sent = await bot.send_media_group(chat_id, media)
                 copies = list(zip(sent, items))

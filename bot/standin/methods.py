@@ -319,7 +319,10 @@ class Methods:
         else:
             if field == "text" and message.text is None:
                 raise bad_request("there is no text in the message to edit")
-            if field == "caption" and message.photo is None and message.document is None:
+            captioned = message.photo is not None or message.document is not None or any(
+                kind in message.extra for kind in ("video", "audio", "animation", "voice")
+            )
+            if field == "caption" and not captioned:  # (a sticker, a video note: no caption at all)
                 raise bad_request("there is no caption in the message to edit")
             content, entities, html = self._formatted(str(params.get(field) or ""), params, caption=field == "caption")
             changes = {field: content, "entities": entities, "html": html}

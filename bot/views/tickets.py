@@ -246,9 +246,11 @@ def card_text(
         )
         if ticket.phone:
             lines.append(_("Phone: {phone}").format(phone=escape(ticket.phone)))
-    if ticket.kind == CALLBACK:
+    if ticket.kind == CALLBACK and ticket.details.get("window_from"):
         lines.append(_("📞 Call back: {phone}, in the window {window} (Astana time)").format(
             phone=escape(ticket.phone or "—"), window=call_window(ticket, directory)))
+    elif ticket.kind == CALLBACK:  # reopened: its window was for the first call
+        lines.append(_("Phone: {phone}").format(phone=escape(ticket.phone or "—")))
     if first is not None and (ticket.kind != HELP or first.content.kind != "text"):
         lines.extend(["", content_text(first, PREVIEW_LENGTH)])
     lines.extend(["", card_status(ticket, for_operator)])

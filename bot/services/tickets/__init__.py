@@ -106,6 +106,7 @@ from bot.services.tickets.relaying import (
     TooLong,
     copies_in_chat,
     edit_said,
+    first_of_album,
     record_copy,
 )
 from bot.services.tickets.deadlines import (
@@ -122,7 +123,7 @@ __all__ = [
     "Content", "Limits", "Notice", "Said", "Status", "Ticket", "TicketError", "TooLong", "add_note", "call_made",
     "answerable", "cards_in_chat", "citizen_blocked", "citizen_is_back", "citizen_says",
     "close_by_citizen", "close_by_operator", "close_for_block", "close_for_forgotten", "comment",
-    "copies_in_chat", "earlier_of", "edit_said", "first_from_citizen", "get_message", "get_ticket",
+    "copies_in_chat", "earlier_of", "edit_said", "first_of_album", "first_from_citizen", "get_message", "get_ticket",
     "hand_back", "hand_back_all", "history", "history_for", "link", "linked_ticket", "make_current",
     "notify", "use_limits", "open_ticket", "open_ticket_of", "operator_says", "queue", "rate", "record_copy",
     "relay_unconfirmed", "release_tickets_of", "replied_ticket", "take", "taken_by", "ticket_for",

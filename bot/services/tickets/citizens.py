@@ -104,7 +104,9 @@ _REOPEN = (
     update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
     .values(status=bindparam("status"), operator_id=bindparam("operator_id"),
             taken_at=case((bindparam("operator_id", type_=BigInteger).is_(None), None), else_=func.now()),
-            closed_at=None, closed_by=None, resolution=None, rating=None, rating_comment=None, citizen_unreachable=False)
+            closed_at=None, closed_by=None, resolution=None, rating=None, rating_comment=None, citizen_unreachable=False,
+            # A call back's window was for its first call: reopened, it is a conversation again.
+            details=_tickets.c.details.op("-")("window_from").op("-")("window_to"))
 )
 
 

@@ -92,6 +92,17 @@ async def owe_conversation(session: AsyncSession, chat_id: int, conversation: li
         await session.execute(_MARK_ALBUM_SENT, {"ids": [said_id for ids in albums.values() for said_id in ids]})
 
 
+_ALBUM_FIRST = text(
+    "SELECT min(id) FROM ticket_messages WHERE ticket_id = :ticket_id AND extra->>'album' = :album AND author = :author"
+)
+
+
+async def first_of_album(session: AsyncSession, said: Said) -> bool:
+    """Whether `said` is its album's first item (the one an album's words go with)."""
+    first = await session.scalar(_ALBUM_FIRST, {"ticket_id": said.ticket_id, "album": said.content.extra["album"], "author": said.author})
+    return first == said.id
+
+
 # --- edits ---------------------------------------------------------------------------------------------
 
 _EDITED = text(
