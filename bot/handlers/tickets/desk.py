@@ -211,15 +211,26 @@ async def on_transfer_to(
     )
 
 
+async def step_text(message: Message, state: FSMContext, ask: str) -> tuple[str, dict] | None:
+    """The short text a desk step waits for (a transfer's or a hand-back's note, a resolution) and
+    the step's data, the step ended; None, asked again with `ask`, for no text or a text longer
+    than a note may be."""
+    words = (message.text or "").strip()
+    if not words or utf16_length(words) > tickets.MAX_NOTE_LENGTH:
+        await message.answer(ask.format(limit=tickets.MAX_NOTE_LENGTH))
+        return None
+    data = await state.get_data()
+    await state.clear()
+    return words, data
+
+
 async def on_transfer_note(
     message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
 ) -> None:
-    note = (message.text or "").strip()
-    if not note or utf16_length(note) > tickets.MAX_NOTE_LENGTH:
-        await message.answer(_("Please write the note as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH))
+    answered = await step_text(message, state, _("Please write the note as text, up to {limit} characters."))
+    if answered is None:
         return
-    data = await state.get_data()
-    await state.clear()
+    note, data = answered
     try:
         ticket = await tickets.transfer(session, limits, operator, int(data["ticket"]), data["office"], note)
     except TicketError as error:
@@ -319,14 +330,12 @@ async def on_hand_back(
 async def on_hand_back_note(
     message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
 ) -> None:
-    note = (message.text or "").strip()
-    if not note or utf16_length(note) > tickets.MAX_NOTE_LENGTH:
-        await message.answer(_("Please write the note as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH))
+    answered = await step_text(message, state, _("Please write the note as text, up to {limit} characters."))
+    if answered is None:
         return
-    ticket_id = int((await state.get_data())["ticket"])
-    await state.clear()
+    note, data = answered
     try:
-        ticket = await tickets.hand_back(session, limits, operator, ticket_id, note)
+        ticket = await tickets.hand_back(session, limits, operator, int(data["ticket"]), note)
     except TicketError as error:
         await message.answer(refusal(error, directory))
         return
@@ -348,16 +357,12 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
 async def on_resolution(
     message: Message, state: FSMContext, session: AsyncSession, operator: Operator, limits: Limits, directory: Directory
 ) -> None:
-    resolution = (message.text or "").strip()
-    if not resolution or utf16_length(resolution) > tickets.MAX_NOTE_LENGTH:
-        await message.answer(
-            _("Please write the resolution as text, up to {limit} characters.").format(limit=tickets.MAX_NOTE_LENGTH)
-        )
+    answered = await step_text(message, state, _("Please write the resolution as text, up to {limit} characters."))
+    if answered is None:
         return
-    ticket_id = int((await state.get_data())["ticket"])
-    await state.clear()
+    resolution, data = answered
     try:
-        ticket = await tickets.close_by_operator(session, limits, operator, ticket_id, resolution)
+        ticket = await tickets.close_by_operator(session, limits, operator, int(data["ticket"]), resolution)
     except TicketError as error:
         await message.answer(refusal(error, directory))
         return
