@@ -120,6 +120,8 @@ async def test_the_rating_is_kept_on_the_history_and_a_request_a_block_closed_is
     # A block closes it; unblocked later, the citizen is not offered to reopen it, nor one before it.
     await coordinator.send(f"/block {first} Оскорбления")
     await coordinator.send(f"/unblock {first}")
+    # The unblock is told through the outbox: read it first, or it may land among the tap's answers.
+    await dmitry.receive(t("ru", "✅ The front-office receives your messages again."))
     prompt = await dmitry.tap(t("ru", "Ask an operator"))
     assert prompt.last.text.startswith("💬"), "the question itself: nothing to reopen"
     assert not any(b["text"].startswith("🔁") for b in prompt.last.buttons)
