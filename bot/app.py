@@ -32,6 +32,7 @@ from bot.middlewares.fsm_key import FsmKeyMiddleware
 from bot.middlewares.knowledge import CurrentKnowledge
 from bot.middlewares.pastes import SplitPastes
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
+from bot.services import statistics
 from bot.services.abuse import FloodLimits
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
@@ -161,12 +162,14 @@ def build_dispatcher(
 
     dispatcher.startup.register(ensure_admins)
 
-    async def start_retention() -> None:
-        # Soon after start, with the period configured now; then once a day.
+    async def start_periodic_jobs() -> None:
+        # Retention soon after start, with the period configured now, then once a day; the
+        # statistics rollups' compaction every few minutes.
         async with session_factory() as session, session.begin():
             await schedule_retention(session, settings.retention_days, RETENTION_FIRST_RUN)
+            await statistics.schedule_compaction(session)
 
-    dispatcher.startup.register(start_retention)
+    dispatcher.startup.register(start_periodic_jobs)
     # Order matters: privacy commands work at every step; the staff's routers (a coordinator's
     # composition, an operator's invite link, an operator's replies to citizens) come before
     # anything a citizen does; onboarding catches people not set up; the requests' forms and what a

@@ -33,7 +33,10 @@ What is counted, precisely:
 - People: `joined` consented (their record was created) in the period; `total` is everyone in the
   bot by the period's end. Someone who deleted their data (/forget) is in neither.
 
-Four queries, each aggregating in PostgreSQL (grouping sets for the breakdowns).
+Four queries, each aggregating in PostgreSQL (grouping sets for the breakdowns). Deeds and people
+are read from per-day rollups (`stats_deed_days`, `stats_people_days`, migration 0028) that
+triggers keep in the transactions that change the rows: a national year reads some thousands of
+rows instead of a million deeds. The triggers write change rows; `compact` folds them, from a timer.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
-from bot.services import access
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from bot.services import access, timers
 from bot.services.access import Act
 from bot.services.clock import KAZAKHSTAN
 from bot.services.marathon import Dates
@@ -267,28 +272,31 @@ _TICKET_BREAKDOWNS = text(
     """
 )
 _TICKET_DIMENSIONS = ("region", "status", "category", "day", "kb")
+# From the per-day rollup (migration 0028): change rows and compacted rows alike are added up.
 _DEED_FIGURES = text(
     """
     SELECT GROUPING(kind, region, deed_date, state) AS grouping, kind, region, deed_date, state,
-           count(*) AS deeds,
-           count(*) FILTER (WHERE state = 'approved') AS approved,
+           sum(deeds)::bigint AS deeds,
+           coalesce(sum(deeds) FILTER (WHERE state = 'approved'), 0)::bigint AS approved,
            coalesce(sum(amount) FILTER (WHERE state = 'approved'), 0) AS amount
-    FROM deeds
+    FROM stats_deed_days
     WHERE deed_date BETWEEN :first AND :last
       AND (CAST(:region AS text) IS NULL OR region = CAST(:region AS text))
     GROUP BY GROUPING SETS ((kind), (region), (deed_date), (state))
+    HAVING sum(deeds) <> 0
     """
 )
 _DEED_DIMENSIONS = ("kind", "region", "deed_date", "state")
 _PEOPLE_FIGURES = text(
     """
     SELECT GROUPING(language, region) AS grouping, language, region,
-           count(*) FILTER (WHERE created_at >= :start) AS joined,
-           count(*) AS total
-    FROM users
-    WHERE created_at < :end
+           coalesce(sum(people) FILTER (WHERE day >= :first), 0)::bigint AS joined,
+           sum(people)::bigint AS total
+    FROM stats_people_days
+    WHERE day <= :last
       AND (CAST(:region AS text) IS NULL OR region = CAST(:region AS text))
     GROUP BY GROUPING SETS ((language), (region), ())
+    HAVING sum(people) <> 0
     """
 )
 _PEOPLE_DIMENSIONS = ("language", "region")
@@ -322,15 +330,15 @@ async def collect(session: AsyncSession, period: Period, region: str | None = No
             breakdowns[name][row[name]] = row["n"]
 
     deeds: dict[str, dict] = {name: {} for name in _DEED_DIMENSIONS}
-    deed_params = {"first": period.first, "last": period.last, "region": region}
-    for row in (await session.execute(_DEED_FIGURES, deed_params)).mappings():
+    day_params = {"first": period.first, "last": period.last, "region": region}
+    for row in (await session.execute(_DEED_FIGURES, day_params)).mappings():
         name = _dimension(row["grouping"], _DEED_DIMENSIONS)
         if name is not None:
             deeds[name][row[name]] = row
 
     people: dict[str, dict[str, People]] = {name: {} for name in _PEOPLE_DIMENSIONS}
     everyone = People(0, 0)
-    for row in (await session.execute(_PEOPLE_FIGURES, params)).mappings():
+    for row in (await session.execute(_PEOPLE_FIGURES, day_params)).mappings():
         name = _dimension(row["grouping"], _PEOPLE_DIMENSIONS)
         counts = People(row["joined"], row["total"])
         if name is None:
@@ -367,3 +375,53 @@ async def collect(session: AsyncSession, period: Period, region: str | None = No
         people_by_language=tuple(sorted(people["language"].items(), key=_by_joined)),
         people_by_region=tuple(sorted(people["region"].items(), key=_by_joined)),
     )
+
+
+# --- keeping the rollups small ------------------------------------------------------------------------
+
+# Each rollup's change rows folded into its compacted rows, one per key, in one statement: rows a
+# transaction still open writes meanwhile are not seen by it and wait for the next time.
+_COMPACT = [
+    text(
+        """
+        WITH changes AS (DELETE FROM stats_deed_days WHERE NOT compacted RETURNING deed_date, region, kind, state, deeds, amount)
+        INSERT INTO stats_deed_days AS kept (deed_date, region, kind, state, deeds, amount, compacted)
+        SELECT deed_date, region, kind, state, sum(deeds), sum(amount), true FROM changes GROUP BY 1, 2, 3, 4
+        ON CONFLICT (deed_date, region, kind, state) WHERE compacted
+        DO UPDATE SET deeds = kept.deeds + excluded.deeds, amount = kept.amount + excluded.amount
+        """
+    ),
+    text("DELETE FROM stats_deed_days WHERE compacted AND deeds = 0 AND amount = 0"),
+    text(
+        """
+        WITH changes AS (DELETE FROM stats_people_days WHERE NOT compacted RETURNING day, region, language, people)
+        INSERT INTO stats_people_days AS kept (day, region, language, people, compacted)
+        SELECT day, region, language, sum(people), true FROM changes GROUP BY 1, 2, 3
+        ON CONFLICT (day, region, language) WHERE compacted DO UPDATE SET people = kept.people + excluded.people
+        """
+    ),
+    text("DELETE FROM stats_people_days WHERE compacted AND people = 0"),
+]
+COMPACT_TIMER = "stats_compact"
+COMPACT_EVERY = timedelta(minutes=10)
+
+
+async def compact(conn: AsyncConnection | AsyncSession) -> None:
+    """Fold the rollups' change rows (the caller commits). The figures read the same before and
+    after; only how many rows they add up changes."""
+    for statement in _COMPACT:
+        await conn.execute(statement)
+
+
+async def _compact_due(session: AsyncSession, payload: dict[str, Any]) -> None:
+    await compact(session)
+    await schedule_compaction(session)
+
+
+async def schedule_compaction(session: AsyncSession) -> None:
+    """Set the compaction's one timer unless it is set: at every start (a process restarted more
+    often than COMPACT_EVERY must not put it off for ever), and by the compaction itself."""
+    await timers.set_timer(session, COMPACT_TIMER, "rollups", COMPACT_EVERY, keep_pending=True)
+
+
+timers.register(COMPACT_TIMER, _compact_due)

@@ -9,6 +9,7 @@ from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
 from bot.db.models.knowledge import KnowledgeTopic, KnowledgeRevision, KnowledgeGap, KnowledgeDay
 from bot.db.models.offices import DayOff, OfficeDetails
+from bot.db.models.statistics import stats_deed_days, stats_people_days
 
 __all__ = [
     "Announcement",
@@ -38,6 +39,8 @@ __all__ = [
     "Participant",
     "SavedReply",
     "SendRate",
+    "stats_deed_days",
+    "stats_people_days",
     "Ticket",
     "TicketLink",
     "TicketMessageCopy",
