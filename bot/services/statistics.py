@@ -221,85 +221,118 @@ class Statistics:
         return not self.tickets and not self.deeds and not self.people.joined
 
 
-# The tickets of the period in the scope. A bind parameter of NULL region means every region.
-_PERIOD_TICKETS = """
-    SELECT * FROM tickets
-    WHERE created_at >= :start AND created_at < :end
-      AND (CAST(:region AS text) IS NULL OR region = CAST(:region AS text))
-"""
+# Every figure is read from per-day rollups (migrations 0028, 0029): change rows and compacted rows
+# alike are added up. A bind parameter of NULL region means every region.
+_IN_SCOPE = "(CAST(:region AS text) IS NULL OR region = CAST(:region AS text))"
+# Where a rollup keeps rows for every region ('*') beside each region's: the scope's own rows.
+_SCOPE_ROWS = "region = coalesce(CAST(:region AS text), '*')"
+_TICKET_COUNTS = ("tickets", "status_new", "status_taken", "status_closed", "answered", "closed", "escalated",
+                  "reminded", "overdue", "via_knowledge", "stars_1", "stars_2", "stars_3", "stars_4", "stars_5")
+# One pass over a row per day and region: the totals (the empty grouping set), per region, per day.
 _TICKET_FIGURES = text(
     f"""
-    WITH t AS ({_PERIOD_TICKETS}),
-    fired AS (  -- the time limits the bot acted on: fired timers, kept with done_at set
-        SELECT key, bool_or(kind = 'ticket_remind') AS reminded, bool_or(kind = 'ticket_unanswered') AS overdue
-        FROM timers
-        WHERE kind IN ('ticket_remind', 'ticket_unanswered') AND done_at IS NOT NULL AND done_at >= :start
-        GROUP BY key
-    )
-    SELECT
-        count(*) AS tickets,
-        count(t.first_answer_at) AS answered,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.first_answer_at - t.created_at)) AS answer_median,
-        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.first_answer_at - t.created_at)) AS answer_p90,
-        count(t.closed_at) AS closed,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.closed_at - t.created_at)) AS close_median,
-        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.closed_at - t.created_at)) AS close_p90,
-        count(*) FILTER (WHERE fired.reminded) AS not_taken,
-        count(t.escalated_at) AS escalated,
-        count(*) FILTER (WHERE fired.overdue) AS unanswered,
-        count(t.rating) AS rated,
-        avg(t.rating)::float AS rating_average,
-        count(*) FILTER (WHERE t.rating = 1) AS stars_1,
-        count(*) FILTER (WHERE t.rating = 2) AS stars_2,
-        count(*) FILTER (WHERE t.rating = 3) AS stars_3,
-        count(*) FILTER (WHERE t.rating = 4) AS stars_4,
-        count(*) FILTER (WHERE t.rating = 5) AS stars_5,
-        count(*) FILTER (WHERE t.details->>'via' = 'knowledge') AS via_knowledge
-    FROM t LEFT JOIN fired ON fired.key = t.id::text
+    SELECT GROUPING(region, day) AS grouping, region, day,
+           {", ".join(f"sum({name})::bigint AS {name}" for name in _TICKET_COUNTS)}
+    FROM stats_ticket_days
+    WHERE day BETWEEN :first AND :last AND {_IN_SCOPE}
+    GROUP BY GROUPING SETS ((), (region), (day))
     """
 )
-# One scan, five breakdowns: GROUPING() tells which of them a row belongs to (its bit is 0).
-_TICKET_BREAKDOWNS = text(
+_TICKET_DIMENSIONS = ("region", "day")
+_TICKET_CATEGORIES = text(
     f"""
-    WITH t AS (
-        SELECT region, status, category, (created_at AT TIME ZONE 'UTC' + CAST(:offset AS interval))::date AS day,
-               CASE WHEN details->>'via' = 'knowledge' THEN coalesce(details->>'kb', '') END AS kb
-        FROM ({_PERIOD_TICKETS}) AS period_tickets
+    SELECT category, sum(tickets)::bigint AS tickets FROM stats_ticket_category_days
+    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
+    GROUP BY category HAVING sum(tickets) <> 0
+    """
+)
+_KNOWLEDGE_ENTRIES = text(
+    f"""
+    SELECT entry, sum(tickets)::bigint AS tickets FROM stats_ticket_kb_days
+    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
+    GROUP BY entry HAVING sum(tickets) <> 0
+    """
+)
+# How many requests took a time in each bucket (the scope's own rows, '*' for every region).
+_TIME_HISTOGRAM = text(
+    f"""
+    SELECT measure, bucket, sum(tickets)::bigint AS tickets FROM stats_ticket_times
+    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
+    GROUP BY measure, bucket HAVING sum(tickets) <> 0
+    ORDER BY measure, bucket
+    """
+)
+# The seconds each time measures; the bucket expressions are those of the indexes (migration 0029).
+_MEASURES = {
+    "answer": ("date_part('epoch', first_answer_at - created_at)", "first_answer_at"),
+    "close": ("date_part('epoch', closed_at - created_at)", "closed_at"),
+}
+# Requests of one bucket in the period, in order of their time: `take` of them after `skip`.
+_TIMES_IN_BUCKET = {
+    measure: text(
+        f"""
+        SELECT {seconds} AS seconds FROM tickets
+        WHERE {ended} IS NOT NULL AND stats_time_bucket({seconds}) = :bucket
+          AND created_at >= :start AND created_at < :end AND {_IN_SCOPE}
+        ORDER BY 1 OFFSET :skip LIMIT :take
+        """
     )
-    SELECT GROUPING(region, status, category, day, kb) AS grouping, region, status, category, day, kb, count(*) AS n
-    FROM t
-    GROUP BY GROUPING SETS ((region), (status), (category), (day), (kb))
-    """
-)
-_TICKET_DIMENSIONS = ("region", "status", "category", "day", "kb")
-# From the per-day rollup (migration 0028): change rows and compacted rows alike are added up.
+    for measure, (seconds, ended) in _MEASURES.items()
+}
+# The same percentiles over every request of the period: only if the requests changed between the
+# histogram's statement and a bucket's (each statement has its own snapshot), which is rare.
+_SPREAD_SCANNED = {
+    measure: text(
+        f"""
+        SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {seconds}) FROM tickets
+        WHERE {ended} IS NOT NULL AND created_at >= :start AND created_at < :end AND {_IN_SCOPE}
+        """
+    )
+    for measure, (seconds, ended) in _MEASURES.items()
+}
+SPREAD_SHARES = (0.5, 0.9)
+
+
+_DEED_COUNTS = ("deeds", "pending", "approved", "rejected")
+# Counts only in the grouping sets (a sum of amounts in each of them cost as much as the rest); the
+# amounts by kind, and the regions (each region's rows, not '*'), in queries of their own.
 _DEED_FIGURES = text(
-    """
-    SELECT GROUPING(kind, region, deed_date, state) AS grouping, kind, region, deed_date, state,
-           sum(deeds)::bigint AS deeds,
-           coalesce(sum(deeds) FILTER (WHERE state = 'approved'), 0)::bigint AS approved,
-           coalesce(sum(amount) FILTER (WHERE state = 'approved'), 0) AS amount
+    f"""
+    SELECT GROUPING(deed_date) AS grouping, deed_date,
+           {", ".join(f"sum({name})::bigint AS {name}" for name in _DEED_COUNTS)}
     FROM stats_deed_days
-    WHERE deed_date BETWEEN :first AND :last
-      AND (CAST(:region AS text) IS NULL OR region = CAST(:region AS text))
-    GROUP BY GROUPING SETS ((kind), (region), (deed_date), (state))
-    HAVING sum(deeds) <> 0
+    WHERE {_SCOPE_ROWS} AND deed_date BETWEEN :first AND :last
+    GROUP BY GROUPING SETS ((), (deed_date))
     """
 )
-_DEED_DIMENSIONS = ("kind", "region", "deed_date", "state")
+_DEED_KINDS = text(
+    f"""
+    SELECT kind, sum(approved)::bigint AS approved, sum(approved_amount) AS amount
+    FROM stats_deed_days
+    WHERE {_SCOPE_ROWS} AND deed_date BETWEEN :first AND :last
+    GROUP BY kind HAVING sum(approved) <> 0
+    """
+)
+_DEED_REGIONS = text(
+    f"""
+    SELECT region, sum(approved)::bigint AS approved FROM stats_deed_days
+    WHERE region <> '*' AND {_IN_SCOPE} AND deed_date BETWEEN :first AND :last
+    GROUP BY region HAVING sum(approved) <> 0
+    """
+)
+_DEED_DIMENSIONS = ("deed_date",)
+LANGUAGES = ("kk", "ru", "en")  # the columns of `stats_people_days` (`users_language_known`)
+# Everyone who joined by the period's end (`total`), and in it (`joined`): per region and in all.
 _PEOPLE_FIGURES = text(
-    """
-    SELECT GROUPING(language, region) AS grouping, language, region,
-           coalesce(sum(people) FILTER (WHERE day >= :first), 0)::bigint AS joined,
-           sum(people)::bigint AS total
+    f"""
+    SELECT GROUPING(region) AS grouping, region,
+           {", ".join(f"coalesce(sum({c}) FILTER (WHERE day >= :first), 0) AS joined_{c}, sum({c}) AS total_{c}"
+                      for c in ("people", *LANGUAGES))}
     FROM stats_people_days
-    WHERE day <= :last
-      AND (CAST(:region AS text) IS NULL OR region = CAST(:region AS text))
-    GROUP BY GROUPING SETS ((language), (region), ())
-    HAVING sum(people) <> 0
+    WHERE day <= :last AND {_IN_SCOPE}
+    GROUP BY GROUPING SETS ((), (region))
     """
 )
-_PEOPLE_DIMENSIONS = ("language", "region")
 
 
 def _dimension(grouping: int, names: tuple[str, ...]) -> str | None:
@@ -318,90 +351,141 @@ def _by_joined(item: tuple[str, People]) -> tuple[int, int, str]:
     return -item[1].joined, -item[1].total, item[0]
 
 
+async def _spread(
+    session: AsyncSession, measure: str, histogram: list[tuple[int, int]], period: Period, region: str | None
+) -> Spread:
+    """The median and the 90th percentile of a time, exactly as `percentile_cont` over every
+    request would give them: the histogram (buckets in order, with their counts) says which bucket
+    each wanted rank falls in, and only that bucket's requests are read, in order, through its index."""
+    count = sum(n for _, n in histogram)
+    if not count:
+        return Spread(0, None, None)
+    # percentile_cont(p): between the values of ranks floor(h) and floor(h) + 1, h = p × (count − 1).
+    positions = {share: share * (count - 1) for share in SPREAD_SHARES}
+    wanted = sorted({rank for h in positions.values() for rank in (int(h), min(int(h) + 1, count - 1))})
+    values: dict[int, float] = {}
+    params = {"start": period.start, "end": period.end, "region": region}
+    before = 0
+    for bucket, n in histogram:
+        here = [rank for rank in wanted if before <= rank < before + n]
+        if here:
+            skip, take = here[0] - before, here[-1] - here[0] + 1
+            found = (await session.execute(_TIMES_IN_BUCKET[measure], {**params, "bucket": bucket, "skip": skip, "take": take})).scalars().all()
+            if len(found) < take:  # the requests changed since the histogram was read
+                median, p90 = (await session.execute(_SPREAD_SCANNED[measure], params)).scalar_one()
+                return Spread(count, median, p90)
+            for rank in here:
+                values[rank] = found[rank - here[0]]
+        before += n
+    low, high = ({share: values[int(h)] for share, h in positions.items()},
+                 {share: values[min(int(h) + 1, count - 1)] for share, h in positions.items()})
+    median, p90 = (low[share] + (positions[share] - int(positions[share])) * (high[share] - low[share]) for share in SPREAD_SHARES)
+    return Spread(count, median, p90)
+
+
 async def collect(session: AsyncSession, period: Period, region: str | None = None) -> Statistics:
     """Every figure of the period, for one region or (None) for all."""
-    params = {"start": period.start, "end": period.end, "region": region}
-    figures = (await session.execute(_TICKET_FIGURES, params)).mappings().one()
-
-    breakdowns: dict[str, dict] = {name: {} for name in _TICKET_DIMENSIONS}
-    for row in (await session.execute(_TICKET_BREAKDOWNS, {**params, "offset": KAZAKHSTAN.utcoffset(None)})).mappings():
-        name = _dimension(row["grouping"], _TICKET_DIMENSIONS)
-        if name is not None and row[name] is not None:
-            breakdowns[name][row[name]] = row["n"]
-
-    deeds: dict[str, dict] = {name: {} for name in _DEED_DIMENSIONS}
     day_params = {"first": period.first, "last": period.last, "region": region}
+    totals: dict[str, int] = dict.fromkeys(_TICKET_COUNTS, 0)
+    breakdowns: dict[str, dict] = {name: {} for name in _TICKET_DIMENSIONS}
+    for row in (await session.execute(_TICKET_FIGURES, day_params)).mappings():
+        name = _dimension(row["grouping"], _TICKET_DIMENSIONS)
+        if name is None:
+            totals = {count: row[count] or 0 for count in _TICKET_COUNTS}
+        elif row["tickets"]:
+            breakdowns[name][row[name]] = row["tickets"]
+    categories = {row["category"]: row["tickets"] for row in (await session.execute(_TICKET_CATEGORIES, day_params)).mappings()}
+    entries = {row["entry"]: row["tickets"] for row in (await session.execute(_KNOWLEDGE_ENTRIES, day_params)).mappings()}
+    histograms: dict[str, list[tuple[int, int]]] = {measure: [] for measure in _MEASURES}
+    for row in (await session.execute(_TIME_HISTOGRAM, day_params)).mappings():
+        histograms[row["measure"]].append((row["bucket"], row["tickets"]))
+    spreads = {measure: await _spread(session, measure, histograms[measure], period, region) for measure in _MEASURES}
+    stars = tuple(totals[f"stars_{n}"] for n in range(1, 6))
+    rated = sum(stars)
+
+    deed_totals: dict[str, Any] = dict.fromkeys(_DEED_COUNTS, 0)
+    deeds: dict[str, dict] = {name: {} for name in _DEED_DIMENSIONS}
     for row in (await session.execute(_DEED_FIGURES, day_params)).mappings():
         name = _dimension(row["grouping"], _DEED_DIMENSIONS)
-        if name is not None:
+        if name is None:
+            deed_totals = {count: row[count] or 0 for count in _DEED_COUNTS}
+        elif row["approved"]:
             deeds[name][row[name]] = row
 
-    people: dict[str, dict[str, People]] = {name: {} for name in _PEOPLE_DIMENSIONS}
     everyone = People(0, 0)
+    by_language: dict[str, People] = {}
+    by_region: dict[str, People] = {}
     for row in (await session.execute(_PEOPLE_FIGURES, day_params)).mappings():
-        name = _dimension(row["grouping"], _PEOPLE_DIMENSIONS)
-        counts = People(row["joined"], row["total"])
-        if name is None:
-            everyone = counts
-        elif row[name] is not None:
-            people[name][row[name]] = counts
+        if _dimension(row["grouping"], ("region",)) is None:
+            everyone = People(row["joined_people"], row["total_people"])
+            by_language = {c: People(row[f"joined_{c}"], row[f"total_{c}"]) for c in LANGUAGES if row[f"total_{c}"]}
+        elif row["region"] is not None and row["total_people"]:
+            by_region[row["region"]] = People(row["joined_people"], row["total_people"])
 
     days = period.each_day()
     kinds = sorted(
-        (KindTotal(kind, row["approved"], Decimal(row["amount"])) for kind, row in deeds["kind"].items() if row["approved"]),
+        (KindTotal(row["kind"], row["approved"], Decimal(row["amount"])) for row in (await session.execute(_DEED_KINDS, day_params)).mappings()),
         key=lambda total: (-total.deeds, total.kind),
     )
     return Statistics(
         period=period,
         region=region,
-        tickets=figures["tickets"],
+        tickets=totals["tickets"],
         tickets_by_region=_most_first(breakdowns["region"]),
-        tickets_by_status=tuple((status, breakdowns["status"].get(status, 0)) for status in STATUSES),
-        tickets_by_category=_most_first(breakdowns["category"]),
+        tickets_by_status=tuple((status, totals[f"status_{status}"]) for status in STATUSES),
+        tickets_by_category=_most_first(categories),
         tickets_per_day=tuple(breakdowns["day"].get(day, 0) for day in days),
-        first_answer=Spread(figures["answered"], figures["answer_median"], figures["answer_p90"]),
-        to_close=Spread(figures["closed"], figures["close_median"], figures["close_p90"]),
-        missed=Missed(figures["not_taken"], figures["escalated"], figures["unanswered"]),
+        first_answer=spreads["answer"],
+        to_close=spreads["close"],
+        missed=Missed(totals["reminded"], totals["escalated"], totals["overdue"]),
         ratings=Ratings(
-            figures["rated"], figures["rating_average"], tuple(figures[f"stars_{n}"] for n in range(1, 6))  # type: ignore[arg-type]
+            rated, sum(n * count for n, count in enumerate(stars, 1)) / rated if rated else None,
+            stars,  # type: ignore[arg-type]
         ),
-        via_knowledge=figures["via_knowledge"],
-        knowledge_entries=_most_first({kb: n for kb, n in breakdowns["kb"].items() if kb}),
-        deeds_by_state=tuple((state, deeds["state"][state]["deeds"] if state in deeds["state"] else 0) for state in DEED_STATES),
+        via_knowledge=totals["via_knowledge"],
+        knowledge_entries=_most_first({entry: n for entry, n in entries.items() if entry}),
+        deeds_by_state=tuple((state, deed_totals[state]) for state in DEED_STATES),
         deeds_by_kind=tuple(kinds),
-        deeds_by_region=_most_first({r: row["approved"] for r, row in deeds["region"].items() if row["approved"]}),
+        deeds_by_region=_most_first({row["region"]: row["approved"] for row in (await session.execute(_DEED_REGIONS, day_params)).mappings()}),
         deeds_per_day=tuple(deeds["deed_date"][day]["approved"] if day in deeds["deed_date"] else 0 for day in days),
         people=everyone,
-        people_by_language=tuple(sorted(people["language"].items(), key=_by_joined)),
-        people_by_region=tuple(sorted(people["region"].items(), key=_by_joined)),
+        people_by_language=tuple(sorted(by_language.items(), key=_by_joined)),
+        people_by_region=tuple(sorted(by_region.items(), key=_by_joined)),
     )
 
 
 # --- keeping the rollups small ------------------------------------------------------------------------
 
-# Each rollup's change rows folded into its compacted rows, one per key, in one statement: rows a
-# transaction still open writes meanwhile are not seen by it and wait for the next time.
-_COMPACT = [
-    text(
-        """
-        WITH changes AS (DELETE FROM stats_deed_days WHERE NOT compacted RETURNING deed_date, region, kind, state, deeds, amount)
-        INSERT INTO stats_deed_days AS kept (deed_date, region, kind, state, deeds, amount, compacted)
-        SELECT deed_date, region, kind, state, sum(deeds), sum(amount), true FROM changes GROUP BY 1, 2, 3, 4
-        ON CONFLICT (deed_date, region, kind, state) WHERE compacted
-        DO UPDATE SET deeds = kept.deeds + excluded.deeds, amount = kept.amount + excluded.amount
-        """
-    ),
-    text("DELETE FROM stats_deed_days WHERE compacted AND deeds = 0 AND amount = 0"),
-    text(
-        """
-        WITH changes AS (DELETE FROM stats_people_days WHERE NOT compacted RETURNING day, region, language, people)
-        INSERT INTO stats_people_days AS kept (day, region, language, people, compacted)
-        SELECT day, region, language, sum(people), true FROM changes GROUP BY 1, 2, 3
-        ON CONFLICT (day, region, language) WHERE compacted DO UPDATE SET people = kept.people + excluded.people
-        """
-    ),
-    text("DELETE FROM stats_people_days WHERE compacted AND people = 0"),
-]
+# Each rollup: its key, and its counts (a compacted row whose counts are all 0 goes).
+_ROLLUPS = {
+    "stats_deed_days": (("deed_date", "region", "kind"), (*_DEED_COUNTS, "approved_amount")),
+    "stats_people_days": (("day", "region"), ("people", *LANGUAGES)),
+    "stats_ticket_days": (("day", "region"), _TICKET_COUNTS),
+    "stats_ticket_category_days": (("day", "region", "category"), ("tickets",)),
+    "stats_ticket_kb_days": (("day", "region", "entry"), ("tickets",)),
+    "stats_ticket_times": (("region", "measure", "day", "bucket"), ("tickets",)),
+}
+
+
+def _compaction(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> list[Any]:
+    """A rollup's change rows folded into its compacted rows, one per key, in one statement: rows a
+    transaction still open writes meanwhile are not seen by it and wait for the next time."""
+    keys, sums = ", ".join(key), ", ".join(f"sum({c})" for c in counts)
+    return [
+        text(
+            f"""
+            WITH changes AS (DELETE FROM {table} WHERE NOT compacted RETURNING {keys}, {", ".join(counts)})
+            INSERT INTO {table} AS kept ({keys}, {", ".join(counts)}, compacted)
+            SELECT {keys}, {sums}, true FROM changes GROUP BY {keys}
+            ON CONFLICT ({keys}) WHERE compacted
+            DO UPDATE SET {", ".join(f"{c} = kept.{c} + excluded.{c}" for c in counts)}
+            """
+        ),
+        text(f"DELETE FROM {table} WHERE compacted AND {' AND '.join(f'{c} = 0' for c in counts)}"),
+    ]
+
+
+_COMPACT = [statement for table, (key, counts) in _ROLLUPS.items() for statement in _compaction(table, key, counts)]
 COMPACT_TIMER = "stats_compact"
 COMPACT_EVERY = timedelta(minutes=10)
 

@@ -9,7 +9,10 @@ from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
 from bot.db.models.knowledge import KnowledgeTopic, KnowledgeRevision, KnowledgeGap, KnowledgeDay
 from bot.db.models.offices import DayOff, OfficeDetails
-from bot.db.models.statistics import stats_deed_days, stats_people_days
+from bot.db.models.statistics import (
+    stats_deed_days, stats_people_days, stats_ticket_category_days, stats_ticket_days, stats_ticket_kb_days,
+    stats_ticket_times,
+)
 
 __all__ = [
     "Announcement",
@@ -41,6 +44,10 @@ __all__ = [
     "SendRate",
     "stats_deed_days",
     "stats_people_days",
+    "stats_ticket_category_days",
+    "stats_ticket_days",
+    "stats_ticket_kb_days",
+    "stats_ticket_times",
     "Ticket",
     "TicketLink",
     "TicketMessageCopy",

@@ -102,6 +102,8 @@ class Timer(Base):
     __table_args__ = (
         Index("ix_timers_due", "due_at", postgresql_where=text("done_at IS NULL")),
         Index("ux_timers_pending_key", "kind", "key", unique=True, postgresql_where=text("done_at IS NULL")),
+        # A request's fired time limits, for the statistics' triggers (migration 0029).
+        Index("ix_timers_fired_key", "key", "kind", postgresql_where=text("done_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
