@@ -791,7 +791,7 @@ def query_plans():
 
 
 def query_params(name: str, period, region):
-    from bot.services.marathon_export import KAZAKHSTAN
+    from bot.services.clock import KAZAKHSTAN
 
     if name in query_plans():  # all read from the per-day rollups, by day
         return {"first": period.first, "last": period.last, "region": region}

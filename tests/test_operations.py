@@ -65,18 +65,17 @@ async def test_the_send_budget_counts_every_processs_sends(engine: AsyncEngine):
         async with asyncio.timeout(2):
             while announcing.others < 22:
                 await asyncio.sleep(0.02)
-        # Room for 29 - 5 = 24 a second: with 22 gone elsewhere, the announcer may send 2 more.
-        for _ in range(2):
-            await asyncio.wait_for(announcing.room(5), 0.1)
-            announcing.record()
+        # 30 places, one kept free for answers: with 22 gone elsewhere, the announcer may send 7 more.
+        for _ in range(7):
+            await asyncio.wait_for(announcing.take_for_announcement(1), 0.1)
 
-        async def next_room() -> float:
-            await announcing.room(5)
+        async def next_place() -> float:
+            await announcing.take_for_announcement(1)
             return time.monotonic()
 
         # It goes on only once the answers' second has passed (and the figure was renewed).
-        room_at = await asyncio.wait_for(next_room(), 5)
-        assert room_at - answered_at >= 1.0, "the announcer took room the other process's answers had used"
+        place_at = await asyncio.wait_for(next_place(), 5)
+        assert place_at - answered_at >= 1.0, "the announcer took places the other process's answers had used"
     finally:
         await one.stop()
         await other.stop()
