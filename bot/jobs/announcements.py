@@ -4,8 +4,9 @@ progress message up to date.
 
 One process at a time sends announcements: it holds a PostgreSQL advisory lock while it does, so
 with several bot processes the rate is still the rate, and announcements go out one after another.
-Each batch of recipients is marked `sending` and committed before anything is sent, and recorded
-after; a restart resumes with whoever is still `pending`.
+The recipients are written as the sending starts (not in the coordinator's Send press); each batch
+of them is marked `sending` and committed before anything is sent, and recorded after; a restart
+resumes with whoever is still `pending`.
 
 An announcement reaches each person at most once. Telegram's answers:
 * 429: everyone waits `retry_after` (the limit is the bot's, not the chat's); the person is tried
@@ -174,7 +175,10 @@ class Announcer:
     async def _deliver(self, bot: Bot, announcement: Announcement) -> None:
         """Send `announcement` until it is done, paused or cancelled, or the process stops."""
         pacer, meter = Pacer(self.rate), RateMeter()
-        shown_at = time.monotonic()
+        async with self.session_factory() as session, session.begin():
+            written_now = await announcements.write_recipients(session, announcement.id)
+        # The total may have changed since the press (someone left): then shown after the first batch.
+        shown_at = 0.0 if written_now else time.monotonic()
         batch_size = max(1, round(self.rate))  # about a second of sending: a pause acts within it
         while True:
             async with self.session_factory() as session, session.begin():

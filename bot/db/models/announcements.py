@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,6 +55,9 @@ class Announcement(Base):
     progress_shown: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Whether its recipients are written: by the announcer, as the sending starts, not in the
+    # coordinator's Send press (`total` is the audience counted then until they are).
+    recipients_written: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class AnnouncementRecipient(Base):

@@ -1,8 +1,9 @@
 """Coordinators' announcements: who receives one, and how its delivery is recorded. Knows nothing
 of Telegram; the sending loop is `bot/jobs/announcements.py`.
 
-An announcement's recipients are written once, when the coordinator confirms it (one
-INSERT … SELECT), each with the language they use the bot in. Delivery then only walks that list:
+An announcement's recipients are written once, by the announcer as its sending starts (one
+INSERT … SELECT, `write_recipients`; the coordinator's Send press only counts the audience, so it
+does not wait for 100,000 rows), each with the language they use the bot in. Delivery then only walks that list:
 a recipient is claimed (`pending` → `sending`, committed before the send), and after the send
 recorded as `sent`, `failed`, `blocked` or `unconfirmed`, or put back to `pending` to try again
 (429, a connection never made). So a restart resumes where the list stopped, and a send that may
@@ -45,6 +46,7 @@ from bot.services.announcements.composing import (
     progress_digest,
     recent,
     set_progress_message,
+    write_recipients,
 )
 from bot.services.announcements.delivery import (
     claim,
@@ -58,6 +60,7 @@ from bot.services.announcements.delivery import (
 )
 
 __all__ = [
+    "write_recipients",
     "ALL",
     "Announcement",
     "AnnouncementError",

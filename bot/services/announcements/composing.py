@@ -74,38 +74,57 @@ async def create(
     session: AsyncSession, *, created_by: int, language: str, audience: Audience, versions: dict[str, Version],
     by: Operator | None = None,
 ) -> Announcement:
-    """The announcement and its recipients as they are now, running from the caller's commit. `by`
-    is the coordinator sending it from the bot, checked against the audience (see may_address)."""
+    """The announcement, running from the caller's commit, with its audience counted as it is now.
+    Its recipients are written by the announcer as the sending starts (`write_recipients`): a
+    moment later, in a transaction of its own, so the coordinator's press does not wait for them.
+    `by` is the coordinator sending it from the bot, checked against the audience (see may_address)."""
     if by is not None:
         await may_address(session, by, audience)
     validate_versions(versions)
+    people = audience_of(audience).subquery()
+    total = (await session.execute(select(func.count()).select_from(people))).scalar_one()
     row = (
         await session.execute(
             insert(_announcements)
             .values(
                 created_by=created_by, language=language, audience=audience.to_json(),
                 versions={key: version.to_json() for key, version in versions.items()},
+                total=total, state=State.RUNNING if total else State.DONE,
+                finished_at=None if total else func.now(), recipients_written=not total,
             )
             .returning(*_COLUMNS)
         )
     ).mappings().one()
-    recipients = audience_of(audience).subquery()
+    return Announcement.from_row(row)
+
+
+async def write_recipients(session: AsyncSession, announcement_id: int) -> bool:
+    """Write the recipients of a running announcement that has none written yet: the audience as it
+    is now (someone who left since the press is not written; `total` becomes what was written).
+    Whether they were written now; once only, whoever calls it (the row is locked)."""
+    row = (
+        await session.execute(
+            select(_announcements.c.audience, _announcements.c.state, _announcements.c.recipients_written)
+            .where(_announcements.c.id == announcement_id).with_for_update()
+        )
+    ).mappings().first()
+    if row is None or row["recipients_written"]:
+        return False
+    recipients = audience_of(Audience.from_json(row["audience"])).subquery()
     added = await session.execute(
         insert(_recipients).from_select(
             ["announcement_id", "telegram_id", "language"],
-            select(literal(row["id"], BigInteger), recipients.c.telegram_id, recipients.c.language),
+            select(literal(announcement_id, BigInteger), recipients.c.telegram_id, recipients.c.language),
         )
     )
     total = added.rowcount
-    row = (
-        await session.execute(
-            update(_announcements).where(_announcements.c.id == row["id"])
-            .values(total=total, state=State.RUNNING if total else State.DONE,
-                    finished_at=None if total else func.now())
-            .returning(*_COLUMNS)
-        )
-    ).mappings().one()
-    return Announcement.from_row(row)
+    finished = total == 0 and row["state"] in (State.RUNNING, State.PAUSED)
+    await session.execute(
+        update(_announcements).where(_announcements.c.id == announcement_id)
+        .values(total=total, recipients_written=True,
+                **({"state": State.DONE, "finished_at": func.now()} if finished else {}))
+    )
+    return True
 
 
 async def get(session: AsyncSession, announcement_id: int, *, lock: bool = False) -> Announcement | None:

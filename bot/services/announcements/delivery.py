@@ -136,7 +136,7 @@ async def finish(session: AsyncSession, announcement_id: int) -> Announcement | 
         await session.execute(
             update(_announcements)
             .where(
-                _announcements.c.id == announcement_id, text("state = 'running'"),
+                _announcements.c.id == announcement_id, text("state = 'running'"), _announcements.c.recipients_written,
                 ~select(_recipients.c.telegram_id)
                 .where(_recipients.c.announcement_id == announcement_id,
                        _recipients.c.state.in_(("pending", "sending")))
