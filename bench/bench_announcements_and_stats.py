@@ -792,8 +792,8 @@ async def seed_stats(engine, args, now: datetime, marathon_dates) -> None:
 def query_plans():
     from bot.services import statistics
 
-    return {"ticket figures": statistics._TICKET_FIGURES, "knowledge entries": statistics._KNOWLEDGE_ENTRIES,
-            "time histogram": statistics._TIME_HISTOGRAM, "deed figures": statistics._DEED_FIGURES,
+    return {"ticket figures": statistics._TICKET_FIGURES, "breakdowns": statistics._BREAKDOWNS,
+            "deed figures": statistics._DEED_FIGURES,
             "people figures": statistics._PEOPLE_FIGURES}
 
 

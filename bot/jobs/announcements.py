@@ -44,7 +44,7 @@ from bot import metrics
 from bot.services import announcements
 from bot.services.announcements import Announcement, Outcome, Recipient, State
 from bot.services.directory import Directory
-from bot.telegram.send_budget import SendBudget, place_taken
+from bot.telegram.send_budget import announcing
 from bot.telegram.session import delivery_unknown
 from bot.views import announcements as texts
 
@@ -56,9 +56,6 @@ IDLE_SECONDS = 1.0  # how often an idle process looks for a running announcement
 PROGRESS_SECONDS = 3.0  # how often the progress message is edited
 FINAL_EDIT_ATTEMPTS = 3
 MAX_FINAL_EDIT_WAIT = 30.0
-# Places of the send budget the announcer leaves free for an answer that comes within the second
-# (answers waiting for a place go first anyway): it sends while 28 of the 30 are taken at most.
-KEEP_FREE_FOR_ANSWERS = 1
 IN_FLIGHT = 16  # sends awaiting Telegram's answer at once (its answer takes ~50-300 ms)
 
 
@@ -203,10 +200,11 @@ class Announcer:
     ) -> dict[int, tuple[Outcome, bool]]:
         outcomes: dict[int, tuple[Outcome, bool]] = {}
         in_flight = asyncio.Semaphore(IN_FLIGHT)
-        budget: SendBudget | None = getattr(bot.session, "budget", None)
 
         async def send(recipient: Recipient) -> None:
-            place_taken.set(budget is not None)  # (this task's own context)
+            # People's answers first: the send budget gives an announcement only the places they
+            # leave (`bot/telegram/send_budget.py`). (This task's own context.)
+            announcing.set(True)
             try:
                 outcomes[recipient.telegram_id] = await self._send_one(bot, announcement, recipient, pacer)
             finally:
@@ -216,17 +214,10 @@ class Announcer:
             for recipient in batch:
                 if not self._stopping.is_set():
                     await pacer.slot(self._stopping)
-                    # A place is taken right before the request goes: waiting for a free sender
-                    # after it would let the place age while the request had not left.
-                    await in_flight.acquire()
-                    if budget is not None:  # people's answers first: only the places they leave
-                        await budget.take_for_announcement(KEEP_FREE_FOR_ANSWERS)
-                else:
-                    await in_flight.acquire()
                 if self._stopping.is_set():
-                    in_flight.release()
                     outcomes[recipient.telegram_id] = (Outcome.RETRY, False)  # back to pending
                     continue
+                await in_flight.acquire()
                 group.create_task(send(recipient))
         return outcomes
 

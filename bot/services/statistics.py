@@ -239,35 +239,13 @@ _TICKET_FIGURES = text(
     """
 )
 _TICKET_DIMENSIONS = ("region", "day")
-_TICKET_CATEGORIES = text(
-    f"""
-    SELECT category, sum(tickets)::bigint AS tickets FROM stats_ticket_category_days
-    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
-    GROUP BY category HAVING sum(tickets) <> 0
-    """
-)
-_KNOWLEDGE_ENTRIES = text(
-    f"""
-    SELECT entry, sum(tickets)::bigint AS tickets FROM stats_ticket_kb_days
-    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
-    GROUP BY entry HAVING sum(tickets) <> 0
-    """
-)
-# How many requests took a time in each bucket (the scope's own rows, '*' for every region).
-_TIME_HISTOGRAM = text(
-    f"""
-    SELECT measure, bucket, sum(tickets)::bigint AS tickets FROM stats_ticket_times
-    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
-    GROUP BY measure, bucket HAVING sum(tickets) <> 0
-    ORDER BY measure, bucket
-    """
-)
 # The seconds each time measures; the bucket expressions are those of the indexes (migration 0029).
 _MEASURES = {
     "answer": ("date_part('epoch', first_answer_at - created_at)", "first_answer_at"),
     "close": ("date_part('epoch', closed_at - created_at)", "closed_at"),
 }
-# Requests of one bucket in the period, in order of their time: `take` of them after `skip`.
+# Requests of one bucket in the period, in order of their time (the index's own order, no sort): `take`
+# of them after `skip`.
 _TIMES_IN_BUCKET = {
     measure: text(
         f"""
@@ -295,7 +273,7 @@ SPREAD_SHARES = (0.5, 0.9)
 
 _DEED_COUNTS = ("deeds", "pending", "approved", "rejected")
 # Counts only in the grouping sets (a sum of amounts in each of them cost as much as the rest); the
-# amounts by kind, and the regions (each region's rows, not '*'), in queries of their own.
+# amounts by kind, and the regions, are among the breakdowns below.
 _DEED_FIGURES = text(
     f"""
     SELECT GROUPING(deed_date) AS grouping, deed_date,
@@ -305,22 +283,34 @@ _DEED_FIGURES = text(
     GROUP BY GROUPING SETS ((), (deed_date))
     """
 )
-_DEED_KINDS = text(
+_DEED_DIMENSIONS = ("deed_date",)
+# The breakdowns that read no more than their own rollup, in one statement (a round trip, and one
+# statement to prepare on each pooled connection rather than five): (what, name, count, amount).
+_BREAKDOWNS = text(
     f"""
-    SELECT kind, sum(approved)::bigint AS approved, sum(approved_amount) AS amount
-    FROM stats_deed_days
+    SELECT 'category' AS what, category AS name, sum(tickets)::bigint AS n, NULL::numeric AS amount
+    FROM stats_ticket_category_days WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
+    GROUP BY category HAVING sum(tickets) <> 0
+    UNION ALL
+    SELECT 'entry', entry, sum(tickets), NULL FROM stats_ticket_kb_days
+    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
+    GROUP BY entry HAVING sum(tickets) <> 0
+    UNION ALL
+    -- How many requests took a time in each bucket, per time: in the order of the buckets.
+    SELECT measure, bucket::text, sum(tickets), NULL FROM stats_ticket_times
+    WHERE {_SCOPE_ROWS} AND day BETWEEN :first AND :last
+    GROUP BY measure, bucket HAVING sum(tickets) <> 0
+    UNION ALL
+    SELECT 'kind', kind, sum(approved), sum(approved_amount) FROM stats_deed_days
     WHERE {_SCOPE_ROWS} AND deed_date BETWEEN :first AND :last
     GROUP BY kind HAVING sum(approved) <> 0
-    """
-)
-_DEED_REGIONS = text(
-    f"""
-    SELECT region, sum(approved)::bigint AS approved FROM stats_deed_days
+    UNION ALL
+    -- Each region's own rows (not '*').
+    SELECT 'deed_region', region, sum(approved), NULL FROM stats_deed_days
     WHERE region <> '*' AND {_IN_SCOPE} AND deed_date BETWEEN :first AND :last
     GROUP BY region HAVING sum(approved) <> 0
     """
 )
-_DEED_DIMENSIONS = ("deed_date",)
 LANGUAGES = ("kk", "ru", "en")  # the columns of `stats_people_days` (`users_language_known`)
 # Everyone who joined by the period's end (`total`), and in it (`joined`): per region and in all.
 _PEOPLE_FIGURES = text(
@@ -394,11 +384,12 @@ async def collect(session: AsyncSession, period: Period, region: str | None = No
             totals = {count: row[count] or 0 for count in _TICKET_COUNTS}
         elif row["tickets"]:
             breakdowns[name][row[name]] = row["tickets"]
-    categories = {row["category"]: row["tickets"] for row in (await session.execute(_TICKET_CATEGORIES, day_params)).mappings()}
-    entries = {row["entry"]: row["tickets"] for row in (await session.execute(_KNOWLEDGE_ENTRIES, day_params)).mappings()}
-    histograms: dict[str, list[tuple[int, int]]] = {measure: [] for measure in _MEASURES}
-    for row in (await session.execute(_TIME_HISTOGRAM, day_params)).mappings():
-        histograms[row["measure"]].append((row["bucket"], row["tickets"]))
+    found: dict[str, dict[str, tuple[int, Any]]] = {what: {} for what in ("category", "entry", "kind", "deed_region", *_MEASURES)}
+    for row in (await session.execute(_BREAKDOWNS, day_params)).mappings():
+        found[row["what"]][row["name"]] = (row["n"], row["amount"])
+    categories = {name: n for name, (n, _) in found["category"].items()}
+    entries = {name: n for name, (n, _) in found["entry"].items()}
+    histograms = {measure: sorted((int(bucket), n) for bucket, (n, _) in found[measure].items()) for measure in _MEASURES}
     spreads = {measure: await _spread(session, measure, histograms[measure], period, region) for measure in _MEASURES}
     stars = tuple(totals[f"stars_{n}"] for n in range(1, 6))
     rated = sum(stars)
@@ -424,7 +415,7 @@ async def collect(session: AsyncSession, period: Period, region: str | None = No
 
     days = period.each_day()
     kinds = sorted(
-        (KindTotal(row["kind"], row["approved"], Decimal(row["amount"])) for row in (await session.execute(_DEED_KINDS, day_params)).mappings()),
+        (KindTotal(kind, n, Decimal(amount)) for kind, (n, amount) in found["kind"].items()),
         key=lambda total: (-total.deeds, total.kind),
     )
     return Statistics(
@@ -446,7 +437,7 @@ async def collect(session: AsyncSession, period: Period, region: str | None = No
         knowledge_entries=_most_first({entry: n for entry, n in entries.items() if entry}),
         deeds_by_state=tuple((state, deed_totals[state]) for state in DEED_STATES),
         deeds_by_kind=tuple(kinds),
-        deeds_by_region=_most_first({row["region"]: row["approved"] for row in (await session.execute(_DEED_REGIONS, day_params)).mappings()}),
+        deeds_by_region=_most_first({name: n for name, (n, _) in found["deed_region"].items()}),
         deeds_per_day=tuple(deeds["deed_date"][day]["approved"] if day in deeds["deed_date"] else 0 for day in days),
         people=everyone,
         people_by_language=tuple(sorted(by_language.items(), key=_by_joined)),

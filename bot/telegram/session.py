@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from bot import metrics
 from bot.telegram.journal import REFUSALS, call_answer, current_journal, status_of
-from bot.telegram.send_budget import SendBudget, place_taken
+from bot.telegram.send_budget import SendBudget, announcing
 
 
 def _dumps(value: Any) -> str:
@@ -117,11 +117,13 @@ class TelegramSession(AiohttpSession):
                 await journal.made(name, answer[-1])
 
     async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
-        counted = 0 if place_taken.get() else _messages_of(method)
-        if counted:
-            await self.budget.take(counted)
+        places = _messages_of(method)
         waited = 0
         while True:
+            if places and announcing.get():
+                await self.budget.take_for_announcement()  # (an announcement is one message)
+            elif places:
+                await self.budget.take(places)
             try:
                 return await super().make_request(bot, method, timeout)
             except TelegramRetryAfter as error:
@@ -133,8 +135,9 @@ class TelegramSession(AiohttpSession):
                     raise
                 await asyncio.sleep(max(error.retry_after, 1))
                 waited += max(error.retry_after, 1)
-                if counted:
-                    await self.budget.take(counted)
+            finally:
+                if places:
+                    self.budget.release(places)
 
     def build_form_data(self, bot: Any, method: TelegramMethod[Any]) -> FormData:
         files: dict[str, Any] = {}
