@@ -305,9 +305,10 @@ _BREAKDOWNS = text(
     WHERE {_SCOPE_ROWS} AND deed_date BETWEEN :first AND :last
     GROUP BY kind HAVING sum(approved) <> 0
     UNION ALL
-    -- Each region's own rows (not '*').
+    -- Each region's own rows (not '*'), for the national figures only (a region's is its total):
+    -- read from the index alone.
     SELECT 'deed_region', region, sum(approved), NULL FROM stats_deed_days
-    WHERE region <> '*' AND {_IN_SCOPE} AND deed_date BETWEEN :first AND :last
+    WHERE CAST(:region AS text) IS NULL AND region <> '*' AND deed_date BETWEEN :first AND :last
     GROUP BY region HAVING sum(approved) <> 0
     """
 )
@@ -437,7 +438,10 @@ async def collect(session: AsyncSession, period: Period, region: str | None = No
         knowledge_entries=_most_first({entry: n for entry, n in entries.items() if entry}),
         deeds_by_state=tuple((state, deed_totals[state]) for state in DEED_STATES),
         deeds_by_kind=tuple(kinds),
-        deeds_by_region=_most_first({name: n for name, (n, _) in found["deed_region"].items()}),
+        deeds_by_region=_most_first(
+            {name: n for name, (n, _) in found["deed_region"].items()} if region is None
+            else {region: deed_totals["approved"]} if deed_totals["approved"] else {}
+        ),
         deeds_per_day=tuple(deeds["deed_date"][day]["approved"] if day in deeds["deed_date"] else 0 for day in days),
         people=everyone,
         people_by_language=tuple(sorted(by_language.items(), key=_by_joined)),

@@ -46,6 +46,7 @@ CREATE TABLE stats_deed_days (
 CREATE UNIQUE INDEX ix_stats_deed_days_key ON stats_deed_days (deed_date, region, kind) WHERE compacted;
 CREATE INDEX ix_stats_deed_days_changes ON stats_deed_days (deed_date) WHERE NOT compacted;
 CREATE INDEX ix_stats_deed_days_read ON stats_deed_days (region, deed_date);
+CREATE INDEX ix_stats_deed_days_by_region ON stats_deed_days (deed_date) INCLUDE (region, approved) WHERE region <> '*';
 
 CREATE TABLE stats_people_days (
     day date NOT NULL,
