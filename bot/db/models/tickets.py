@@ -49,10 +49,10 @@ class Ticket(Base):
         Index("ix_tickets_phone", "phone", postgresql_where=text("phone IS NOT NULL")),  # /find by phone
         # /stats: a time bucket's requests in the order of that time, for the exact medians (0029).
         Index("ix_tickets_answer_bucket", text("stats_time_bucket(date_part('epoch', first_answer_at - created_at))"),
-              text("date_part('epoch', first_answer_at - created_at)"), postgresql_include=["created_at", "region"],
+              text("date_part('epoch', first_answer_at - created_at)"), postgresql_include=["created_at", "region", "first_answer_at"],
               postgresql_where=text("first_answer_at IS NOT NULL")),
         Index("ix_tickets_close_bucket", text("stats_time_bucket(date_part('epoch', closed_at - created_at))"),
-              text("date_part('epoch', closed_at - created_at)"), postgresql_include=["created_at", "region"],
+              text("date_part('epoch', closed_at - created_at)"), postgresql_include=["created_at", "region", "closed_at"],
               postgresql_where=text("closed_at IS NOT NULL")),
     )
 
