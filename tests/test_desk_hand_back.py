@@ -80,8 +80,9 @@ async def test_going_off_duty_with_requests_in_hand_asks_whether_to_keep_them(ci
     assert again.answer["text"] == t("en", "This button is no longer active.")
 
     # Dana takes one, then goes off duty keeping it: the citizen's messages still reach her.
-    # (The cards of both arrive through the outbox: the one to press is the one /ticket shows.)
-    shown = (await dana.send(f"/ticket {first}")).last
+    # (The cards of both arrive through the outbox, in either order, and may come while /ticket is
+    # answered: the one to press is the one showing the first request.)
+    shown = next(m for m in reversed((await dana.send(f"/ticket {first}")).sent) if f"№{first} " in (m.text or ""))
     await dana.press(t("en", "✋ Take"), shown)
     history = await dana.press(t("en", "📜 History"), shown)
     assert t("en", "back to the queue: {name} went off duty").format(name="Nurlan") in history.text
