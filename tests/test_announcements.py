@@ -193,13 +193,15 @@ async def test_who_may_announce_and_bad_input(api, bot, engine, operator, citize
 
 
 async def test_any_coordinator_follows_and_controls_a_running_announcement(api, bot, engine, operator):
-    people = await seed_people(api, engine, 150)
+    # Enough people that it is still running when cancelled: the announcer now sends at its full
+    # rate (25 a second), and following it takes a few seconds.
+    people = await seed_people(api, engine, 600)
     ids = list(people)
     sender = await operator("national", "en", "Aigerim", coordinator=True)
     other = await operator("national", "ru", "Сәуле", coordinator=True)
     assert "Объявлений пока нет" in (await other.send("/announcements")).text
     await compose(sender, per_language=False)
-    await sender.press("Send to 150 people")
+    await sender.press("Send to 600 people")
     await wait_until(lambda: sent_at_least(api, ids, 20), 20)
 
     listed = await other.send("/announcements")
@@ -208,9 +210,9 @@ async def test_any_coordinator_follows_and_controls_a_running_announcement(api, 
     assert "Объявление №1" in followed.text and [b["text"] for b in followed.buttons] == ["⏸ Пауза", "✖️ Отмена"]
     await wait_until(lambda: _edited_since(api, other.id, followed), 10)  # now kept up to date in their chat
     cancelled = await other.press("Отмена", followed)
-    assert "✖️ отменено" in cancelled.edited[0].text
+    assert any("✖️ отменено" in m.text for m in cancelled.edited), "(a progress edit may come first)"
     await announcer_at_rest(engine)
-    assert (await state_of(engine))["state"] == "cancelled" and len(sends_to(api, ids)) < 150
+    assert (await state_of(engine))["state"] == "cancelled" and len(sends_to(api, ids)) < 600
     listed = await other.send("/announcements")
     assert "✖️ отменено" in listed.text and len(listed.sent) == 1, "nothing to follow once it is over"
     refused = await (await operator("almaty", "en")).send("/announcements")
