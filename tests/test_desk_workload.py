@@ -90,6 +90,7 @@ async def test_the_desk_shows_each_ones_load_and_a_coordinator_gives_a_request_t
     picked = await coordinator.press(f"№{second}", waiting.edited[0])
     await coordinator.press("Nurlan (Akmola Region)", picked.edited[0])
     await dmitry.receive(f"№{second}")
+    await settled()  # its card to Nurlan goes through the outbox: out before his /desk below
     assert (await ticket_row(engine, second))["status"] == "taken"
 
     # Refused: another office's coordinator, an operator, a target who cannot take it.
