@@ -808,14 +808,8 @@ def query_plans():
 
 
 def query_params(name: str, period, region):
-    from bot.services.clock import KAZAKHSTAN
-
-    if name in query_plans():  # all read from the per-day rollups, by day
-        return {"first": period.first, "last": period.last, "region": region}
-    params = {"start": period.start, "end": period.end, "region": region}
-    if name == "ticket breakdowns":
-        params["offset"] = KAZAKHSTAN.utcoffset(None)
-    return params
+    """The parameters of `collect`'s statements (`query_plans`): all read the rollups by day."""
+    return {"first": period.first, "last": period.last, "region": region}
 
 
 async def measure_collect(engine, periods: dict, calls: int) -> dict:
