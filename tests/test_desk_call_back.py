@@ -152,3 +152,70 @@ async def test_a_reopened_call_back_no_longer_shows_its_past_window(citizen, ope
         pending = await conn.scalar(text(
             "SELECT count(*) FROM timers WHERE key = :k AND kind = 'ticket_call_due' AND done_at IS NULL"), {"k": str(number)})
     assert pending == 0
+
+
+async def test_no_answer_brings_the_call_again_at_the_citizens_time_and_the_reminders_reach_the_operator(citizen, operator, engine, t, settled, content):
+    """A miss early in the window: again in 30 minutes, within it. A miss as it ends: the same
+    window on the office's next working day, which the card and the citizen are told. The operator
+    is reminded when the window begins and when it is time to call again."""
+    akmola = await operator("akmola", "kk", "Нұрлан")
+    person = await citizen("ru")
+    windows = await ask_for_a_call(person, "ru", t)
+    chosen = [b["text"] for b in windows.buttons][1]  # (a window beginning later: a reminder then)
+    await person.press(chosen, windows)
+    await person.send("Нужна помощь с продуктами, лучше по телефону")
+    card = await akmola.receive("+77011234567")
+    number = int(card.text.split("№", 1)[1].split()[0])
+    taken = (await akmola.press(t("kk", "✋ Take"), card)).edited[0]
+    await akmola.receive("Нужна помощь с продуктами")  # (the conversation so far, after Take)
+    await person.receive(f"№{number}")  # taken
+
+    async def due_of(kind: str) -> datetime:
+        async with engine.connect() as conn:
+            return await conn.scalar(text("SELECT due_at FROM timers WHERE kind = :kind AND key = :k AND done_at IS NULL"),
+                                     {"kind": kind, "k": str(number)})
+
+    async def fire(kind: str) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE timers SET due_at = now() WHERE kind = :kind AND key = :k AND done_at IS NULL"),
+                               {"kind": kind, "k": str(number)})
+
+    # The window begins: its operator is reminded, in their language.
+    await fire("ticket_call_due")
+    begun = await akmola.receive(f"📞 №{number}")
+    assert begun.text == t("kk", "📞 The window the citizen of request {number} chose has begun: call {phone} now.").format(
+        number=f"№{number}", phone="+77011234567")
+
+    # Missed early in the window: again in 30 minutes.
+    await akmola.press(t("kk", "📵 No answer"), taken)
+    again = await due_of("ticket_call_again")
+    assert abs((again - datetime.now(again.tzinfo) - timedelta(minutes=30)).total_seconds()) < 60
+    missed = await person.receive("📵")
+    assert chosen.split(", ")[-1] in missed.text, "the citizen learns when they will be called: within their window"
+    await fire("ticket_call_again")
+    reminded = await akmola.receive(f"📞 №{number}")
+    assert reminded.text == t("kk", "📞 Time to call the citizen of request {number} again: {phone}. Nobody answered last time.").format(
+        number=f"№{number}", phone="+77011234567")
+
+    # Missed as the window ends: the same hours the next day (the test's offices work every day).
+    row = await ticket_row(engine, number)
+    window_from = datetime.fromisoformat(row["details"]["window_from"])
+    window_to = datetime.fromisoformat(row["details"]["window_to"])
+    shift = window_to - (datetime.now(window_to.tzinfo) + timedelta(minutes=20))
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE tickets SET details = details || jsonb_build_object('window_from', CAST(:f AS text), 'window_to', CAST(:to AS text))"
+            " WHERE id = :n"), {"f": (window_from - shift).isoformat(), "to": (window_to - shift).isoformat(), "n": number})
+    await akmola.press(t("kk", "📵 No answer"), taken)
+    again = await due_of("ticket_call_again")
+    next_day = window_from - shift + timedelta(days=1)
+    assert abs((again - next_day).total_seconds()) < 5, (again, next_day)
+    row = await ticket_row(engine, number)
+    assert datetime.fromisoformat(row["details"]["window_from"]) == next_day
+    missed = await person.receive("📵")
+    zone = content.directory.service_hours.zone
+    hours = f"{next_day.astimezone(zone):%H:%M}–{(next_day + (window_to - window_from)).astimezone(zone):%H:%M}"
+    assert hours in missed.text, "the citizen learns when they will be called again"
+    shown = (await akmola.send(f"/ticket {number}")).last
+    assert hours in shown.text, "the card shows the window of the next call"
+    await settled()

@@ -11,9 +11,9 @@ from bot.views.callbacks import TicketAction
 from tests.support.scenarios import fill_until_phone, taken_question, today_in_kazakhstan
 
 
-async def close_with_rating(akmola, citizen_person, language: str, number: int, t, stars: int) -> None:
+async def close_with_rating(akmola, citizen_person, language: str, number: int, t, stars: int, operator_language: str = "en") -> None:
     await akmola.send(f"/ticket {number}")
-    await akmola.press(t("en", "✅ Close"))
+    await akmola.press(t(operator_language, "✅ Close"))
     await akmola.send("Done")
     closed = await citizen_person.receive(f"№{number}")
     await citizen_person.press(f"{stars} ⭐", closed)
@@ -101,3 +101,40 @@ async def test_the_card_lists_only_the_other_requests_the_operator_may_see(citiz
     assert t("en", "🗂 The citizen's other requests: {count}").format(count=1).split(":")[0] not in card.text
     national_card = (await national.send(f"/ticket {await newest_ticket(engine, emma)}")).last
     assert f"/ticket_{number}" in national_card.text and "5 ⭐" in national_card.text
+
+
+async def test_a_phone_said_in_the_conversation_and_states_in_the_operators_language_are_found(citizen, operator, engine, t):
+    """A question's citizen who gives their number in a message, typed however, or as a shared
+    contact, is found by it; and a Russian or Kazakh operator names the state in their language."""
+    akmola_ru = await operator("akmola", "ru", "Марина")
+    akmola_kk = await operator("akmola", "kk", "Асель")
+    dmitry = await citizen("ru")
+    typed = await taken_question(dmitry, akmola_ru, "ru", "ru", t, "Нужна помощь с переездом бабушки")
+    await dmitry.send("Мой номер 8 (701) 555-12-34, звоните после обеда")
+    await akmola_ru.receive("555-12-34")
+    dmitry.pass_over_received()
+    await close_with_rating(akmola_ru, dmitry, "ru", typed, t, 5, "ru")
+    aigerim = await citizen("kk")
+    shared = await taken_question(aigerim, akmola_kk, "kk", "kk", t, "Қарт көршіме көмек керек")
+    await aigerim.share_contact("77017778899")
+    await akmola_kk.receive("77017778899")
+
+    for who, query, wanted in (
+        (akmola_ru, "+7 701 555 12 34", [typed]),
+        (akmola_ru, "87015551234", [typed]),
+        (akmola_kk, "8 701 777 88 99", [shared]),
+        (akmola_kk, "+77017778899", [shared]),
+        (akmola_ru, "+7 701 000 00 00", []),
+        (akmola_ru, "закрытые", [typed]),
+        (akmola_ru, "в работе", [shared]),
+        (akmola_ru, "новые", []),
+        (akmola_kk, "жабылған", [typed]),
+        (akmola_kk, "жұмыста", [shared]),
+        (akmola_kk, "жаңа", []),
+    ):
+        found = await who.send(f"/find {query}")
+        numbers = [int(b["text"].lstrip("№")) for b in (found.last.buttons if found.sent else [])]
+        assert numbers == wanted, (query, found.text)
+    # The help names the states as each operator writes them.
+    assert "закрытые" in (await akmola_ru.send("/find")).text
+    assert "жабылған" in (await akmola_kk.send("/find")).text

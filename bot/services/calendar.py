@@ -76,6 +76,28 @@ class WorkingCalendar:
             day += timedelta(days=1)
         return found
 
+    def same_hours_later(self, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+        """The window of the same local hours as `start`–`end` on the next working day after
+        `start`'s, cut to that day's working hours (a call back missed as its window ends is tried
+        when the person said they could talk); None if no working day within `MAX_DAYS` has any
+        of those hours."""
+        zone = self.hours.zone
+        local, length = start.astimezone(zone), end - start
+        day = local.date()
+        for _ in range(MAX_DAYS):
+            day += timedelta(days=1)
+            if not self.is_working_day(day):
+                continue
+            opens = datetime.combine(day, self.hours.opens, zone)
+            closes = datetime.combine(day, self.hours.closes, zone) if self.hours.closes != time.max else (
+                datetime.combine(day + timedelta(days=1), time(0), zone)
+            )
+            begins = datetime.combine(day, local.timetz())
+            window = (max(begins, opens), min(begins + length, closes))
+            if window[0] < window[1]:
+                return window
+        return None
+
     def deadline(self, start: datetime, limit: timedelta) -> datetime:
         """The moment `limit` of working time has passed since `start`."""
         zone = self.hours.zone

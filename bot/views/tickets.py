@@ -208,6 +208,9 @@ def citizen_notice(notice: str, ticket: Ticket, directory: Directory) -> str:
         return _("🔁 Your request {number} is open again and passed to the front-office of {office}: an operator will answer here.").format(
             number=number(ticket), office=office)
     if notice == "call_missed":
+        if ticket.details.get("window_from") and ticket.details.get("window_to"):
+            return _("📵 An operator of {office} called you about request {number} but could not reach you. They will call again: {window} (Astana time). You can also write here.").format(
+                office=office, number=number(ticket), window=call_window(ticket, directory))
         return _("📵 An operator of {office} called you about request {number} but could not reach you. They will call again; you can also write here.").format(
             office=office, number=number(ticket))
     if notice == "unconfirmed":

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -82,6 +83,15 @@ class Ticket(Base):
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+# The digits of a message and of a contact it shares: a phone typed in any form (8 (701) 555-12-34,
+# +7 701 5551234…) holds the number's ten national digits in a row, which /find looks for.
+# Written as PostgreSQL shows it back, so that the migrations and the models compare equal.
+CONVERSATION_DIGITS = (
+    "regexp_replace((COALESCE(text, ''::text) || ' '::text) || COALESCE(extra ->> 'phone_number'::text, ''::text), "
+    "'[^0-9]'::text, ''::text, 'g'::text)"
+)
+
+
 class TicketMessage(Base):
     """One message of a ticket's conversation: the citizen's, an operator's, the bot's record of an
     event (`system`: transferred, handed back…), or a staff member's internal note (`note`: seen by
@@ -94,6 +104,9 @@ class TicketMessage(Base):
         Index("ix_ticket_messages_ticket", "ticket_id", "id"),
         # /find by words: ILIKE '%word%' through trigrams (pg_trgm).
         Index("ix_ticket_messages_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),
+        # /find by phone: the number said or shared in the conversation, however typed (0031).
+        Index("ix_ticket_messages_digits_trgm", literal_column(CONVERSATION_DIGITS).label("digits"),
+              postgresql_using="gin", postgresql_ops={"digits": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

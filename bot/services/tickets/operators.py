@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access, outbox, timers
@@ -130,8 +130,8 @@ async def add_note(session: AsyncSession, operator: Operator, ticket_id: int, te
 
 async def call_made(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int, outcome: str) -> Ticket:
     """The operator called the citizen of a "call me back" request and says how it went: "called"
-    (done, e.g. a message left), "no_answer" (try again: a reminder comes at the next window of the
-    office's hours), "reached". Each call is on the History; the first one is the request's first
+    (done, e.g. a message left), "no_answer" (try again: a reminder comes when, `_call_again_in`),
+    "reached". Each call is on the History; the first one is the request's first
     answer, which the time limit T3 counted to."""
     if outcome not in CALL_OUTCOMES:
         raise ValueError(f"unknown call outcome {outcome!r}")
@@ -143,14 +143,7 @@ async def call_made(session: AsyncSession, limits: Limits, operator: Operator, t
     await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_unanswered")
     if outcome == "no_answer":
-        now = datetime.now(UTC)
-        window_to = ticket.details.get("window_to")
-        if window_to and datetime.fromisoformat(window_to) - now > 2 * CALL_RETRY:
-            due = CALL_RETRY  # again within the window the citizen chose
-        else:  # at the office's next window
-            calendar = await limits.calendar(session, ticket.office)
-            windows = calendar.windows(now + timedelta(minutes=1), CALL_WINDOW, 1)
-            due = (windows[0][0] - now) if windows else limits.due_in(calendar, CALL_WINDOW)
+        due = await _call_again_in(session, limits, ticket)
         await timers.set_timer(session, CALL_AGAIN, _timer_key(ticket_id), due, {"ticket": ticket_id})
         await notify(session, ticket.citizen_id, ticket_id, Notice.CALL_MISSED)
     else:
@@ -158,6 +151,33 @@ async def call_made(session: AsyncSession, limits: Limits, operator: Operator, t
     called = await get_ticket(session, ticket_id)
     assert called is not None
     return called
+
+
+_MOVE_WINDOW = (
+    update(_tickets).where(_tickets.c.id == bindparam("ticket_id"))
+    .values(details=_tickets.c.details.op("||")(func.jsonb_build_object(
+        "window_from", cast(bindparam("begins"), Text), "window_to", cast(bindparam("ends"), Text)))
+    )
+)
+
+
+async def _call_again_in(session: AsyncSession, limits: Limits, ticket: Ticket) -> timedelta:
+    """When to call again after nobody answered: within the window the citizen chose while enough
+    of it is left; else at the same hours on the office's next working day (the window moves there,
+    and the card and the citizen say so); failing both, at the office's next window."""
+    now = datetime.now(UTC)
+    chosen = ticket.details.get("window_from"), ticket.details.get("window_to")
+    if chosen[1] and datetime.fromisoformat(chosen[1]) - now > 2 * CALL_RETRY:
+        return CALL_RETRY
+    calendar = await limits.calendar(session, ticket.office)
+    later = calendar.same_hours_later(*map(datetime.fromisoformat, chosen)) if all(chosen) else None
+    if later is None:
+        windows = calendar.windows(now + timedelta(minutes=1), CALL_WINDOW, 1)
+        if not windows:
+            return limits.due_in(calendar, CALL_WINDOW)
+        later = windows[0]
+    await session.execute(_MOVE_WINDOW, {"ticket_id": ticket.id, "begins": later[0].isoformat(), "ends": later[1].isoformat()})
+    return later[0] - now
 
 
 _CLOSE = (

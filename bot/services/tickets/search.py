@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Text, and_, cast, or_, select
+from sqlalchemy import Text, and_, cast, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.models.tickets import CONVERSATION_DIGITS
 from bot.services import access
 from bot.services.access import Act
 from bot.services.phones import kazakhstan_phone
@@ -24,6 +25,15 @@ MOST_WORDS = 5
 _PHONE = re.compile(r"(?<!\d)\+?[78][\s\-()]*\d(?:[\s\-()]*\d){9}(?!\d)")
 _NUMBER = re.compile(r"№?(\d{1,12})")
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{2})\.(\d{2})\.(\d{4})")
+# A state as operators write it, in any of the bot's languages (the help shows each its own words).
+_STATE_WORDS = {
+    Status.NEW: ("new", "новые", "новый", "новая", "новое", "новых", "жаңа", "жаңалары"),
+    Status.TAKEN: ("taken", "взятые", "взятых", "взят", "взята", "жұмыста", "алынған"),
+    Status.CLOSED: ("closed", "закрытые", "закрытых", "закрыт", "закрыта", "закрытый", "закрытая", "закрытое",
+                    "жабылған", "жабылғандар", "жабық"),
+}
+_STATES = {word: status for status, words in _STATE_WORDS.items() for word in words}
+_IN_WORK = re.compile(r"(?<!\w)в\s+работе(?!\w)", re.IGNORECASE)  # Russian's "taken" is two words
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +64,20 @@ def _day(word: str) -> date | None:
 
 def parse(typed: str) -> Search:
     """What a typed search asks for: a phone anywhere in it, a number (12 or №12), new, taken or
-    closed, one day or two (YYYY-MM-DD or DD.MM.YYYY: from, to), and words to find in the
+    closed (in any of the bot's languages), one day or two (YYYY-MM-DD or DD.MM.YYYY: from, to), and words to find in the
     conversation (at most `MOST_WORDS`, of two letters or more)."""
     phone = None
     match = _PHONE.search(typed)
     if match is not None and (phone := kazakhstan_phone(match.group(0))) is not None:
         typed = typed[:match.start()] + " " + typed[match.end():]
+    typed = _IN_WORK.sub(" taken ", typed)
     number, status, days, words = None, None, [], []
     for word in typed.split():
         lowered = word.lower()
         if (found := _NUMBER.fullmatch(word)) is not None and number is None:
             number = int(found.group(1))
-        elif lowered in {s.value for s in Status}:
-            status = Status(lowered)
+        elif lowered in _STATES:
+            status = _STATES[lowered]
         elif (day := _day(word)) is not None and len(days) < 2:
             days.append(day)
         elif len(lowered) >= 2 and len(words) < MOST_WORDS:
@@ -92,7 +103,12 @@ async def search(session: AsyncSession, operator: Operator, wanted: Search, zone
     if wanted.number is not None:
         conditions.append(_tickets.c.id == wanted.number)
     if wanted.phone is not None:
-        conditions.append(_tickets.c.phone == wanted.phone)
+        # The request's own phone (the help form's, a call back's), or the number said or shared in
+        # the conversation: its national digits (the last ten), through the digits' trigram index.
+        said = _tickets.c.id.in_(
+            select(_messages.c.ticket_id).where(text(f"{CONVERSATION_DIGITS} LIKE :digits").bindparams(digits=f"%{wanted.phone[-10:]}%"))
+        )
+        conditions.append(or_(_tickets.c.phone == wanted.phone, said))
     if wanted.status is not None:
         conditions.append(_tickets.c.status == wanted.status.value)
     if wanted.since is not None:
