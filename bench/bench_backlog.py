@@ -46,7 +46,7 @@ def bot_command(name: str) -> list[str]:
 
 
 def start(name: str, api: BotApiServer, database: str, log_name: str) -> subprocess.Popen:
-    env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url, "DATABASE_URL": database,
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_SENDS_PER_SECOND": "0", "TELEGRAM_API_URL": api.url, "DATABASE_URL": database,
            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     log = open(Path(tempfile.gettempdir()) / f"qv-bench-intake-{log_name}.log", "ab")
     return subprocess.Popen(bot_command(name), cwd=ROOT, env=env, stderr=log, stdout=subprocess.DEVNULL)

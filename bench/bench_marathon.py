@@ -83,7 +83,7 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
     api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
     await api.start()
     arrivals = Arrivals(api)
-    env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_SENDS_PER_SECOND": "0", "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
            "TELEGRAM_API_URL": api.url}
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     try:

@@ -211,7 +211,7 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="qv-bench-"))
     server = get_server(folder / "pg", cleanup_mode="delete")
     database_url = server.get_uri("postgres")
-    base_env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    base_env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_SENDS_PER_SECOND": "0", "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     ours = [sys.executable, "-m", "bot", "run"]
     if args.profile:
         ours = [sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "bot", "run"]

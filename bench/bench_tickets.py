@@ -306,7 +306,7 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="qv-bench-tickets-"))
     server = get_server(folder / "pg", cleanup_mode="delete")
     url = server.get_uri("postgres").replace("postgresql://", "postgresql+asyncpg://", 1)
-    env = {**os.environ, "BOT_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_SENDS_PER_SECOND": "0", "LOG_LEVEL": "WARNING", "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
            "TICKET_REMIND_AFTER_MINUTES": "600", "TICKET_ESCALATE_AFTER_MINUTES": "600", "TICKET_ANSWER_REMINDER_MINUTES": "600"}
     i18n = create_i18n("kk")
     api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)

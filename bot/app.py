@@ -72,11 +72,8 @@ class Content:
 
 
 def build_bot(settings: Settings) -> Bot:
-    session = (
-        TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        if settings.telegram_api_url
-        else TelegramSession()
-    )
+    server = {"api": TelegramAPIServer.from_base(settings.telegram_api_url)} if settings.telegram_api_url else {}
+    session = TelegramSession(sends_per_second=settings.telegram_sends_per_second, **server)
     return Bot(
         token=settings.require_token(),
         session=session,

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from bot import metrics
 from bot.telegram.journal import REFUSALS, call_answer, current_journal, status_of
-from bot.telegram.send_budget import SendBudget, announcing
+from bot.telegram.send_budget import SENDS_PER_SECOND, SendBudget, announcing
 
 
 def _dumps(value: Any) -> str:
@@ -90,9 +90,10 @@ class TelegramSession(AiohttpSession):
 
     _response_types: ClassVar[dict[Any, type[Response[Any]]]] = {}
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, sends_per_second: int = SENDS_PER_SECOND, **kwargs: Any) -> None:
         super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)
-        self.budget = SendBudget()
+        # None: no budget (a Bot API server without flood control; TELEGRAM_SENDS_PER_SECOND=0).
+        self.budget = SendBudget(sends_per_second) if sends_per_second else None
 
     async def make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         journal = current_journal.get()
@@ -117,7 +118,7 @@ class TelegramSession(AiohttpSession):
                 await journal.made(name, answer[-1])
 
     async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
-        places = _messages_of(method)
+        places = _messages_of(method) if self.budget is not None else 0
         waited = 0
         while True:
             if places and announcing.get():
