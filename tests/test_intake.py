@@ -500,3 +500,41 @@ async def test_a_claim_cancelled_at_any_moment_leaves_no_connection_in_a_transac
                 assert not driver.is_in_transaction(), f"attempt {attempt}: the pool handed out a connection in a transaction"
     finally:
         await own.dispose()
+
+
+async def test_a_failed_handling_is_undone_whole_and_its_update_stays_claimed_unless_taken_meanwhile(engine):
+    """No savepoint per update: a handler's failure rolls the update's transaction back whole and
+    claims the update again in a new one. What the handler wrote is gone, the update stays marked
+    handled once that commits; and if another process claimed the update in the moment between, the
+    reclaim says so (that process handles it), rather than both marking it."""
+    from bot.services import intake
+    from bot.services.intake import Received, claim_next
+
+    factory = create_session_factory(engine)
+    async with engine.begin() as conn:
+        await intake.store(conn, [Received(9_000_001, 77, "message", '{"update_id": 9000001}'),
+                                  Received(9_000_002, 78, "message", '{"update_id": 9000002}')])
+    async with factory() as session:
+        claimed = await claim_next(session)
+        assert claimed is not None and claimed.update_id == 9_000_001
+        await session.execute(text("INSERT INTO audit_log (actor_id, actor, action) VALUES (77, 'test', 'failing handler')"))
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        assert await intake.reclaim(driver, claimed.update_id)
+        await session.commit()
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'failing handler'")) == 0
+        assert await conn.scalar(text("SELECT handled_at IS NOT NULL FROM intake WHERE update_id = 9000001"))
+
+    # Undone, and in the moment between another process claimed it: not ours any more.
+    async with factory() as session:
+        claimed = await claim_next(session)
+        assert claimed is not None and claimed.update_id == 9_000_002
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        await driver.execute("ROLLBACK; BEGIN")  # (the first half of the reclaim, alone)
+        async with factory() as elsewhere:
+            assert (await claim_next(elsewhere)).update_id == 9_000_002
+            await elsewhere.commit()
+        assert not await intake.reclaim(driver, claimed.update_id)
+        await session.rollback()
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM intake WHERE handled_at IS NULL")) == 0

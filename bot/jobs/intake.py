@@ -9,7 +9,8 @@ What can go wrong, and what happens then:
 * the database goes away (a restart, a failover): the update is handed out again once it is back,
   not answered with an apology; meanwhile its calls are remembered in this process too;
 * a handler fails on a bug: the errors router has told the person and logged it; the update's
-  changes are rolled back (a savepoint, `DatabaseSessionMiddleware`) and it counts as handled;
+  changes are rolled back (the transaction, which then claims the update again:
+  `DatabaseSessionMiddleware`) and it counts as handled;
 * the commit itself fails (a deadlock, say): tried again after a pause, up to `MAX_ATTEMPTS`;
 * the handling kills its process every time (memory, say): given up after `MAX_STARTS` starts, so
   the person's later updates are not held back for ever.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -35,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.db.engine import server_settings, unreachable
 from bot.db.listener import Listener
+from bot.middlewares.database import HandledElsewhere
 from bot.services import intake
 from bot.services.intake import Claimed, Received
 from bot.telegram.journal import CallJournal, journal_calls, stop_journal
@@ -273,7 +276,9 @@ class Handling:
             kind = update.event_type
             token = journal_calls(journal)
             try:
-                await self.dispatcher.feed_update(bot, update, session=session)
+                await self.dispatcher.feed_update(
+                    bot, update, session=session, restart=functools.partial(_reclaim, update_id=claimed.update_id)
+                )
             finally:
                 stop_journal(token)
             await journal.settle()
@@ -284,6 +289,12 @@ class Handling:
         except asyncio.CancelledError:
             await _record_before_letting_go(journal)
             raise  # (the session rolls back as it closes, below)
+        except HandledElsewhere:
+            # A handler failed, and as its work was undone another process claimed the update: it
+            # is theirs now (they replay the calls made here).
+            log.warning("a failed handling's update was claimed elsewhere meanwhile", extra={"update_id": claimed.update_id})
+            await _record_before_letting_go(journal)
+            return
         except Exception as error:
             # The calls first: once rolled back, the update waits again for any process.
             await _record_before_letting_go(journal)
@@ -378,6 +389,10 @@ async def _record_before_letting_go(journal: CallJournal) -> None:
     must not hold the update (this process remembers the calls meanwhile)."""
     with contextlib.suppress(Exception):
         await asyncio.wait_for(journal.unsettle(), RECORD_AT_MOST)
+
+
+async def _reclaim(driver: Any, *, update_id: int) -> bool:
+    return await intake.reclaim(driver, update_id)
 
 
 async def _nothing_to_reset(_: asyncpg.Connection) -> None:

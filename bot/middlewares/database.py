@@ -1,9 +1,12 @@
 """One database session per update: the one whose transaction took the update out of the intake
 (`bot/jobs/intake.py`), which commits it together with the mark that the update was handled.
 
-The handlers work inside a savepoint: if one fails, what it wrote is rolled back while the update
-stays claimed and is marked handled (the errors router tells the person), and a refusal
-(`Refusals`, outside) is told after the rollback."""
+If a handler fails, what it wrote is undone while the update stays claimed and is marked handled
+(the errors router tells the person), and a refusal (`Refusals`, outside) is told after that. The
+undoing costs nothing until it is needed: no savepoint is set per update (a round trip each, on
+every update, for the rare one that fails). A failed handling's transaction is rolled back whole
+and the update claimed again in a new one (`Handling`'s `restart`, given with the update); only a
+handler that keeps part of its work whatever follows (`keep_written`) sets a savepoint."""
 
 from __future__ import annotations
 
@@ -18,11 +21,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.storage import PostgresStorage, current_session
 
-# The driver connection of the current handler's savepoint. The savepoint is set on the driver: the
-# intake's claim has begun the transaction, every statement is Core (no unit of work whose state a
-# rollback would have to reset), and it costs one round trip and no release (the commit does).
-_savepoint: ContextVar[Any] = ContextVar("handler_savepoint", default=None)
 SAVEPOINT = "handler"
+
+
+class _Handling:
+    """The current handler's transaction, as far as undoing it goes."""
+
+    __slots__ = ("driver", "savepoint")
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver  # set on the driver: every statement is Core (no unit of work to reset)
+        self.savepoint = False  # whether `keep_written` set one
+
+
+_current: ContextVar[_Handling | None] = ContextVar("handler_transaction", default=None)
+
+# Undo the update's transaction and claim it again in a new one; False if another process took it
+# meanwhile (it is theirs to handle then). Given by the intake with the update, as `restart`.
+Restart = Callable[[Any], Awaitable[bool]]
+
+
+class HandledElsewhere(BaseException):  # noqa: N818 (a BaseException: the errors router must not answer it)
+    """The update was undone after a handler failed, and another process claimed it meanwhile: this
+    handling ends without a word to the person; theirs answers."""
 
 
 async def keep_written(session: AsyncSession) -> None:
@@ -31,10 +52,12 @@ async def keep_written(session: AsyncSession) -> None:
     with the update's handling (a kill before then hands the update out again, and its calls to
     Telegram are replayed, not repeated). Never `session.commit()` inside a handler: that would
     mark the update handled before its answer went out."""
-    driver = _savepoint.get()
-    if driver is None:
+    handling = _current.get()
+    if handling is None:
         raise RuntimeError("keep_written is for handlers, inside DatabaseSessionMiddleware")
-    await driver.execute(f"RELEASE SAVEPOINT {SAVEPOINT}; SAVEPOINT {SAVEPOINT}")
+    kept = f"RELEASE SAVEPOINT {SAVEPOINT}; SAVEPOINT {SAVEPOINT}" if handling.savepoint else f"SAVEPOINT {SAVEPOINT}"
+    await handling.driver.execute(kept)
+    handling.savepoint = True
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
@@ -49,19 +72,32 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     ) -> Any:
         session: AsyncSession = data["session"]  # given by the intake with the update
         driver = (await (await session.connection()).get_raw_connection()).driver_connection
-        await driver.execute(f"SAVEPOINT {SAVEPOINT}")
+        handling = _Handling(driver)
         token = current_session.set(session)
-        kept = _savepoint.set(driver)
+        kept = _current.set(handling)
         try:
             result = await handler(event, data)
             await self.storage.flush(session)
-        except BaseException:
+        except BaseException as error:
             # What the handler wrote goes; the update stays claimed, to be marked handled. (If the
             # connection is lost, this fails too, and the update is handed out again.)
-            with contextlib.suppress(Exception):
-                await driver.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+            if isinstance(error, Exception):
+                await self._undo(handling, data["restart"])
             raise
         finally:
-            _savepoint.reset(kept)
+            _current.reset(kept)
             current_session.reset(token)
         return result
+
+    @staticmethod
+    async def _undo(handling: _Handling, restart: Restart) -> None:
+        if handling.savepoint:
+            with contextlib.suppress(Exception):
+                await handling.driver.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+            return
+        try:
+            still_ours = await restart(handling.driver)
+        except Exception:
+            return  # the connection is lost: the update is handed out again
+        if not still_ours:
+            raise HandledElsewhere

@@ -171,6 +171,21 @@ async def claim_next(session: AsyncSession) -> Claimed | None:
     return Claimed(row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"])
 
 
+# A handling that failed is undone whole and the update claimed again, in one round trip (the id is
+# an integer the claim returned): as the claim marks it. `UPDATE 0`: another process claimed it in
+# the moment between (its claim's lock is waited for, and then it is handled).
+_RECLAIM = (
+    "ROLLBACK; BEGIN; UPDATE intake SET handled_at = now(), payload = NULL, person_id = 0 "
+    "WHERE update_id = {update_id} AND handled_at IS NULL"
+)
+
+
+async def reclaim(driver: Any, update_id: int) -> bool:
+    """Undo the transaction of the update's handling and claim the update again in a new one, on
+    the handling's own connection; False if another process has it now."""
+    return await driver.execute(_RECLAIM.format(update_id=int(update_id))) == "UPDATE 1"
+
+
 async def record_call(driver: Any, update_id: int, seq: int, method: str, response: str) -> None:
     """On an asyncpg connection in autocommit, so that the record survives the handling's rollback."""
     await driver.execute(RECORD_CALL_SQL, update_id, seq, method, response)
