@@ -277,14 +277,15 @@ class Handling:
             token = journal_calls(journal)
             try:
                 await self.dispatcher.feed_update(
-                    bot, update, session=session, restart=functools.partial(_reclaim, update_id=claimed.update_id)
+                    bot, update, session=session, driver=claimed.driver,
+                    restart=functools.partial(_reclaim, update_id=claimed.update_id),
                 )
             finally:
                 stop_journal(token)
             await journal.settle()
             if claimed.calls or journal.recorded or claimed.update_id in self._counted_starts:
                 # Its record goes with it: it holds what the bot said (and to whom).
-                await intake.forget_calls(session, claimed.update_id)
+                await intake.forget_calls(claimed.driver, claimed.update_id)
             await session.commit()
         except asyncio.CancelledError:
             await _record_before_letting_go(journal)

@@ -30,7 +30,7 @@ class _Handling:
     __slots__ = ("driver", "savepoint")
 
     def __init__(self, driver: Any) -> None:
-        self.driver = driver  # set on the driver: every statement is Core (no unit of work to reset)
+        self.driver = driver  # undone on the driver: every statement is Core (no unit of work to reset)
         self.savepoint = False  # whether `keep_written` set one
 
 
@@ -70,9 +70,8 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        session: AsyncSession = data["session"]  # given by the intake with the update
-        driver = (await (await session.connection()).get_raw_connection()).driver_connection
-        handling = _Handling(driver)
+        session: AsyncSession = data["session"]  # given by the intake with the update, and its
+        handling = _Handling(data["driver"])  # asyncpg connection
         token = current_session.set(session)
         kept = _current.set(handling)
         try:

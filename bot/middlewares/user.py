@@ -42,10 +42,9 @@ class ArrivalMiddleware(BaseMiddleware):
             data.update(user=None, open_ticket=None, operator=None)
             return await handler(event, data)
         key = self.storage.key_builder.build(storage_key)
-        conn = await data["session"].connection()
-        arrival = await arrive(conn, from_user.id, key)
+        arrival = await arrive(data["driver"], from_user.id, key)  # (the update's own connection)
         if must_note_arrival(arrival):  # at most once a day per person, as a rule
-            await wrote(conn, from_user.id)
+            await wrote(await data["session"].connection(), from_user.id)
         self.storage.remember(key, arrival.state, arrival.data)
         data.update(user=arrival.person, open_ticket=arrival.open_ticket, operator=arrival.operator)
         return await handler(event, data)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -112,6 +112,10 @@ class Claimed:
     # (method, Telegram's answer) of each call an earlier attempt made, in order.
     calls: tuple[tuple[str, str], ...]
     more: bool  # the person has later updates waiting
+    # The asyncpg connection under the session that claimed it: the handling's statements that are
+    # on the path of every update run on it directly (SQLAlchemy's way to it costs a greenlet
+    # switch each time).
+    driver: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +172,7 @@ async def claim_next(session: AsyncSession) -> Claimed | None:
     if row is None:
         return None
     calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
-    return Claimed(row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"])
+    return Claimed(row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"], fairy.driver_connection)
 
 
 # A handling that failed is undone whole and the update claimed again, in one round trip (the id is
@@ -218,10 +222,9 @@ async def give_up(conn: AsyncConnection | AsyncSession, update_id: int, reason: 
     await conn.execute(_GIVE_UP, {"update_id": update_id, "reason": reason[:500]})
 
 
-async def forget_calls(session: AsyncSession, update_id: int) -> None:
-    """In the handling's transaction: once it commits, its calls are not needed again. (On the
-    driver connection: this runs for nearly every update.)"""
-    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+async def forget_calls(driver: Any, update_id: int) -> None:
+    """In the handling's transaction (its driver connection, `Claimed.driver`): once it commits,
+    its calls are not needed again."""
     await driver.execute(FORGET_CALLS_SQL, update_id)
 
 

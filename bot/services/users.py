@@ -124,9 +124,9 @@ _ARRIVAL_SQL = str(_ARRIVAL_COMPILED)
 assert _ARRIVAL_COMPILED.positiontup == ["person_id", "fsm_key"], "the arrival's parameters moved"
 
 
-async def arrive(conn: AsyncConnection, telegram_id: int, fsm_key: str) -> Arrival:
-    """The person and their conversation state in one round trip."""
-    driver = (await conn.get_raw_connection()).driver_connection
+async def arrive(driver: Any, telegram_id: int, fsm_key: str) -> Arrival:
+    """The person and their conversation state in one round trip, on the asyncpg connection of the
+    update's transaction."""
     row = await driver.fetchrow(_ARRIVAL_SQL, telegram_id, fsm_key)
     person = Person.from_row(row) if row["telegram_id"] is not None else None
     operator = None
