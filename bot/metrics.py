@@ -38,6 +38,10 @@ ANNOUNCEMENT_SENT = Counter("bot_announcement_messages_sent", "Announcement mess
 FLOOD_WAITS = Counter(
     "bot_telegram_flood_waits", "429 Too Many Requests answers met by this process", ["sender"]
 )
+PRESS_ANSWERS_EXPIRED = Counter(
+    "bot_press_answers_expired",
+    "button presses handled after Telegram stopped taking their answer (late, or answered before a crash)",
+)
 
 _OUTBOX = text(
     """

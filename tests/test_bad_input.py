@@ -1,6 +1,8 @@
 """Anything unexpected gets a short translated answer, and what is stored stays as it was."""
 
 
+import asyncio
+
 import pytest
 from tests.support.scenarios import LANGUAGE_BUTTONS
 
@@ -175,3 +177,29 @@ async def test_a_failure_after_a_state_change_stores_nothing_and_the_step_can_be
     reaction = await person.press("Русский", prompt)
     assert t("ru", "✅ I agree") in [b["text"] for b in reaction.edited[0].buttons]
     assert await stored.fsm(person.id) == ("Onboarding:consent", {"language": "ru"})
+
+
+async def test_presses_handled_after_telegram_stopped_taking_their_answers_still_do_what_they_asked(
+    people, api, bot, stored, t, settled
+):
+    """The bot was down for a while: presses made meanwhile are handled after the restart, when
+    Telegram no longer takes an answer to them ("query is too old"). Each still does what it asked,
+    and nobody is told something went wrong."""
+    person = people("ru")
+    prompt = (await person.send("/start")).last
+    await bot.stop()
+    api.callback_query_lifetime = 0.3
+    api.expect_refusal("answerCallbackQuery", "query is too old", "the press waited for the bot longer than Telegram takes its answer")
+    api.allow_unanswered_presses("Telegram refused the late answer: the spinner stopped on its own")
+    update_id, press = await api.press(person.id, prompt.message_id, next(
+        b["callback_data"] for b in prompt.buttons if b["text"] == "Русский"))
+    await asyncio.sleep(0.5)
+    await bot.start()
+    await api.wait_for(lambda: update_id in api.handled_updates, 10)
+    await settled()
+    assert api.callback_answers[press] is None, "Telegram took no answer to it"
+    consent = api.message(person.id, prompt.message_id)
+    assert t("ru", "✅ I agree") in [b["text"] for b in consent.buttons], "the language was chosen"
+    assert (await stored.fsm(person.id))[1] == {"language": "ru"}
+    apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
+    assert not [m for m in api.chat(person.id) if m.text == apology]

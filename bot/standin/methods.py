@@ -358,7 +358,8 @@ class Methods:
 
     async def _api_answercallbackquery(self, params: dict, uploads: dict) -> bool:
         query_id = str(params.get("callback_query_id") or "")
-        if query_id not in self.callback_answers or self.callback_answers[query_id] is not None:
+        too_old = time.monotonic() - self._query_times.get(query_id, 0.0) > self.callback_query_lifetime
+        if query_id not in self.callback_answers or self.callback_answers[query_id] is not None or too_old:
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         text = params.get("text") or ""
         if utf16_length(text) > MAX_CALLBACK_ANSWER:

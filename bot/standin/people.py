@@ -219,6 +219,7 @@ class People:
         query_id = str(next(self._query_ids))
         self.callback_answers[query_id] = None
         self._query_chats[query_id] = user_id
+        self._query_times[query_id] = time.monotonic()
         query = {
             "id": query_id, "from": person.api(), "message": self.message_api(message),
             "chat_instance": str(user_id), "data": callback_data,

@@ -105,6 +105,12 @@ class BotApiServer(People, Methods, Files, WebhookDelivery, FloodControl):
         self.listeners: list[Callable[[str, dict], None]] = []
         self.app_hooks: list[Callable[[web.Application], None]] = []  # the playground adds its page
         self._query_chats: dict[str, int] = {}
+        # When each callback query was pressed (monotonic): Telegram takes an answer to a press only
+        # for a short while (it does not say how long; bots meet the refusal after about 10-15 s),
+        # then refuses it as too old. A bot that handles a press late (a backlog after downtime)
+        # meets that refusal.
+        self._query_times: dict[str, float] = {}
+        self.callback_query_lifetime = 15.0
         self._closing = False
         self.url = ""
         self.confirmed_upto = 0  # getUpdates' offset: the updates before it are confirmed

@@ -58,6 +58,7 @@ class CallJournal:
         # a call is made: left there, a kill would let the next attempt replay them.
         self._at_once = False
         self._settled = False  # the handling is committing: nothing more is recorded
+        self._unrecorded_made: set[str] = set()  # calls made that are not journaled (a press's answer)
 
     @property
     def replayed(self) -> int:
@@ -87,10 +88,14 @@ class CallJournal:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(RECORD_AFTER, self._record_late)
 
+    def note_unrecorded(self, method: str) -> None:
+        """A call made outside the journal (neither replayed nor recorded), for `carried_out`."""
+        self._unrecorded_made.add(method)
+
     def carried_out(self, method: str) -> bool:
         """Whether this handling has made (or replayed) a call of `method` so far, answered or
         refused for good."""
-        return any(name == method for name, _ in self.calls[:self._next])
+        return method in self._unrecorded_made or any(name == method for name, _ in self.calls[:self._next])
 
     @property
     def behind(self) -> bool:

@@ -15,7 +15,8 @@ Three costs of aiogram's defaults, each measured under load in `bench/`:
   directly in one pass. Refusals still go through aiogram's own path, which raises its exceptions.
 
 While a stored update is handled, each call goes through the update's `CallJournal`
-(`bot/telegram/journal.py`): a call its earlier handling already made is answered from there.
+(`bot/telegram/journal.py`): a call its earlier handling already made is answered from there. A
+press's answer is the exception (`_answer_press`): Telegram itself refuses to take it twice.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from typing import Any, ClassVar
 
 import orjson
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import Response, TelegramMethod
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 from aiohttp import BytesPayload, ClientConnectorError, ConnectionTimeoutError, FormData
 from pydantic import ValidationError
@@ -46,6 +47,8 @@ def _dumps(value: Any) -> str:
 # a person's answer must not be lost to a moment of flood control. Only while answering an update:
 # the outbox worker and the announcer handle 429s themselves, without holding a row or a lane.
 RETRY_AFTER_AT_MOST = 5
+# How Telegram refuses an answer to a press it no longer takes (too late, or answered already).
+_PRESS_ANSWER_EXPIRED = ("query is too old", "query ID is invalid")
 # Set while an update is handled (`bot/middlewares/answering.py`).
 answering_an_update: ContextVar[bool] = ContextVar("answering_an_update", default=False)
 
@@ -96,6 +99,8 @@ class TelegramSession(AiohttpSession):
         self.budget = SendBudget(sends_per_second) if sends_per_second else None
 
     async def make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        if isinstance(method, AnswerCallbackQuery):
+            return await self._answer_press(bot, method, timeout)
         journal = current_journal.get()
         if journal is None:
             return await self._make_request(bot, method, timeout)
@@ -116,6 +121,26 @@ class TelegramSession(AiohttpSession):
             call_answer.reset(token)
             if answer:  # carried out, or refused for good
                 await journal.made(name, answer[-1])
+
+    async def _answer_press(self, bot: Any, method: AnswerCallbackQuery, timeout: int | None) -> bool:
+        """A press's answer (it stops the button's spinner, or shows a short text) is neither
+        recorded in the journal nor kept from being repeated: Telegram takes one answer per press
+        and only for a short while, and refuses any other as "query is too old … or query ID is
+        invalid". That refusal says only that the answer can no longer be shown: the press was
+        handled late (a backlog after downtime), or this is the next attempt at an update whose
+        press was answered before a crash. The handling goes on; what the press asked is done."""
+        journal = current_journal.get()
+        if journal is not None:
+            journal.note_unrecorded(method.__api_method__)
+            if journal.behind:
+                await journal.record_now()  # the calls before it first, as before any call
+        try:
+            return await self._make_request(bot, method, timeout)
+        except TelegramBadRequest as refused:
+            if not any(words in refused.message for words in _PRESS_ANSWER_EXPIRED):
+                raise
+            metrics.PRESS_ANSWERS_EXPIRED.inc()
+            return True
 
     async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         places = _messages_of(method) if self.budget is not None else 0
