@@ -11,6 +11,8 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 MAX_ALBUM = 10
+# Buttons in one inline keyboard, all rows together: more is "reply markup is too long".
+MAX_INLINE_BUTTONS = 100
 # What Telegram sends a bot that never said which updates it wants (or sent an empty list).
 DEFAULT_ALLOWED_UPDATES = frozenset({
     "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",

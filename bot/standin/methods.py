@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 from bot.standin.html import EntityParseError, parse_html, utf16_length
-from bot.standin.limits import MAX_ALBUM, MAX_CALLBACK_ANSWER, MAX_CALLBACK_DATA, MAX_CAPTION, MAX_TEXT
+from bot.standin.limits import (
+    MAX_ALBUM, MAX_CALLBACK_ANSWER, MAX_CALLBACK_DATA, MAX_CAPTION, MAX_INLINE_BUTTONS, MAX_TEXT,
+)
 from bot.standin.model import BotApiError, ChatMessage, NOT_MODIFIED, Person, bad_request
 
 # Files sent by their own methods (sendVideo…), each with its Bot API object in the message.
@@ -59,6 +61,9 @@ class Methods:
         if not markup:
             return None, None
         if "inline_keyboard" in markup:
+            # Every method that takes a keyboard (sends, files, edits) comes through here.
+            if sum(len(row) for row in markup["inline_keyboard"]) > MAX_INLINE_BUTTONS:
+                raise bad_request("reply markup is too long")
             for row in markup["inline_keyboard"]:
                 for button in row:
                     data = button.get("callback_data")

@@ -59,14 +59,16 @@ class TicketAction(CallbackData, prefix="tk"):
 
 
 class SavedReplyUse(CallbackData, prefix="sr"):
-    """An operator's saved reply on a request: "list" the usable ones, "show" one (its version in
-    the citizen's language), "send" it, "edit" it (the version in `language`), "cancel"."""
+    """An operator's saved reply on a request: "list" the usable ones (in a new message), "page"
+    turns the list's pages, "show" one (its version in the citizen's language), "send" it, "edit"
+    it (the version in `language`), "cancel"."""
 
     action: str
     ticket: int
     reply: int = 0
     language: str = ""
     shown: int = 0  # "send": a checksum of the text shown, so a text changed since is not sent unread
+    page: int = 0  # "page": which page of the list to show (from 0)
 
 
 class DutyChoice(CallbackData, prefix="dt"):
@@ -79,12 +81,17 @@ class DutyChoice(CallbackData, prefix="dt"):
 
 
 class DeskView(CallbackData, prefix="dk"):
-    """/desk: "held" lists the requests `operator` holds (0: those waiting), "pick" offers who may
-    be given `ticket`, "to" gives it to `operator`, "back" shows the desk again."""
+    """/desk: "back" shows the desk again (every office, for the national office: its `page`),
+    "office" one office's page (its operators' `page`), "held" lists the requests `operator` holds
+    (0: those waiting, at `office` or everywhere) from `office`'s page, "pick" offers who may be
+    given `ticket`, "to" gives it to `operator`. Lists longer than a screen are shown a `page` at a
+    time (from 0)."""
 
     action: str
     operator: int = 0
     ticket: int = 0
+    office: str = ""
+    page: int = 0
 
 
 class CallWindow(CallbackData, prefix="cw"):

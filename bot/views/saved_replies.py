@@ -13,11 +13,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.directory import Directory
-from bot.services.lengths import cut
+from bot.services.lengths import cut, utf16_length
 from bot.services.saved_replies import MOST_PER_OFFICE, Problem, SavedReply
 from bot.services.tickets import MAX_TEXT_LENGTH, Ticket
 from bot.views.callbacks import SavedReplyUse
-from bot.views.common import office_name
+from bot.views.common import in_parts, office_name
 
 
 def checksum(text: str) -> int:
@@ -34,23 +34,51 @@ def language_name(code: str) -> str:
 SHOWN_LENGTH = 1200  # of each version on /replies' screens, in UTF-16 units
 
 
-def choose_text(ticket: Ticket, replies: list[SavedReply], directory: Directory) -> str:
+# A page of the list: an office's 50 and the national 50 would be 101 buttons with ✖️ Cancel, over
+# Telegram's 100 (and a wall to scroll on a phone). 10 rows of two, then ◀️ ▶️ and ✖️ Cancel.
+REPLIES_PER_PAGE = 20
+
+
+def _pages(replies: list[SavedReply]) -> int:
+    return max(1, -(-len(replies) // REPLIES_PER_PAGE))
+
+
+def _page(replies: list[SavedReply], page: int) -> int:
+    """The page to show: one that exists (the list may have shrunk since a ▶️ was shown)."""
+    return min(max(page, 0), _pages(replies) - 1)
+
+
+def choose_text(ticket: Ticket, replies: list[SavedReply], directory: Directory, page: int = 0) -> str:
     if not replies:
         return _("There are no saved replies for {office} yet. Coordinators add them with /replies.").format(
             office=escape(office_name(directory, ticket.office))
         )
-    return _("⚡ Saved replies for request №{number}. The citizen's language: {language}. ⚠️ marks a reply that has no version in it.").format(
+    text = _("⚡ Saved replies for request №{number}. The citizen's language: {language}. ⚠️ marks a reply that has no version in it.").format(
         number=ticket.id, language=language_name(ticket.language)
     )
+    if _pages(replies) > 1:
+        text += "\n" + _("Page {page} of {pages}").format(page=_page(replies, page) + 1, pages=_pages(replies))
+    return text
 
 
-def choose_keyboard(ticket: Ticket, replies: list[SavedReply]) -> InlineKeyboardMarkup:
+def choose_keyboard(ticket: Ticket, replies: list[SavedReply], page: int = 0) -> InlineKeyboardMarkup:
+    """A page of the replies (the office's own first, then the national ones), ◀️ ▶️ between pages
+    and ✖️ Cancel on each."""
+    page = _page(replies, page)
+    shown = replies[page * REPLIES_PER_PAGE:(page + 1) * REPLIES_PER_PAGE]
     builder = InlineKeyboardBuilder()
-    for reply in replies:
+    for reply in shown:
         mark = "" if reply.text_in(ticket.language) else " ⚠️"
         builder.button(text=f"{reply.name}{mark}", callback_data=SavedReplyUse(action="show", ticket=ticket.id, reply=reply.id))
+    turns = 0
+    if page > 0:
+        builder.button(text="◀️", callback_data=SavedReplyUse(action="page", ticket=ticket.id, page=page - 1))
+        turns += 1
+    if page < _pages(replies) - 1:
+        builder.button(text="▶️", callback_data=SavedReplyUse(action="page", ticket=ticket.id, page=page + 1))
+        turns += 1
     builder.button(text=_("✖️ Cancel"), callback_data=SavedReplyUse(action="cancel", ticket=ticket.id))
-    builder.adjust(*([2] * (len(replies) // 2)), *([1] * (len(replies) % 2)), 1)
+    builder.adjust(*([2] * (len(shown) // 2)), *([1] * (len(shown) % 2)), *([turns] if turns else []), 1)
     return builder.as_markup()
 
 
@@ -123,7 +151,11 @@ def unknown_name_text(name: str) -> str:
 
 # --- keeping the list (coordinators) ----------------------------------------------------------------
 
-def kept_text(office: str, replies: list[SavedReply], directory: Directory) -> str:
+PART_LENGTH = 4000  # as bot/views/common.py's in_parts: under Telegram's 4,096, counted on the HTML
+
+def kept_texts(office: str, replies: list[SavedReply], directory: Directory) -> list[str]:
+    """An office's replies (up to 50, with the languages each misses) and how to change them, in as
+    many messages as Telegram's 4,096 characters need; a line, and the usage, is never cut."""
     lines = [_("<b>Saved replies of {office}</b>").format(office=escape(office_name(directory, office)))]
     if not replies:
         lines.append(_("None yet."))
@@ -134,8 +166,15 @@ def kept_text(office: str, replies: list[SavedReply], directory: Directory) -> s
         if missing:
             line += " ⚠️ " + _("missing: {languages}").format(languages=", ".join(missing))
         lines.append(line)
-    lines.extend(["", usage_text()])
-    return "\n".join(lines)
+    blocks = ["\n".join(lines), usage_text()]
+    messages: list[str] = []
+    for block in blocks:
+        for part in in_parts(block):
+            if messages and utf16_length(messages[-1]) + 2 + utf16_length(part) <= PART_LENGTH:
+                messages[-1] += "\n\n" + part
+            else:
+                messages.append(part)
+    return messages
 
 
 def one_text(office: str, reply: SavedReply, directory: Directory) -> str:

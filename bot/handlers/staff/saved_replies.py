@@ -38,7 +38,8 @@ async def on_replies(message: Message, command: CommandObject, session: AsyncSes
     try:
         if not verb:
             kept = await saved_replies.kept_by(session, operator, office)
-            await message.answer(views.kept_text(office, kept, directory))
+            for part in views.kept_texts(office, kept, directory):
+                await message.answer(part)
         elif verb == "set":
             words = rest.split(maxsplit=2)
             if len(words) < 2:

@@ -1,8 +1,9 @@
 """Saved replies at the desk: ⚡ on a request's card (or /r, /r <name> for the current request)
-lists the replies of the request's office and the national ones; one tap shows the reply in the
-citizen's language, ready to 📨 Send or to ✏️ Edit first (the bot gives the text to copy, and the
-request becomes the current one, so the operator's next message goes to it). A reply with no
-version in the citizen's language is said to be missing; nothing in another language goes out."""
+lists the replies of the request's office and the national ones, a page at a time (◀️ ▶️); one tap
+shows the reply in the citizen's language, ready to 📨 Send or to ✏️ Edit first (the bot gives the
+text to copy, and the request becomes the current one, so the operator's next message goes to it).
+A reply with no version in the citizen's language is said to be missing; nothing in another
+language goes out."""
 
 from __future__ import annotations
 
@@ -36,6 +37,22 @@ async def on_list(
     await callback.message.answer(
         views.choose_text(ticket, replies, directory), reply_markup=views.choose_keyboard(ticket, replies) if replies else None
     )
+
+
+async def on_page(
+    callback: CallbackQuery, callback_data: SavedReplyUse, session: AsyncSession, operator: Operator, directory: Directory
+) -> None:
+    """◀️ ▶️ under the list: the same message shows another page."""
+    ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
+    if ticket is None:
+        return
+    replies = await saved_replies.usable(session, ticket.office)
+    await callback.answer()
+    with suppress(TelegramBadRequest):  # the same page again ("message is not modified")
+        await callback.message.edit_text(
+            views.choose_text(ticket, replies, directory, callback_data.page),
+            reply_markup=views.choose_keyboard(ticket, replies, callback_data.page) if replies else None,
+        )
 
 
 async def on_show(
@@ -141,6 +158,7 @@ def create_router() -> Router:
     router.message.filter(ActiveOperator())
     router.callback_query.filter(ActiveOperator())
     router.callback_query.register(on_list, SavedReplyUse.filter(F.action == "list"))
+    router.callback_query.register(on_page, SavedReplyUse.filter(F.action == "page"))
     router.callback_query.register(on_show, SavedReplyUse.filter(F.action == "show"))
     router.callback_query.register(on_send, SavedReplyUse.filter(F.action == "send"))
     router.callback_query.register(on_edit, SavedReplyUse.filter(F.action == "edit"))
