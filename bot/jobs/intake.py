@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.db.engine import server_settings, unreachable
 from bot.db.listener import Listener
-from bot.middlewares.database import HandledElsewhere
+from bot.middlewares.database import HandledElsewhere, UndoFailed
 from bot.services import intake
 from bot.services.intake import Claimed, Received
 from bot.telegram.journal import CallJournal, journal_calls, stop_journal
@@ -278,7 +278,7 @@ class Handling:
             try:
                 await self.dispatcher.feed_update(
                     bot, update, session=session, driver=claimed.driver,
-                    restart=functools.partial(_reclaim, update_id=claimed.update_id),
+                    restart=functools.partial(_reclaim, journal=journal, update_id=claimed.update_id),
                 )
             finally:
                 stop_journal(token)
@@ -290,11 +290,18 @@ class Handling:
         except asyncio.CancelledError:
             await _record_before_letting_go(journal)
             raise  # (the session rolls back as it closes, below)
-        except HandledElsewhere:
+        except HandledElsewhere as elsewhere:
             # A handler failed, and as its work was undone another process claimed the update: it
-            # is theirs now (they replay the calls made here).
-            log.warning("a failed handling's update was claimed elsewhere meanwhile", extra={"update_id": claimed.update_id})
+            # is theirs now (they replay the calls made here, stored before the undo).
+            log.error("an update's handling failed; another process claimed it as it was undone",
+                      exc_info=elsewhere.__cause__, extra={"update_id": claimed.update_id})
+            return
+        except UndoFailed as undo:
+            # The handler failed and its work could not be undone: tried again as a whole.
+            log.error("an update's handling failed", exc_info=undo.__cause__, extra={"update_id": claimed.update_id})
             await _record_before_letting_go(journal)
+            await _close_quietly(session)
+            await self._failed(claimed, journal, undo.error)
             return
         except Exception as error:
             # The calls first: once rolled back, the update waits again for any process.
@@ -392,7 +399,10 @@ async def _record_before_letting_go(journal: CallJournal) -> None:
         await asyncio.wait_for(journal.unsettle(), RECORD_AT_MOST)
 
 
-async def _reclaim(driver: Any, *, update_id: int) -> bool:
+async def _reclaim(driver: Any, *, journal: CallJournal, update_id: int) -> bool:
+    # The calls made so far are stored first: the rollback lets the update go, and another process
+    # may claim it at once (and must replay them, not repeat them).
+    await journal.record_now()
     return await intake.reclaim(driver, update_id)
 
 

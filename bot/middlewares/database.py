@@ -10,7 +10,6 @@ handler that keeps part of its work whatever follows (`keep_written`) sets a sav
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -37,13 +36,24 @@ class _Handling:
 _current: ContextVar[_Handling | None] = ContextVar("handler_transaction", default=None)
 
 # Undo the update's transaction and claim it again in a new one; False if another process took it
-# meanwhile (it is theirs to handle then). Given by the intake with the update, as `restart`.
+# meanwhile (it is theirs to handle then). Given by the intake with the update, as `restart`; it
+# stores the calls made so far first (the rollback lets the update go).
 Restart = Callable[[Any], Awaitable[bool]]
 
 
 class HandledElsewhere(BaseException):  # noqa: N818 (a BaseException: the errors router must not answer it)
     """The update was undone after a handler failed, and another process claimed it meanwhile: this
-    handling ends without a word to the person; theirs answers."""
+    handling ends without a word to the person; theirs answers. The handler's error is its cause."""
+
+
+class UndoFailed(BaseException):  # noqa: N818 (as above)
+    """A handler failed and what it wrote could not be undone (the connection was lost, the reclaim
+    met a lock timeout…): the transaction cannot be committed as handled, so the handling fails as a
+    whole and the update is tried again. `error` is the undo's; the handler's is the cause."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 async def keep_written(session: AsyncSession) -> None:
@@ -77,11 +87,9 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         try:
             result = await handler(event, data)
             await self.storage.flush(session)
-        except BaseException as error:
-            # What the handler wrote goes; the update stays claimed, to be marked handled. (If the
-            # connection is lost, this fails too, and the update is handed out again.)
-            if isinstance(error, Exception):
-                await self._undo(handling, data["restart"])
+        except Exception as error:
+            # What the handler wrote goes; the update stays claimed, to be marked handled.
+            await self._undo(handling, data["restart"], error)
             raise
         finally:
             _current.reset(kept)
@@ -89,14 +97,13 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         return result
 
     @staticmethod
-    async def _undo(handling: _Handling, restart: Restart) -> None:
-        if handling.savepoint:
-            with contextlib.suppress(Exception):
-                await handling.driver.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
-            return
+    async def _undo(handling: _Handling, restart: Restart, failure: Exception) -> None:
         try:
+            if handling.savepoint:
+                await handling.driver.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                return
             still_ours = await restart(handling.driver)
-        except Exception:
-            return  # the connection is lost: the update is handed out again
+        except Exception as undoing:
+            raise UndoFailed(undoing) from failure
         if not still_ours:
-            raise HandledElsewhere
+            raise HandledElsewhere from failure

@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+# Calls made outside the journal: Telegram itself refuses to carry them out twice.
+UNJOURNALED = frozenset({"answerCallbackQuery"})
 # A call is recorded at the latest this long after it was made, if its update's handling has not
 # committed by then (`CallJournal`).
 RECORD_AFTER = 0.05
@@ -45,6 +47,9 @@ class CallJournal:
         record: Callable[[int, int, str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.update_id = update_id
+        # A press's answer is not journaled (`TelegramSession._answer_press`); records made before
+        # that was so would make this attempt's calls seem to differ from the first one.
+        earlier = [call for call in earlier if call[0] not in UNJOURNALED]
         self.calls = list(earlier)  # what Telegram carried out so far, this attempt's included
         self.recorded = 0  # records this attempt wrote (the handling's commit deletes them)
         self._replayable = len(earlier)

@@ -22,6 +22,7 @@ press's answer is the exception (`_answer_press`): Telegram itself refuses to ta
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -37,6 +38,8 @@ from pydantic import ValidationError
 from bot import metrics
 from bot.telegram.journal import REFUSALS, call_answer, current_journal, status_of
 from bot.telegram.send_budget import SENDS_PER_SECOND, SendBudget, announcing
+
+log = logging.getLogger(__name__)
 
 
 def _dumps(value: Any) -> str:
@@ -130,17 +133,20 @@ class TelegramSession(AiohttpSession):
         handled late (a backlog after downtime), or this is the next attempt at an update whose
         press was answered before a crash. The handling goes on; what the press asked is done."""
         journal = current_journal.get()
-        if journal is not None:
-            journal.note_unrecorded(method.__api_method__)
-            if journal.behind:
-                await journal.record_now()  # the calls before it first, as before any call
+        if journal is not None and journal.behind:
+            await journal.record_now()  # the calls before it first, as before any call
         try:
-            return await self._make_request(bot, method, timeout)
+            answered = await self._make_request(bot, method, timeout)
         except TelegramBadRequest as refused:
             if not any(words in refused.message for words in _PRESS_ANSWER_EXPIRED):
                 raise
+            # Also what a second answer to one press meets: a bug if it was not a retry after all.
+            log.info("a press's answer came too late or twice", extra={"method": method.__api_method__})
             metrics.PRESS_ANSWERS_EXPIRED.inc()
-            return True
+            answered = True
+        if journal is not None:  # (not on a network failure: it may not have reached Telegram)
+            journal.note_unrecorded(method.__api_method__)
+        return answered
 
     async def _make_request(self, bot: Any, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         places = _messages_of(method) if self.budget is not None else 0
