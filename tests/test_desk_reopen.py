@@ -125,3 +125,42 @@ async def test_the_rating_is_kept_on_the_history_and_a_request_a_block_closed_is
     prompt = await dmitry.tap(t("ru", "Ask an operator"))
     assert prompt.last.text.startswith("💬"), "the question itself: nothing to reopen"
     assert not any(b["text"].startswith("🔁") for b in prompt.last.buttons)
+
+
+async def test_a_reply_to_the_operators_answer_after_the_close_reopens_the_request(citizen, operator, engine, t, settled):
+    """The citizen answers the operator's message with Telegram's Reply after the request was closed:
+    that is about the request, so it opens again with what they wrote, not a knowledge-base search
+    (and a reply to it once the reopening window is over, or to another message, is not)."""
+    akmola = await operator("akmola", "en", "Nurlan")
+    dmitry = await citizen("ru")
+    number = await taken_question(dmitry, akmola, "ru", "en", t, "Как стать волонтёром?")
+    await akmola.send("Зарегистрируйтесь на qazvolunteer.kz")
+    answer = await dmitry.receive("qazvolunteer.kz")
+    await close(akmola, dmitry, number, t)
+
+    replied = await dmitry.send("Спасибо! А если мне 16 лет?", reply_to=answer)
+    assert not [m for m in replied.sent if t("ru", "I did not find an answer to that. Try other words, or choose a topic:") in (m.text or "")]
+    told = await dmitry.receive("🔁")
+    assert told.text == t("ru", "🔁 Your request {number} is open again, and your message is with the operator who answered it before.").format(number=f"№{number}")
+    await akmola.receive("А если мне 16 лет?")
+    row = await ticket_row(engine, number)
+    assert row["status"] == "taken" and row["operator_id"] == akmola.id
+
+    # Closed again: a reply to the notice of the close is about it too.
+    await akmola.send(f"/ticket {number}")
+    await akmola.press(t("en", "✅ Close"))
+    await akmola.send("С 16 лет можно, с согласием родителей")
+    closed_notice = await dmitry.receive("✅")
+    await dmitry.send("Где взять бланк согласия?", reply_to=closed_notice)
+    await dmitry.receive("🔁")
+    await akmola.receive("бланк согласия")
+    assert (await ticket_row(engine, number))["status"] == "taken"
+
+    # Closed again, and the window for reopening is over: a reply is an ordinary question again.
+    await close(akmola, dmitry, number, t, "Ответили")
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE tickets SET closed_at = now() - interval '30 days' WHERE id = :n"), {"n": number})
+    late = await dmitry.send("Как стать волонтёром?", reply_to=answer)
+    assert late.sent and "№" not in late.text
+    assert (await ticket_row(engine, number))["status"] == "closed"
+    await settled()

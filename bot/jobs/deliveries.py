@@ -279,15 +279,15 @@ class Deliveries:
             if chat_id == ticket.citizen_id:
                 if notice == tickets.Notice.OPENED:
                     calendar = await self.limits.calendar(session, ticket.office)
-                    await bot.send_message(chat_id, texts.opened_text(ticket, self.directory, self.limits, calendar, datetime.now(UTC)))
+                    sent = await bot.send_message(chat_id, texts.opened_text(ticket, self.directory, self.limits, calendar, datetime.now(UTC)))
                 elif notice == tickets.Notice.CLOSED:
-                    await bot.send_message(
+                    sent = await bot.send_message(
                         chat_id, texts.citizen_notice(notice, ticket, self.directory), reply_markup=texts.rating_keyboard(ticket)
                     )
                 else:
-                    await bot.send_message(chat_id, texts.citizen_notice(notice, ticket, self.directory))
-                return
-            sent = await bot.send_message(chat_id, texts.operator_notice(notice, ticket, self.directory))
+                    sent = await bot.send_message(chat_id, texts.citizen_notice(notice, ticket, self.directory))
+            else:
+                sent = await bot.send_message(chat_id, texts.operator_notice(notice, ticket, self.directory))
         await tickets.link(session, chat_id, sent.message_id, ticket.id, is_card=False)
 
 

@@ -99,10 +99,13 @@ class WayIn(Filter):
     Checked once on the router, so the many messages that are neither (typed questions) pass it by
     with one check instead of one per handler: each filter aiogram calls costs microseconds."""
 
-    def __init__(self, entries: tuple[MenuEntry, ...], *forms: type[StatesGroup], open_ticket: bool = False) -> None:
+    def __init__(
+        self, entries: tuple[MenuEntry, ...], *forms: type[StatesGroup], open_ticket: bool = False, replies: bool = False
+    ) -> None:
         self._buttons = tuple(MenuButton(entry) for entry in entries)
         self._steps = tuple(f"{form.__full_group_name__}:" for form in forms)
         self._open_ticket = open_ticket  # also whatever a person with an open request writes
+        self._replies = replies  # also a reply to one of the bot's messages, outside any form
 
     async def __call__(
         self, message: Message, i18n: I18n, raw_state: str | None = None, open_ticket: int | None = None, **_: Any
@@ -110,6 +113,8 @@ class WayIn(Filter):
         if raw_state is not None and raw_state.startswith(self._steps):
             return True
         if self._open_ticket and open_ticket is not None:
+            return True
+        if self._replies and raw_state is None and message.reply_to_message is not None:
             return True
         for button in self._buttons:
             if await button(message, i18n):

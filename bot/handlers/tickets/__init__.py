@@ -22,11 +22,13 @@ def create_router() -> Router:
     """Most updates (typed questions) have nothing to do with requests, so one check at the door
     lets them pass by: each router an update passes costs the bot time even when none matches."""
     parent = Router(name="citizen_requests")
-    parent.message.filter(WayIn((ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True))
+    parent.message.filter(WayIn(
+        (ASK_OPERATOR, MY_REQUESTS, NEED_HELP), AskOperator, RatingComment, HelpForm, open_ticket=True, replies=True
+    ))
     parent.callback_query.filter(CallbackOf(RequestAction, AskFromAnswer, RatingChoice, HelpFormStep, CallWindow))
     parent.include_routers(
         blocks.create_citizen_router(), requests.create_router(), call_back.create_router(), help_form.create_router(),
-        requests.create_open_ticket_router(), edits.create_router(),
+        requests.create_open_ticket_router(), requests.create_reply_to_closed_router(), edits.create_router(),
     )
     return parent
 

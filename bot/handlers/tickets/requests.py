@@ -5,6 +5,7 @@ is in `help_form.py`; what operators do, in `desk.py`."""
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -234,6 +235,28 @@ async def on_addition(
         )
 
 
+async def on_reply_to_closed(
+    message: Message, session: AsyncSession, user: Person, limits: Limits, flood: FloodLimits, album: AlbumItem
+) -> None:
+    """A reply (Telegram's Reply) to a message of the citizen's request closed lately, such as the
+    operator's answer: it is about that request, which opens again with it, as "🔁 About request
+    №N" would. A reply to any other message, or once the request may no longer be reopened, is
+    what it would be without the reply (a question for the knowledge base, say)."""
+    closed = await tickets.recently_closed(session, limits, user.telegram_id)
+    if closed is None or await tickets.ticket_of_bot_message(session, message.chat.id, message.reply_to_message.message_id) != closed.id:
+        raise SkipHandler
+    content, _admission = await admitted(message, session, user, flood, album)
+    if content is None:
+        return
+    try:
+        await tickets.reopen(session, limits, user.telegram_id, closed.id, content)  # "open again" is owed by it
+    except TicketError as error:
+        if error.reason != tickets.ALREADY_OPEN or error.ticket is None:
+            raise
+        album.refused = True  # opened a moment ago, from another device
+        await message.answer(texts.already_open_text(error.ticket.id))
+
+
 async def on_my_requests(message: Message, session: AsyncSession, user: Person) -> None:
     found = await tickets.tickets_of(session, user.telegram_id)
     await message.answer(texts.my_requests_text(found), reply_markup=texts.my_requests_keyboard(found))
@@ -326,6 +349,14 @@ def create_router() -> Router:
     router.message.register(on_question, StateFilter(AskOperator.question), not_menu, flags={"album": True})
     router.message.register(on_which_typed, StateFilter(AskOperator.which), not_menu, NotCommand())
     router.message.register(on_comment, StateFilter(RatingComment.comment), not_menu)
+    return router
+
+
+def create_reply_to_closed_router() -> Router:
+    """A citizen with no open request who replies to one of the bot's messages, outside any form."""
+    router = Router(name="reply_to_closed")
+    router.message.filter(F.reply_to_message, ~HasOpenTicket(), Onboarded(), StateFilter(None), ~AnyMenuButton())
+    router.message.register(on_reply_to_closed, NotCommand(), flags={"album": True})
     return router
 
 

@@ -136,6 +136,21 @@ async def linked_ticket(session: AsyncSession, chat_id: int, message_id: int) ->
     return (await session.execute(_LINKED, {"chat_id": chat_id, "message_id": message_id})).scalar_one_or_none()
 
 
+_COPY_OF = text(
+    "SELECT m.ticket_id FROM ticket_message_copies c JOIN ticket_messages m ON m.id = c.ticket_message_id"
+    " WHERE c.chat_id = :chat_id AND c.message_id = :message_id"
+)
+
+
+async def ticket_of_bot_message(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The ticket a bot message in this chat belongs to, on either side: linked to it (a card, a
+    citizen's words with the operator, a notice to the citizen) or a copy of one of its messages
+    (an operator's answer with the citizen)."""
+    return await linked_ticket(session, chat_id, message_id) or (
+        await session.execute(_COPY_OF, {"chat_id": chat_id, "message_id": message_id})
+    ).scalar_one_or_none()
+
+
 # What the worker is sending to a chat right now is locked until the transaction that marks it sent,
 # and the link of a ticket's message commits in that same transaction.
 _IN_FLIGHT_TO_CHAT = text("SELECT 1 FROM outbox WHERE chat_id = :chat_id AND sent_at IS NULL AND failed IS NULL FOR SHARE")
