@@ -289,3 +289,40 @@ async def test_html_is_read_as_telegram_reads_it(call, html, text, entities):
     assert status == 200, body
     assert body["result"]["text"] == text
     assert body["result"].get("entities", []) == entities
+
+
+# --- an inline keyboard of more than 100 buttons ("reply markup is too long"), wherever one can be sent
+
+TOO_LONG = "Bad Request: reply markup is too long"
+
+
+def keyboard(buttons: int, per_row: int = 4) -> dict:
+    labels = [{"text": f"№{n}", "callback_data": f"dk:pick:{n}"} for n in range(buttons)]
+    return {"inline_keyboard": [labels[i:i + per_row] for i in range(0, buttons, per_row)]}
+
+
+@pytest.mark.parametrize("per_row", [1, 4, 8])
+async def test_a_hundred_buttons_go_and_one_more_is_refused(call, api, per_row):
+    status, body = await call("sendMessage", chat_id=42, text="Requests", reply_markup=keyboard(100, per_row))
+    assert status == 200, body
+    assert sum(len(row) for row in body["result"]["reply_markup"]["inline_keyboard"]) == 100
+    before = len(api.chat(42))
+    status, body = await call("sendMessage", chat_id=42, text="Requests", reply_markup=keyboard(101, per_row))
+    assert (status, body["description"]) == (400, TOO_LONG)
+    assert len(api.chat(42)) == before, "nothing was sent"
+
+
+async def test_edits_and_files_with_too_many_buttons_are_refused_and_change_nothing(call, api):
+    status, body = await call("sendMessage", chat_id=42, text="Requests", reply_markup=keyboard(10))
+    message_id = body["result"]["message_id"]
+    status, body = await call("editMessageText", chat_id=42, message_id=message_id, text="More requests", reply_markup=keyboard(101))
+    assert (status, body["description"]) == (400, TOO_LONG)
+    status, body = await call("editMessageReplyMarkup", chat_id=42, message_id=message_id, reply_markup=keyboard(120))
+    assert (status, body["description"]) == (400, TOO_LONG)
+    shown = api.message(42, message_id)
+    assert shown.text == "Requests" and len(shown.buttons) == 10, "the message is as it was"
+    status, body = await call("editMessageReplyMarkup", chat_id=42, message_id=message_id, reply_markup=keyboard(100))
+    assert status == 200 and len(api.message(42, message_id).buttons) == 100
+
+    status, body = await call("sendDocument", chat_id=42, document="BQACAgIAAxkBAAIBdocument", reply_markup=keyboard(101))
+    assert (status, body["description"]) == (400, TOO_LONG)

@@ -29,30 +29,19 @@ from bot.views.callbacks import SavedReplyUse
 async def on_list(
     callback: CallbackQuery, callback_data: SavedReplyUse, session: AsyncSession, operator: Operator, directory: Directory
 ) -> None:
+    """⚡ on a card: the list, as a new message; ◀️ ▶️ under it (`page`): another page, in that message."""
     ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
     if ticket is None:
         return
     replies = await saved_replies.usable(session, ticket.office)
     await callback.answer()
-    await callback.message.answer(
-        views.choose_text(ticket, replies, directory), reply_markup=views.choose_keyboard(ticket, replies) if replies else None
-    )
-
-
-async def on_page(
-    callback: CallbackQuery, callback_data: SavedReplyUse, session: AsyncSession, operator: Operator, directory: Directory
-) -> None:
-    """◀️ ▶️ under the list: the same message shows another page."""
-    ticket = await answerable_or_refuse(callback, session, operator, callback_data.ticket, directory)
-    if ticket is None:
+    text = views.choose_text(ticket, replies, directory, callback_data.page)
+    keyboard = views.choose_keyboard(ticket, replies, callback_data.page) if replies else None
+    if callback_data.action != "page":
+        await callback.message.answer(text, reply_markup=keyboard)
         return
-    replies = await saved_replies.usable(session, ticket.office)
-    await callback.answer()
     with suppress(TelegramBadRequest):  # the same page again ("message is not modified")
-        await callback.message.edit_text(
-            views.choose_text(ticket, replies, directory, callback_data.page),
-            reply_markup=views.choose_keyboard(ticket, replies, callback_data.page) if replies else None,
-        )
+        await callback.message.edit_text(text, reply_markup=keyboard)
 
 
 async def on_show(
@@ -157,8 +146,7 @@ def create_router() -> Router:
     router = Router(name="saved_replies")
     router.message.filter(ActiveOperator())
     router.callback_query.filter(ActiveOperator())
-    router.callback_query.register(on_list, SavedReplyUse.filter(F.action == "list"))
-    router.callback_query.register(on_page, SavedReplyUse.filter(F.action == "page"))
+    router.callback_query.register(on_list, SavedReplyUse.filter(F.action.in_({"list", "page"})))
     router.callback_query.register(on_show, SavedReplyUse.filter(F.action == "show"))
     router.callback_query.register(on_send, SavedReplyUse.filter(F.action == "send"))
     router.callback_query.register(on_edit, SavedReplyUse.filter(F.action == "edit"))
