@@ -12,7 +12,7 @@ from bot.db.engine import create_session_factory
 from bot.services import marathon
 from bot.services.clock import today_in_kazakhstan
 from tests.support.bot import run_bot
-from tests.support.database import count
+from tests.support.database import count, scalar
 from tests.support.scenarios import deed_up_to_photos, join, log_deed, run_marathon
 
 
@@ -92,8 +92,8 @@ async def test_every_refusal_stores_nothing(citizen, engine, content, t, api):
     await person.press(t("ru", "✅ Log it"))
     assert await count(engine, "deeds") == 1
 
-    # The same photo for a second deed is refused. (Only a photo that is the same file: the same
-    # picture uploaded again is a new file to Telegram, and is not caught yet.)
+    # The same photo for a second deed is refused, with the deed it proves. (A picture uploaded
+    # again, a new file to Telegram: tests/test_deed_photos.py.)
     await person.press(t("ru", "📝 Log a deed"))
     await person.press(trees.name["ru"])
     await person.send("5")
@@ -101,7 +101,8 @@ async def test_every_refusal_stores_nothing(citizen, engine, content, t, api):
     await person.send("Кокшетау")
     await person.send("Ещё деревья")
     reused = await person.forward(alley)  # forwarded from their own chat with the bot
-    assert t("ru", "This photo already proves another deed. Please send a photo of this deed.") in reused.text
+    assert t("ru", "This photo, or one made from it (re-saved, resized, a screenshot), already proves deed №{number}. Please send a photo of this deed.").format(
+        number=await scalar(engine, "SELECT max(id) FROM deeds")) in reused.text
     await person.send_photo("a new photo")
     await person.press(t("ru", "✅ Done"))
     await person.press(t("ru", "✅ Log it"))

@@ -106,7 +106,10 @@ async def test_the_latest_migrations_go_down_and_up_again_with_data_in_the_table
         after = await snapshot()
     finally:
         await engine.dispose()
-    added_since = {"users": {"slowed_until", "repeat_told_until"}, "announcements": {"progress_shown"}}
+    added_since = {
+        "users": {"slowed_until", "repeat_told_until"}, "announcements": {"progress_shown"},
+        "deed_photos": {"fingerprint"},  # (0032: a photo logged before it has none, as after a rollback)
+    }
 
     def kept(table: str, rows: list[str]) -> list[str]:
         """The rows without the columns added since 0016 (a downgrade drops them)."""

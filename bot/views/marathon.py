@@ -28,7 +28,12 @@ UNITS = {"count": N_("pcs"), "kg": N_("kg"), "hours": N_("h")}
 STATES = {"pending": N_("⏳ waiting for review"), "approved": N_("✅ approved"), "rejected": N_("❌ not accepted")}
 
 
-def refusal_text(reason: Refusal, kind: Kind | None = None, language: str = "en", daily_limit: int = 0) -> str:
+def refusal_text(
+    reason: Refusal, kind: Kind | None = None, language: str = "en", daily_limit: int = 0, deed: int | None = None
+) -> str:
+    if reason is Refusal.PHOTO_USED and deed is not None:
+        return _("This photo, or one made from it (re-saved, resized, a screenshot), already proves deed №{number}. Please send a photo of this deed.").format(
+            number=deed)
     texts = {
         Refusal.NOT_RUNNING: _("The marathon is not running now, so deeds cannot be logged."),
         Refusal.NOT_A_NUMBER: _("Please send the amount as a number, for example 12 (whole for things you count)."),

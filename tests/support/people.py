@@ -181,10 +181,11 @@ class Person:
     async def edit_caption(self, message: ChatMessage, caption: str) -> Reaction:
         return await self._after(_with_id(self.api.edit_caption(self.id, message, caption)))
 
-    async def send_photo(self, subject: str = "a photo", caption: str | None = None) -> Reaction:
+    async def send_photo(self, subject: str = "a photo", caption: str | None = None, content: bytes | None = None) -> Reaction:
         """Take a photo of `subject` and send it: each subject is a different picture, and each
-        sending a new upload (new file ids), as from the phone's camera."""
-        return await self._after(self.api.send_photo(self.id, picture(subject), caption))
+        sending a new upload (new file ids), as from the phone's camera. Or send the picture
+        `content` (one re-saved or screenshotted, say)."""
+        return await self._after(self.api.send_photo(self.id, content or picture(subject), caption))
 
     async def send_album(self, *subjects: str, caption: str | None = None, reply_to: ChatMessage | None = None) -> Reaction:
         """Pick 2 to 10 photos, one of each subject, and send them at once as an album (in reply

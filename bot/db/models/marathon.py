@@ -102,7 +102,8 @@ class Deed(Base):
 
 
 class DeedPhoto(Base):
-    """A photo proving a deed. A photo (Telegram's `file_unique_id`) proves one deed only."""
+    """A photo proving a deed. A photo (Telegram's `file_unique_id`, or one whose fingerprint is
+    that near) proves one deed only."""
 
     __tablename__ = "deed_photos"
     __table_args__ = (UniqueConstraint("file_unique_id", name="deed_photos_used_once"),)
@@ -111,6 +112,9 @@ class DeedPhoto(Base):
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     file_id: Mapped[str] = mapped_column(Text)
     file_unique_id: Mapped[str] = mapped_column(Text)
+    # Its perceptual hash (bot/services/marathon/photo_match.py): the same photo sent again, re-saved
+    # or screenshotted, has a new file_unique_id but (nearly) this. None: logged before it was kept.
+    fingerprint: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DeedTotal(Base):

@@ -7,6 +7,8 @@ the middle loses nothing and nothing is stored before the summary is confirmed.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
@@ -22,7 +24,7 @@ from bot.middlewares.albums import AlbumItem
 from bot.services import marathon
 from bot.services.clock import today_in_kazakhstan
 from bot.services.directory import Directory
-from bot.services.marathon import Photo, Refusal, Refused, Rules
+from bot.services.marathon import Photo, Refusal, Refused, Rules, photo_match
 from bot.services.users import Person
 from bot.views.callbacks import MarathonNav
 from bot.views.common import office_name
@@ -30,6 +32,8 @@ from bot.views.marathon import (
     deed_kinds_keyboard, nav_keyboard, photos_keyboard, photos_text, refusal_text, step_keyboard, step_prompt,
     summary_keyboard, summary_text,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Logging(StatesGroup):
@@ -154,18 +158,41 @@ async def on_words(message: Message, state: FSMContext, session: AsyncSession, r
     await next_step(message, state, session, step, rules, user)
 
 
+# The photo's size read for its fingerprint: the smallest whose longer side has this many pixels
+# (the hash looks at 32x32; a big file would cost its download for nothing).
+FINGERPRINT_SIDE = 320
+
+
+async def fingerprint_of(message: Message) -> int | None:
+    """The photo's perceptual hash (`photo_match`), from a small size of it downloaded from Telegram;
+    None if that picture cannot be read (the photo is then known by its file id only)."""
+    size = next((s for s in message.photo if max(s.width, s.height) >= FINGERPRINT_SIDE), message.photo[-1])
+    content = await message.bot.download(size.file_id)
+    try:
+        return await asyncio.to_thread(photo_match.fingerprint, content.getvalue())  # (~10 ms of CPU)
+    except photo_match.NotAPicture:
+        log.warning("a deed photo Telegram sent could not be read", extra={"file_unique_id": size.file_unique_id})
+        return None
+
+
 async def on_photo(message: Message, state: FSMContext, session: AsyncSession, album: AlbumItem) -> None:
     """A photo of the deed. The photos of an album are answered in one message, edited as they
     come ("Photo 3 of up to 3 received"), not one message each."""
     data = await state.get_data()
-    photos: list[list[str]] = data.get("photos", [])
+    photos: list[list] = data.get("photos", [])  # [file id, unique id, fingerprint] each
     biggest = message.photo[-1]
-    if any(unique == biggest.file_unique_id for _, unique in photos) or await marathon.photo_used(session, biggest.file_unique_id):
-        await message.answer(refusal_text(Refusal.PHOTO_USED))
+    photo = Photo(biggest.file_id, biggest.file_unique_id, await fingerprint_of(message))
+    if any(earlier[1] == photo.file_unique_id or (
+        len(earlier) > 2 and photo.fingerprint is not None and photo_match.same_photo(earlier[2], photo.fingerprint)
+    ) for earlier in photos):
+        await message.answer(refusal_text(Refusal.PHOTO_USED))  # (one of this deed's own photos)
+        return
+    if (proven := await marathon.deed_with_photo(session, photo)) is not None:
+        await message.answer(refusal_text(Refusal.PHOTO_USED, deed=proven))
         return
     full = len(photos) >= marathon.MAX_PHOTOS
     if not full:
-        photos.append([biggest.file_id, biggest.file_unique_id])
+        photos.append([photo.file_id, photo.file_unique_id, photo.fingerprint])
         await state.update_data(photos=photos)
     # [album, message id, whether it says the deed is full] of the answer to this album so far
     answered = data.get("photos_answer") if album.position else None
@@ -218,13 +245,13 @@ async def on_confirm(
     try:
         deed_id = await marathon.log_deed(
             session, rules, who, await marathon.kind_of(session, rules, data["kind"]), Decimal(data["amount"]), date.fromisoformat(data["day"]),
-            data["locality"], data["description"], [Photo(file_id, unique) for file_id, unique in data["photos"]],
+            data["locality"], data["description"], [Photo(*photo) for photo in data["photos"]],
         )
     except Refused as refused:
         limit = (await marathon.dates(session, rules)).daily_limit
         await callback.answer()
         kind = await marathon.kind_of(session, rules, data["kind"])
-        await callback.message.answer(refusal_text(refused.reason, kind, user.language, daily_limit=limit))
+        await callback.message.answer(refusal_text(refused.reason, kind, user.language, daily_limit=limit, deed=refused.deed))
         if refused.reason in (Refusal.DAILY_LIMIT, Refusal.NOT_RUNNING):
             await state.clear()
         return

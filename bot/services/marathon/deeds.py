@@ -7,7 +7,7 @@ from datetime import date, datetime, UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Deed as DeedRow
 from bot.db.models import DeedPhoto, DeedTotal, is_row_id
 from bot.services.clock import KAZAKHSTAN, today_in_kazakhstan
+from bot.services.marathon import photo_match
 from bot.services.marathon.model import (
     Dates, Kind, MAX_DESCRIPTION_LENGTH, MAX_LOCALITY_LENGTH, MAX_PHOTOS, Refusal, Refused, Rules,
     State,
@@ -54,6 +55,7 @@ def check_date(marathon: Dates, deed_date: date, today: date) -> date:
 class Photo:
     file_id: str
     file_unique_id: str
+    fingerprint: int | None = None  # photo_match's; None for a photo whose picture was not read
 
 
 _deeds = DeedRow.__table__
@@ -70,6 +72,32 @@ _NEW_PHOTO = insert(_photos)
 
 async def photo_used(session: AsyncSession, file_unique_id: str) -> bool:
     return (await session.execute(_PHOTO_USED, {"unique": file_unique_id})).first() is not None
+
+
+# Every stored fingerprint is compared (a deed's photo is logged a few times a minute at most; the
+# marathon bench measures what it costs with a million deeds).
+_PHOTOS_LIKE = text(
+    "SELECT deed_id, bit_count(CAST(fingerprint # :fingerprint AS bit(64))) AS bits FROM deed_photos"
+    " WHERE fingerprint IS NOT NULL AND bit_count(CAST(fingerprint # :fingerprint AS bit(64))) <= :at_most"
+    " ORDER BY bits, deed_id LIMIT :most"
+)
+
+
+async def photos_like(session: AsyncSession, fingerprint: int, at_most: int, most: int = 5) -> list[tuple[int, int]]:
+    """(deed, how many bits apart) of the stored photos whose fingerprint is within `at_most` bits
+    of this one, nearest first."""
+    rows = await session.execute(_PHOTOS_LIKE, {"fingerprint": fingerprint, "at_most": at_most, "most": most})
+    return [(row.deed_id, row.bits) for row in rows]
+
+
+async def deed_with_photo(session: AsyncSession, photo: Photo) -> int | None:
+    """The deed this photo already proves: the same file, or a photo it was made from (re-saved,
+    resized, screenshotted: `photo_match.SAME_PHOTO_AT_MOST`)."""
+    found = (await session.execute(_PHOTO_USED, {"unique": photo.file_unique_id})).scalar_one_or_none()
+    if found is None and photo.fingerprint is not None:
+        like = await photos_like(session, photo.fingerprint, photo_match.SAME_PHOTO_AT_MOST, 1)
+        found = like[0][0] if like else None
+    return found
 
 
 async def log_deed(
@@ -97,8 +125,8 @@ async def log_deed(
     if (await session.execute(_LOGGED_TODAY, {"who": who.telegram_id, "since": local_midnight})).scalar_one() >= marathon.daily_limit:
         raise Refused(Refusal.DAILY_LIMIT)
     for photo in photos:
-        if await photo_used(session, photo.file_unique_id):
-            raise Refused(Refusal.PHOTO_USED)
+        if (proven := await deed_with_photo(session, photo)) is not None:
+            raise Refused(Refusal.PHOTO_USED, proven)
     try:
         async with session.begin_nested():  # the unique index decides a race between two deeds
             deed_id = (await session.execute(_NEW_DEED, {
@@ -107,7 +135,8 @@ async def log_deed(
                 "region": who.region,
             })).scalar_one()
             await session.execute(_NEW_PHOTO, [
-                {"deed_id": deed_id, "position": n, "file_id": p.file_id, "file_unique_id": p.file_unique_id}
+                {"deed_id": deed_id, "position": n, "file_id": p.file_id, "file_unique_id": p.file_unique_id,
+                 "fingerprint": p.fingerprint}
                 for n, p in enumerate(photos)
             ])
     except IntegrityError:

@@ -49,9 +49,10 @@ class Refusal(StrEnum):
 
 
 class Refused(ValueError):
-    def __init__(self, reason: Refusal) -> None:
+    def __init__(self, reason: Refusal, deed: int | None = None) -> None:
         super().__init__(reason.value)
         self.reason = reason
+        self.deed = deed  # PHOTO_USED: the deed the photo (or one made from it) already proves
 
 
 class State(StrEnum):

@@ -1,0 +1,48 @@
+"""The same deed photo however it is sent again (issue 20): Telegram gives a photo re-saved, resized
+or screenshotted a new file, but its fingerprint (`bot/services/marathon/photo_match.py`) finds the
+deed it already proves, for any participant, in their language; a different photo of an alike scene
+goes through."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.support.database import rows
+from tests.support.photo_set import jpeg, resaved, resized, scene, screenshot
+from tests.support.scenarios import deed_up_to_photos, join, run_marathon
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_a_photo_sent_again_as_a_new_file_is_refused_with_the_deed_it_proves(citizen, engine, content, t, language):
+    await run_marathon(engine, content.rules)
+    trees = content.rules.kinds[0]
+    aliya = await citizen("ru")
+    await join(aliya, t, "ru")
+    planted = jpeg(scene("trees", 41))
+    await deed_up_to_photos(aliya, t, "ru", trees.name["ru"], "10")
+    await aliya.send_photo(content=planted)
+    await aliya.press(t("ru", "✅ Done"))
+    await aliya.press(t("ru", "✅ Log it"))
+    first = (await rows(engine, "SELECT id FROM deeds"))[0]["id"]
+
+    # Someone else sends the same picture as new files: screenshotted, re-saved, resized.
+    other = await citizen(language)
+    await join(other, t, language)
+    await deed_up_to_photos(other, t, language, trees.name[language], "3")
+    refusal = t(language, "This photo, or one made from it (re-saved, resized, a screenshot), already proves deed №{number}. Please send a photo of this deed.").format(number=first)
+    rng = random.Random(3)
+    for again in (screenshot(planted, rng), resaved(planted, rng), resized(planted, rng)):
+        assert refusal in (await other.send_photo(content=again)).text
+    # Within one deed too: a second copy of its own photo is refused.
+    own = jpeg(scene("trees", 42))  # an alike scene, but another photo: it goes through
+    accepted = t(language, "Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=1, limit=3)
+    assert (await other.send_photo(content=own)).text == accepted
+    twice = await other.send_photo(content=resaved(own, rng))
+    assert t(language, "This photo already proves another deed. Please send a photo of this deed.") in twice.text
+    await other.press(t(language, "✅ Done"))
+    done = await other.press(t(language, "✅ Log it"))
+    assert "№" in done.text
+    stored = await rows(engine, "SELECT deed_id, fingerprint FROM deed_photos ORDER BY deed_id")
+    assert len(stored) == 2 and all(row["fingerprint"] is not None for row in stored)
