@@ -46,3 +46,36 @@ async def test_a_photo_sent_again_as_a_new_file_is_refused_with_the_deed_it_prov
     assert "№" in done.text
     stored = await rows(engine, "SELECT deed_id, fingerprint FROM deed_photos ORDER BY deed_id")
     assert len(stored) == 2 and all(row["fingerprint"] is not None for row in stored)
+
+
+async def test_the_reviewer_sees_a_photo_near_one_of_another_deed_and_how_near(citizen, operator, engine, content, t):
+    """A photo cropped from one already used is not refused (crops come as close as different photos
+    of alike scenes do), but the reviewer's card names the deed it is like, and how alike."""
+    from bot.services.marathon import photo_match
+    from tests.support.photo_set import cropped
+
+    await run_marathon(engine, content.rules)
+    trees = content.rules.kinds[0]
+    original = jpeg(scene("trees", 51))
+    crops = (cropped(original, random.Random(seed)) for seed in range(100))
+    crop = next(c for c in crops if photo_match.SAME_PHOTO_AT_MOST < photo_match.distance(
+        photo_match.fingerprint(original), photo_match.fingerprint(c)) <= photo_match.NEAR_MATCH_AT_MOST)
+    for person_language, picture in (("ru", original), ("kk", crop)):
+        person = await citizen(person_language)
+        await join(person, t, person_language)
+        await deed_up_to_photos(person, t, person_language, trees.name[person_language], "4")
+        await person.send_photo(content=picture)
+        await person.press(t(person_language, "✅ Done"))
+        await person.press(t(person_language, "✅ Log it"))
+    first, second = [row["id"] for row in await rows(engine, "SELECT id FROM deeds ORDER BY id")]
+    bits = photo_match.distance(photo_match.fingerprint(original), photo_match.fingerprint(crop))
+
+    share = round(100 * (64 - bits) / 64)
+    warning = t("ru", "⚠️ A photo is like one of another deed: {deeds}. Compare them before approving.")
+    reviewer = await operator("akmola", "ru", "Марина")
+    card = (await reviewer.send("/deeds")).last  # each deed's card names the other
+    assert f"№{first}" in card.caption
+    assert warning.format(deeds=t("ru", "№{number}, {share}% alike").format(number=second, share=share)) in card.caption
+    approved = await reviewer.press(t("ru", "✅ Approve"), card)
+    card = next(m for m in approved.sent if f"№{second}" in (m.caption or m.text or ""))
+    assert warning.format(deeds=t("ru", "№{number}, {share}% alike").format(number=first, share=share)) in (card.caption or card.text)

@@ -43,15 +43,25 @@ class Reviewing(StatesGroup):
     amount = State()
 
 
-def deed_card(deed: marathon.Deed, rules: Rules, directory: Directory, language: str) -> str:
+def deed_card(
+    deed: marathon.Deed, rules: Rules, directory: Directory, language: str, near: list[tuple[int, int]] | None = None
+) -> str:
     kind = rules.kind(deed.kind)
-    return "\n".join([
+    lines = [
         _("🏃 <b>Deed №{number}</b> · {region}").format(number=deed.id, region=escape(office_name(directory, deed.region))),
         f"{escape(kind.name[language] if kind else deed.kind)}: {marathon.plain(deed.amount)} {_(UNITS[kind.unit]) if kind else ''}",
         _("Date: {date}").format(date=deed.deed_date.strftime("%d.%m.%Y")),
         _("Where: {place}").format(place=escape(deed.locality)),
         _("What: {text}").format(text=escape(deed.description)),
-    ])
+    ]
+    if near:
+        # How near, as the share of the fingerprints' 64 bits that agree: a copy cropped a little is
+        # 78-97% alike, different photos of alike scenes at most 91% (bench/README.md).
+        lines.append(_("⚠️ A photo is like one of another deed: {deeds}. Compare them before approving.").format(
+            deeds=", ".join(_("№{number}, {share}% alike").format(number=other, share=round(100 * (64 - bits) / 64))
+                            for other, bits in near)
+        ))
+    return "\n".join(lines)
 
 
 async def show_next(message: Message, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory) -> None:
@@ -59,7 +69,7 @@ async def show_next(message: Message, session: AsyncSession, operator: Operator,
     if deed is None:
         await message.answer(_("No deeds are waiting for review. 🎉"))
         return
-    text = deed_card(deed, rules, directory, operator.language)
+    text = deed_card(deed, rules, directory, operator.language, await marathon.near_deeds(session, deed.id))
     if len(deed.photos) == 1 and len(text) <= CAPTION_ROOM:
         await message.answer_photo(deed.photos[0], caption=text, reply_markup=review_keyboard(deed.id))
         return

@@ -23,7 +23,7 @@ from bot.services.marathon.model import (
 from bot.services.marathon.settings import dates, kind_of, kinds_of, offer_kind, set_dates, set_kind_limit
 from bot.services.marathon.participants import join, Participant, participant
 from bot.services.marathon.deeds import (
-    approved_totals_of, check_date, Deed, deed_with_photo, deeds_of, get_deed, log_deed, parse_amount, Photo, photo_used, photos_like,
+    approved_totals_of, check_date, Deed, deed_with_photo, deeds_of, near_deeds, get_deed, log_deed, parse_amount, Photo, photo_used, photos_like,
 )
 from bot.services.marathon.review import (
     forget_participant, may_review, next_pending, review, reviewable, ReviewError,
@@ -37,6 +37,6 @@ __all__ = [
     "PARTICIPANT_KINDS", "Participant", "Photo", "Refusal", "Refused", "ReviewError", "Rules", "State",
     "UNITS", "approved_totals_of", "check_date", "dates", "deeds_of", "erase_finished_deeds",
     "final_through", "forget_participant", "get_deed", "join", "kind_of", "kinds_of", "leaderboard",
-    "deed_with_photo", "photos_like", "log_deed", "may_review", "next_pending", "offer_kind", "parse_amount", "participant", "photo_used",
+    "deed_with_photo", "near_deeds", "photos_like", "log_deed", "may_review", "next_pending", "offer_kind", "parse_amount", "participant", "photo_used",
     "plain", "region_ranking", "review", "reviewable", "set_dates", "set_kind_limit", "totals",
 ]

@@ -90,6 +90,23 @@ async def photos_like(session: AsyncSession, fingerprint: int, at_most: int, mos
     return [(row.deed_id, row.bits) for row in rows]
 
 
+_NEAR_DEEDS = text(
+    "SELECT o.deed_id, min(bit_count(CAST(o.fingerprint # p.fingerprint AS bit(64)))) AS bits"
+    " FROM deed_photos p JOIN deed_photos o ON o.deed_id <> p.deed_id AND o.fingerprint IS NOT NULL"
+    " WHERE p.deed_id = :deed AND p.fingerprint IS NOT NULL"
+    " AND bit_count(CAST(o.fingerprint # p.fingerprint AS bit(64))) <= :at_most"
+    " GROUP BY o.deed_id ORDER BY bits, o.deed_id LIMIT :most"
+)
+
+
+async def near_deeds(session: AsyncSession, deed_id: int, most: int = 5) -> list[tuple[int, int]]:
+    """(deed, bits apart) of other deeds with a photo near one of this deed's, nearest first: a
+    photo cropped from theirs, or only an alike scene (`photo_match.NEAR_MATCH_AT_MOST`), for the
+    reviewer to compare."""
+    rows = await session.execute(_NEAR_DEEDS, {"deed": deed_id, "at_most": photo_match.NEAR_MATCH_AT_MOST, "most": most})
+    return [(row.deed_id, row.bits) for row in rows]
+
+
 async def deed_with_photo(session: AsyncSession, photo: Photo) -> int | None:
     """The deed this photo already proves: the same file, or a photo it was made from (re-saved,
     resized, screenshotted: `photo_match.SAME_PHOTO_AT_MOST`)."""
