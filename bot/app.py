@@ -167,7 +167,7 @@ def build_dispatcher(
             await statistics.schedule_compaction(session)
 
     dispatcher.startup.register(start_periodic_jobs)
-    # Order matters: privacy commands work at every step; the staff's routers (a coordinator's
+    # Order matters: privacy commands work at every step, and anyone can check a certificate; the staff's routers (a coordinator's
     # composition, an operator's invite link, an operator's replies to citizens) come before
     # anything a citizen does; onboarding catches people not set up; the requests' forms and what a
     # person with an open request writes come before the marathon, and both before the knowledge
@@ -175,6 +175,7 @@ def build_dispatcher(
     dispatcher.include_routers(
         errors.create_router(),
         privacy.create_router(),
+        marathon.create_public_router(),
         staff.create_router(tickets.create_desk_router(), marathon.create_staff_router()),
         citizen.create_router(),
         tickets.create_router(),

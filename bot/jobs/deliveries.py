@@ -18,7 +18,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import (
-    InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo, Message,
+    BufferedInputFile, InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo, Message,
 )
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from bot.services.operators import get_operator
 from bot.services.tickets import Limits, Said, Ticket
 from bot.views import marathon as marathon_texts
 from bot.views import blocks as block_texts
+from bot.views import certificates as certificate_views
 from bot.views import tickets as texts
 from bot.views import workload as workload_texts
 from bot.views.common import in_parts
@@ -67,6 +68,7 @@ class Deliveries:
             "ticket_reassigned": self.send_reassigned,
             "deed_review": self.send_deed_review,
             "winners": self.send_winners,
+            "certificate": self.send_certificate,
             abuse.BLOCK_NOTICE: self.send_block_notice,
             "staff_unreachable": self.send_staff_unreachable,
         }
@@ -348,6 +350,21 @@ class Deliveries:
             # (A crash between parts repeats the parts already sent: the announcement is one row.)
             for part in in_parts(marathon_texts.winners_text(found, self.directory)):
                 await bot.send_message(chat_id, part)
+
+    async def send_certificate(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+        """A winner's certificate, made in their language as it stands when sent: one withdrawn
+        meanwhile (/forget) is not sent."""
+        certificate = await marathon.check(session, payload["code"])
+        if certificate is None or not certificate.valid or certificate.participant_id != chat_id:
+            return
+        link = certificate_views.certificate_link((await bot.me()).username, certificate.code)
+        async with self._in_language_of(session, chat_id, self.i18n.default_locale):
+            language = self.i18n.current_locale
+            pdf = await asyncio.to_thread(certificate_views.certificate_pdf, certificate, self.rules, self.directory, link, language)
+            await bot.send_document(
+                chat_id, BufferedInputFile(pdf, f"certificate-{certificate.year}-{certificate.code}.pdf"),
+                caption=certificate_views.winner_caption(certificate, link, language),
+            )
 
 
 async def _edit_card(bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:

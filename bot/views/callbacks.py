@@ -131,12 +131,13 @@ class MarathonNav(CallbackData, prefix="mr"):
     """The marathon's screens and the steps of joining and logging a deed."""
 
     action: str  # "home", "join", "as", "anonymous", "keep_region", "log", "kind", "date", "photos_done",
-    #              "confirm", "back", "cancel", "mine", "results"
+    #              "confirm", "back", "cancel", "mine", "results", "record", "certificate", "record_file"
     value: str = ""
 
 
 class DeedReview(CallbackData, prefix="dr"):
-    action: str  # "approve", "reject", "reason", "other", "correct", "next"
+    action: str  # "approve", "reject", "reason", "other", "correct", "next"; an approval taken back:
+    #              "retract", "retract_reason", "retract_other"
     deed: int
     value: str = ""
 

@@ -197,6 +197,7 @@ def home_keyboard(joined: bool) -> InlineKeyboardMarkup:
     else:
         builder.button(text=_("📝 Log a deed"), callback_data=MarathonNav(action="log"))
         builder.button(text=_("📋 My deeds"), callback_data=MarathonNav(action="mine"))
+        builder.button(text=_("📒 My record"), callback_data=MarathonNav(action="record"))
         builder.button(text=_("🏆 Results"), callback_data=MarathonNav(action="results"))
         builder.button(text=_("✏️ How I take part"), callback_data=MarathonNav(action="join"))
     builder.adjust(2 if joined else 1)
@@ -303,13 +304,22 @@ def results_text(
     ])
 
 
-def reasons_keyboard(deed_id: int) -> InlineKeyboardMarkup:
-    """Why a deed is rejected: the preset reasons, or the reviewer's own words."""
+def reasons_keyboard(deed_id: int, retract: bool = False) -> InlineKeyboardMarkup:
+    """Why a deed is rejected (`retract`: an approved one, after all): the preset reasons, or the
+    reviewer's own words."""
     builder = InlineKeyboardBuilder()
+    prefix = "retract_" if retract else ""
     for key, reason in PRESET_REASONS.items():
-        builder.button(text=_(reason), callback_data=DeedReview(action="reason", deed=deed_id, value=key))
-    builder.button(text=_("✍️ Other reason"), callback_data=DeedReview(action="other", deed=deed_id))
+        builder.button(text=_(reason), callback_data=DeedReview(action=prefix + "reason", deed=deed_id, value=key))
+    builder.button(text=_("✍️ Other reason"), callback_data=DeedReview(action=prefix + "other", deed=deed_id))
     builder.adjust(1)
+    return builder.as_markup()
+
+
+def approved_keyboard(deed_id: int) -> InlineKeyboardMarkup:
+    """Under "Deed №N approved": the approval taken back if it proves wrong (a reused photo seen later)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("↩️ Reject after all"), callback_data=DeedReview(action="retract", deed=deed_id))
     return builder.as_markup()
 
 

@@ -4,7 +4,7 @@ reaches a database."""
 from bot.db.models.base import Base, is_row_id
 from bot.db.models.people import User, FsmState, Operator, OperatorInvite, Block, AuditEntry
 from bot.db.models.tickets import Ticket, TicketMessage, TicketLink, TicketMessageCopy, SavedReply
-from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhoto, DeedTotal, Nomination, Nominee, WinnersAnnouncement, DeedKindLimit
+from bot.db.models.marathon import MarathonSettings, Participant, Deed, DeedPhoto, DeedTotal, Nomination, Nominee, WinnersAnnouncement, DeedKindLimit, ParticipationYear, Certificate
 from bot.db.models.announcements import Announcement, AnnouncementRecipient
 from bot.db.models.delivery import IntakeUpdate, IntakeCall, OutboxMessage, Timer, SendRate
 from bot.db.models.knowledge import KnowledgeTopic, KnowledgeRevision, KnowledgeGap, KnowledgeDay
@@ -24,6 +24,7 @@ __all__ = [
     "Deed",
     "DeedKindLimit",
     "DeedPhoto",
+    "Certificate",
     "DeedTotal",
     "FsmState",
     "IntakeCall",
@@ -35,6 +36,7 @@ __all__ = [
     "MarathonSettings",
     "Nomination",
     "Nominee",
+    "ParticipationYear",
     "Operator",
     "OfficeDetails",
     "OperatorInvite",

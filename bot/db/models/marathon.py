@@ -174,3 +174,45 @@ class DeedKindLimit(Base):
     offered: Mapped[bool] = mapped_column(Boolean, server_default=true())
     updated_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ParticipationYear(Base):
+    """A participant's approved deeds and amount of one kind in one year: their record across
+    marathons, changed in the transaction of each review. It outlives the deeds' retention (which
+    forgets whose they were) and goes with the participant (/forget)."""
+
+    __tablename__ = "participation_years"
+
+    participant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("participants.telegram_id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    deeds: Mapped[int] = mapped_column(Integer, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
+
+
+class Certificate(Base):
+    """A certificate anyone can check by its code: of participation in a year (`nomination` None)
+    or of a nomination won. What it certifies is read when checked; the nomination's names are kept
+    as issued. Withdrawn (/forget): no participant, `withdrawn_at` set."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        CheckConstraint("(nomination IS NULL) = (nomination_name IS NULL)", name="certificates_nomination_named"),
+        Index(
+            "ix_certificates_one_each", "participant_id", "year", text("coalesce(nomination, '')"),
+            unique=True, postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("participants.telegram_id", ondelete="SET NULL")
+    )
+    year: Mapped[int] = mapped_column(SmallInteger)
+    nomination: Mapped[str | None] = mapped_column(String(32))
+    nomination_name: Mapped[dict | None] = mapped_column(JSONB)
+    issued_by: Mapped[int | None] = mapped_column(BigInteger)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

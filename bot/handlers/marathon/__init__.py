@@ -1,5 +1,6 @@
 """The Marathon of Good Deeds. Participants (`create_router`): the home screen and joining
-(`joining.py`), the deed form (`deed_form.py`), their deeds and the results (`results.py`). Staff
+(`joining.py`), the deed form (`deed_form.py`), their deeds and the results (`results.py`), their record and certificates (`certificates.py`;
+its check of a certificate is for anyone: `create_public_router`). Staff
 (`create_staff_router`, under the staff router): the review of deeds and the marathon's settings
 (`review.py`), the nominations and their winners (`awards.py`)."""
 
@@ -9,7 +10,7 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 
 from bot.filters import CallbackOf, NotCommand, Onboarded
-from bot.handlers.marathon import awards, review
+from bot.handlers.marathon import awards, certificates, review
 from bot.handlers.marathon.deed_form import (
     Logging, on_amount, on_back, on_cancel, on_confirm, on_day_button, on_day_typed, on_kind, on_log, on_not_a_photo,
     on_photo, on_photos_done, on_words, on_wrong_kind,
@@ -45,6 +46,7 @@ def create_router() -> Router:
     router.callback_query.register(on_cancel, MarathonNav.filter(F.action == "cancel"))
     router.callback_query.register(on_mine, MarathonNav.filter(F.action == "mine"))
     router.callback_query.register(on_results, MarathonNav.filter(F.action == "results"))
+    certificates.register_participant_screens(router)
     router.message.register(on_join_name, StateFilter(Joining.name), F.text, NotCommand(), not_menu)
     router.message.register(on_amount, StateFilter(Logging.amount), F.text, NotCommand(), not_menu)
     router.message.register(on_day_typed, StateFilter(Logging.day), F.text, NotCommand(), not_menu)
@@ -53,6 +55,11 @@ def create_router() -> Router:
     router.message.register(on_not_a_photo, StateFilter(Logging.photos), not_menu)
     router.message.register(on_wrong_kind, StateFilter(Joining, Logging), not_menu)
     return router
+
+
+def create_public_router() -> Router:
+    """What anyone can do, set up in the bot or not: check a certificate."""
+    return certificates.create_public_router()
 
 
 def create_staff_router() -> Router:

@@ -1,6 +1,6 @@
 """Coordinators run the marathon's awards from the bot: /nominations (the list, shortlists and
-winners), /nomination (add or rename one), /shortlist and /winner, and /announce_winners (a preview,
-then every participant is told, once)."""
+winners), /nomination (add or rename one), /shortlist and /winner, /announce_winners (a preview,
+then every participant is told, once) and /certificates (each winner is sent their certificate)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Participant
 from bot.filters import ActiveOperator
 from bot.middlewares.access import Requires
-from bot.services import nominations
+from bot.services import marathon, nominations
 from bot.services.access import Act
 from bot.services.directory import Directory
+from bot.services.marathon import Rules
 from bot.services.nominations import NominationError
 from bot.services.operators import Operator
 from bot.views.callbacks import WinnersChoice
@@ -26,7 +27,8 @@ from bot.views.common import in_parts, office_name
 from bot.views.marathon import announce_winners_keyboard, winners_text
 
 USAGE = (
-    "/nomination eco | Экология (kk) | Экология (ru) | Ecology (en)\n/shortlist eco 123456789\n/winner eco 123456789\n/announce_winners"
+    "/nomination eco | Экология (kk) | Экология (ru) | Ecology (en)\n/shortlist eco 123456789\n/winner eco 123456789\n/announce_winners\n"
+    "/certificates"
 )
 
 
@@ -110,6 +112,21 @@ async def on_announce_choice(callback: CallbackQuery, callback_data: WinnersChoi
     await callback.message.answer(_("📣 The winners are being announced to {count} participants.").format(count=count))
 
 
+async def on_certificates(message: Message, session: AsyncSession, operator: Operator, rules: Rules) -> None:
+    """Every winner of a nomination who has no certificate of it for this marathon gets one, in
+    their language, through the outbox; sent again, it issues only the new winners'."""
+    if not any(n.winners for n in await nominations.nominations(session)):
+        await message.answer(_("No nomination has a winner yet: choose them with /winner first."))
+        return
+    year = (await marathon.dates(session, rules)).starts_on.year
+    issued = await marathon.issue_to_winners(session, year, operator.telegram_id)
+    if not issued:
+        await message.answer(_("Every winner has their certificate of {year} already.").format(year=year))
+        return
+    await message.answer(_("📜 Winners' certificates of {year} issued: {count}. Each winner receives theirs in their language.").format(
+        count=issued, year=year))
+
+
 def create_router() -> Router:
     router = Router(name="nominations")
     router.message.filter(ActiveOperator(coordinators_only=True))
@@ -120,5 +137,6 @@ def create_router() -> Router:
     router.message.register(on_set, Command("nomination"))
     router.message.register(on_pick, Command("shortlist", "winner"))
     router.message.register(on_announce, Command("announce_winners"))
+    router.message.register(on_certificates, Command("certificates"))
     router.callback_query.register(on_announce_choice, WinnersChoice.filter())
     return router

@@ -32,7 +32,7 @@ from bot.views.callbacks import DeedReview
 from bot.views.common import office_name
 from bot.views.marathon import PRESET_PREFIX, PRESET_REASONS, UNITS, refusal_text
 from bot.views.menu import AnyMenuButton
-from bot.views.marathon import reasons_keyboard, review_keyboard
+from bot.views.marathon import approved_keyboard, reasons_keyboard, review_keyboard
 
 # A caption holds 1,024 characters as Telegram counts them (UTF-16: an emoji can be two).
 CAPTION_ROOM = 500
@@ -108,8 +108,10 @@ async def decided(
         await callback.answer()
         with suppress(TelegramBadRequest):  # the buttons of the card just decided go
             await callback.message.edit_reply_markup(reply_markup=None)
-    outcome = _("✅ Deed №{number} approved.") if deed.state is marathon.State.APPROVED else _("❌ Deed №{number} rejected.")
-    await message.answer(outcome.format(number=deed.id))
+    if deed.state is marathon.State.APPROVED:
+        await message.answer(_("✅ Deed №{number} approved.").format(number=deed.id), reply_markup=approved_keyboard(deed.id))
+    else:
+        await message.answer(_("❌ Deed №{number} rejected.").format(number=deed.id))
     await show_next(message, session, operator, rules, directory)
 
 
@@ -122,10 +124,10 @@ async def on_approve(
 NOT_REVIEWABLE = N_("This deed has been reviewed already, or is not one of your front-office's.")
 
 
-async def may_prompt(callback: CallbackQuery, session: AsyncSession, operator: Operator, deed_id: int) -> bool:
+async def may_prompt(callback: CallbackQuery, session: AsyncSession, operator: Operator, deed_id: int, retract: bool = False) -> bool:
     """Whether to ask this reviewer for a reason or an amount: refused before they type a word."""
     try:
-        await marathon.reviewable(session, operator, deed_id)
+        await marathon.reviewable(session, operator, deed_id, retract)
     except ReviewError:
         await callback.answer(_(NOT_REVIEWABLE), show_alert=True)
         return False
@@ -141,6 +143,23 @@ async def on_reject(callback: CallbackQuery, callback_data: DeedReview, session:
     )
 
 
+async def on_retract(callback: CallbackQuery, callback_data: DeedReview, session: AsyncSession, operator: Operator) -> None:
+    """An approval found wrong later: rejected with a reason like any deed, and out of the totals
+    and the participant's certificate."""
+    if not await may_prompt(callback, session, operator, callback_data.deed, retract=True):
+        return
+    await callback.answer()
+    await callback.message.answer(
+        _("Why is deed №{number} rejected after all? The participant is told, and it leaves the totals and their certificate.").format(
+            number=callback_data.deed),
+        reply_markup=reasons_keyboard(callback_data.deed, retract=True),
+    )
+
+
+def retracting(callback_data: DeedReview) -> bool:
+    return callback_data.action.startswith("retract_")
+
+
 async def on_preset_reason(
     callback: CallbackQuery, callback_data: DeedReview, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory
 ) -> None:
@@ -148,16 +167,16 @@ async def on_preset_reason(
         await callback.answer(_("This button is no longer active."))
         return
     await decided(callback, callback.message, session, operator, rules, directory, callback_data.deed,
-                  approve=False, reason=PRESET_PREFIX + callback_data.value)
+                  approve=False, reason=PRESET_PREFIX + callback_data.value, retract=retracting(callback_data))
 
 
 async def on_other_reason(
     callback: CallbackQuery, callback_data: DeedReview, state: FSMContext, session: AsyncSession, operator: Operator
 ) -> None:
-    if not await may_prompt(callback, session, operator, callback_data.deed):
+    if not await may_prompt(callback, session, operator, callback_data.deed, retracting(callback_data)):
         return
     await state.set_state(Reviewing.reason)
-    await state.update_data(deed=callback_data.deed)
+    await state.update_data(deed=callback_data.deed, retract=retracting(callback_data))
     await callback.answer()
     await callback.message.answer(_("Write the reason in one message; the participant receives it."))
 
@@ -169,9 +188,10 @@ async def on_typed_reason(
     if not reason or len(reason) > marathon.MAX_REASON_LENGTH:
         await message.answer(_("Please write the reason as text, up to {limit} characters.").format(limit=marathon.MAX_REASON_LENGTH))
         return
-    deed_id = int((await state.get_data())["deed"])
+    data = await state.get_data()
     await state.clear()
-    await decided(None, message, session, operator, rules, directory, deed_id, approve=False, reason=reason)
+    await decided(None, message, session, operator, rules, directory, int(data["deed"]), approve=False, reason=reason,
+                  retract=bool(data.get("retract")))
 
 
 async def on_correct(
@@ -306,8 +326,9 @@ def create_router() -> Router:
     router.message.register(on_offer, Command("marathon_kind"), ActiveOperator(coordinators_only=True))
     router.callback_query.register(on_approve, DeedReview.filter(F.action == "approve"))
     router.callback_query.register(on_reject, DeedReview.filter(F.action == "reject"))
-    router.callback_query.register(on_preset_reason, DeedReview.filter(F.action == "reason"))
-    router.callback_query.register(on_other_reason, DeedReview.filter(F.action == "other"))
+    router.callback_query.register(on_preset_reason, DeedReview.filter(F.action.in_({"reason", "retract_reason"})))
+    router.callback_query.register(on_other_reason, DeedReview.filter(F.action.in_({"other", "retract_other"})))
+    router.callback_query.register(on_retract, DeedReview.filter(F.action == "retract"))
     router.callback_query.register(on_correct, DeedReview.filter(F.action == "correct"))
     # A menu button or a command leaves these steps alone (the state waits for words or a number).
     not_menu = ~AnyMenuButton()

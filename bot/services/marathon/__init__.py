@@ -9,7 +9,8 @@ participant's `approved_deeds` in its own transaction, so totals, leaderboards a
 regions read a few indexed rows however many deeds there are.
 
 The package: `model` (kinds, dates, refusals), `settings` (dates and kinds as coordinators set
-them), `participants`, `deeds` (logging and reading), `review`, `retention`, `results`. Import from
+them), `participants`, `deeds` (logging and reading), `review`, `retention`, `results`, `certificates` (a
+participant's record across marathons and the certificates anyone can check). Import from
 the package: `from bot.services import marathon`.
 """
 
@@ -29,9 +30,14 @@ from bot.services.marathon.review import (
     forget_participant, may_review, next_pending, review, reviewable, ReviewError,
 )
 from bot.services.marathon.retention import erase_finished_deeds, final_through
+from bot.services.marathon.certificates import (
+    Certificate, CertificateError, DEEP_LINK_PREFIX, Record, YearOfDeeds, check, issue_participation, issue_to_winners, record,
+)
 from bot.services.marathon.results import Leader, leaderboard, plain, region_ranking, totals
 
 __all__ = [
+    "Certificate", "CertificateError", "DEEP_LINK_PREFIX", "Record", "YearOfDeeds", "check", "issue_participation",
+    "issue_to_winners", "record",
     "DEFAULT_PATH", "Dates", "Deed", "Kind", "LEADERBOARD_SIZE", "Leader", "MAX_DESCRIPTION_LENGTH",
     "MAX_LOCALITY_LENGTH", "MAX_NAME_LENGTH", "MAX_PHOTOS", "MAX_REASON_LENGTH", "MarathonError",
     "PARTICIPANT_KINDS", "Participant", "Photo", "Refusal", "Refused", "ReviewError", "Rules", "State",

@@ -184,7 +184,7 @@ _PHOTOS_OF = (
     .where(_photos.c.deed_id == _deeds.c.id).scalar_subquery()
 )
 _DEED = select(*_D_COLUMNS, _PHOTOS_OF).where(_deeds.c.id == bindparam("deed"))
-_MY_DEEDS = select(*_D_COLUMNS).where(_deeds.c.participant_id == bindparam("who")).order_by(_deeds.c.id.desc()).limit(20)
+_MY_DEEDS = select(*_D_COLUMNS).where(_deeds.c.participant_id == bindparam("who")).order_by(_deeds.c.id.desc())
 _MY_TOTALS = (
     select(_deeds.c.kind, func.sum(_deeds.c.amount), func.count())
     .where(_deeds.c.participant_id == bindparam("who"), _deeds.c.state == State.APPROVED.value)
@@ -208,8 +208,10 @@ async def get_deed(session: AsyncSession, deed_id: int) -> Deed | None:
     return _deed(row) if row else None
 
 
-async def deeds_of(session: AsyncSession, telegram_id: int) -> list[Deed]:
-    return [_deed(row) for row in (await session.execute(_MY_DEEDS, {"who": telegram_id})).all()]
+async def deeds_of(session: AsyncSession, telegram_id: int, most: int | None = 20) -> list[Deed]:
+    """The participant's deeds, newest first (`most`: None for all of them)."""
+    statement = _MY_DEEDS.limit(most) if most is not None else _MY_DEEDS
+    return [_deed(row) for row in (await session.execute(statement, {"who": telegram_id})).all()]
 
 
 async def approved_totals_of(session: AsyncSession, telegram_id: int) -> dict[str, Decimal]:

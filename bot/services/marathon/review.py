@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access, outbox
 from bot.services.access import Act
+from bot.services.marathon.certificates import count_review, withdraw_all
 from bot.services.marathon.deeds import (
     Deed, _D_COLUMNS, _PENDING, _deed, _deeds, _totals, get_deed, parse_amount,
 )
@@ -41,14 +42,24 @@ _REVIEW = (
             reject_reason=bindparam("why"), amount=bindparam("final_amount"), claimed_amount=bindparam("claimed"))
     .returning(*_D_COLUMNS)
 )
-_new_total = pg_insert(_totals).values(region=bindparam("in_region"), kind=bindparam("of_kind"), amount=bindparam("add"), deeds=1)
+# An approval taken back: the deed was approved and is rejected now, counted nowhere.
+_RETRACT = (
+    update(_deeds)
+    .where(_deeds.c.id == bindparam("deed"), _deeds.c.state == State.APPROVED.value)
+    .values(state=State.REJECTED.value, reviewer_id=bindparam("reviewer"), reviewed_at=func.now(),
+            reject_reason=bindparam("why"))
+    .returning(*_D_COLUMNS)
+)
+_new_total = pg_insert(_totals).values(
+    region=bindparam("in_region"), kind=bindparam("of_kind"), amount=bindparam("add"), deeds=bindparam("sign")
+)
 _ADD_TOTAL = _new_total.on_conflict_do_update(
     index_elements=[_totals.c.region, _totals.c.kind],
-    set_={"amount": _totals.c.amount + _new_total.excluded.amount, "deeds": _totals.c.deeds + 1},
+    set_={"amount": _totals.c.amount + _new_total.excluded.amount, "deeds": _totals.c.deeds + _new_total.excluded.deeds},
 )
 _COUNT_APPROVED = (
     update(_participants).where(_participants.c.telegram_id == bindparam("who"))
-    .values(approved_deeds=_participants.c.approved_deeds + 1)
+    .values(approved_deeds=_participants.c.approved_deeds + bindparam("sign"))
 )
 
 
@@ -60,23 +71,26 @@ class ReviewError(ValueError):
         self.deed = deed
 
 
-async def reviewable(session: AsyncSession, operator: Operator, deed_id: int) -> Deed:
-    """The deed, if it waits for review and this operator may review it (ReviewError otherwise):
-    checked before a reviewer is asked for a reason or an amount, and again by `review`."""
+async def reviewable(session: AsyncSession, operator: Operator, deed_id: int, retract: bool = False) -> Deed:
+    """The deed, if it waits for review (`retract`: if it was approved) and this operator may review
+    it (ReviewError otherwise): checked before a reviewer is asked for a reason or an amount, and
+    again by `review`."""
     operator = await access.require(session, operator, Act.REVIEW_DEEDS)
     deed = await get_deed(session, deed_id)
-    if deed is None or deed.state is not State.PENDING or not may_review(operator, deed):
+    if deed is None or deed.state is not (State.APPROVED if retract else State.PENDING) or not may_review(operator, deed):
         raise ReviewError(deed)
     return deed
 
 
 async def review(
     session: AsyncSession, rules: Rules, operator: Operator, deed_id: int, *, approve: bool,
-    reason: str | None = None, corrected: Decimal | None = None,
+    reason: str | None = None, corrected: Decimal | None = None, retract: bool = False,
 ) -> Deed:
     """Approve (with the amount `corrected`, if given) or reject with `reason`; the participant is
-    owed the outcome and, if approved, the totals change in the same transaction. A deed is reviewed
-    once: of two reviewers at once, the second gets ReviewError."""
+    owed the outcome and, if approved, the totals (and the participant's record, so their
+    certificate) change in the same transaction. A deed is reviewed once: of two reviewers at once,
+    the second gets ReviewError. `retract`: an approved deed found wrong later (a reused photo the
+    reviewer missed) is rejected with `reason` and leaves the totals."""
     operator = await access.require(session, operator, Act.REVIEW_DEEDS)
     deed = await get_deed(session, deed_id)
     if deed is None or not may_review(operator, deed):
@@ -89,13 +103,20 @@ async def review(
         "why": None if approve else (reason or "")[:MAX_REASON_LENGTH], "final_amount": corrected or deed.amount,
         "claimed": deed.amount if corrected is not None and corrected != deed.amount else None,
     }
-    row = (await session.execute(_REVIEW, params)).first()
+    if retract and approve:
+        raise ValueError("an approval is taken back by a rejection")
+    if retract:
+        params = {key: params[key] for key in ("deed", "reviewer", "why")}
+    row = (await session.execute(_RETRACT if retract else _REVIEW, params)).first()
     if row is None:
         raise ReviewError(await get_deed(session, deed_id))
     reviewed = _deed(row)
-    if approve:
-        await session.execute(_ADD_TOTAL, {"in_region": reviewed.region, "of_kind": reviewed.kind, "add": reviewed.amount})
-        await session.execute(_COUNT_APPROVED, {"who": reviewed.participant_id})
+    if approve or retract:
+        sign = -1 if retract else 1
+        await session.execute(_ADD_TOTAL, {"in_region": reviewed.region, "of_kind": reviewed.kind,
+                                           "add": sign * reviewed.amount, "sign": sign})
+        await session.execute(_COUNT_APPROVED, {"who": reviewed.participant_id, "sign": sign})
+        await count_review(session, reviewed.participant_id, reviewed.deed_date, reviewed.kind, reviewed.amount, sign)
     await outbox.owe(session, reviewed.participant_id, "deed_review", {"deed": reviewed.id})
     return reviewed
 
@@ -116,9 +137,10 @@ _LEAVE = delete(_participants).where(_participants.c.telegram_id == bindparam("w
 
 async def forget_participant(session: AsyncSession, telegram_id: int) -> None:
     """The person withdrew their consent (/forget): their participation (display name,
-    nominations) and photos go; their reviewed deeds stay in the totals without anything that
+    nominations, record) and photos go, their certificates are withdrawn; their reviewed deeds stay in the totals without anything that
     says whose they were or what they said."""
     await session.execute(_DROP_PHOTOS, {"who": telegram_id})
+    await withdraw_all(session, telegram_id)
     await session.execute(_DROP_PENDING, {"who": telegram_id})
     await session.execute(_ANONYMISE_DEEDS, {"who": telegram_id})
     await session.execute(_LEAVE, {"who": telegram_id})  # nominations cascade
