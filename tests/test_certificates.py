@@ -99,8 +99,9 @@ async def test_a_deed_rejected_later_and_forget_change_what_it_certifies(citizen
     trees, animals = content.rules.kind("trees"), content.rules.kind("animals")
     await log_deed(person, t, "ru", trees.name["ru"], "30")
     await log_deed(person, t, "ru", animals.name["ru"], "7")
+    await log_deed(person, t, "ru", trees.name["ru"], "5")
     reviewer = await operator("akmola", "en", "Nurlan")
-    first, second = await approve_all(reviewer)
+    first, second, third = await approve_all(reviewer)
     await person.tap(t("ru", "Marathon of Good Deeds"))
     record = await person.press(t("ru", "📒 My record"))
     year = today_in_kazakhstan().year
@@ -109,27 +110,44 @@ async def test_a_deed_rejected_later_and_forget_change_what_it_certifies(citizen
     stranger = people("ru")
     assert "помогли 7 животным" in (await stranger.send(f"/start cert_{code}")).text
 
+    # A new shown name: a certificate never confirms a name it was not printed with.
+    await person.tap(t("ru", "Marathon of Good Deeds"))
+    await person.press(t("ru", "✏️ How I take part"))
+    await person.press(t("ru", "👤 As a person"))
+    await person.send("Айгерім Н.")
+    await person.press("✅")
+    old_code = code
+    record = await person.press(t("ru", "📒 My record"), (await person.tap(t("ru", "Marathon of Good Deeds"))).last)
+    sent = await person.press(t("ru", "📜 Certificate of participation, {year}").format(year=year), record.last)
+    code = LINK.search(sent.last.caption).group(2)
+    assert code != old_code and "Айгерім Н." in pdf_of(api, sent.last)[0]
+    assert t("ru", "❌ Certificate {code} has been withdrawn: it certifies nothing.").format(code=old_code) in (
+        await stranger.send(f"/start cert_{old_code}")).text
+
     # The reviewer finds the animals' photo was another deed's: the approval is taken back.
-    await reviewer.press("↩️ Reject after all", second)
+    await reviewer.press("↩️ Withdraw approval", second)
     await reviewer.press("This deed has already been logged.")
     told = await person.receive(t("ru", "This deed has already been logged."))
     assert told.text.startswith("❌")
     checked = await stranger.send(f"/start cert_{code}")
-    assert "высадили 30 деревьев" in checked.text and "животн" not in checked.text
-    assert ": 1." in checked.text  # one approved deed left
+    assert "высадили 35 деревьев" in checked.text and "животн" not in checked.text
+    assert t("ru", "Good deeds approved by the volunteer front-office: {count}. In all: {totals}.").format(
+        count=2, totals="высадили 35 деревьев") in checked.text
     async with engine.connect() as conn:
         totals = dict((await conn.execute(text("SELECT kind, deeds FROM deed_totals WHERE region = 'akmola'"))).all())
         approved = await conn.scalar(text("SELECT approved_deeds FROM participants WHERE telegram_id = :id"), {"id": person.id})
-    assert totals.get("animals", 0) == 0 and totals["trees"] == 1 and approved == 1
+    assert totals.get("animals", 0) == 0 and totals["trees"] == 2 and approved == 2
     await person.tap(t("ru", "Marathon of Good Deeds"))
     results = await person.press(t("ru", "🏆 Results"))
     assert "животн" not in results.text
 
     # A stale button, pressed twice, or a forged one for a deed waiting for review: nothing changes.
-    twice = await reviewer.press_forged(second, second.button("↩️ Reject after all")["callback_data"])
+    twice = await reviewer.press_forged(second, second.button("↩️ Withdraw approval")["callback_data"])
     assert "reviewed already" in twice.answer["text"]
-    # The other approval taken back in the reviewer's own words: the certificate certifies nothing.
-    await reviewer.press("↩️ Reject after all", first)
+    # The other approvals taken back, one in the reviewer's own words: the certificate certifies nothing.
+    await reviewer.press("↩️ Withdraw approval", third)
+    await reviewer.press("The photos do not show this deed.")
+    await reviewer.press("↩️ Withdraw approval", first)
     await reviewer.press("✍️ Other reason")
     await reviewer.send("На фото другое место")
     await person.receive("На фото другое место")
@@ -148,7 +166,17 @@ async def test_a_deed_rejected_later_and_forget_change_what_it_certifies(citizen
     await person.press(t("ru", "🗑 Yes, delete my data"))
     withdrawn = await stranger.send(f"/start cert_{code}")
     assert t("ru", "❌ Certificate {code} has been withdrawn: it certifies nothing.").format(code=code) in withdrawn.text
+    # An approved deed of someone who left stays counted: there is nobody left to take it from.
+    other = await citizen("en")
+    await join(other, t, "en", name=None)
+    await log_deed(other, t, "en", trees.name["en"], "3")
+    (kept,) = await approve_all(reviewer)
+    await other.send("/forget")
+    await other.press(t("en", "🗑 Yes, delete my data"))
+    late = await reviewer.press("↩️ Withdraw approval", kept)
+    assert "reviewed already" in late.answer["text"]
     async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT deeds FROM deed_totals WHERE region = 'akmola' AND kind = 'trees'")) == 1
         assert await conn.scalar(text("SELECT count(*) FROM participation_years WHERE participant_id = :id"), {"id": person.id}) == 0
         assert await conn.scalar(text("SELECT participant_id FROM certificates WHERE code = :code"), {"code": code}) is None
 
@@ -175,7 +203,7 @@ async def test_winners_certificates_once_in_each_winners_language_and_the_record
         await coordinator.send(f"/shortlist {slug} {who.id}")
         await coordinator.send(f"/winner {slug} {who.id}")
     issued = await coordinator.send("/certificates")
-    assert f"Winners' certificates of {year} issued: 2." in issued.text
+    assert f"Winners' diplomas of {year} issued: 2." in issued.text
 
     sent_kk = await aigerim.receive("Экология")
     written, _ = pdf_of(api, sent_kk)
@@ -189,7 +217,7 @@ async def test_winners_certificates_once_in_each_winners_language_and_the_record
     assert "Доброе сердце" in checked.text and t("ru", "anonymous participant") in checked.text
 
     again = await coordinator.send("/certificates")
-    assert f"Every winner has their certificate of {year} already" in again.text
+    assert f"Every winner has their diploma of {year} already" in again.text
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM outbox WHERE kind = 'certificate'")) == 2
 

@@ -61,7 +61,7 @@ def _what(certificate: Certificate, rules: Rules, directory: Directory, language
 
 
 def _deeds_line(certificate: Certificate, rules: Rules, language: str) -> str:
-    return _("Good deeds approved by the volunteer front-office: {count}. Together: {totals}.").format(
+    return _("Good deeds approved by the volunteer front-office: {count}. In all: {totals}.").format(
         count=certificate.deeds, totals=totals_words(certificate.amounts, rules, language))
 
 
@@ -145,13 +145,12 @@ def certificate_pdf(certificate: Certificate, rules: Rules, directory: Directory
 
     pdf.ln(10)
     pdf.set_text_color(0, 0, 0)
-    pdf.set_font("DejaVu", "B", 26)
-    pdf.multi_cell(width, 13, _name(certificate), align="C", new_x="LMARGIN", new_y="NEXT")
+    _fit(pdf, "B", _name(certificate), width, 26, 14)
+    pdf.cell(width, 13, _name(certificate), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 14)
     pdf.cell(width, 9, office_name(directory, certificate.region or ""), align="C", new_x="LMARGIN", new_y="NEXT")
 
     pdf.ln(6)
-    pdf.set_font("DejaVu", "", 13)
     if winner:
         body = [_("winner of the nomination “{nomination}” of the Marathon of Good Deeds {year}").format(
             nomination=_nomination(certificate, language), year=certificate.year)]
@@ -159,12 +158,17 @@ def certificate_pdf(certificate: Certificate, rules: Rules, directory: Directory
         body = [_("took part in the Marathon of Good Deeds {year}").format(year=certificate.year)]
     if certificate.deeds:
         body.append(_deeds_line(certificate, rules, language))
-    pdf.set_x(pdf.l_margin + 25)
-    pdf.multi_cell(width - 50, 8, "\n".join(body), align="C", new_x="LMARGIN", new_y="NEXT")
-
     # The foot: who issued it and when on the left, how to check it on the right.
     qr_size = 38
     foot = pdf.h - 22 - qr_size
+    # The body (a long nomination's name, every kind of deed) in the room above the foot.
+    for size in (13, 12, 11, 10, 9):
+        pdf.set_font("DejaVu", "", size)
+        lines = pdf.multi_cell(width - 50, size * 0.6, "\n".join(body), align="C", dry_run=True, output="LINES")
+        if pdf.get_y() + len(lines) * size * 0.6 <= foot - 4:
+            break
+    pdf.set_x(pdf.l_margin + 25)
+    pdf.multi_cell(width - 50, size * 0.6, "\n".join(body), align="C", new_x="LMARGIN", new_y="NEXT")
     _qr(pdf, link, pdf.w - 22 - qr_size, foot, qr_size)
     pdf.set_text_color(*GREY)
     pdf.set_font("DejaVu", "", 10)
@@ -175,6 +179,14 @@ def certificate_pdf(certificate: Certificate, rules: Rules, directory: Directory
         _("To check it, scan the QR code or open {link}").format(link=link),
     ]), align="L")
     return bytes(pdf.output())
+
+
+def _fit(pdf: FPDF, style: str, line: str, width: float, largest: int, smallest: int) -> None:
+    """The largest font size, down to `smallest`, that puts `line` on one line of `width`."""
+    for size in range(largest, smallest - 1, -1):
+        pdf.set_font("DejaVu", style, size)
+        if pdf.get_string_width(line) <= width:
+            return
 
 
 # --- the record -----------------------------------------------------------------------------------
@@ -244,8 +256,8 @@ def record_xlsx(record: Record, deeds: list[Deed], rules: Rules, directory: Dire
     awards = [(year, _("winner: {nomination}").format(nomination=names.get(language, "")), "", "") for year, names in record.wins]
     awards += [(c.year, certificate_title(c, language), c.code, link_of(c.code)) for c in record.certificates]
     return workbook({
-        _(SHEETS["years"]): ((_("Year"), _("Kind of deed"), _("Approved deeds"), _("Approved amount"), _("Unit"), _("In words")), years),
-        _(SHEETS["deeds"]): ((_("Number"), _("Date"), _("Kind of deed"), _("Amount"), _("Unit"), _("State"), _("Where"),
+        _(SHEETS["years"]): ((_("Year"), _("Kind of deed"), _("Approved deeds"), _("Approved amount"), _("Unit"), _("Summary")), years),
+        _(SHEETS["deeds"]): ((_("Deed №"), _("Date"), _("Kind of deed"), _("Amount"), _("Unit"), _("State"), _("Where"),
                               _("What was done"), _("Region")), deed_rows),
-        _(SHEETS["awards"]): ((_("Year"), _("What"), _("Certificate's code"), _("Check it at")), awards),
+        _(SHEETS["awards"]): ((_("Year"), _("Description"), _("Certificate code"), _("Link to check it")), awards),
     })

@@ -61,10 +61,10 @@ def privacy_notice(retention_days: int) -> str:
             _(
                 "<b>The Marathon of Good Deeds.</b> If you take part: the name you show (or none, if "
                 "you stay anonymous), and your deeds with their descriptions, places and photos (with "
-                "each photo's fingerprint, to recognise it if it is sent again). Your record, the number "
-                "and amounts of your approved deeds per year, your nominations and certificates, is kept "
+                "each photo's fingerprint, to recognise it if it is sent again). Your record (the number "
+                "and amounts of your approved deeds per year, your nominations and certificates) is kept "
                 "until you withdraw your consent. Anyone with a certificate's code can see what it "
-                "certifies: your name as shown (or \"anonymous participant\"), region, year and approved "
+                "certifies: your name as shown (or “anonymous participant”), region, year and approved "
                 "deeds; /forget withdraws your certificates."
             ),
             how_long(retention_days),

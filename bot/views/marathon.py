@@ -317,9 +317,9 @@ def reasons_keyboard(deed_id: int, retract: bool = False) -> InlineKeyboardMarku
 
 
 def approved_keyboard(deed_id: int) -> InlineKeyboardMarkup:
-    """Under "Deed №N approved": the approval taken back if it proves wrong (a reused photo seen later)."""
+    """Under "Deed №N approved": the approval withdrawn if it proves wrong (a reused photo seen later)."""
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("↩️ Reject after all"), callback_data=DeedReview(action="retract", deed=deed_id))
+    builder.button(text=_("↩️ Withdraw approval"), callback_data=DeedReview(action="retract", deed=deed_id))
     return builder.as_markup()
 
 

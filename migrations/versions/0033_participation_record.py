@@ -10,8 +10,10 @@ retention of a finished marathon's deeds (which forgets whose they were) and goe
 participant's row cascades). Backfilled from the approved deeds still linked to a participant.
 
 `certificates`: a participation certificate per participant and year, and a winner's per
-nomination; a code anyone can check. What it certifies is read when checked (a deed rejected later
-changes it); a nomination's names are kept as they were when it was issued. /forget withdraws it:
+nomination; a code anyone can check. Whom it names (the shown name and region) and the nomination's
+names are kept as issued: a participant who changes their shown name gets a new certificate, and the
+old one reads as withdrawn. What it certifies is read when checked (a deed rejected later changes
+it). /forget withdraws it:
 the row stays with no participant, so the code says "withdrawn" rather than "unknown".
 """
 
@@ -49,6 +51,8 @@ def upgrade() -> None:
         sa.Column("year", sa.SmallInteger(), nullable=False),
         sa.Column("nomination", sa.String(32), nullable=True),
         sa.Column("nomination_name", JSONB(), nullable=True),
+        sa.Column("shown_name", sa.Text(), nullable=True),
+        sa.Column("region", sa.String(32), nullable=False),
         sa.Column("issued_by", sa.BigInteger(), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),

@@ -213,6 +213,9 @@ class Certificate(Base):
     year: Mapped[int] = mapped_column(SmallInteger)
     nomination: Mapped[str | None] = mapped_column(String(32))
     nomination_name: Mapped[dict | None] = mapped_column(JSONB)
+    # Whom it names, as issued (None: anonymous): changing one's shown name issues a new certificate.
+    shown_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(String(32))
     issued_by: Mapped[int | None] = mapped_column(BigInteger)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

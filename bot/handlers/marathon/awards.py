@@ -121,9 +121,9 @@ async def on_certificates(message: Message, session: AsyncSession, operator: Ope
     year = (await marathon.dates(session, rules)).starts_on.year
     issued = await marathon.issue_to_winners(session, year, operator.telegram_id)
     if not issued:
-        await message.answer(_("Every winner has their certificate of {year} already.").format(year=year))
+        await message.answer(_("Every winner has their diploma of {year} already.").format(year=year))
         return
-    await message.answer(_("📜 Winners' certificates of {year} issued: {count}. Each winner receives theirs in their language.").format(
+    await message.answer(_("📜 Winners' diplomas of {year} issued: {count}. Each winner receives theirs in their language.").format(
         count=issued, year=year))
 
 

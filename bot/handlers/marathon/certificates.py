@@ -52,7 +52,7 @@ async def on_certificate(callback: CallbackQuery, callback_data: MarathonNav, se
     """The value is a year (the certificate of participation, issued now if need be) or the code of
     one of the participant's nomination certificates."""
     value = callback_data.value
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) == 4:
         try:
             certificate = await marathon.issue_participation(session, user.telegram_id, int(value))
         except CertificateError:
@@ -81,7 +81,9 @@ async def on_record_file(callback: CallbackQuery, session: AsyncSession, user: P
     await callback.answer()
     deeds = await marathon.deeds_of(session, user.telegram_id, most=None)
     username = (await callback.bot.me()).username
-    book = record_xlsx(found, deeds, rules, directory, user.language, lambda code: certificate_link(username, code))
+    book = await asyncio.to_thread(
+        record_xlsx, found, deeds, rules, directory, user.language, lambda code: certificate_link(username, code)
+    )
     await callback.message.answer_document(
         BufferedInputFile(book, "marathon-record.xlsx"), caption=_("📊 Your participation in the Marathon of Good Deeds.")
     )

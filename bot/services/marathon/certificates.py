@@ -5,8 +5,9 @@ The record is `participation_years`: approved deeds and amounts per year and kin
 review's transaction (`count_review`). A marathon runs within a calendar year (September to
 Volunteer Day, 5 December), so a deed's year is its marathon's.
 
-A certificate says what it certifies when it is checked, not when it was issued: a deed rejected
-later is gone from it, and a certificate of a participant who withdrew their consent (/forget) is
+A certificate names the participant as they were shown when it was issued (a new shown name or
+region gives a new certificate and withdraws the old one, so a check never puts another name on a
+printed certificate), and says what it certifies when it is checked: a deed rejected later is gone from it, and a certificate of a participant who withdrew their consent (/forget) is
 withdrawn. A participant has one certificate of participation a year (asking again gives the same
 code) and one per nomination won.
 """
@@ -119,7 +120,7 @@ async def years_of(session: AsyncSession, telegram_id: int) -> list[YearOfDeeds]
 _READ = text(
     """
     SELECT c.code, c.year, c.nomination_name, c.nomination, c.issued_at, c.withdrawn_at IS NOT NULL OR c.participant_id IS NULL,
-           p.display_name, p.kind, p.region, c.participant_id
+           c.shown_name, p.kind, c.region, c.participant_id
     FROM certificates AS c LEFT JOIN participants AS p ON p.telegram_id = c.participant_id
     WHERE c.code = :code
     """
@@ -150,18 +151,22 @@ async def check(session: AsyncSession, code: str) -> Certificate | None:
 
 _ISSUE = text(
     """
-    INSERT INTO certificates (code, participant_id, year, nomination, nomination_name, issued_by)
-    VALUES (:code, :who, :year, :nomination, CAST(:names AS jsonb), :by)
+    INSERT INTO certificates (code, participant_id, year, nomination, nomination_name, issued_by, shown_name, region)
+    SELECT :code, :who, :year, :nomination, CAST(:names AS jsonb), :by, p.display_name, p.region
+    FROM participants AS p WHERE p.telegram_id = :who
     ON CONFLICT DO NOTHING
     RETURNING code
     """
 )
 _ISSUED = text(
     """
-    SELECT code FROM certificates WHERE participant_id = :who AND year = :year
-      AND coalesce(nomination, '') = coalesce(CAST(:nomination AS text), '') AND withdrawn_at IS NULL
+    SELECT c.code, c.shown_name IS NOT DISTINCT FROM p.display_name AND c.region = p.region
+    FROM certificates AS c JOIN participants AS p ON p.telegram_id = c.participant_id
+    WHERE c.participant_id = :who AND c.year = :year
+      AND coalesce(c.nomination, '') = coalesce(CAST(:nomination AS text), '') AND c.withdrawn_at IS NULL
     """
 )
+_RENAMED = text("UPDATE certificates SET withdrawn_at = now() WHERE code = :code")
 
 
 def new_code() -> str:
@@ -177,9 +182,13 @@ async def _issue(session: AsyncSession, telegram_id: int, year: int, nomination:
         code = (await session.execute(_ISSUE, {**params, "code": new_code()})).scalar()
         if code is not None:
             return code, True
-        issued = (await session.execute(_ISSUED, params)).scalar()
+        issued = (await session.execute(_ISSUED, params)).first()
         if issued is not None:
-            return issued, False
+            code, same_name = issued
+            if same_name:
+                return code, False
+            await session.execute(_RENAMED, {"code": code})  # shown differently now: a new one
+            continue
         # Neither: the code drawn was another certificate's (1 in 10^14): draw again.
     raise RuntimeError("no free certificate code in 5 draws")
 

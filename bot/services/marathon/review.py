@@ -45,7 +45,9 @@ _REVIEW = (
 # An approval taken back: the deed was approved and is rejected now, counted nowhere.
 _RETRACT = (
     update(_deeds)
-    .where(_deeds.c.id == bindparam("deed"), _deeds.c.state == State.APPROVED.value)
+    # A deed no longer linked to its participant (/forget, a finished marathon's retention) stays as
+    # counted: their record keeps it, or is gone, and nobody could be told.
+    .where(_deeds.c.id == bindparam("deed"), _deeds.c.state == State.APPROVED.value, _deeds.c.participant_id.is_not(None))
     .values(state=State.REJECTED.value, reviewer_id=bindparam("reviewer"), reviewed_at=func.now(),
             reject_reason=bindparam("why"))
     .returning(*_D_COLUMNS)
@@ -78,6 +80,8 @@ async def reviewable(session: AsyncSession, operator: Operator, deed_id: int, re
     operator = await access.require(session, operator, Act.REVIEW_DEEDS)
     deed = await get_deed(session, deed_id)
     if deed is None or deed.state is not (State.APPROVED if retract else State.PENDING) or not may_review(operator, deed):
+        raise ReviewError(deed)
+    if retract and deed.participant_id is None:
         raise ReviewError(deed)
     return deed
 
