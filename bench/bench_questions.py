@@ -202,6 +202,20 @@ OURS = [sys.executable, "-m", "bot", "run"]
 ECHO = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
 
 
+# The run's PostgreSQL (its postmaster, set by main): on a shared machine other PostgreSQL servers
+# (a test suite's) come and go, and counting their CPU made the figure wrong, even negative.
+POSTMASTER: int | None = None
+
+
+def postgres_processes() -> list[psutil.Process]:
+    """The run's PostgreSQL processes: the postmaster and its backends (every `postgres` process if
+    the postmaster is not known)."""
+    if POSTMASTER is None:
+        return [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    postmaster = psutil.Process(POSTMASTER)
+    return [postmaster, *postmaster.children(recursive=True)]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -223,7 +237,7 @@ async def measure(name: str, command: list[str], env: dict, scenario, people: in
         proc = psutil.Process(process.pid)
         cpu_before = sum(proc.cpu_times()[:2])
         harness_before = time.process_time()
-        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        postgres = postgres_processes()
         postgres_before = sum(sum(p.cpu_times()[:2]) for p in postgres if p.is_running())
         latencies: list[float] = []
         ids = list(range(first_id, first_id + people * waves))
@@ -272,6 +286,7 @@ async def _no_pause() -> None:
 
 
 async def main() -> None:
+    global POSTMASTER
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200, help="people at a human pace (latency)")
     parser.add_argument("--throughput-people", type=int, default=50, help="people in the closed loop")
@@ -291,6 +306,7 @@ async def main() -> None:
     results = []
     next_id = 1_000_000
     with embedded_database() as server:
+        POSTMASTER = server.get_pid()
         base_env = bot_env(server.get_uri("postgres"))
         bots = [("echo", echo, echo_scenario), ("qazvolunteer", ours, our_scenario)]
         if args.only:
