@@ -5,9 +5,11 @@ goes through."""
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
+from PIL import Image
 
 from tests.support.database import rows
 from tests.support.photo_set import jpeg, resaved, resized, scene, screenshot
@@ -79,3 +81,40 @@ async def test_the_reviewer_sees_a_photo_near_one_of_another_deed_and_how_near(c
     approved = await reviewer.press(t("ru", "✅ Approve"), card)
     card = next(m for m in approved.sent if f"№{second}" in (m.caption or m.text or ""))
     assert warning.format(deeds=t("ru", "№{number}, {share}% alike").format(number=first, share=share)) in (card.caption or card.text)
+
+
+@pytest.mark.parametrize("language", ["kk", "en"])
+async def test_a_picture_sent_as_a_file_keeps_its_day_and_one_older_than_the_deed_is_flagged_to_the_reviewer(
+    citizen, operator, engine, content, t, api, language
+):
+    await run_marathon(engine, content.rules)
+    trees = content.rules.kinds[0]
+    person = await citizen(language)
+    await join(person, t, language)
+    await deed_up_to_photos(person, t, language, trees.name[language], "4")
+    # Not a picture, or a picture in a kind we do not read: refused in words, nothing kept.
+    refusal = t(language, "Please send the proof as a photo, or as a picture file (JPEG, PNG or WebP, up to 10 MB).")
+    assert refusal in (await person.send_document(b"%PDF-1.4 not a photo", "proof.pdf", "application/pdf")).text
+    assert refusal in (await person.send_document(b"\xff\xd8\xff broken", "broken.jpg", "image/jpeg")).text
+    # The original, sent as a file, says it was taken in May: before the deed (today).
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = "2026:05:14 09:30:00"  # DateTimeOriginal
+    out = io.BytesIO()
+    scene("trees", 77).save(out, "JPEG", quality=90, exif=exif)
+    accepted = t(language, "Photo {count} of up to {limit} received. Send another, or press “Done”.")
+    assert accepted.format(count=1, limit=3) in (await person.send_document(out.getvalue(), "IMG_0514.jpg", "image/jpeg")).text
+    assert accepted.format(count=2, limit=3) in (await person.send_photo(content=jpeg(scene("trees", 78)))).text
+    # The same picture again, now as a photo (Telegram strips its EXIF): the same photo, refused.
+    again = await person.send_photo(content=jpeg(scene("trees", 77)))
+    assert t(language, "This photo already proves another deed. Please send a photo of this deed.") in again.text
+    await person.press(t(language, "✅ Done"))
+    await person.press(t(language, "✅ Log it"))
+    stored = await rows(engine, "SELECT position, as_file, taken_on FROM deed_photos ORDER BY position")
+    assert [(r["position"], r["as_file"], str(r["taken_on"])) for r in stored] == [(0, True, "2026-05-14"), (1, False, "None")]
+
+    reviewer = await operator("akmola", "en", "Nurlan")
+    shown = await reviewer.send("/deeds")
+    assert [bool(m.document) for m in shown.sent[:2]] == [True, False] and shown.sent[1].photo
+    assert "⚠️ Photo 1 was taken on 14.05.2026, before the deed's date." in shown.last.text
+    assert "Photo 2 was taken" not in shown.last.text
+    await reviewer.press("✅ Approve", shown.last)

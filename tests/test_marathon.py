@@ -87,7 +87,7 @@ async def test_every_refusal_stores_nothing(citizen, engine, content, t, api):
     again = await person.send_again(alley)  # from the app's recent files: the same file
     assert t("ru", "This photo already proves another deed. Please send a photo of this deed.") in again.text
     document = await person.send_document(b"%PDF", "proof.pdf", "application/pdf")
-    assert t("ru", "Please send the proof as a photo (not as a file).") in document.text
+    assert t("ru", "Please send the proof as a photo, or as a picture file (JPEG, PNG or WebP, up to 10 MB).") in document.text
     await person.press(t("ru", "✅ Done"))
     await person.press(t("ru", "✅ Log it"))
     assert await count(engine, "deeds") == 1

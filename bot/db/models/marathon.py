@@ -115,6 +115,10 @@ class DeedPhoto(Base):
     # Its perceptual hash (bot/services/marathon/photo_match.py): the same photo sent again, re-saved
     # or screenshotted, has a new file_unique_id but (nearly) this. None: logged before it was kept.
     fingerprint: Mapped[int | None] = mapped_column(BigInteger)
+    # Sent as a file (the original, EXIF kept), shown to the reviewer as one; the day its EXIF says
+    # it was taken, flagged when before the deed's date.
+    as_file: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    taken_on: Mapped[date | None] = mapped_column(Date)
 
 
 class DeedTotal(Base):

@@ -51,7 +51,7 @@ def create_router() -> Router:
     router.message.register(on_amount, StateFilter(Logging.amount), F.text, NotCommand(), not_menu)
     router.message.register(on_day_typed, StateFilter(Logging.day), F.text, NotCommand(), not_menu)
     router.message.register(on_words, StateFilter(Logging.locality, Logging.description), F.text, NotCommand(), not_menu)
-    router.message.register(on_photo, StateFilter(Logging.photos), F.photo, flags={"album": True})
+    router.message.register(on_photo, StateFilter(Logging.photos), F.photo | F.document, flags={"album": True})
     router.message.register(on_not_a_photo, StateFilter(Logging.photos), not_menu)
     router.message.register(on_wrong_kind, StateFilter(Joining, Logging), not_menu)
     return router

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.middlewares.albums import AlbumItem
 from bot.services import marathon
 from bot.services.clock import today_in_kazakhstan
@@ -163,6 +164,13 @@ async def on_words(message: Message, state: FSMContext, session: AsyncSession, r
 FINGERPRINT_SIDE = 320
 
 
+# A photo sent as a file (the original, which keeps its EXIF): the kinds Pillow reads, and at most
+# Telegram's own limit for photos.
+PICTURE_FILES = frozenset({"image/jpeg", "image/png", "image/webp"})
+MAX_PICTURE_FILE = 10 * 1024 * 1024
+NOT_A_PHOTO = N_("Please send the proof as a photo, or as a picture file (JPEG, PNG or WebP, up to 10 MB).")
+
+
 async def fingerprint_of(message: Message) -> int | None:
     """The photo's perceptual hash (`photo_match`), from a small size of it downloaded from Telegram;
     None if that picture cannot be read (the photo is then known by its file id only)."""
@@ -175,13 +183,37 @@ async def fingerprint_of(message: Message) -> int | None:
         return None
 
 
+def _read_picture(content: bytes) -> tuple[int, date | None]:
+    return photo_match.fingerprint(content), photo_match.taken_on(content)
+
+
+async def proof_of(message: Message) -> Photo | None:
+    """The deed's photo this message carries: a photo, or a picture sent as a file (its fingerprint
+    and EXIF day read from the original). None: a file that is not a picture we read."""
+    if message.photo:
+        biggest = message.photo[-1]
+        return Photo(biggest.file_id, biggest.file_unique_id, await fingerprint_of(message))
+    document = message.document
+    if document is None or document.mime_type not in PICTURE_FILES or (document.file_size or 0) > MAX_PICTURE_FILE:
+        return None
+    content = await message.bot.download(document.file_id)
+    try:
+        fingerprint, taken = await asyncio.to_thread(_read_picture, content.getvalue())
+    except photo_match.NotAPicture:
+        return None
+    return Photo(document.file_id, document.file_unique_id, fingerprint, as_file=True, taken_on=taken)
+
+
 async def on_photo(message: Message, state: FSMContext, session: AsyncSession, album: AlbumItem) -> None:
     """A photo of the deed. The photos of an album are answered in one message, edited as they
     come ("Photo 3 of up to 3 received"), not one message each."""
     data = await state.get_data()
-    photos: list[list] = data.get("photos", [])  # [file id, unique id, fingerprint] each
-    biggest = message.photo[-1]
-    photo = Photo(biggest.file_id, biggest.file_unique_id, await fingerprint_of(message))
+    # [file id, unique id, fingerprint, sent as a file, EXIF day] each (the last two added later)
+    photos: list[list] = data.get("photos", [])
+    photo = await proof_of(message)
+    if photo is None:
+        await message.answer(_(NOT_A_PHOTO), reply_markup=nav_keyboard())
+        return
     if any(earlier[1] == photo.file_unique_id or (
         len(earlier) > 2 and photo.fingerprint is not None and photo_match.same_photo(earlier[2], photo.fingerprint)
     ) for earlier in photos):
@@ -192,7 +224,8 @@ async def on_photo(message: Message, state: FSMContext, session: AsyncSession, a
         return
     full = len(photos) >= marathon.MAX_PHOTOS
     if not full:
-        photos.append([photo.file_id, photo.file_unique_id, photo.fingerprint])
+        photos.append([photo.file_id, photo.file_unique_id, photo.fingerprint, photo.as_file,
+                       photo.taken_on.isoformat() if photo.taken_on else None])
         await state.update_data(photos=photos)
     # [album, message id, whether it says the deed is full] of the answer to this album so far
     answered = data.get("photos_answer") if album.position else None
@@ -224,7 +257,7 @@ async def on_photos_done(callback: CallbackQuery, state: FSMContext, rules: Rule
 
 
 async def on_not_a_photo(message: Message) -> None:
-    await message.answer(_("Please send the proof as a photo (not as a file)."), reply_markup=nav_keyboard())
+    await message.answer(_(NOT_A_PHOTO), reply_markup=nav_keyboard())
 
 
 async def on_wrong_kind(message: Message) -> None:
@@ -245,7 +278,7 @@ async def on_confirm(
     try:
         deed_id = await marathon.log_deed(
             session, rules, who, await marathon.kind_of(session, rules, data["kind"]), Decimal(data["amount"]), date.fromisoformat(data["day"]),
-            data["locality"], data["description"], [Photo(*photo) for photo in data["photos"]],
+            data["locality"], data["description"], [stored_photo(*photo) for photo in data["photos"]],
         )
     except Refused as refused:
         limit = (await marathon.dates(session, rules)).daily_limit
@@ -263,6 +296,12 @@ async def on_confirm(
             number=deed_id, region=escape(office_name(directory, who.region))
         )
     )
+
+
+def stored_photo(file_id: str, unique_id: str, fingerprint: int | None = None, as_file: bool = False,
+                 taken_on: str | None = None) -> Photo:
+    """A photo as the form keeps it (a form begun before a field was added has fewer)."""
+    return Photo(file_id, unique_id, fingerprint, as_file, date.fromisoformat(taken_on) if taken_on else None)
 
 
 async def on_back(callback: CallbackQuery, state: FSMContext, session: AsyncSession, rules: Rules, user: Person) -> None:

@@ -54,6 +54,11 @@ def deed_card(
         _("Where: {place}").format(place=escape(deed.locality)),
         _("What: {text}").format(text=escape(deed.description)),
     ]
+    for number, taken in enumerate(deed.taken_on, 1):
+        if taken is not None and taken < deed.deed_date:
+            # Flagged, not refused: a photo of the place before the clean-up can be honest proof.
+            lines.append(_("⚠️ Photo {number} was taken on {taken}, before the deed's date.").format(
+                number=number, taken=taken.strftime("%d.%m.%Y")))
     if near:
         # How near, as the share of the fingerprints' 64 bits that agree: a copy cropped a little is
         # 78-97% alike, different photos of alike scenes at most 91% (bench/README.md).
@@ -70,12 +75,16 @@ async def show_next(message: Message, session: AsyncSession, operator: Operator,
         await message.answer(_("No deeds are waiting for review. 🎉"))
         return
     text = deed_card(deed, rules, directory, operator.language, await marathon.near_deeds(session, deed.id))
-    if len(deed.photos) == 1 and len(text) <= CAPTION_ROOM:
+    if any(deed.as_files):
+        # Sent as files (the originals): shown as files, which an album of photos cannot hold.
+        for file_id, as_file in zip(deed.photos, deed.as_files, strict=True):
+            await (message.answer_document if as_file else message.answer_photo)(file_id)
+    elif len(deed.photos) == 1 and len(text) <= CAPTION_ROOM:
         await message.answer_photo(deed.photos[0], caption=text, reply_markup=review_keyboard(deed.id))
         return
     # Several photos go as one album, which takes no buttons; a caption holds 1,024 characters.
     # The card with its buttons follows as a message of its own.
-    if len(deed.photos) > 1:
+    elif len(deed.photos) > 1:
         await message.answer_media_group([InputMediaPhoto(media=file_id) for file_id in deed.photos])
     elif deed.photos:
         await message.answer_photo(deed.photos[0])

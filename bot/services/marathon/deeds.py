@@ -56,6 +56,8 @@ class Photo:
     file_id: str
     file_unique_id: str
     fingerprint: int | None = None  # photo_match's; None for a photo whose picture was not read
+    as_file: bool = False  # sent as a file: the original, with its EXIF
+    taken_on: date | None = None  # the day its EXIF says it was taken
 
 
 _deeds = DeedRow.__table__
@@ -153,7 +155,7 @@ async def log_deed(
             })).scalar_one()
             await session.execute(_NEW_PHOTO, [
                 {"deed_id": deed_id, "position": n, "file_id": p.file_id, "file_unique_id": p.file_unique_id,
-                 "fingerprint": p.fingerprint}
+                 "fingerprint": p.fingerprint, "as_file": p.as_file, "taken_on": p.taken_on}
                 for n, p in enumerate(photos)
             ])
     except IntegrityError:
@@ -174,16 +176,19 @@ class Deed:
     state: State
     reject_reason: str | None
     claimed_amount: Decimal | None
-    photos: tuple[str, ...] = ()
+    photos: tuple[str, ...] = ()  # file ids, in order
+    as_files: tuple[bool, ...] = ()  # which of them were sent as files
+    taken_on: tuple[date | None, ...] = ()  # the day each says it was taken (EXIF)
 
 
 _D_COLUMNS = (_deeds.c.id, _deeds.c.participant_id, _deeds.c.kind, _deeds.c.amount, _deeds.c.deed_date, _deeds.c.locality,
               _deeds.c.description, _deeds.c.region, _deeds.c.state, _deeds.c.reject_reason, _deeds.c.claimed_amount)
-_PHOTOS_OF = (
-    select(func.array_agg(aggregate_order_by(_photos.c.file_id, _photos.c.position)))
-    .where(_photos.c.deed_id == _deeds.c.id).scalar_subquery()
+# Each photo's file id, whether it was sent as a file, and its EXIF day, in order.
+_PHOTOS_OF = tuple(
+    select(func.array_agg(aggregate_order_by(column, _photos.c.position))).where(_photos.c.deed_id == _deeds.c.id).scalar_subquery()
+    for column in (_photos.c.file_id, _photos.c.as_file, _photos.c.taken_on)
 )
-_DEED = select(*_D_COLUMNS, _PHOTOS_OF).where(_deeds.c.id == bindparam("deed"))
+_DEED = select(*_D_COLUMNS, *_PHOTOS_OF).where(_deeds.c.id == bindparam("deed"))
 _MY_DEEDS = select(*_D_COLUMNS).where(_deeds.c.participant_id == bindparam("who")).order_by(_deeds.c.id.desc())
 _MY_TOTALS = (
     select(_deeds.c.kind, func.sum(_deeds.c.amount), func.count())
@@ -191,14 +196,14 @@ _MY_TOTALS = (
     .group_by(_deeds.c.kind)
 )
 _PENDING = (
-    select(*_D_COLUMNS, _PHOTOS_OF).where(_deeds.c.state == State.PENDING.value).order_by(_deeds.c.id).limit(1)
+    select(*_D_COLUMNS, *_PHOTOS_OF).where(_deeds.c.state == State.PENDING.value).order_by(_deeds.c.id).limit(1)
 )
 
 
 def _deed(row: Any) -> Deed:
     values = list(row)
-    photos = tuple(values[11] or ()) if len(values) > 11 else ()
-    return Deed(*values[:8], State(values[8]), values[9], values[10], photos)
+    photos, as_files, taken_on = (tuple(v or ()) for v in values[11:14]) if len(values) > 11 else ((), (), ())
+    return Deed(*values[:8], State(values[8]), values[9], values[10], photos, as_files, taken_on)
 
 
 async def get_deed(session: AsyncSession, deed_id: int) -> Deed | None:
