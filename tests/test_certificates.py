@@ -128,7 +128,10 @@ async def test_a_deed_rejected_later_and_forget_change_what_it_certifies(citizen
     await reviewer.press("↩️ Withdraw approval", second)
     await reviewer.press("This deed has already been logged.")
     told = await person.receive(t("ru", "This deed has already been logged."))
-    assert told.text.startswith("❌")
+    assert told.text == t("ru", "❌ The approval of your deed №{number} has been withdrawn: it no longer counts in the results or your certificate. Reason: {reason}").format(
+        number=second.text.split("№")[1].split()[0], reason=t("ru", "This deed has already been logged."))
+    audit = await (await operator("national", "en", "Saule", coordinator=True)).send("/audit")
+    assert f"withdrew the approval of deed №{second.text.split('№')[1].split()[0]}, given by Nurlan ({reviewer.id})" in audit.text
     checked = await stranger.send(f"/start cert_{code}")
     assert "высадили 35 деревьев" in checked.text and "животн" not in checked.text
     assert t("ru", "Good deeds approved by the volunteer front-office: {count}. In all: {totals}.").format(

@@ -341,7 +341,7 @@ class Deliveries:
         if deed is None:
             return
         async with self._in_language_of(session, chat_id, self.i18n.default_locale):
-            await bot.send_message(chat_id, marathon_texts.review_outcome(deed, self.rules))
+            await bot.send_message(chat_id, marathon_texts.review_outcome(deed, self.rules, payload.get("outcome")))
 
 
     async def send_winners(self, bot: Bot, session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:

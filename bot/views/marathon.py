@@ -70,11 +70,17 @@ def reason_text(stored: str | None) -> str:
     return escape(stored or "")
 
 
-def review_outcome(deed: Deed, rules: Rules) -> str:
+def review_outcome(deed: Deed, rules: Rules, outcome: str | None = None) -> str:
+    """What the participant is told of a review: `outcome` is what that review did ("approved",
+    "rejected", "withdrawn"), the deed's state now if not given (a message owed before it was kept)."""
     language = get_i18n().current_locale
     kind = rules.kind(deed.kind)
     words = kind.total_words(deed.amount, language) if kind else str(deed.amount)
-    if deed.state is State.APPROVED:
+    outcome = outcome or deed.state.value
+    if outcome == "withdrawn":
+        return _("❌ The approval of your deed №{number} has been withdrawn: it no longer counts in the results or your certificate. Reason: {reason}").format(
+            number=deed.id, reason=reason_text(deed.reject_reason))
+    if outcome == State.APPROVED.value:
         text = _("✅ Your deed №{number} is approved: {words}. Thank you!").format(number=deed.id, words=escape(words))
         if deed.claimed_amount is not None:
             text += "\n" + _("The front-office corrected the amount you gave ({amount}).").format(amount=marathon.plain(deed.claimed_amount))

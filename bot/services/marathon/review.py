@@ -52,6 +52,10 @@ _RETRACT = (
             reject_reason=bindparam("why"))
     .returning(*_D_COLUMNS)
 )
+_APPROVED_BY = text(
+    "SELECT coalesce(o.name || ' (' || d.reviewer_id || ')', d.reviewer_id::text, '?') FROM deeds AS d "
+    "LEFT JOIN operators AS o ON o.telegram_id = d.reviewer_id WHERE d.id = :deed"
+)
 _new_total = pg_insert(_totals).values(
     region=bindparam("in_region"), kind=bindparam("of_kind"), amount=bindparam("add"), deeds=bindparam("sign")
 )
@@ -111,6 +115,7 @@ async def review(
         raise ValueError("an approval is taken back by a rejection")
     if retract:
         params = {key: params[key] for key in ("deed", "reviewer", "why")}
+        approved_by = (await session.execute(_APPROVED_BY, params)).scalar()
     row = (await session.execute(_RETRACT if retract else _REVIEW, params)).first()
     if row is None:
         raise ReviewError(await get_deed(session, deed_id))
@@ -121,7 +126,16 @@ async def review(
                                            "add": sign * reviewed.amount, "sign": sign})
         await session.execute(_COUNT_APPROVED, {"who": reviewed.participant_id, "sign": sign})
         await count_review(session, reviewed.participant_id, reviewed.deed_date, reviewed.kind, reviewed.amount, sign)
-    await outbox.owe(session, reviewed.participant_id, "deed_review", {"deed": reviewed.id})
+    if retract:
+        # It changes totals the public saw and a certificate anyone can check: who did it is kept.
+        # (personal_data reads the marathon package, so it is imported here, not at the top.)
+        from bot.services import personal_data
+
+        await personal_data.audit(session, personal_data.Action.APPROVAL_WITHDRAWN, {"deed": reviewed.id, "approved_by": approved_by},
+                                  actor_id=operator.telegram_id, actor=operator.name)
+    # What happened is in the payload: a message still waiting when the deed changes again says this.
+    outcome = "withdrawn" if retract else reviewed.state.value
+    await outbox.owe(session, reviewed.participant_id, "deed_review", {"deed": reviewed.id, "outcome": outcome})
     return reviewed
 
 
