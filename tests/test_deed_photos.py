@@ -10,6 +10,7 @@ import random
 
 import pytest
 from PIL import Image
+from sqlalchemy import text
 
 from tests.support.database import rows
 from tests.support.photo_set import jpeg, resaved, resized, scene, screenshot
@@ -118,3 +119,43 @@ async def test_a_picture_sent_as_a_file_keeps_its_day_and_one_older_than_the_dee
     assert "⚠️ Photo 1 was taken on 14.05.2026, before the deed's date." in shown.last.text
     assert "Photo 2 was taken" not in shown.last.text
     await reviewer.press("✅ Approve", shown.last)
+
+
+async def test_the_indexed_search_finds_every_photo_within_four_bits_however_the_bits_fall(engine, content):
+    """The same photo is found through five indexed parts of its fingerprint (migration 0035): a
+    copy 4 bits away is found wherever those bits are, and the answer is the one comparing every
+    stored fingerprint gives."""
+    from bot.db.engine import create_session_factory
+    from bot.services import marathon
+
+    rng = random.Random(20)
+    stored = [rng.getrandbits(64) - (1 << 63) for _ in range(2000)]
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO deeds (id, kind, amount, deed_date, locality, description, region) "
+                                "SELECT n, 'trees', 1, current_date, '', '', 'akmola' FROM generate_series(1, 2000) AS n"))
+        await conn.execute(text("INSERT INTO deed_photos (deed_id, position, file_id, file_unique_id, fingerprint) "
+                                "VALUES (:deed, 0, :file, :file, :fingerprint)"),
+                           [{"deed": n + 1, "file": f"f{n}", "fingerprint": f} for n, f in enumerate(stored)])
+
+    def flipped(value: int, bits: list[int]) -> int:
+        unsigned = (value + (1 << 64)) % (1 << 64)
+        for bit in bits:
+            unsigned ^= 1 << bit
+        return unsigned - (1 << 64) if unsigned >= 1 << 63 else unsigned
+
+    async with create_session_factory(engine)() as session:
+        for n in range(300):
+            deed = rng.randrange(2000)
+            away = rng.randrange(5)
+            # Spread the flipped bits over different parts (the worst case), or put them anywhere.
+            bits = [rng.choice(range(part * 13, min(part * 13 + 13, 64))) for part in rng.sample(range(5), away)] if n % 2 else rng.sample(range(64), away)
+            probe = flipped(stored[deed], bits)
+            found = await marathon.photos_like(session, probe, 4, 3)
+            assert found and found[0] == (deed + 1, away), (deed, bits)
+            everything = await session.execute(text(
+                "SELECT deed_id, bit_count(CAST(fingerprint # :f AS bit(64))) AS bits FROM deed_photos"
+                " WHERE bit_count(CAST(fingerprint # :f AS bit(64))) <= 4 ORDER BY bits, deed_id LIMIT 3"), {"f": probe})
+            assert found == [tuple(row) for row in everything]
+        # Five bits away, one in each part: not the same photo, and not found.
+        far = flipped(stored[0], [0, 13, 26, 39, 52])
+        assert (1, 5) not in await marathon.photos_like(session, far, 4, 3)

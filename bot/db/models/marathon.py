@@ -106,7 +106,13 @@ class DeedPhoto(Base):
     that near) proves one deed only."""
 
     __tablename__ = "deed_photos"
-    __table_args__ = (UniqueConstraint("file_unique_id", name="deed_photos_used_once"),)
+    __table_args__ = (
+        UniqueConstraint("file_unique_id", name="deed_photos_used_once"),
+        # The fingerprint's five parts (`marathon.deeds.FINGERPRINT_PARTS`): the same photo shares one.
+        *(Index(f"ix_deed_photos_fingerprint_part{n}", text(expression), postgresql_where=text("fingerprint IS NOT NULL"))
+          for n, expression in enumerate(("(fingerprint >> 51) & 8191", "(fingerprint >> 38) & 8191", "(fingerprint >> 25) & 8191",
+                                          "(fingerprint >> 12) & 8191", "fingerprint & 4095"))),
+    )
 
     deed_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("deeds.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
