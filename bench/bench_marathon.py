@@ -67,10 +67,13 @@ ANALYZE;
 
 
 def postgres_cpu(postmaster: int) -> float:
-    """CPU seconds so far of the run's PostgreSQL: its postmaster and the backends alive now."""
-    total = 0.0
+    """CPU seconds so far of the run's PostgreSQL: its postmaster, the backends alive now, and those
+    that exited (the postmaster's reaped children: without them a backend that closes between two
+    readings takes its CPU away, and the difference can come out negative)."""
     main = psutil.Process(postmaster)
-    for process in [main, *main.children(recursive=True)]:
+    times = main.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for process in main.children(recursive=True):
         try:
             total += sum(process.cpu_times()[:2])
         except psutil.Error:
