@@ -224,6 +224,16 @@ async def test_winners_certificates_once_in_each_winners_language_and_the_record
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM outbox WHERE kind = 'certificate'")) == 2
 
+    # A diploma issued in error is withdrawn by a coordinator, once, and the check says so.
+    withdrawn = await coordinator.send(f"/certificates withdraw {code.upper()}")
+    assert f"Certificate {code} is withdrawn" in withdrawn.text
+    assert t("ru", "❌ Certificate {code} has been withdrawn: it certifies nothing.").format(code=code) in (
+        await people("ru").send(f"/start cert_{code}")).text
+    for wrong in (f"withdraw {code}", "withdraw <b>", "withdraw", "revoke everything"):
+        assert "/certificates withdraw k7m2xq9p4t" in (await coordinator.send(f"/certificates {wrong}")).text
+    assert f"withdrew certificate {code}" in (await coordinator.send("/audit")).text
+    assert code not in (await emma.press(t("en", "📒 My record"), (await emma.tap(t("en", "Marathon of Good Deeds"))).last)).text
+
     await aigerim.tap(t("kk", "Marathon of Good Deeds"))
     record = await aigerim.press(t("kk", "📒 My record"))
     assert f"\n{year} жыл: " in record.text and f"\n{year - 1} жыл: " in record.text

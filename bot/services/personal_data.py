@@ -58,6 +58,7 @@ class Action:
     KNOWLEDGE_CHANGED = "knowledge_changed"  # the knowledge base: the text before and after (`knowledge.store`)
     SAVED_REPLY_CHANGED = "saved_reply_changed"  # an office's saved reply: the text before and after
     APPROVAL_WITHDRAWN = "approval_withdrawn"  # a deed's approval taken back: the deed, who had approved it
+    CERTIFICATE_WITHDRAWN = "certificate_withdrawn"  # a coordinator withdrew a certificate: its code
 
 
 async def audit(

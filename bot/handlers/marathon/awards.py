@@ -28,7 +28,7 @@ from bot.views.marathon import announce_winners_keyboard, winners_text
 
 USAGE = (
     "/nomination eco | Экология (kk) | Экология (ru) | Ecology (en)\n/shortlist eco 123456789\n/winner eco 123456789\n/announce_winners\n"
-    "/certificates"
+    "/certificates, /certificates withdraw CODE"
 )
 
 
@@ -112,9 +112,20 @@ async def on_announce_choice(callback: CallbackQuery, callback_data: WinnersChoi
     await callback.message.answer(_("📣 The winners are being announced to {count} participants.").format(count=count))
 
 
-async def on_certificates(message: Message, session: AsyncSession, operator: Operator, rules: Rules) -> None:
+async def on_certificates(message: Message, command: CommandObject, session: AsyncSession, operator: Operator, rules: Rules) -> None:
     """Every winner of a nomination who has no certificate of it for this marathon gets one, in
-    their language, through the outbox; sent again, it issues only the new winners'."""
+    their language, through the outbox; sent again, it issues only the new winners'.
+    `/certificates withdraw CODE`: one issued in error no longer holds."""
+    words = (command.args or "").split()
+    if words:
+        if len(words) == 2 and words[0].lower() == "withdraw" and await marathon.withdraw_certificate(
+            session, words[1], operator.telegram_id, operator.name
+        ):
+            await message.answer(_("Certificate {code} is withdrawn: its check says so from now on.").format(code=escape(words[1].lower())))
+        else:
+            await message.answer(_("Send /certificates to issue the winners' diplomas, or /certificates withdraw and a valid certificate's code, for example:")
+                                 + "\n/certificates withdraw k7m2xq9p4t")
+        return
     if not any(n.winners for n in await nominations.nominations(session)):
         await message.answer(_("No nomination has a winner yet: choose them with /winner first."))
         return

@@ -123,6 +123,7 @@ def audit_line(entry: personal_data.AuditRecord) -> str:
         Action.KNOWLEDGE_CHANGED: _("changed the knowledge base (change №{revision} in /faq's history)"),
         Action.SAVED_REPLY_CHANGED: _("changed the saved reply “{name}” of {office} ({language})"),
         Action.APPROVAL_WITHDRAWN: _("withdrew the approval of deed №{deed}, given by {approved_by}"),
+        Action.CERTIFICATE_WITHDRAWN: _("withdrew certificate {code}"),
     }.get(entry.action, entry.action)
     try:
         what = what.format(**entry.subject)

@@ -237,6 +237,23 @@ async def withdraw_all(session: AsyncSession, telegram_id: int) -> None:
     await session.execute(_WITHDRAW, {"who": telegram_id})
 
 
+_WITHDRAW_ONE = text(
+    "UPDATE certificates SET withdrawn_at = now() WHERE code = :code AND withdrawn_at IS NULL RETURNING participant_id"
+)
+
+
+async def withdraw(session: AsyncSession, code: str, by: int, by_name: str) -> bool:
+    """A coordinator withdraws a certificate issued in error (a winner's deeds found false): its
+    check says so from now on; recorded in the audit log. False if no such certificate holds."""
+    code = code.strip().lower()
+    if not CODE.fullmatch(code) or (await session.execute(_WITHDRAW_ONE, {"code": code})).first() is None:
+        return False
+    from bot.services import personal_data  # (it reads the marathon package: imported here)
+
+    await personal_data.audit(session, personal_data.Action.CERTIFICATE_WITHDRAWN, {"code": code}, actor_id=by, actor=by_name)
+    return True
+
+
 _WINS_NOW = text(
     """
     SELECT m.slug, m.name FROM nominees AS n JOIN nominations AS m ON m.slug = n.nomination
