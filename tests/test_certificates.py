@@ -232,6 +232,10 @@ async def test_winners_certificates_once_in_each_winners_language_and_the_record
     for wrong in (f"withdraw {code}", "withdraw <b>", "withdraw", "revoke everything"):
         assert "/certificates withdraw k7m2xq9p4t" in (await coordinator.send(f"/certificates {wrong}")).text
     assert f"withdrew certificate {code}" in (await coordinator.send("/audit")).text
+    # Withdrawn is withdrawn: not issued again to the winner, nor by the participant's own button.
+    assert f"Every winner has their diploma of {year} already" in (await coordinator.send("/certificates")).text
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM outbox WHERE kind = 'certificate'")) == 2
     assert code not in (await emma.press(t("en", "📒 My record"), (await emma.tap(t("en", "Marathon of Good Deeds"))).last)).text
 
     await aigerim.tap(t("kk", "Marathon of Good Deeds"))
@@ -246,3 +250,9 @@ async def test_winners_certificates_once_in_each_winners_language_and_the_record
     assert str(year - 1) in written and content.rules.kind("litter").total_words(Decimal(2500), "kk") in written
     diploma = await aigerim.press("🏆 " + t("kk", "{year}, winner: {nomination}").format(year=year, nomination="Экология"), record.last)
     assert pdf_of(api, diploma.last)[0].count("Экология") >= 1
+    this_year = await aigerim.press(t("kk", "📜 Certificate of participation, {year}").format(year=year), record.last)
+    participation = LINK.search(this_year.last.caption).group(2)
+    await coordinator.send(f"/certificates withdraw {participation}")
+    refused = await aigerim.press(t("kk", "📜 Certificate of participation, {year}").format(year=year), record.last)
+    assert refused.answer["show_alert"] and refused.answer["text"] == t(
+        "kk", "Your certificate of {year} was withdrawn by the marathon's coordinators. If this is a mistake, write to your front-office.").format(year=year)

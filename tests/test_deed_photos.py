@@ -159,3 +159,24 @@ async def test_the_indexed_search_finds_every_photo_within_four_bits_however_the
         # Five bits away, one in each part: not the same photo, and not found.
         far = flipped(stored[0], [0, 13, 26, 39, 52])
         assert (1, 5) not in await marathon.photos_like(session, far, 4, 3)
+
+
+
+async def test_a_picture_file_too_big_to_decode_or_not_what_it_says_is_refused(citizen, engine, content, t):
+    """A hostile "photo file": a PNG of 49 million pixels that compresses to a few kilobytes (decoded,
+    it would take hundreds of MB of the bot's memory), or a TIFF named and typed as a JPEG (a decoder
+    the bot has no reason to run). Both are refused in words; a real picture still goes through."""
+    await run_marathon(engine, content.rules)
+    person = await citizen("en")
+    await join(person, t, "en")
+    await deed_up_to_photos(person, t, "en", content.rules.kinds[0].name["en"], "2")
+    refusal = t("en", "Please send the proof as a photo, or as a picture file (JPEG, PNG or WebP, up to 10 MB).")
+    bomb = io.BytesIO()
+    Image.new("1", (7000, 7000)).save(bomb, "PNG", optimize=True)
+    assert len(bomb.getvalue()) < 100_000
+    assert refusal in (await person.send_document(bomb.getvalue(), "bomb.png", "image/png")).text
+    tiff = io.BytesIO()
+    scene("trees", 80).save(tiff, "TIFF")
+    assert refusal in (await person.send_document(tiff.getvalue(), "IMG_1.jpg", "image/jpeg")).text
+    accepted = t("en", "Photo {count} of up to {limit} received. Send another, or press “Done”.").format(count=1, limit=3)
+    assert accepted in (await person.send_document(jpeg(scene("trees", 81)), "IMG_2.jpg", "image/jpeg")).text

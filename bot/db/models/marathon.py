@@ -229,3 +229,5 @@ class Certificate(Base):
     issued_by: Mapped[int | None] = mapped_column(BigInteger)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Withdrawn by the coordinators (issued in error), not replaced: never issued again.
+    revoked: Mapped[bool] = mapped_column(Boolean, server_default=false())

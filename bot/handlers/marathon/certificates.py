@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import marathon
 from bot.services.directory import Directory
-from bot.services.marathon import CertificateError, Rules
+from bot.services.marathon import CertificateError, CertificateRevoked, Rules
 from bot.services.users import Person
 from bot.views.callbacks import MarathonNav
 from bot.views.certificates import (
@@ -55,6 +55,10 @@ async def on_certificate(callback: CallbackQuery, callback_data: MarathonNav, se
     if value.isascii() and value.isdigit() and len(value) == 4:
         try:
             certificate = await marathon.issue_participation(session, user.telegram_id, int(value))
+        except CertificateRevoked:
+            await callback.answer(_("Your certificate of {year} was withdrawn by the marathon's coordinators. If this is a mistake, write to your front-office.").format(
+                year=value), show_alert=True)
+            return
         except CertificateError:
             await callback.answer(_("No deed of yours from {year} is approved: there is nothing to certify.").format(year=value[:4]),
                                   show_alert=True)

@@ -187,6 +187,10 @@ def _read_picture(content: bytes) -> tuple[int, date | None]:
     return photo_match.fingerprint(content), photo_match.taken_on(content)
 
 
+# An original decodes to up to ~120 MB (`photo_match.MAX_PIXELS`): two at a time in the process.
+DECODING = asyncio.Semaphore(2)
+
+
 async def proof_of(message: Message) -> Photo | None:
     """The deed's photo this message carries: a photo, or a picture sent as a file (its fingerprint
     and EXIF day read from the original). None: a file that is not a picture we read."""
@@ -196,9 +200,13 @@ async def proof_of(message: Message) -> Photo | None:
     document = message.document
     if document is None or document.mime_type not in PICTURE_FILES or (document.file_size or 0) > MAX_PICTURE_FILE:
         return None
-    content = await message.bot.download(document.file_id)
     try:
-        fingerprint, taken = await asyncio.to_thread(_read_picture, content.getvalue())
+        content = await message.bot.download(document.file_id)
+    except TelegramBadRequest:  # over the 20 MB bots may download (a size the message did not say)
+        return None
+    try:
+        async with DECODING:
+            fingerprint, taken = await asyncio.to_thread(_read_picture, content.getvalue())
     except photo_match.NotAPicture:
         return None
     return Photo(document.file_id, document.file_unique_id, fingerprint, as_file=True, taken_on=taken)
@@ -215,7 +223,8 @@ async def on_photo(message: Message, state: FSMContext, session: AsyncSession, a
         await message.answer(_(NOT_A_PHOTO), reply_markup=nav_keyboard())
         return
     if any(earlier[1] == photo.file_unique_id or (
-        len(earlier) > 2 and photo.fingerprint is not None and photo_match.same_photo(earlier[2], photo.fingerprint)
+        len(earlier) > 2 and earlier[2] is not None and photo.fingerprint is not None
+        and photo_match.same_photo(earlier[2], photo.fingerprint)
     ) for earlier in photos):
         await message.answer(refusal_text(Refusal.PHOTO_USED))  # (one of this deed's own photos)
         return

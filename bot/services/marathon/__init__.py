@@ -31,13 +31,13 @@ from bot.services.marathon.review import (
 )
 from bot.services.marathon.retention import erase_finished_deeds, final_through
 from bot.services.marathon.certificates import (
-    Certificate, CertificateError, DEEP_LINK_PREFIX, Record, YearOfDeeds, check, issue_participation, issue_to_winners, record,
+    Certificate, CertificateError, CertificateRevoked, DEEP_LINK_PREFIX, Record, YearOfDeeds, check, issue_participation, issue_to_winners, record,
     withdraw as withdraw_certificate,
 )
 from bot.services.marathon.results import Leader, leaderboard, plain, region_ranking, totals
 
 __all__ = [
-    "Certificate", "CertificateError", "DEEP_LINK_PREFIX", "Record", "YearOfDeeds", "check", "issue_participation",
+    "Certificate", "CertificateError", "CertificateRevoked", "DEEP_LINK_PREFIX", "Record", "YearOfDeeds", "check", "issue_participation",
     "issue_to_winners", "record", "withdraw_certificate",
     "DEFAULT_PATH", "Dates", "Deed", "Kind", "LEADERBOARD_SIZE", "Leader", "MAX_DESCRIPTION_LENGTH",
     "MAX_LOCALITY_LENGTH", "MAX_NAME_LENGTH", "MAX_PHOTOS", "MAX_REASON_LENGTH", "MarathonError",

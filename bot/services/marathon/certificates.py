@@ -38,6 +38,10 @@ class CertificateError(ValueError):
     """Nothing to certify: no approved deed that year (or not a participant)."""
 
 
+class CertificateRevoked(CertificateError):
+    """The coordinators withdrew this certificate: it is not issued again."""
+
+
 @dataclass(frozen=True, slots=True)
 class YearOfDeeds:
     year: int
@@ -198,6 +202,8 @@ async def issue_participation(session: AsyncSession, telegram_id: int, year: int
     CertificateError if no deed of theirs was approved that year."""
     if not any(y.year == year for y in await years_of(session, telegram_id)):
         raise CertificateError(f"no approved deed in {year}")
+    if (await session.execute(_REVOKED, {"who": telegram_id, "year": year})).first() is not None:
+        raise CertificateRevoked(f"the certificate of {year} was withdrawn")
     code, _ = await _issue(session, telegram_id, year, None, None)
     return await check(session, code)
 
@@ -207,7 +213,7 @@ _WINNERS_WITHOUT = text(
     SELECT n.participant_id, m.slug, m.name FROM nominees AS n JOIN nominations AS m ON m.slug = n.nomination
     WHERE n.winner AND NOT EXISTS (
         SELECT 1 FROM certificates AS c WHERE c.participant_id = n.participant_id AND c.year = :year
-          AND c.nomination = n.nomination AND c.withdrawn_at IS NULL)
+          AND c.nomination = n.nomination AND (c.withdrawn_at IS NULL OR c.revoked))
     ORDER BY m.created_at, m.slug, n.participant_id
     """
 )
@@ -238,8 +244,9 @@ async def withdraw_all(session: AsyncSession, telegram_id: int) -> None:
 
 
 _WITHDRAW_ONE = text(
-    "UPDATE certificates SET withdrawn_at = now() WHERE code = :code AND withdrawn_at IS NULL RETURNING participant_id"
+    "UPDATE certificates SET withdrawn_at = now(), revoked = true WHERE code = :code AND withdrawn_at IS NULL RETURNING participant_id"
 )
+_REVOKED = text("SELECT 1 FROM certificates WHERE participant_id = :who AND year = :year AND nomination IS NULL AND revoked")
 
 
 async def withdraw(session: AsyncSession, code: str, by: int, by_name: str) -> bool:

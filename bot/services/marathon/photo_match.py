@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 import imagehash
 import numpy
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 # Bits (of 64) two photos' hashes may differ in, measured on the photo set (bench/README.md):
 # - refused as a photo already used: none of 21,945 pairs of different photos of alike scenes comes
@@ -41,15 +41,27 @@ FRAME_FILLED = 0.25
 _EXIF_TAKEN = (36867, 36868, 306)  # DateTimeOriginal, DateTimeDigitized, DateTime
 
 
+# What a photo or a picture file may be: a JPEG, PNG or WebP (whatever the file says it is: Pillow
+# tries no other decoder), of at most 40 million pixels (more than any phone's camera; decoded, about
+# 120 MB). A hostile PNG of a single colour compresses a hundred million pixels into kilobytes.
+FORMATS = ("JPEG", "PNG", "WEBP")
+MAX_PIXELS = 40_000_000
+
+
 class NotAPicture(ValueError):
-    """The bytes are not an image Pillow can read."""
+    """The bytes are not a picture we read (see FORMATS and MAX_PIXELS)."""
 
 
-def _open(content: bytes) -> Image.Image:
+def _open(content: bytes, load: bool = True) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(content))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+        image = Image.open(io.BytesIO(content), formats=FORMATS)
+        if image.width * image.height > MAX_PIXELS:
+            raise NotAPicture(f"{image.width}x{image.height} is more than {MAX_PIXELS} pixels")
+        if load:
+            image.load()
+    except NotAPicture:
+        raise
+    except Exception as error:  # hostile bytes meet many kinds (DecompressionBombError is a bare Exception)
         raise NotAPicture(str(error)) from None
     return image
 
@@ -102,7 +114,7 @@ def near_match(first: int, second: int) -> bool:
 def taken_on(content: bytes) -> date | None:
     """The day the picture says it was taken (its EXIF), if it says so."""
     try:
-        exif = _open(content).getexif()
+        exif = _open(content, load=False).getexif()  # read from the header: no need to decode it
     except NotAPicture:
         return None
     sub = exif.get_ifd(0x8769)  # the Exif sub-IFD, where DateTimeOriginal lives
