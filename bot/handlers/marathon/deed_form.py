@@ -187,9 +187,6 @@ def _read_picture(content: bytes) -> tuple[int, date | None]:
     return photo_match.fingerprint(content), photo_match.taken_on(content)
 
 
-# An original decodes to up to ~120 MB (`photo_match.MAX_PIXELS`): two at a time in the process.
-DECODING = asyncio.Semaphore(2)
-
 
 async def proof_of(message: Message) -> Photo | None:
     """The deed's photo this message carries: a photo, or a picture sent as a file (its fingerprint
@@ -205,7 +202,7 @@ async def proof_of(message: Message) -> Photo | None:
     except TelegramBadRequest:  # over the 20 MB bots may download (a size the message did not say)
         return None
     try:
-        async with DECODING:
+        async with photo_match.DECODING:
             fingerprint, taken = await asyncio.to_thread(_read_picture, content.getvalue())
     except photo_match.NotAPicture:
         return None

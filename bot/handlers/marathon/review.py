@@ -5,6 +5,7 @@ outcome in their own language, through the outbox."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from datetime import date
 from decimal import Decimal
@@ -25,7 +26,7 @@ from bot.middlewares.database import keep_written
 from bot.services import access, marathon, marathon_export, personal_data
 from bot.services.access import Act
 from bot.services.directory import Directory
-from bot.services.marathon import Refused, ReviewError, Rules
+from bot.services.marathon import Refused, ReviewError, Rules, photo_match
 from bot.services.operators import Operator
 from bot.services.spreadsheets import export_filters
 from bot.views.callbacks import DeedReview
@@ -69,25 +70,33 @@ def deed_card(
     return "\n".join(lines)
 
 
+async def shown_photo(message: Message, file_id: str, as_file: bool) -> str | BufferedInputFile:
+    """A photo as the reviewer gets it: Telegram's own (which has no EXIF), or for an original sent as
+    a file, a copy with its pixels only (its EXIF may hold where it was taken: the participant's home)."""
+    if not as_file:
+        return file_id
+    content = await message.bot.download(file_id)
+    async with photo_match.DECODING:
+        return BufferedInputFile(await asyncio.to_thread(photo_match.without_metadata, content.getvalue()), "photo.jpg")
+
+
 async def show_next(message: Message, session: AsyncSession, operator: Operator, rules: Rules, directory: Directory) -> None:
     deed = await marathon.next_pending(session, operator)
     if deed is None:
         await message.answer(_("No deeds are waiting for review. 🎉"))
         return
     text = deed_card(deed, rules, directory, operator.language, await marathon.near_deeds(session, deed.id))
-    if any(deed.as_files):
-        # Sent as files (the originals): shown as files, which an album of photos cannot hold.
-        for file_id, as_file in zip(deed.photos, deed.as_files, strict=True):
-            await (message.answer_document if as_file else message.answer_photo)(file_id)
-    elif len(deed.photos) == 1 and len(text) <= CAPTION_ROOM:
-        await message.answer_photo(deed.photos[0], caption=text, reply_markup=review_keyboard(deed.id))
+    as_files = deed.as_files or (False,) * len(deed.photos)
+    photos = [await shown_photo(message, file_id, as_file) for file_id, as_file in zip(deed.photos, as_files, strict=True)]
+    if len(photos) == 1 and len(text) <= CAPTION_ROOM:
+        await message.answer_photo(photos[0], caption=text, reply_markup=review_keyboard(deed.id))
         return
     # Several photos go as one album, which takes no buttons; a caption holds 1,024 characters.
     # The card with its buttons follows as a message of its own.
-    elif len(deed.photos) > 1:
-        await message.answer_media_group([InputMediaPhoto(media=file_id) for file_id in deed.photos])
-    elif deed.photos:
-        await message.answer_photo(deed.photos[0])
+    if len(photos) > 1:
+        await message.answer_media_group([InputMediaPhoto(media=photo) for photo in photos])
+    elif photos:
+        await message.answer_photo(photos[0])
     await message.answer(text, reply_markup=review_keyboard(deed.id))
 
 

@@ -13,6 +13,7 @@ Knows nothing of Telegram: it takes the picture's bytes."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import date, datetime
 
@@ -109,6 +110,23 @@ def same_photo(first: int, second: int) -> bool:
 
 def near_match(first: int, second: int) -> bool:
     return distance(first, second) <= NEAR_MATCH_AT_MOST
+
+
+# Decoding an original takes up to ~120 MB (MAX_PIXELS): at most two at a time in a process.
+DECODING = asyncio.Semaphore(2)
+SHOWN_SIDE = 2560  # the longest side of a copy shown to the reviewer
+
+
+def without_metadata(content: bytes) -> bytes:
+    """A copy of the picture with nothing but its pixels, turned upright, at most SHOWN_SIDE pixels
+    long, as a JPEG: an original sent as a file carries its EXIF (the place it was taken, the
+    camera), which a reviewer has no need to receive. (Telegram strips EXIF from photos too; this
+    does not count on it, and uploads less.)"""
+    image = ImageOps.exif_transpose(_open(content)).convert("RGB")
+    image.thumbnail((SHOWN_SIDE, SHOWN_SIDE))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def taken_on(content: bytes) -> date | None:
