@@ -95,7 +95,8 @@ async def through_the_bot(engine, url: str, rules: marathon.Rules, args: argpars
 
     today = today_in_kazakhstan()
     async with create_session_factory(engine)() as session, session.begin():
-        await marathon.set_dates(session, rules, today - timedelta(days=90), today + timedelta(days=5), 1000)
+        ends = today + timedelta(days=5)  # a marathon runs within one calendar year
+        await marathon.set_dates(session, rules, max(today - timedelta(days=90), ends.replace(month=1, day=1)), ends, 1000)
         await session.execute(text(
             "INSERT INTO users (telegram_id, language, region, consent_version, consent_at) "
             "SELECT telegram_id, 'ru', region, 1, now() FROM participants WHERE telegram_id <= :n"), {"n": args.loggers + 1})

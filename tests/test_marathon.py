@@ -311,6 +311,11 @@ async def test_coordinators_change_a_kinds_limit_and_the_dates(citizen, operator
     shown = await coordinator.send("/marathon_dates")
     assert "01.09.2026" in shown.text and "05.12.2026" in shown.text and "4" in shown.text
     assert "2026-09-01 2026-12-05 5" in (await coordinator.send("/marathon_dates 2026-12-31 2026-01-01")).text
+    across = await coordinator.send("/marathon_dates 2026-11-01 2027-01-15")
+    assert "within one calendar year" in across.text
+    refused = run_bot(tmp_path, "marathon", "dates", "--starts", "2026-11-01", "--ends", "2027-01-15", DATABASE_URL=url)
+    assert refused.returncode == 2 and "within one calendar year" in refused.stderr
+    assert "05.12.2026" in (await coordinator.send("/marathon_dates")).text  # unchanged
 
 
 async def test_a_kind_no_longer_offered_is_not_on_the_buttons_and_its_deeds_still_count(citizen, operator, engine, content, t, api):

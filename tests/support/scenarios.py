@@ -3,7 +3,7 @@ an operator, fill in the help form, join the Marathon and log a deed, ask many q
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -76,8 +76,10 @@ PHOTO = iter(range(10_000))
 
 async def run_marathon(engine, rules, days_before: int = 30, days_after: int = 3, daily_limit: int = 20) -> None:
     today = today_in_kazakhstan()
+    ends = today + timedelta(days=days_after)
+    starts = max(today - timedelta(days=days_before), date(ends.year, 1, 1))  # a marathon runs within a year
     async with create_session_factory(engine)() as session, session.begin():
-        await marathon.set_dates(session, rules, today - timedelta(days=days_before), today + timedelta(days=days_after), daily_limit)
+        await marathon.set_dates(session, rules, starts, ends, daily_limit)
 
 
 async def join(person, t, language: str, as_kind: str = "👤 As a person", name: str | None = "Айгерім") -> None:

@@ -284,6 +284,9 @@ async def on_dates(message: Message, command: CommandObject, session: AsyncSessi
             current = await marathon.set_dates(session, rules, starts, ends, limit, by=operator.telegram_id)
         else:
             current = await marathon.dates(session, rules)
+    except marathon.DatesAcrossYears:
+        await message.answer(_("A marathon runs within one calendar year (its results, records and certificates are by year): send a first and a last day of the same year."))
+        return
     except (ValueError, IndexError):
         await message.answer(_("Send /marathon_dates, the first and the last day and, if you like, the daily limit, for example: /marathon_dates 2026-09-01 2026-12-05 5"))
         return

@@ -17,7 +17,7 @@ the package: `from bot.services import marathon`.
 from __future__ import annotations
 
 from bot.services.marathon.model import (
-    Dates, DEFAULT_PATH, Kind, LEADERBOARD_SIZE, MarathonError, MAX_DESCRIPTION_LENGTH,
+    Dates, DatesAcrossYears, DEFAULT_PATH, Kind, LEADERBOARD_SIZE, MarathonError, MAX_DESCRIPTION_LENGTH,
     MAX_LOCALITY_LENGTH, MAX_NAME_LENGTH, MAX_PHOTOS, MAX_REASON_LENGTH, PARTICIPANT_KINDS, Refusal,
     Refused, Rules, State, UNITS,
 )
@@ -39,7 +39,7 @@ from bot.services.marathon.results import Leader, leaderboard, plain, region_ran
 __all__ = [
     "Certificate", "CertificateError", "CertificateRevoked", "DEEP_LINK_PREFIX", "Record", "YearOfDeeds", "check", "issue_participation",
     "issue_to_winners", "record", "withdraw_certificate",
-    "DEFAULT_PATH", "Dates", "Deed", "Kind", "LEADERBOARD_SIZE", "Leader", "MAX_DESCRIPTION_LENGTH",
+    "DEFAULT_PATH", "Dates", "DatesAcrossYears", "Deed", "Kind", "LEADERBOARD_SIZE", "Leader", "MAX_DESCRIPTION_LENGTH",
     "MAX_LOCALITY_LENGTH", "MAX_NAME_LENGTH", "MAX_PHOTOS", "MAX_REASON_LENGTH", "MarathonError",
     "PARTICIPANT_KINDS", "Participant", "Photo", "Refusal", "Refused", "ReviewError", "Rules", "State",
     "UNITS", "approved_totals_of", "check_date", "dates", "deeds_of", "erase_finished_deeds",

@@ -33,6 +33,14 @@ class MarathonError(ValueError):
     """Content of the data file that does not hold together; the message says where."""
 
 
+class DatesAcrossYears(ValueError):
+    """A marathon runs within one calendar year: its results, the participants' records and their
+    certificates are by year (a deed's year is its marathon's)."""
+
+    def __init__(self) -> None:
+        super().__init__("a marathon runs within one calendar year")
+
+
 class Refusal(StrEnum):
     """Why a deed (or a step of logging it) is refused: the handler tells the person in words."""
 
@@ -117,6 +125,8 @@ class Rules:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MarathonError(f"{path.name}: [marathon] needs starts, ends (YYYY-MM-DD) and daily_limit: {exc}") from None
+        if defaults.starts_on > defaults.ends_on or defaults.starts_on.year != defaults.ends_on.year:
+            raise MarathonError(f"{path.name}: [marathon] starts and ends in this order, within one calendar year")
         kinds = [_kind(entry, path.name) for entry in raw.get("kind", [])]
         if not kinds or len({k.slug for k in kinds}) != len(kinds):
             raise MarathonError(f"{path.name}: kinds are missing or a slug is repeated")

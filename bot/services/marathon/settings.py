@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DeedKindLimit, MarathonSettings
-from bot.services.marathon.model import Dates, Kind, Rules
+from bot.services.marathon.model import Dates, DatesAcrossYears, Kind, Rules
 
 
 _settings = MarathonSettings.__table__
@@ -38,6 +38,8 @@ async def set_dates(
     """Coordinators move the marathon's dates (and its daily limit)."""
     if starts_on > ends_on:
         raise ValueError("the marathon cannot end before it starts")
+    if starts_on.year != ends_on.year:
+        raise DatesAcrossYears()
     limit = daily_limit if daily_limit is not None else (await dates(session, rules)).daily_limit
     if not 0 < limit <= 1000:
         raise ValueError("the daily limit is a number from 1 to 1000")
