@@ -124,7 +124,7 @@ async def test_a_knowledge_button_of_a_topic_that_no_longer_exists(citizen, t):
 async def test_a_telegram_failure_in_the_middle_is_reported_to_the_person(citizen, api, t, stored):
     person = await citizen("kk")
     before = await stored.user(person.id)
-    api.fail_next("sendMessage", 500, "Internal Server Error: restart")
+    api.fail_next("sendMessage", 500, "Internal Server Error: restart", chat_id=person.id)
     update_id, _ = await api.send_text(person.id, "/help")
     apology = t("kk", "Sorry, something went wrong on our side. Please try again in a minute.")
     await api.wait_for(lambda: any(m.text == apology for m in api.chat(person.id)), 10)
@@ -138,7 +138,7 @@ async def test_a_failure_after_a_write_undoes_the_write_and_is_answered_once(peo
     person = people("ru")
     prompt = (await person.send("/start")).last
     consent = (await person.press("Русский", prompt)).edited[0]
-    api.fail_next("editMessageText", 500, "Internal Server Error: restart")
+    api.fail_next("editMessageText", 500, "Internal Server Error: restart", chat_id=person.id)
     update_id, press = await api.press(person.id, consent.message_id, next(
         b["callback_data"] for b in consent.buttons if b["text"] == t("ru", "✅ I agree")))
     apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
@@ -169,7 +169,7 @@ async def test_two_fast_taps_on_the_language_are_handled_one_at_a_time(people, a
 async def test_a_failure_after_a_state_change_stores_nothing_and_the_step_can_be_retried(people, api, stored, t):
     person = people("ru")
     prompt = (await person.send("/start")).last
-    api.fail_next("editMessageText", 500, "Internal Server Error: restart")
+    api.fail_next("editMessageText", 500, "Internal Server Error: restart", chat_id=person.id)
     update_id, _ = await api.press(person.id, prompt.message_id, "lang:ru:o")
     apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
     await api.wait_for(lambda: any(m.text == apology for m in api.chat(person.id)), 10)

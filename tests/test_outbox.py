@@ -59,13 +59,13 @@ async def test_owed_messages_go_out_after_commit_in_order_and_never_after_a_roll
 
 async def test_a_flood_limit_and_a_server_error_delay_a_message_but_it_arrives_once(api, bot, engine, people, settled):
     first, second = people("kk", started=True), people("en", started=True)
-    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3, chat_id=first.id)
     started = time.monotonic()
     await owed_in_one_transaction(engine, (first.id, "after the flood limit"), (first.id, "and the next one"))
     await api.wait_for(lambda: len(received(api, first)) == 2, 10)
     assert time.monotonic() - started >= 3.0  # Telegram's retry_after, not the 1-second backoff
 
-    api.fail_next("sendMessage", 502, "Bad Gateway")
+    api.fail_next("sendMessage", 502, "Bad Gateway", chat_id=second.id)
     started = time.monotonic()
     await owed_in_one_transaction(engine, (second.id, "after a bad gateway"))
     await api.wait_for(lambda: received(api, second), 10)

@@ -308,7 +308,7 @@ async def test_a_429_is_waited_out_and_a_citizen_who_blocked_the_bot_is_reported
     emma = await citizen("en")
     akmola = await operator("akmola", "en")
     await emma.tap("Ask an operator")
-    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=emma.id)
     started = asyncio.get_running_loop().time()
     await emma.send("Flood control?")  # the confirmation or the card meets the 429
     number = int((await emma.receive("№")).text.split("№", 1)[1].split()[0])
