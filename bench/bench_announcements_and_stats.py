@@ -1071,7 +1071,7 @@ async def stats_through_bot(api: BotApiServer, chats: Chats, requests: list[tupl
     text and to the last chart. The bot's own log adds its query and drawing times."""
     out: dict = {}
     for label, operator, what, charts_expected in requests:
-        to_text, to_last = [], []
+        to_text, to_last, after_text = [], [], []
         for _ in range(runs):
             menu = chats.expect(operator, match=has_button("The marathon"))
             await api.send_text(operator, "/stats")
@@ -1092,17 +1092,22 @@ async def stats_through_bot(api: BotApiServer, chats: Chats, requests: list[tupl
             wanted = photos_before + charts_expected
             await api.wait_for(lambda o=operator, w=wanted: sum(1 for m in api.chat(o) if m.photo) >= w, 120)
             to_last.append((time.monotonic() - begun) * 1000)
+            after_text.append(to_last[-1] - to_text[-1])
             await asyncio.sleep(0.3)
-        out[label] = {"to_text_ms": spread(to_text), "to_last_chart_ms": spread(to_last)}
-    # The bot's log: "statistics sent ... query_ms=… text_and_charts_ms=… total_ms=…", in request order.
+        out[label] = {"to_text_ms": spread(to_text), "to_last_chart_ms": spread(to_last),
+                      "last_chart_after_text_ms": spread(after_text)}
+    # The bot's log: "statistics sent ... query_ms=… text_ms=… charts_after_text_ms=… total_ms=…", in
+    # request order.
     with open(log_path, "rb") as f:
         f.seek(log_offset)
         lines = [line.decode(errors="replace") for line in f if b"statistics sent" in line]
-    logged = [{k: int(v) for k, v in re.findall(r"(query_ms|text_and_charts_ms|total_ms|charts)=(\d+)", line)} for line in lines]
+    logged = [{k: int(v) for k, v in re.findall(r"(query_ms|text_ms|charts_after_text_ms|total_ms|charts)=(\d+)", line)}
+              for line in lines]
     for index, (label, *_rest) in enumerate(requests):
         mine = logged[index * runs:(index + 1) * runs]
         if mine:
-            out[label]["bot_log_p50_ms"] = {k: pct([m[k] for m in mine], 0.5) for k in ("query_ms", "text_and_charts_ms", "total_ms")}
+            out[label]["bot_log_p50_ms"] = {k: pct([m[k] for m in mine], 0.5) for k in ("query_ms", "text_ms", "charts_after_text_ms", "total_ms")
+                                           if all(k in m for m in mine)}
     for label, figures in out.items():
         print(f"through the bot, {label}: {json.dumps(figures)}", flush=True)
     return out

@@ -34,6 +34,7 @@ from bot.middlewares.pastes import SplitPastes
 from bot.middlewares.user import ArrivalMiddleware, UserLocaleMiddleware
 from bot.services import statistics
 from bot.services.abuse import FloodLimits
+from bot.services.chart_pool import ChartPool
 from bot.services.directory import Directory
 from bot.services.knowledge import KnowledgeBase
 from bot.services.knowledge.live import LiveKnowledge
@@ -121,6 +122,7 @@ def build_dispatcher(
         i18n=i18n,
         limits=limits,
         flood=FloodLimits.from_settings(settings),
+        chart_pool=(chart_pool := ChartPool()),
     )
     for middleware in outermost_middlewares:
         dispatcher.update.outer_middleware(middleware)
@@ -144,6 +146,7 @@ def build_dispatcher(
         await knowledge.start(engine, session_factory)
 
     dispatcher.startup.register(start_knowledge)
+    dispatcher.shutdown.register(chart_pool.close)
     dispatcher.shutdown.register(knowledge.stop)
     # What the bot owes people (the outbox) is sent, and due timers fire, in every process.
     worker = build_worker(settings, engine, session_factory, content, i18n)

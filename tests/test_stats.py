@@ -5,13 +5,20 @@ nothing. Also the knowledge base's "Ask an operator", which the statistics count
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import psutil
 import pytest
 from sqlalchemy import text
 
+from bot.config import PROJECT_ROOT
 from bot.db.engine import create_session_factory
 from bot.services import charts, statistics
 from bot.services.clock import today_in_kazakhstan
@@ -49,11 +56,71 @@ async def test_a_coordinator_reads_a_seeded_month_and_its_charts(bot, operator, 
     for line in report_lines(expected, None):
         assert line in report, f"{line!r} not in the report:\n{report}"
     assert len(photos) == 3, "requests per region, requests and deeds per day, ratings"
-    assert [p.caption.split(" · ")[0] for p in photos] == ["Requests by region", "Requests and deeds per day", "Ratings of answers"]
+    assert [p.caption.split(" · ")[0] for p in photos] == ["Requests and deeds per day", "Ratings of answers", "Requests by region"]
     for photo in photos:
         opened_picture(api.files[photo.photo[-1]["file_id"]].content)
     assert not any(call.method == "sendMediaGroup" for call in api.calls)
     assert (await stored.fsm(coordinator.id))[0] is None, "the dates step is over once the report is sent"
+
+
+def chart_workers(parent: int) -> list[psutil.Process]:
+    """The processes drawing charts for the bot running in `parent`."""
+    return [child for child in psutil.Process(parent).children()
+            if "spawn_main" in " ".join(child.cmdline())]
+
+
+async def until(condition, timeout: float = 30.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := condition()):
+        assert asyncio.get_running_loop().time() < deadline, "not within the time"
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def test_a_chart_worker_killed_is_replaced_and_every_chart_arrives(bot, operator, engine, api):
+    """A worker drawing the charts dies (out of memory, a kill): the coordinator still gets the text
+    and all three charts, drawn by new workers."""
+    await seed(engine, seeded_month(random.Random(2026)))
+    coordinator = await operator("national", "en", coordinator=True)
+    await coordinator.send("/stats")  # the workers start while the period is chosen
+    workers = await until(lambda: (found := chart_workers(os.getpid())) and len(found) == 2 and found)
+    await coordinator.press("Custom dates")
+    for worker in workers:
+        worker.send_signal(signal.SIGKILL)
+    answer = await coordinator.send(NOVEMBER_TYPED)
+    assert "Requests:" in answer.text
+    photos = [m for m in answer.sent if m.photo]
+    assert [p.caption.split(" · ")[0] for p in photos] == ["Requests and deeds per day", "Ratings of answers", "Requests by region"]
+    for photo in photos:
+        opened_picture(api.files[photo.photo[-1]["file_id"]].content)
+    assert len(chart_workers(os.getpid())) == 2, "new workers took the dead ones' place"
+
+
+async def test_a_killed_bot_leaves_no_chart_workers_behind():
+    """The bot is killed (SIGKILL: no goodbye) while its chart workers wait for work: they exit by
+    themselves rather than stay on the host for ever."""
+    program = (
+        "import asyncio\n"
+        "from bot.services.chart_pool import ChartPool\n"
+        "async def main():\n"
+        "    pool = ChartPool()\n"
+        "    pool.warm_up()\n"
+        "    print('warm', flush=True)\n"
+        "    await asyncio.sleep(600)\n"
+        "asyncio.run(main())\n"
+    )
+    bot = subprocess.Popen([sys.executable, "-c", program], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                           env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    try:
+        assert bot.stdout.readline().strip() == b"warm"
+        workers = await until(lambda: (found := chart_workers(bot.pid)) and len(found) == 2 and found)
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"chart workers left running after the bot was killed: {alive}"
+    finally:
+        if bot.poll() is None:
+            bot.kill()
 
 
 async def test_a_regional_operator_sees_only_their_region(bot, operator, engine, api):
@@ -102,7 +169,7 @@ async def test_the_period_buttons_and_an_empty_period(bot, operator, engine):
         answer = await coordinator.press(button)
         shown = first.strftime("%d.%m.%Y") if first == today else f"{first:%d.%m.%Y} – {today:%d.%m.%Y}"
         assert shown in answer.text and "Requests: 1" in answer.text
-        assert [m.caption.split(" · ")[0] for m in answer.sent if m.photo] == ["Requests by region", "Requests and deeds per day"]
+        assert [m.caption.split(" · ")[0] for m in answer.sent if m.photo] == ["Requests and deeds per day", "Requests by region"]
     await coordinator.send("/stats")
     marathon_dates = Dates(date(2026, 9, 1), date(2026, 12, 5), 5)  # bot/content/marathon.toml
     expected = Period.marathon(marathon_dates, today)

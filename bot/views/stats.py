@@ -4,6 +4,7 @@ choice of a period. The figures themselves, and what each means, are `bot/servic
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from html import escape
 
@@ -212,31 +213,38 @@ def report(
 
 # --- pictures --------------------------------------------------------------------------------------
 
-Chart = tuple[str, Callable[[], bytes]]  # the caption, and what draws it
+@dataclass(frozen=True)
+class Chart:
+    caption: str
+    draw: Callable[[], bytes]  # picklable: it runs in a worker process
+    cost: int  # how long it takes to draw, roughly: the texts on it
 
 
 def chart_plan(figures: Statistics, directory: Directory) -> list[Chart]:
-    """The charts worth drawing, with every word already in the reader's language: the drawing
-    runs in another thread, where the context's language is not known."""
+    """The charts worth drawing, in the order they are shown, with every word already in the
+    reader's language: the drawing runs in another process, where the context's language is not
+    known. The regions' chart, the slowest to draw (two texts a region), comes last, so that the
+    others go out while it is still being drawn."""
     when = period_text(figures.period)
     scope = scope_text(directory, figures.region)
     plan: list[Chart] = []
+    if any(figures.tickets_per_day) or any(figures.deeds_per_day):
+        series = [(_("Requests"), figures.tickets_per_day), (_("Approved deeds"), figures.deeds_per_day)]
+        title = _("Requests and deeds per day")
+        plan.append(Chart(f"{title} · {scope} · {when}", partial(
+            charts.per_day, figures.period.each_day(), series, f"{title}\n{scope} · {when}", _("Number")), 20))
+    if figures.ratings.count:
+        title = _("Ratings of answers")
+        plan.append(Chart(f"{title} · {scope} · {when}", partial(
+            charts.ratings, figures.ratings.distribution, f"{title}\n{scope} · {when}", _("Stars"), _("Ratings")), 15))
     if figures.region is None and figures.tickets:
         counts = dict(figures.tickets_by_region)
         slugs = sorted({office.slug for office in directory.regions} | set(counts),
                        key=lambda slug: (-counts.get(slug, 0), office_name(directory, slug)))
         bars = [(office_name(directory, slug), counts.get(slug, 0)) for slug in slugs]
         title = _("Requests by region")
-        plan.append((f"{title} · {when}", partial(charts.tickets_per_region, bars, f"{title}\n{when}", _("Requests"))))
-    if any(figures.tickets_per_day) or any(figures.deeds_per_day):
-        series = [(_("Requests"), figures.tickets_per_day), (_("Approved deeds"), figures.deeds_per_day)]
-        title = _("Requests and deeds per day")
-        plan.append((f"{title} · {scope} · {when}",
-                     partial(charts.per_day, figures.period.each_day(), series, f"{title}\n{scope} · {when}", _("Number"))))
-    if figures.ratings.count:
-        title = _("Ratings of answers")
-        plan.append((f"{title} · {scope} · {when}", partial(
-            charts.ratings, figures.ratings.distribution, f"{title}\n{scope} · {when}", _("Stars"), _("Ratings"))))
+        plan.append(Chart(f"{title} · {when}", partial(
+            charts.tickets_per_region, bars, f"{title}\n{when}", _("Requests")), 10 + 2 * len(bars)))
     return plan
 
 def periods_keyboard() -> InlineKeyboardMarkup:
