@@ -15,8 +15,12 @@ COPY locales ./locales
 COPY bot ./bot
 RUN pip install --no-deps --no-build-isolation . \
     && pybabel compile -d locales -D messages \
-    && useradd --system --uid 10001 bot
+    && useradd --system --create-home --uid 10001 bot
 USER bot
+# matplotlib's font cache, built once here rather than by every chart worker the bot starts (a
+# worker is a new process; without a writable home each would build it again in a temporary folder).
+ENV MPLCONFIGDIR=/home/bot/.matplotlib
+RUN python -c "import matplotlib.font_manager"
 
 # The compose file runs `python -m bot migrate` first; `run` applies migrations as well.
 # The webhook (webhook mode), /healthz and /metrics (WEBHOOK_LISTEN, METRICS_LISTEN).

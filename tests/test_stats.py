@@ -6,6 +6,7 @@ nothing. Also the knowledge base's "Ask an operator", which the statistics count
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -64,36 +65,65 @@ async def test_a_coordinator_reads_a_seeded_month_and_its_charts(bot, operator, 
 
 
 def chart_workers(parent: int) -> list[psutil.Process]:
-    """The processes drawing charts for the bot running in `parent`."""
-    return [child for child in psutil.Process(parent).children()
-            if "spawn_main" in " ".join(child.cmdline())]
+    """The processes drawing charts for the bot running in `parent` (not those of an earlier
+    test's bot still on their way out)."""
+    found = []
+    for child in psutil.Process(parent).children():
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            if "spawn_main" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+    return found
 
 
 async def until(condition, timeout: float = 30.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while not (found := condition()):
         assert asyncio.get_running_loop().time() < deadline, "not within the time"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.02)
     return found
 
 
-async def test_a_chart_worker_killed_is_replaced_and_every_chart_arrives(bot, operator, engine, api):
-    """A worker drawing the charts dies (out of memory, a kill): the coordinator still gets the text
-    and all three charts, drawn by new workers."""
+def two_workers(parent: int):
+    return lambda: (found := chart_workers(parent)) and len(found) == 2 and found
+
+
+async def test_chart_workers_killed_while_drawing_or_idle_are_replaced_and_every_chart_arrives(bot, operator, engine, api):
+    """The workers drawing the charts die (out of memory, a kill), once in the middle of a drawing
+    and once while idle: the coordinator still gets the text and all three charts, drawn by new
+    workers, and /stats still works afterwards."""
     await seed(engine, seeded_month(random.Random(2026)))
     coordinator = await operator("national", "en", coordinator=True)
-    await coordinator.send("/stats")  # the workers start while the period is chosen
-    workers = await until(lambda: (found := chart_workers(os.getpid())) and len(found) == 2 and found)
+    expected = ["Requests and deeds per day", "Ratings of answers", "Requests by region"]
+
+    # In the middle of a drawing: the text goes out once the charts are given to the workers, and
+    # drawing them takes ~0.1-0.3 s more.
+    await coordinator.send("/stats")
     await coordinator.press("Custom dates")
-    for worker in workers:
+    await until(two_workers(os.getpid()))
+    before = len(api.chat(coordinator.id))
+    await api.send_text(coordinator.id, NOVEMBER_TYPED)
+    await until(lambda: any("Statistics" in (m.text or "") for m in api.chat(coordinator.id)[before:]), 10)
+    drawing = chart_workers(os.getpid())
+    for worker in drawing:
         worker.send_signal(signal.SIGKILL)
-    answer = await coordinator.send(NOVEMBER_TYPED)
-    assert "Requests:" in answer.text
-    photos = [m for m in answer.sent if m.photo]
-    assert [p.caption.split(" · ")[0] for p in photos] == ["Requests and deeds per day", "Ratings of answers", "Requests by region"]
+    await api.wait_for(lambda: sum(1 for m in api.chat(coordinator.id)[before:] if m.photo) >= 3 or None, 30)
+    photos = [m for m in api.chat(coordinator.id)[before:] if m.photo]
+    assert [p.caption.split(" · ")[0] for p in photos] == expected
     for photo in photos:
         opened_picture(api.files[photo.photo[-1]["file_id"]].content)
-    assert len(chart_workers(os.getpid())) == 2, "new workers took the dead ones' place"
+    replaced = await until(two_workers(os.getpid()))
+    assert not {w.pid for w in drawing} & {w.pid for w in replaced}, "new workers took the dead ones' place"
+
+    # While idle, between two reports: the next /stats finds them dead and starts new ones.
+    for worker in replaced:
+        worker.send_signal(signal.SIGKILL)
+    psutil.wait_procs(replaced, timeout=10)
+    choice = await coordinator.send("/stats")
+    assert [b["text"] for b in choice.last.buttons] == ["This week", "This month", "The marathon", "📅 Custom dates"]
+    await coordinator.press("Custom dates")
+    answer = await coordinator.send(NOVEMBER_TYPED)
+    assert "Statistics" in answer.text
+    assert [p.caption.split(" · ")[0] for p in answer.sent if p.photo] == expected
 
 
 async def test_a_killed_bot_leaves_no_chart_workers_behind():
@@ -113,7 +143,7 @@ async def test_a_killed_bot_leaves_no_chart_workers_behind():
                            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     try:
         assert bot.stdout.readline().strip() == b"warm"
-        workers = await until(lambda: (found := chart_workers(bot.pid)) and len(found) == 2 and found)
+        workers = await until(two_workers(bot.pid))
         bot.send_signal(signal.SIGKILL)
         bot.wait(10)
         gone, alive = psutil.wait_procs(workers, timeout=10)

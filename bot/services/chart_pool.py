@@ -1,26 +1,28 @@
-"""Charts drawn in worker processes, side by side, each handed back as soon as it and those before it
-are done.
+"""Charts drawn in worker processes, side by side, each handed back as soon as it is drawn.
 
 matplotlib holds the GIL while it lays out and draws, so in a thread it takes the bot's own core:
-three national charts took ~0.4-0.55 s one after the other, and the event loop shared that core
+three national charts took ~0.45-0.55 s one after the other, and the event loop shared that core
 meanwhile. Two worker processes draw on both cores at once, and the first chart goes out while the
 others are still being drawn.
 
 The workers are started (spawned: a fork of the bot would copy its event loop, threads and
 connections) when someone opens /stats, so they are ready by the time the period is chosen, and are
-let go after `IDLE_SECONDS` without a drawing: ~60 MB each that a bot without /stats does not pay.
-A worker checks every second that the bot is still there and exits when it is not, so a killed bot
-leaves no orphans drawing for nobody.
+let go after `IDLE_SECONDS` without a drawing: ~75 MB each (~50 MB their own) that a bot without
+/stats does not pay. A worker that dies (out of memory, a kill) is replaced, and what it was drawing
+is drawn again, once. A worker checks every second that the bot is still there and exits when it is
+not, so a killed bot leaves no orphans; it ignores SIGINT and SIGTERM, which a terminal or a
+container's stop send to the whole process group: the bot lets it go itself as it stops, after the
+drawings in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,8 +37,15 @@ IDLE_SECONDS = 600.0
 Drawing = Callable[[], bytes]  # picklable: a module-level function with its arguments (functools.partial)
 
 
-def _watch_parent(parent: int) -> None:
-    """In a worker: exit once the bot that started it is gone (a SIGKILL leaves no goodbye)."""
+class ChartPoolClosed(RuntimeError):
+    """The bot is stopping: no new drawings."""
+
+
+def _start_worker(parent: int) -> None:
+    """In a worker, first: exit once the bot that started it is gone (a SIGKILL leaves no goodbye),
+    and leave the stop signals to the bot."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -46,9 +55,11 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _ready() -> None:
-    """Nothing to do: submitted to start a worker, which imports matplotlib on its first drawing."""
-    importlib.import_module("bot.services.charts")  # matplotlib: the slow part of a first drawing
+def _warm() -> None:
+    """Submitted to start a worker: it loads matplotlib and draws once, the slow part of a first chart."""
+    from bot.services import charts
+
+    charts.warm_up()
 
 
 class ChartPool:
@@ -58,41 +69,41 @@ class ChartPool:
         self._executor: ProcessPoolExecutor | None = None
         self._last_used = 0.0
         self._idle_check: asyncio.TimerHandle | None = None
+        self._closed = False
 
     def warm_up(self) -> None:
-        """Start the workers now, without waiting for them: a drawing is probably coming."""
-        executor = self._started()
-        for _ in range(self.workers):
-            executor.submit(_ready)
+        """Start the workers now, without waiting for them: a drawing is probably coming. Best
+        effort: whatever goes wrong here shows again, and is dealt with, when the drawing comes."""
+        try:
+            for _ in range(self.workers):
+                self._submit(_warm)
+        except Exception:
+            log.warning("could not start the chart workers ahead of a drawing", exc_info=True)
 
     def draw(self, drawings: Sequence[Drawing], costs: Sequence[int] | None = None) -> list[asyncio.Task[bytes]]:
         """Start every drawing now, the costliest first (each worker takes the next one as soon as it
         is free, so the slowest never waits for a worker behind the quick ones); the pictures, in the
         order given, each ready as soon as it is drawn. Cancel the tasks left over if they are not
         wanted after all."""
+        if not drawings:
+            return []
         order = sorted(range(len(drawings)), key=lambda index: -(costs[index] if costs else 0))
-        executor = self._started()
-        try:
-            submitted = {index: executor.submit(drawings[index]) for index in order}
-        except BrokenProcessPool:  # a worker died while idle: new ones
-            self._let_go(broken=executor)
-            executor = self._started()
-            submitted = {index: executor.submit(drawings[index]) for index in order}
-        return [asyncio.create_task(self._picture(drawing, executor, submitted[index]))
-                for index, drawing in enumerate(drawings)]
+        submitted = {index: self._submit(drawings[index]) for index in order}
+        return [asyncio.create_task(self._picture(drawing, *submitted[index])) for index, drawing in enumerate(drawings)]
 
-    async def _picture(self, drawing: Drawing, executor: ProcessPoolExecutor, submitted: Future[bytes]) -> bytes:
+    async def _picture(self, drawing: Drawing, executor: ProcessPoolExecutor, future: Future[bytes]) -> bytes:
         try:
-            return await asyncio.wrap_future(submitted)
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool:
-            # A worker died (memory, a kill): drawn again, once, in new workers.
+            # A worker died while drawing (memory, a kill): drawn again, once, in new workers.
             log.warning("a chart worker died; drawing again in new workers")
             self._let_go(broken=executor)
-            return await asyncio.wrap_future(self._started().submit(drawing))
+            return await asyncio.wrap_future(self._submit(drawing)[1])
         finally:
             self._last_used = time.monotonic()
 
     def close(self) -> None:
+        self._closed = True
         if self._idle_check is not None:
             self._idle_check.cancel()
             self._idle_check = None
@@ -102,12 +113,24 @@ class ChartPool:
 
     # --- the workers ----------------------------------------------------------------------------
 
+    def _submit(self, drawing: Callable[[], object]) -> tuple[ProcessPoolExecutor, Future]:
+        """Give the drawing to the workers; if they are broken (one died while idle), to new ones."""
+        executor = self._started()
+        try:
+            return executor, executor.submit(drawing)
+        except BrokenProcessPool:
+            self._let_go(broken=executor)
+            executor = self._started()
+            return executor, executor.submit(drawing)
+
     def _started(self) -> ProcessPoolExecutor:
+        if self._closed:
+            raise ChartPoolClosed("the bot is stopping")
         self._last_used = time.monotonic()
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_watch_parent, initargs=(os.getpid(),),
+                initializer=_start_worker, initargs=(os.getpid(),),
             )
             self._schedule_idle_check(self.idle_seconds)
         return self._executor
