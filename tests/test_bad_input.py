@@ -131,6 +131,26 @@ async def test_a_telegram_failure_in_the_middle_is_reported_to_the_person(citize
     assert await stored.user(person.id) == before
 
 
+async def test_failures_undone_while_other_updates_are_claimed_are_each_answered_once(people, api, stored, t, settled):
+    """Thirty people press at once and Telegram fails each press's edit: while each failed handling
+    is undone and its update claimed again, the same process keeps claiming the others. Each person
+    is told once, and each update is handled by the handling that failed it (before, a claim made in
+    that moment could take the update being undone, which was then handled a second time and the
+    failure never told)."""
+    crowd = [people("ru") for _ in range(30)]
+    prompts = [(await person.send("/start")).last for person in crowd]
+    for person in crowd:
+        api.fail_next("editMessageText", 500, "Internal Server Error: restart", chat_id=person.id)
+    pressed = await asyncio.gather(*(api.press(person.id, prompt.message_id, "lang:ru:o") for person, prompt in zip(crowd, prompts)))
+    await api.wait_for(lambda: all(update_id in api.handled_updates for update_id, _ in pressed) or None, 30)
+    await settled()
+    apology = t("ru", "Sorry, something went wrong on our side. Please try again in a minute.")
+    told = {person.id: [m.text for m in api.chat(person.id)].count(apology) for person in crowd}
+    assert told == {person.id: 1 for person in crowd}
+    for person in crowd:
+        assert await stored.fsm(person.id) == ("Onboarding:language", {}), "the step did not half-happen"
+
+
 async def test_a_failure_after_a_write_undoes_the_write_and_is_answered_once(people, api, stored, t, settled):
     """The consent is written, then Telegram fails the edit that says so: the person is told once,
     nothing of them is stored (the consent they did not see confirmed is undone), the update is not

@@ -102,6 +102,7 @@ class Handling:
         self._journal_pool: asyncpg.Pool | None = None
         self._journal_opening = asyncio.Lock()
         self._counted_starts: set[int] = set()  # updates being handled whose start was counted
+        self._undoing: set[int] = set()  # updates whose failed handling is being undone and reclaimed
         self._held_back = True  # whether an update may wait with a `not_before` (looked at first)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -222,6 +223,11 @@ class Handling:
         if claimed is None or self._stopping:
             await _close_quietly(session)  # (a claim made as the stop began rolls back)
             return False
+        if claimed.update_id in self._undoing:
+            # Its failed handling is being undone here, and its reclaim waits for this claim's lock:
+            # let it go to that, and look for the next.
+            await _close_quietly(session)
+            return True
         task = asyncio.create_task(self._handle(bot, session, claimed), name=f"update-{claimed.update_id}")
         self._handling.add(task)
         task.add_done_callback(lambda done, more=claimed.more: self._ended(done, more))
@@ -278,7 +284,7 @@ class Handling:
             try:
                 await self.dispatcher.feed_update(
                     bot, update, session=session, driver=claimed.driver,
-                    restart=functools.partial(_reclaim, journal=journal, update_id=claimed.update_id),
+                    restart=functools.partial(self._reclaim, journal=journal, update_id=claimed.update_id),
                 )
             finally:
                 stop_journal(token)
@@ -331,6 +337,18 @@ class Handling:
         if starts > MAX_STARTS:
             return f"its handling never ended, at least {MAX_STARTS} times"
         return None
+
+    async def _reclaim(self, driver: Any, *, journal: CallJournal, update_id: int) -> bool:
+        # The calls made so far are stored first: the rollback lets the update go, and another
+        # process may claim it at once (and must replay them, not repeat them). A claim of this
+        # process made in that moment lets it go again (`_claim_one`): the update is this
+        # handling's to finish, and its person is told of the failure once.
+        await journal.record_now()
+        self._undoing.add(update_id)
+        try:
+            return await intake.reclaim(driver, update_id)
+        finally:
+            self._undoing.discard(update_id)
 
     def _earlier_calls(self, claimed: Claimed) -> list[tuple[str, str]]:
         remembered = self._journals.get(claimed.update_id, [])
@@ -397,13 +415,6 @@ async def _record_before_letting_go(journal: CallJournal) -> None:
     must not hold the update (this process remembers the calls meanwhile)."""
     with contextlib.suppress(Exception):
         await asyncio.wait_for(journal.unsettle(), RECORD_AT_MOST)
-
-
-async def _reclaim(driver: Any, *, journal: CallJournal, update_id: int) -> bool:
-    # The calls made so far are stored first: the rollback lets the update go, and another process
-    # may claim it at once (and must replay them, not repeat them).
-    await journal.record_now()
-    return await intake.reclaim(driver, update_id)
 
 
 async def _nothing_to_reset(_: asyncpg.Connection) -> None:
