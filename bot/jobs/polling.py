@@ -129,19 +129,20 @@ class Poller:
         offset: int | None = None  # Telegram's unconfirmed updates first, whatever a last process saw
         while not self._stopping.is_set():
             updates = await self._get_updates(bot, offset)
+            if updates:
+                batch = [received(update) for update in updates]
+                async with self.autocommit.connect() as conn:
+                    await intake.store(conn, batch)
+                for update in batch:
+                    metrics.UPDATES_RECEIVED.labels(update.kind).inc()
+                if self.on_stored is not None:
+                    self.on_stored()
+                offset = batch[-1].update_id + 1
             # The lock lives as long as its connection: a database restart ends it, and another
-            # process may be polling by now.
+            # process may be polling by now. Looked at before the next poll, after the batch is
+            # stored and its handling begun (a round trip less on every update's way): storing it
+            # was harmless either way, as an update is stored once whoever stores it.
             await lock_connection.execute(_STILL_HERE)
-            if not updates:
-                continue
-            batch = [received(update) for update in updates]
-            async with self.autocommit.connect() as conn:
-                await intake.store(conn, batch)
-            for update in batch:
-                metrics.UPDATES_RECEIVED.labels(update.kind).inc()
-            if self.on_stored is not None:
-                self.on_stored()
-            offset = batch[-1].update_id + 1
 
     async def _get_updates(self, bot: Bot, offset: int | None) -> list[dict[str, Any]]:
         """The raw updates: stored as Telegram sent them, without building aiogram's objects."""
