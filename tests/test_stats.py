@@ -304,11 +304,11 @@ def test_periods():
 @pytest.mark.parametrize("days", [1, 2, 30, 366])
 def test_every_chart_is_a_picture(days):
     period_days = [date(2026, 1, 1) + timedelta(days=n) for n in range(days)]
-    regions = [("Шығыс Қазақстан облысы", 12), ("Ақмола облысы", 3)] + [(f"Өңір {n}", 0) for n in range(18)]
+    regions = [("Шығыс Қазақстан облысы", 12_345, "12 345"), ("Ақмола облысы", 3, "3")] + [(f"Өңір {n}", 0, "0") for n in range(18)]
     pictures = [
-        charts.tickets_per_region(regions[: min(days, 20)], "Өтініштер өңірлер бойынша\n01.11.2026 – 30.11.2026", "Өтініштер"),
+        charts.tickets_per_region(regions[: min(days, 20)], "Өтініштер өңірлер бойынша\n01.11.2026 – 30.11.2026"),
         charts.per_day(period_days, [("Заявки", [n % 7 for n in range(days)]), ("Дела", [0] * days)], "По дням", "Число"),
-        charts.ratings((0, 1, 0, 4, 9), "Оценки", "Звёзды", "Оценки"),
+        charts.ratings((0, 1, 0, 4, 9), ("0", "1", "0", "4", "9"), "Оценки", "Звёзды", "Оценки"),
     ]
     for picture in pictures:
         opened_picture(picture)

@@ -236,15 +236,16 @@ def chart_plan(figures: Statistics, directory: Directory) -> list[Chart]:
     if figures.ratings.count:
         title = _("Ratings of answers")
         plan.append(Chart(f"{title} · {scope} · {when}", partial(
-            charts.ratings, figures.ratings.distribution, f"{title}\n{scope} · {when}", _("Stars"), _("Ratings")), 15))
+            charts.ratings, figures.ratings.distribution, [number(count) for count in figures.ratings.distribution],
+            f"{title}\n{scope} · {when}", _("Stars"), _("Ratings")), 15))
     if figures.region is None and figures.tickets:
         counts = dict(figures.tickets_by_region)
         slugs = sorted({office.slug for office in directory.regions} | set(counts),
                        key=lambda slug: (-counts.get(slug, 0), office_name(directory, slug)))
-        bars = [(office_name(directory, slug), counts.get(slug, 0)) for slug in slugs]
+        bars = [(office_name(directory, slug), counts.get(slug, 0), number(counts.get(slug, 0))) for slug in slugs]
         title = _("Requests by region")
         plan.append(Chart(f"{title} · {when}", partial(
-            charts.tickets_per_region, bars, f"{title}\n{when}", _("Requests")), 10 + 2 * len(bars)))
+            charts.tickets_per_region, bars, f"{title}\n{when}"), 10 + 2 * len(bars)))
     return plan
 
 def periods_keyboard() -> InlineKeyboardMarkup:
