@@ -88,10 +88,14 @@ class ChartPool:
         if not drawings:
             return []
         order = sorted(range(len(drawings)), key=lambda index: -(costs[index] if costs else 0))
-        submitted = {index: self._submit(drawings[index]) for index in order}
-        return [asyncio.create_task(self._picture(drawing, *submitted[index])) for index, drawing in enumerate(drawings)]
+        # Each task submits its drawing as it starts, and tasks start in the order they are created.
+        started = {index: asyncio.create_task(self._picture(drawings[index])) for index in order}
+        return [started[index] for index in range(len(drawings))]
 
-    async def _picture(self, drawing: Drawing, executor: ProcessPoolExecutor, future: Future[bytes]) -> bytes:
+    async def _picture(self, drawing: Drawing) -> bytes:
+        """The drawing's picture; what goes wrong (no workers to be had, the drawing's own error)
+        is raised to whoever awaits it, for that chart alone."""
+        executor, future = self._submit(drawing)
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:

@@ -7,7 +7,6 @@ and nothing here lets them ask for another. What each figure means is written do
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from html import escape
@@ -74,19 +73,12 @@ async def send_report(
     collected = time.perf_counter()
     plan = [] if figures.is_empty else chart_plan(figures, directory)
     # The charts are drawn in worker processes while the text goes out, each sent once drawn.
-    try:
-        pictures: list[asyncio.Task[bytes] | None] = list(
-            chart_pool.draw([chart.draw for chart in plan], [chart.cost for chart in plan]))
-    except Exception:
-        log.exception("the charts could not be given to the chart workers")
-        pictures = [None] * len(plan)
+    pictures = chart_pool.draw([chart.draw for chart in plan], [chart.cost for chart in plan])
     try:
         await _send_text(message, report(figures, directory, kb, rules, limits, answering))
         texted = time.perf_counter()
         for chart, picture in zip(plan, pictures, strict=True):
             try:
-                if picture is None:
-                    raise RuntimeError("not drawn")
                 drawn_picture = await picture
             except Exception:  # the text is out and complete: a chart missing is told, not the report failed
                 log.exception("a chart of the statistics could not be drawn")
@@ -96,8 +88,7 @@ async def send_report(
             await message.answer_photo(BufferedInputFile(drawn_picture, "stats.png"), caption=escape(chart.caption))
     finally:
         for picture in pictures:
-            if picture is not None:
-                picture.cancel()
+            picture.cancel()
     drawn = time.perf_counter()
     log.info("statistics sent", extra={
         "days": period.days, "charts": len(plan), "query_ms": round((collected - started) * 1000),
