@@ -1,6 +1,9 @@
 """First start: language, consent, region, menu — in each language; returning people; restarts."""
 
+import asyncio
+
 import pytest
+from sqlalchemy import text
 from tests.support.scenarios import LANGUAGE_BUTTONS, REGION_EXAMPLE, onboard
 
 
@@ -136,3 +139,20 @@ async def test_forget_erases_the_person_after_confirmation(citizen, stored, t):
     assert await stored.user(person.id) is None
     reaction = await person.send("/start")
     assert reaction.last.text.splitlines()[0] == t("ru", "Please choose your language:")
+
+
+async def test_what_the_bot_said_while_handling_is_not_kept_once_handled(people, engine, settled):
+    """The intake records the Bot API calls of a handling that makes several (the region chosen: the
+    prompt edited, the menu sent) so that a retry after a kill does not repeat them; those records
+    hold what the bot said to the person, and go soon after the handling commits."""
+    person = people("ru")
+    await onboard(person, "ru")
+    await settled()
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        async with engine.connect() as conn:
+            left = await conn.scalar(text("SELECT count(*) FROM intake_calls"))
+        if left == 0 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert left == 0, f"{left} recorded calls of handled updates are still kept"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,10 @@ LEADER_LOCK = 0x706F6C6C  # "poll"
 FOLLOWER_LOOK_SECONDS = 2.0  # how often a process that does not poll checks whether it should
 PAUSES = (0.5, 1.0, 2.0, 5.0)  # after a failed poll or store, growing with repeated failures
 CONFLICT_PAUSE = 5.0
+# How often the leader looks whether its lock is still held (a round trip), at most: under load a
+# batch comes every few milliseconds, and a second of two pollers costs nothing (Telegram answers
+# one of them 409, and an update is stored once whoever stores it).
+STILL_HERE_EVERY = 1.0
 
 
 
@@ -127,6 +132,7 @@ class Poller:
         # A webhook left from webhook mode would make Telegram refuse getUpdates.
         await bot.delete_webhook(drop_pending_updates=False)
         offset: int | None = None  # Telegram's unconfirmed updates first, whatever a last process saw
+        looked = time.monotonic()
         while not self._stopping.is_set():
             updates = await self._get_updates(bot, offset)
             if updates:
@@ -139,10 +145,12 @@ class Poller:
                     self.on_stored()
                 offset = batch[-1].update_id + 1
             # The lock lives as long as its connection: a database restart ends it, and another
-            # process may be polling by now. Looked at before the next poll, after the batch is
-            # stored and its handling begun (a round trip less on every update's way): storing it
-            # was harmless either way, as an update is stored once whoever stores it.
-            await lock_connection.execute(_STILL_HERE)
+            # process may be polling by now. Looked at before a poll, after the batch is stored and
+            # its handling begun, and not after every batch (`STILL_HERE_EVERY`): storing it was
+            # harmless either way, as an update is stored once whoever stores it.
+            if not updates or time.monotonic() - looked >= STILL_HERE_EVERY:
+                await lock_connection.execute(_STILL_HERE)
+                looked = time.monotonic()
 
     async def _get_updates(self, bot: Bot, offset: int | None) -> list[dict[str, Any]]:
         """The raw updates: stored as Telegram sent them, without building aiogram's objects."""

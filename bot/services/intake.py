@@ -11,7 +11,7 @@ their handling commits. Knows nothing of Telegram's formats: an update here is i
   a lost database) is handed out again.
 * The Bot API calls made while handling are recorded as they are made (`record_call`, on a
   connection of their own so that they survive a rollback); the next attempt replays them. They are
-  deleted in the transaction that marks the update handled.
+  deleted in batches soon after the update's handling commits (`forget_calls`), or by the purge.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ STARTED_SQL = """
     ON CONFLICT (update_id, seq) DO UPDATE SET response = (intake_calls.response::int + 1)::text
     RETURNING response::int
 """
-FORGET_CALLS_SQL = "DELETE FROM intake_calls WHERE update_id = $1"
+FORGET_CALLS_SQL = "DELETE FROM intake_calls WHERE update_id = ANY($1::bigint[])"
 UNCOUNT_START_SQL = (
     "UPDATE intake_calls SET response = (response::int - 1)::text WHERE update_id = $1 AND seq = -1 AND response::int > 0"
 )
@@ -222,10 +222,10 @@ async def give_up(conn: AsyncConnection | AsyncSession, update_id: int, reason: 
     await conn.execute(_GIVE_UP, {"update_id": update_id, "reason": reason[:500]})
 
 
-async def forget_calls(driver: Any, update_id: int) -> None:
-    """In the handling's transaction (its driver connection, `Claimed.driver`): once it commits,
-    its calls are not needed again."""
-    await driver.execute(FORGET_CALLS_SQL, update_id)
+async def forget_calls(driver: Any, update_ids: Sequence[int]) -> None:
+    """The calls of handled updates (on an asyncpg connection or pool in autocommit): once an
+    update's handling committed they are never read again (a handled update is not handed out)."""
+    await driver.execute(FORGET_CALLS_SQL, list(update_ids))
 
 
 async def purge(conn: AsyncConnection) -> None:
