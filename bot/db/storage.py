@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import FsmState
 
 _table = FsmState.__table__
@@ -59,6 +60,9 @@ _UPSERT_STATE = _upsert("state")
 _UPSERT_DATA = _upsert("data")
 _MERGE_DATA = _upsert("data", merge=True).returning(_table.c.data)
 _DELETE = delete(_table).where(_table.c.key == bindparam("key"))
+# Flushed by most updates that change a conversation: on the update's own connection.
+_UPSERT_ROW_ON_DRIVER = Statement(_UPSERT_ROW)
+_DELETE_ON_DRIVER = Statement(_DELETE)
 _DELETE_IF_EMPTY = delete(_table).where(
     _table.c.key == bindparam("key"), _table.c.state.is_(None), _table.c.data == literal({}, JSONB)
 )
@@ -114,14 +118,13 @@ class PostgresStorage(BaseStorage):
             empty = memo["state"] is None and not memo["data"]
             if empty and not memo.get("stored"):
                 continue
-            statement = _DELETE if empty else _UPSERT_ROW
             params = {"key": key} if empty else {"key": key, "state": memo["state"], "data": memo["data"]}
             if session.in_transaction():
-                await session.execute(statement, params)
+                await (_DELETE_ON_DRIVER if empty else _UPSERT_ROW_ON_DRIVER).execute(session, params)
             else:
                 # The update wrote nothing else: no transaction needed for one statement.
                 async with self._autocommit.connect() as conn:
-                    await conn.execute(statement, params)
+                    await conn.execute(_DELETE if empty else _UPSERT_ROW, params)
             memo.update(dirty=False, stored=not empty)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

@@ -26,6 +26,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.db.driver import hand_down
+
 # NOTIFY on this channel wakes the handling in every process; PostgreSQL sends it only at commit.
 CHANNEL = "intake"
 # Telegram keeps an update it was not told arrived for 24 hours and may send it again meanwhile;
@@ -171,6 +173,7 @@ async def claim_next(session: AsyncSession) -> Claimed | None:
     row = await _uncancelled(fairy.driver_connection.fetchrow(CLAIM_SQL))  # type: ignore[union-attr]
     if row is None:
         return None
+    hand_down(session, fairy.driver_connection)
     calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
     return Claimed(row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"], fairy.driver_connection)
 

@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
+from bot.db.driver import Statement
 from bot.db.models import FsmState, Ticket, User
 from bot.db.models import Operator as OperatorRow
 from bot.services.directory import Directory
@@ -112,6 +114,9 @@ _TOGGLE_ANNOUNCEMENTS = (
     update(_users).where(_users.c.telegram_id == bindparam("person_id"))
     .values(announcements=~_users.c.announcements, updated_at=func.now()).returning(*_COLUMNS)
 )
+# Onboarding's writes, on the update's own connection (`bot/db/driver.py`).
+_CONSENT_ON_DRIVER = Statement(_CONSENT)
+_SET_REGION_ON_DRIVER = Statement(_SET_REGION)
 _FORGET = delete(_users).where(_users.c.telegram_id == bindparam("person_id")).returning(_users.c.telegram_id)
 
 
@@ -161,13 +166,11 @@ async def give_consent(session: AsyncSession, telegram_id: int, language: str) -
     """Record consent (creating the person on first consent); keeps a region already stored."""
     if language not in SUPPORTED_LANGUAGES:
         raise UnknownLanguage(language)
-    row = (
-        await session.execute(
-            _CONSENT,
-            {"person_id": telegram_id, "new_language": language, "new_consent_version": CONSENT_VERSION,
-             "now": datetime.now(UTC)},
-        )
-    ).mappings().one()
+    row = await _CONSENT_ON_DRIVER.fetchrow(
+        session,
+        {"person_id": telegram_id, "new_language": language, "new_consent_version": CONSENT_VERSION, "now": datetime.now(UTC)},
+    )
+    assert row is not None  # (an upsert returns its row)
     return Person.from_row(row)
 
 
@@ -185,7 +188,9 @@ async def set_language(session: AsyncSession, person: Person, language: str) -> 
 async def set_region(session: AsyncSession, directory: Directory, person: Person, slug: str) -> Person:
     if not directory.is_region(slug):
         raise UnknownRegion(slug)
-    row = (await session.execute(_SET_REGION, {"person_id": person.telegram_id, "new_region": slug})).mappings().one()
+    row = await _SET_REGION_ON_DRIVER.fetchrow(session, {"person_id": person.telegram_id, "new_region": slug})
+    if row is None:
+        raise NoResultFound(f"no stored person {person.telegram_id}")
     return Person.from_row(row)
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import KnowledgeDay, KnowledgeGap
 from bot.services import access
 from bot.services.access import Act
@@ -130,23 +131,24 @@ async def record(
     await session.execute(insert(_gaps).values(language=language, kind=kind.value, text=masked, words=key))
 
 
+# Once a question, so on the update's own connection (`bot/db/driver.py`).
+_COUNT = Statement(text(
+    """
+    INSERT INTO knowledge_days AS d (day, language, topic, shard, answered, unanswered, to_operator)
+    VALUES (:day, :language, :topic, :shard, :answered, :unanswered, :to_operator)
+    ON CONFLICT (day, language, topic, shard) DO UPDATE SET
+        answered = d.answered + EXCLUDED.answered, unanswered = d.unanswered + EXCLUDED.unanswered,
+        to_operator = d.to_operator + EXCLUDED.to_operator
+    """
+))
+
+
 async def count(session: AsyncSession, language: str, topic: str | None, *, answered: int = 0, unanswered: int = 0, to_operator: int = 0) -> None:
     """Add to today's counts of questions the base answered, did not, or that went on to an operator."""
-    await session.execute(
-        text(
-            """
-            INSERT INTO knowledge_days AS d (day, language, topic, shard, answered, unanswered, to_operator)
-            VALUES (:day, :language, :topic, :shard, :answered, :unanswered, :to_operator)
-            ON CONFLICT (day, language, topic, shard) DO UPDATE SET
-                answered = d.answered + EXCLUDED.answered, unanswered = d.unanswered + EXCLUDED.unanswered,
-                to_operator = d.to_operator + EXCLUDED.to_operator
-            """
-        ),
-        {
-            "day": today_in_kazakhstan(), "language": language, "topic": topic or "", "shard": random.randrange(COUNTER_SHARDS),
-            "answered": answered, "unanswered": unanswered, "to_operator": to_operator,
-        },
-    )
+    await _COUNT.execute(session, {
+        "day": today_in_kazakhstan(), "language": language, "topic": topic or "", "shard": random.randrange(COUNTER_SHARDS),
+        "answered": answered, "unanswered": unanswered, "to_operator": to_operator,
+    })
 
 
 # The most asked wordings read to form the groups shown: grouping is quadratic in them, and runs

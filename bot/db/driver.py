@@ -1,0 +1,67 @@
+"""Statements on the path of many updates, run on the update's own asyncpg connection.
+
+The intake claims every update on a connection of SQLAlchemy's pool and hands its asyncpg
+connection down (`session.info`, set by the claim): a Core statement compiled here once to asyncpg's
+SQL runs on it directly, in the update's transaction, past SQLAlchemy's execution layer (~100 µs of
+the bot's CPU a statement, against a round trip's ~60). The parameters go through the statement's
+own bind processors (JSONB is serialised as SQLAlchemy would). Outside an update's handling (a job,
+a timer, a command line) the same statement runs through the session as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+
+DRIVER = "driver"  # the key of `session.info` under which the claim leaves the asyncpg connection
+
+_DIALECT = asyncpg_dialect()
+
+
+def hand_down(session: AsyncSession, driver: Any) -> None:
+    """The session's transaction runs on `driver`: statements of this module may use it."""
+    session.info[DRIVER] = driver
+
+
+def driver_of(session: AsyncSession) -> Any | None:
+    return session.info.get(DRIVER)
+
+
+class Statement:
+    """A Core statement, compiled once to asyncpg's SQL and its parameters' order."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        compiled = statement.compile(dialect=_DIALECT)
+        self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup or ())
+        processors = {}
+        for name in self.names:
+            processor = compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+            if processor is not None:
+                processors[name] = processor
+        self.processors = processors
+
+    def _arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        processors = self.processors
+        return [
+            processors[name](params[name]) if name in processors else params[name] for name in self.names
+        ]
+
+    async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
+        driver = driver_of(session)
+        if driver is None:
+            await session.execute(self.statement, params)
+        else:
+            await driver.execute(self.sql, *self._arguments(params))
+
+    async def fetchrow(self, session: AsyncSession, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The first row (by column name), or None."""
+        driver = driver_of(session)
+        if driver is None:
+            return (await session.execute(self.statement, params)).mappings().first()
+        return await driver.fetchrow(self.sql, *self._arguments(params))
