@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 import orjson
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -38,7 +39,8 @@ from bot import metrics
 from bot.db.engine import server_settings, unreachable
 from bot.db.listener import Listener
 from bot.middlewares.database import HandledElsewhere, UndoFailed
-from bot.services import intake
+from bot.middlewares.user import ARRIVAL_READ, ArrivalRead
+from bot.services import intake, users
 from bot.services.intake import Claimed, Received
 from bot.telegram.journal import CallJournal, journal_calls, stop_journal
 
@@ -109,6 +111,8 @@ class Handling:
         self._counted_starts: set[int] = set()  # updates being handled whose start was counted
         self._undoing: set[int] = set()  # updates whose failed handling is being undone and reclaimed
         self._held_back = True  # whether an update may wait with a `not_before` (looked at first)
+        self._claim_sql = intake.CLAIM_SQL
+        self._fsm_key_template = ""
         self._forgettable: list[int] = []  # handled updates whose recorded calls are still stored
         self._forgetting: asyncio.Task | None = None
 
@@ -118,8 +122,21 @@ class Handling:
         if self._loop_task is not None:
             return
         self._stopping = False
+        self._claim_sql, self._fsm_key_template = self._claim_with_arrival(bot)
         await self._warm_up()
         self._loop_task = asyncio.create_task(self._run(bot), name="intake-handling")
+
+    def _claim_with_arrival(self, bot: Bot) -> tuple[str, str]:
+        """The claim, with the person's record and conversation state read in its round trip (what
+        `ArrivalMiddleware` reads first in every update). Their FSM key is built in SQL from a
+        template of the storage's own, for a private chat (the person's id as chat and user): in a
+        group the key differs, and the middleware reads the arrival itself."""
+        stand_in = -9_876_543_210_123
+        built = self.dispatcher.fsm.storage.key_builder.build(StorageKey(bot_id=bot.id, chat_id=stand_in, user_id=stand_in))
+        template = built.replace("%", "%%").replace(str(stand_in), "%s")
+        arrival = users.arrival_joined("claimed.person_id", "format($1::text, claimed.person_id, claimed.person_id)")
+        sql = f"SELECT claimed.*, arrival.* FROM intake_claim() AS claimed LEFT JOIN LATERAL ({arrival}) AS arrival ON true"
+        return sql, template
 
     async def _warm_up(self) -> None:
         """Open the connections the handling will use before the first update, so that recording a
@@ -229,7 +246,7 @@ class Handling:
         session = self.session_factory()
         try:
             await session.begin()
-            claimed = await intake.claim_next(session)
+            claimed = await intake.claim_next(session, self._claim_sql, self._fsm_key_template)
         except BaseException:
             await _close_quietly(session)
             raise
@@ -296,7 +313,7 @@ class Handling:
             token = journal_calls(journal)
             try:
                 await self.dispatcher.feed_update(
-                    bot, update, session=session, driver=claimed.driver,
+                    bot, update, session=session, driver=claimed.driver, **{ARRIVAL_READ: self._arrival_read(claimed)},
                     restart=functools.partial(self._reclaim, journal=journal, update_id=claimed.update_id),
                 )
             finally:
@@ -355,6 +372,13 @@ class Handling:
         except Exception as error:
             log.warning("could not delete the recorded calls of handled updates; the purge will",
                         exc_info=not unreachable(error), extra={"updates": len(update_ids)})
+
+    def _arrival_read(self, claimed: Claimed) -> ArrivalRead | None:
+        row = claimed.row
+        if row is None or "telegram_id" not in row.keys():
+            return None
+        person = row["person_id"]
+        return ArrivalRead(self._fsm_key_template % (person, person), users.arrival_from_row(row))
 
     async def _reason_to_give_up(self, claimed: Claimed) -> str | None:
         """Why not to handle the update at all: its handling was started `MAX_STARTS` times and

@@ -118,6 +118,8 @@ class Claimed:
     # on the path of every update run on it directly (SQLAlchemy's way to it costs a greenlet
     # switch each time).
     driver: Any = field(default=None, compare=False, repr=False)
+    # The claim's whole row: the columns of what the caller's claim statement joined to it.
+    row: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +162,10 @@ async def _uncancelled(step: Awaitable[T]) -> T:
     return running.result()
 
 
-async def claim_next(session: AsyncSession) -> Claimed | None:
+async def claim_next(session: AsyncSession, sql: str = CLAIM_SQL, *params: Any) -> Claimed | None:
     """The next update to handle, locked and marked handled in the session's transaction (which
-    this begins)."""
+    this begins). `sql` may join more to `intake_claim()` (with its `params`), for the handling to
+    read in the same round trip (`Claimed.row`)."""
     # On the driver, under SQLAlchemy's pooled connection: its execution layer cost more than the
     # statement. SQLAlchemy's asyncpg adapter begins a transaction lazily, with the first statement
     # it runs itself, so it is begun here through the adapter (which then commits or rolls it back).
@@ -170,12 +173,14 @@ async def claim_next(session: AsyncSession) -> Claimed | None:
     adapted = fairy.dbapi_connection
     if adapted._transaction is None:  # type: ignore[union-attr]
         await _uncancelled(adapted._start_transaction())  # type: ignore[union-attr]
-    row = await _uncancelled(fairy.driver_connection.fetchrow(CLAIM_SQL))  # type: ignore[union-attr]
+    row = await _uncancelled(fairy.driver_connection.fetchrow(sql, *params))  # type: ignore[union-attr]
     if row is None:
         return None
     hand_down(session, fairy.driver_connection)
     calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
-    return Claimed(row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"], fairy.driver_connection)
+    return Claimed(
+        row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"], fairy.driver_connection, row
+    )
 
 
 # A handling that failed is undone whole and the update claimed again, in one round trip (the id is

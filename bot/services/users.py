@@ -132,7 +132,11 @@ assert _ARRIVAL_COMPILED.positiontup == ["person_id", "fsm_key"], "the arrival's
 async def arrive(driver: Any, telegram_id: int, fsm_key: str) -> Arrival:
     """The person and their conversation state in one round trip, on the asyncpg connection of the
     update's transaction."""
-    row = await driver.fetchrow(_ARRIVAL_SQL, telegram_id, fsm_key)
+    return arrival_from_row(await driver.fetchrow(_ARRIVAL_SQL, telegram_id, fsm_key))
+
+
+def arrival_from_row(row: Mapping[str, Any]) -> Arrival:
+    """An arrival from a row with the arrival's columns (`arrive`, or `arrival_joined`)."""
     person = Person.from_row(row) if row["telegram_id"] is not None else None
     operator = None
     if row["operator_telegram_id"] is not None:
@@ -141,6 +145,16 @@ async def arrive(driver: Any, telegram_id: int, fsm_key: str) -> Arrival:
     return Arrival(
         person, row["state"], dict(row["data"] or {}), row["open_ticket"], operator, row["seen_today"] is not False
     )
+
+
+def arrival_joined(person_id: str, fsm_key: str) -> str:
+    """The arrival as SQL to join laterally to a statement that knows whose update it is: the
+    person's id and their FSM key as SQL expressions over that statement's columns (the intake's
+    claim reads the arrival so, in its own round trip)."""
+    return _ARRIVAL_SQL.replace("$1::BIGINT", f"({person_id})::BIGINT").replace("$2::VARCHAR", f"({fsm_key})::VARCHAR")
+
+
+assert "$1" not in arrival_joined("p", "k") and "$2" not in arrival_joined("p", "k"), "the arrival's parameters moved"
 
 
 _WROTE = (
