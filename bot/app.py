@@ -42,6 +42,7 @@ from bot.services.marathon import Rules
 from bot.services.operators import ensure_coordinators
 from bot.services.personal_data import schedule_retention
 from bot.services.tickets import Limits, use_limits
+from bot.telegram import bot_context
 from bot.telegram.routing import Dispatcher
 from bot.telegram.session import TelegramSession
 
@@ -74,6 +75,7 @@ class Content:
 
 
 def build_bot(settings: Settings) -> Bot:
+    bot_context.flatten()  # (idempotent)
     server = {"api": TelegramAPIServer.from_base(settings.telegram_api_url)} if settings.telegram_api_url else {}
     session = TelegramSession(sends_per_second=settings.telegram_sends_per_second, **server)
     return Bot(

@@ -129,3 +129,35 @@ def test_no_pin_is_older_than_the_fix_of_a_published_advisory(name, fixed_in):
     pins = read_lock(TEST_LOCK)[name]
     for pin in pins:
         assert pin.version >= Version(fixed_in), f"{name}=={pin.version} is vulnerable; fixed in {fixed_in}"
+
+
+def test_aiogram_objects_are_built_with_one_post_init_and_keep_their_bot():
+    """bot/telegram/bot_context.py: should an upgrade of aiogram or pydantic change the shape it
+    relies on, it would silently stop applying (the bot still works, slower): this says so."""
+    import inspect
+
+    import orjson
+    from aiogram import Bot
+    from aiogram.client.context_controller import BotContextController
+    from aiogram.types import Message, Update
+
+    from bot.telegram import bot_context
+
+    bot_context.flatten()
+    assert bot_context.flatten() == 0, "every class it applies to was flattened the first time"
+    bot = Bot("123:abc")
+    update = Update.model_validate_json(orjson.dumps({
+        "update_id": 1, "callback_query": {
+            "id": "7", "from": {"id": 42, "is_bot": False, "first_name": "A"}, "chat_instance": "1", "data": "x",
+            "message": {"message_id": 5, "date": 1, "chat": {"id": 42, "type": "private"}, "text": "hi",
+                        "reply_markup": {"inline_keyboard": [[{"text": "a", "callback_data": "x"}]]}},
+        },
+    }), context={"bot": bot})
+    press = update.callback_query
+    button = press.message.reply_markup.inline_keyboard[0][0]
+    assert press.bot is bot and press.message.bot is bot and press.from_user.bot is bot and button.bot is bot
+    assert press.message.model_copy().bot is bot
+    assert Message(message_id=1, date=1, chat={"id": 1, "type": "private"}).bot is None  # built without one
+    for cls in (Update, Message, type(button)):
+        assert cls.model_post_init is bot_context._keep_bot, cls
+        assert inspect.unwrap(BotContextController.model_post_init) is bot_context._ORIGINAL
