@@ -543,3 +543,24 @@ async def test_a_failed_handling_is_undone_whole_and_its_update_stays_claimed_un
         await session.rollback()
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM intake WHERE handled_at IS NULL")) == 0
+
+
+async def test_what_the_claim_reads_of_the_person_is_what_their_previous_update_committed(engine):
+    """The claim's statement also reads the person's record and conversation state (what the
+    update's handlers see first). Joined to the claim in one statement, that read must not use the
+    statement's snapshot, taken before the claim: the claim sees the commit of the person's
+    previous update (it waits for it), and a read older than that commit would hand the next
+    update the person's state of one update before (an album's second photo answered like its
+    first). Here the statement starts, the previous update's handling commits a new state while
+    the statement is still under way, and the read must see it."""
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO fsm_states (key, state, data) VALUES ('fsm:77:77:default', 'before', '{}')"))
+    async with engine.connect() as reading, engine.connect() as writing:
+        await writing.execute(text("UPDATE fsm_states SET state = 'after' WHERE key = 'fsm:77:77:default'"))
+        # The statement begins (its snapshot taken), is held a moment, and then reads the arrival.
+        read = asyncio.create_task(reading.execute(text(
+            "SELECT a.state FROM (SELECT pg_sleep(0.5)) AS held, LATERAL person_arrival(77, 'fsm:77:77:default') AS a"
+        )))
+        await asyncio.sleep(0.2)
+        await writing.commit()
+        assert (await read).scalar_one() == "after"

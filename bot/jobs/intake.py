@@ -135,7 +135,9 @@ class Handling:
         built = self.dispatcher.fsm.storage.key_builder.build(StorageKey(bot_id=bot.id, chat_id=stand_in, user_id=stand_in))
         template = built.replace("%", "%%").replace(str(stand_in), "%s")
         arrival = users.arrival_joined("claimed.person_id", "format($1::text, claimed.person_id, claimed.person_id)")
-        sql = f"SELECT claimed.*, arrival.* FROM intake_claim() AS claimed LEFT JOIN LATERAL ({arrival}) AS arrival ON true"
+        # (`person_arrival` is volatile: it reads with a snapshot taken after the claim's, and so
+        # sees the commit of the person's previous update, which the claim waited for.)
+        sql = f"SELECT claimed.*, arrival.* FROM intake_claim() AS claimed LEFT JOIN LATERAL {arrival} AS arrival ON true"
         return sql, template
 
     async def _warm_up(self) -> None:

@@ -1,12 +1,19 @@
 """intake: the claim also returns whose update it is, so that the claim's statement can read the
-person's record and conversation state with it (one round trip an update less)
+person's record and conversation state with it (one round trip an update less); what an update
+reads first about its person, as a function
 
 Revision ID: 0037
 Revises: 0036
 Create Date: 2026-12-07
 
-The function is 0019's with `person_id` added to what it returns. A process of the previous
-version reads the claim's columns by name and is not disturbed by one more.
+The claim is 0019's with `person_id` added to what it returns. A process of the previous version
+reads the claim's columns by name and is not disturbed by one more.
+
+`person_arrival` is what `bot/services/users.py` read with a statement of its own before. A
+function, and VOLATILE, for its snapshot: joined to the claim in one statement, a plain subquery
+would read with the statement's snapshot, taken before the claim's function took its own, so it
+could miss the commit of the person's previous update that the claim saw (their FSM state of one
+update before). A volatile function takes a snapshot of its own when it runs, after the claim.
 """
 
 from alembic import op
@@ -51,12 +58,39 @@ END
 $claim$
 """
 
+ARRIVAL = """
+CREATE FUNCTION person_arrival(person_id bigint, fsm_key text)
+RETURNS TABLE (
+    telegram_id bigint, language varchar, region varchar, consent_version smallint, announcements boolean,
+    unreachable boolean, seen_today boolean, state text, data jsonb, open_ticket bigint,
+    operator_telegram_id bigint, operator_name text, operator_office varchar, operator_role varchar,
+    operator_active boolean, operator_on_duty boolean, operator_language varchar, operator_current_ticket bigint
+)
+LANGUAGE sql
+VOLATILE
+AS $arrival$
+    SELECT users.telegram_id, users.language, users.region, users.consent_version, users.announcements,
+        users.unreachable_since IS NOT NULL, users.last_active_on >= current_date,
+        fsm_states.state, fsm_states.data,
+        -- At most one: a unique index allows one open ticket per person (the literal matches it).
+        (SELECT tickets.id FROM tickets WHERE tickets.citizen_id = me.id AND tickets.status <> 'closed'),
+        operators.telegram_id, operators.name, operators.office, operators.role, operators.active,
+        operators.on_duty, operators.language, operators.current_ticket
+    FROM (SELECT person_id AS id) AS me
+    LEFT JOIN users ON users.telegram_id = me.id
+    LEFT JOIN fsm_states ON fsm_states.key = fsm_key
+    LEFT JOIN operators ON operators.telegram_id = me.id AND operators.active
+$arrival$
+"""
+
 
 def upgrade() -> None:
     op.execute("DROP FUNCTION intake_claim()")
     op.execute(CLAIM)
+    op.execute(ARRIVAL)
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION person_arrival(bigint, text)")
     op.execute("DROP FUNCTION intake_claim()")
     op.execute(CLAIM.replace("person_id bigint, ", "").replace("next.person_id, ", ""))  # 0019's
