@@ -222,8 +222,9 @@ def operator(api: FaultyBotApi, bot: RunningBot, engine: AsyncEngine, content: C
 
 @pytest.fixture
 def settled(engine: AsyncEngine):
-    """`await settled()`: the bot has finished with everything: every stored update handled, every
-    due timer fired and every owed message sent (or given up), all committed. A message that has not arrived by then
+    """`await settled()`: the bot has finished with everything: every stored update handled (and
+    what it said while handling forgotten), every due timer fired and every owed message sent (or
+    given up), all committed. A message that has not arrived by then
     will not: "nothing arrived" is checked after this, never after a pause."""
 
     async def wait(timeout: float = 15.0) -> None:
@@ -235,6 +236,9 @@ def settled(engine: AsyncEngine):
                     "SELECT (SELECT count(*) FROM intake WHERE handled_at IS NULL)"
                     " + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed IS NULL)"
                     " + (SELECT count(*) FROM timers WHERE done_at IS NULL AND due_at <= now())"
+                    # What the bot said while handling: deleted about a second after the commit.
+                    " + (SELECT count(*) FROM intake_calls AS c JOIN intake AS i USING (update_id)"
+                    "    WHERE i.handled_at IS NOT NULL AND i.failed IS NULL)"
                 ))
             if not busy:
                 return
