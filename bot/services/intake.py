@@ -171,9 +171,14 @@ async def claim_next(session: AsyncSession, sql: str = CLAIM_SQL, *params: Any) 
     # it runs itself, so it is begun here through the adapter (which then commits or rolls it back).
     fairy = await (await session.connection()).get_raw_connection()
     adapted = fairy.dbapi_connection
-    if adapted._transaction is None:  # type: ignore[union-attr]
-        await _uncancelled(adapted._start_transaction())  # type: ignore[union-attr]
-    row = await _uncancelled(fairy.driver_connection.fetchrow(sql, *params))  # type: ignore[union-attr]
+
+    async def begin_and_claim() -> Any:
+        if adapted._transaction is None:  # type: ignore[union-attr]
+            await adapted._start_transaction()  # type: ignore[union-attr]
+        return await fairy.driver_connection.fetchrow(sql, *params)  # type: ignore[union-attr]
+
+    # One step: a claim made as the caller is cancelled is rolled back with the session.
+    row = await _uncancelled(begin_and_claim())
     if row is None:
         return None
     hand_down(session, fairy.driver_connection)
