@@ -156,3 +156,18 @@ async def test_what_the_bot_said_while_handling_is_not_kept_once_handled(people,
             break
         await asyncio.sleep(0.1)
     assert left == 0, f"{left} recorded calls of handled updates are still kept"
+
+
+async def test_calls_recorded_while_earlier_ones_are_being_deleted_go_too(people, engine, settled):
+    """The recorded calls of handled updates are deleted in batches; a batch may wait (a lock, a
+    slow database). What is handled meanwhile goes with the next batch, not with whatever update
+    comes next, which in a quiet bot may be never."""
+    first, second = people("ru"), people("kk")
+    await onboard(first, "ru")
+    async with engine.connect() as holder:
+        # The first person's calls locked before their batch runs: the batch waits on them.
+        assert (await holder.execute(text("SELECT update_id FROM intake_calls FOR UPDATE"))).all()
+        await asyncio.sleep(1.5)  # the batch has begun, and waits
+        await onboard(second, "kk")  # handled and committed meanwhile
+        await holder.commit()
+    await settled()  # (also waits for the recorded calls of handled updates to go)

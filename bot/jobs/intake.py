@@ -358,12 +358,17 @@ class Handling:
 
     def _forget_calls_soon(self, update_id: int) -> None:
         self._forgettable.append(update_id)
-        if self._forgetting is None or self._forgetting.done():
+        if self._forgetting is None and not self._stopping:  # (a stop takes what is left itself)
             self._forgetting = asyncio.create_task(self._forget_calls_later(), name="intake-forget-calls")
 
     async def _forget_calls_later(self) -> None:
-        await asyncio.sleep(FORGET_CALLS_AFTER)
-        await self._forget_calls()
+        # Until nothing is left: what is handled while a batch is deleted goes with the next one.
+        try:
+            while self._forgettable:
+                await asyncio.sleep(FORGET_CALLS_AFTER)
+                await self._forget_calls()
+        finally:
+            self._forgetting = None
 
     async def _forget_calls(self) -> None:
         update_ids, self._forgettable = self._forgettable, []
@@ -371,6 +376,9 @@ class Handling:
             return
         try:
             await intake.forget_calls(await self._journal(), update_ids)
+        except asyncio.CancelledError:
+            self._forgettable[:0] = update_ids  # (a stop: it deletes them itself)
+            raise
         except Exception as error:
             log.warning("could not delete the recorded calls of handled updates; the purge will",
                         exc_info=not unreachable(error), extra={"updates": len(update_ids)})
