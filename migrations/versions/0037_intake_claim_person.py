@@ -7,10 +7,14 @@ Revises: 0036
 Create Date: 2026-12-07
 
 The claim is 0019's with `person_id` added to what it returns. A process of the previous version
-reads the claim's columns by name and is not disturbed by one more.
+reads the claim's columns by name, but the statement it prepared on each connection no longer
+matches the function's result: PostgreSQL refuses it once per connection (the claim fails, is
+logged, and the loop looks again half a second later; asyncpg prepares it anew), nothing is lost.
+Deploy by replacing the processes.
 
-`person_arrival` is what `bot/services/users.py` read with a statement of its own before. A
-function, and VOLATILE, for its snapshot: joined to the claim in one statement, a plain subquery
+`person_arrival` is what `bot/services/users.py` read with a statement of its own before. In
+PL/pgSQL, whose plans are kept per connection (a SQL function's query is planned on every call
+before PostgreSQL 18). A function, and VOLATILE, for its snapshot: joined to the claim in one statement, a plain subquery
 would read with the statement's snapshot, taken before the claim's function took its own, so it
 could miss the commit of the person's previous update that the claim saw (their FSM state of one
 update before). A volatile function takes a snapshot of its own when it runs, after the claim.
@@ -66,9 +70,12 @@ RETURNS TABLE (
     operator_telegram_id bigint, operator_name text, operator_office varchar, operator_role varchar,
     operator_active boolean, operator_on_duty boolean, operator_language varchar, operator_current_ticket bigint
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 AS $arrival$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT users.telegram_id, users.language, users.region, users.consent_version, users.announcements,
         users.unreachable_since IS NOT NULL, users.last_active_on >= current_date,
         fsm_states.state, fsm_states.data,
@@ -79,7 +86,8 @@ AS $arrival$
     FROM (SELECT person_id AS id) AS me
     LEFT JOIN users ON users.telegram_id = me.id
     LEFT JOIN fsm_states ON fsm_states.key = fsm_key
-    LEFT JOIN operators ON operators.telegram_id = me.id AND operators.active
+    LEFT JOIN operators ON operators.telegram_id = me.id AND operators.active;
+END
 $arrival$
 """
 
