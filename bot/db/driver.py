@@ -37,20 +37,27 @@ class Statement:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         compiled = statement.compile(dialect=_DIALECT)
+        if compiled.insert_prefetch or compiled.update_prefetch:  # (Python-side column defaults)
+            raise ValueError("a statement whose columns take defaults computed in Python runs through the session")
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
-        processors = {}
+        processors, values = {}, {}
         for name in self.names:
-            processor = compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+            bind = compiled.binds[name]
+            processor = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             if processor is not None:
                 processors[name] = processor
-        self.processors = processors
+            if not bind.required:  # a value the statement holds (a literal, None included)
+                values[name] = bind.effective_value
+        self.processors, self.values = processors, values
 
     def _arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        processors = self.processors
-        return [
-            processors[name](params[name]) if name in processors else params[name] for name in self.names
-        ]
+        processors, values = self.processors, self.values
+        arguments = []
+        for name in self.names:
+            value = params[name] if name in params or name not in values else values[name]
+            arguments.append(processors[name](value) if name in processors else value)
+        return arguments
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
         driver = driver_of(session)
