@@ -104,6 +104,8 @@ _FORGET = delete(_users).where(_users.c.telegram_id == bindparam("person_id")).r
 
 # What every update reads first about its person (unless the intake's claim read it): a function
 # (migration 0037), so that the claim's statement can join it and still read after the claim did.
+# Its columns are those `arrival_from_row` reads: a column added to `Person` or `Operator` needs a
+# migration that creates the function again.
 # On the driver connection under SQLAlchemy's pooled connection: SQLAlchemy's execution layer cost
 # ~100 µs of the bot's CPU a call more.
 _ARRIVAL_SQL = "SELECT * FROM person_arrival($1, $2)"

@@ -6,8 +6,9 @@ filters in fifteen routers before the knowledge base takes it, and routing it co
 bot's CPU, over a tenth of an update's. Here the data is copied only where aiogram's result depends
 on a copy: when a filter adds to it (`Command` gives `command`), and for the handler that is called.
 The order, the filters, the root filters, `SkipHandler`, the middlewares and the data each handler
-and filter sees are aiogram's (3.31, pinned in pyproject.toml): the test suite routes every flow
-through this. A router whose observer has outer middlewares is handed to aiogram's own propagation.
+and filter sees are aiogram's (3.31, pinned in pyproject.toml), with one difference: after a handler
+raises `SkipHandler`, the next one gets fresh data, not what the skipped one's filters and inner
+middlewares added (none of ours relies on that). The test suite routes every flow through this. A router whose observer has outer middlewares is handed to aiogram's own propagation.
 """
 
 from __future__ import annotations
