@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 WORKERS = 2
 IDLE_SECONDS = 600.0
+# Charts are drawn with the CPU the bot's own work leaves: a report's three charts take both cores
+# for a few tenths of a second, and at the default priority the text of that very report, and
+# everyone else's answers meanwhile, waited behind them (the report's text came 20-30 ms later).
+WORKER_NICENESS = 10
 
 Drawing = Callable[[], bytes]  # picklable: a module-level function with its arguments (functools.partial)
 
@@ -46,6 +50,8 @@ def _start_worker(parent: int) -> None:
     and leave the stop signals to the bot."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError):  # (a platform without priorities: drawn at the bot's)
+        os.nice(WORKER_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -55,11 +61,20 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
+_warmed = False  # in a worker: whether it has drawn its first chart
+
+
 def _warm() -> None:
-    """Submitted to start a worker: it loads matplotlib and draws once, the slow part of a first chart."""
+    """Submitted to start a worker: it loads matplotlib and draws once, the slow part of a first
+    chart. Submitted again at every /stats (a submit is what tells whether the workers are still
+    alive), it then returns at once: drawing again would take the cores from the report itself."""
+    global _warmed
+    if _warmed:
+        return
     from bot.services import charts
 
     charts.warm_up()
+    _warmed = True
 
 
 class ChartPool:
