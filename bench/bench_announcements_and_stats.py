@@ -1151,6 +1151,13 @@ async def stats_section(args) -> dict:
             # beside, and with the visibility map the index-only reads need.
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f"VACUUM ANALYZE tickets, deeds, users, timers, {', '.join(_ROLLUPS)}"))
+            # The seeding wrote a change row per deed and person at once, a million in minutes, which
+            # the compaction folded into ~14,000: the rollups were left at 100 times their size
+            # (stats_deed_days 136 MB for 14,112 rows), which a running bot's rollups never reach
+            # (the migration's backfill writes them folded; the compaction folds each 10 minutes'
+            # changes, and autovacuum reuses their space). Read at that size, a national report's
+            # regions took a 50-ms sequential scan. Rewritten at their true size:
+            await conn.execute(text(f"VACUUM FULL ANALYZE {', '.join(_ROLLUPS)}"))
         async with engine.connect() as conn:
             counts = {t: await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in ("tickets", "timers", "deeds", "users")}
             sizes = {t: await conn.scalar(text(f"SELECT pg_size_pretty(pg_total_relation_size('{t}'))")) for t in counts}
