@@ -22,8 +22,13 @@ from bot.db.models import OutboxMessage
 CHANNEL = "outbox"
 
 _outbox = OutboxMessage.__table__
-_OWE = insert(_outbox).values(chat_id=bindparam("to"), kind=bindparam("what"), payload=bindparam("data")).returning(_outbox.c.id)
 _NOTIFY = select(func.pg_notify(CHANNEL, ""))
+# The row and the workers' wake-up in one round trip (PostgreSQL sends one NOTIFY of a channel and
+# payload per transaction, however many rows ask for it): a request's path owes ~20 messages.
+_OWE = (
+    insert(_outbox).values(chat_id=bindparam("to"), kind=bindparam("what"), payload=bindparam("data"))
+    .returning(_outbox.c.id, func.pg_notify(CHANNEL, "").label("woken"))
+)
 _CLAIM = text(
     """
     SELECT id, chat_id, kind, payload, attempts FROM outbox AS o
@@ -70,9 +75,7 @@ class Owed:
 
 async def owe(session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any]) -> int:
     """Record a message for `chat_id`; it is sent after the session's transaction commits."""
-    row_id = (await session.execute(_OWE, {"to": chat_id, "what": kind, "data": payload})).scalar_one()
-    await wake_workers(session)
-    return row_id
+    return (await session.execute(_OWE, {"to": chat_id, "what": kind, "data": payload})).scalar_one()
 
 
 async def claim_due(session: AsyncSession, batch: int = 1) -> list[Owed]:
