@@ -336,10 +336,18 @@ async def main() -> None:
                 citizen = queue.popleft()
                 await run.ticket(citizen, operators[citizen % len(operators)])
 
+        spy = None
+        if os.environ.get("BENCH_PY_SPY"):  # a profile of the bot during the closed loop
+            spy = subprocess.Popen(["py-spy", "record", "-p", str(process.pid), "-o", os.environ["BENCH_PY_SPY"],
+                                    "--format", "raw", "-r", "200", "-d", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await asyncio.sleep(1)
         cpu_before = _cpu(process.pid)
         started = time.perf_counter()
         await asyncio.gather(*(slot(n) for n in range(args.citizens)))
         elapsed = time.perf_counter() - started
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         results["closed_loop"] = {
             "citizens_at_once": args.citizens, "tickets": run.done, "tickets_per_s": round(run.done / elapsed, 1),
             "bot_cpu_ms_per_ticket": round((_cpu(process.pid) - cpu_before) * 1000 / run.done, 1),
