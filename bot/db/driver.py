@@ -27,6 +27,29 @@ def hand_down(session: AsyncSession, driver: Any) -> None:
     session.info[DRIVER] = driver
 
 
+async def pooled(session: AsyncSession) -> Any:
+    """The session's pooled connection (SQLAlchemy's "fairy"): its `driver_connection` is asyncpg's."""
+    return await (await session.connection()).get_raw_connection()
+
+
+async def begin(fairy: Any) -> None:
+    """Begin the transaction through SQLAlchemy's asyncpg adapter, which then commits or rolls it
+    back with the session: the adapter begins lazily, with the first statement it runs itself, and
+    a statement run on the driver first would otherwise run outside any transaction."""
+    adapted = fairy.dbapi_connection
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+
+
+async def begin_on_driver(session: AsyncSession) -> None:
+    """Begin the session's transaction and hand its asyncpg connection down to this module's
+    statements (a job's transaction on the path of many messages, as the intake's claim does for
+    an update's)."""
+    fairy = await pooled(session)
+    await begin(fairy)
+    hand_down(session, fairy.driver_connection)
+
+
 def driver_of(session: AsyncSession) -> Any | None:
     return session.info.get(DRIVER)
 
@@ -72,3 +95,17 @@ class Statement:
         if driver is None:
             return (await session.execute(self.statement, params)).mappings().first()
         return await driver.fetchrow(self.sql, *self._arguments(params))
+
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Every row (by column name)."""
+        driver = driver_of(session)
+        if driver is None:
+            return list((await session.execute(self.statement, params)).mappings())
+        return await driver.fetch(self.sql, *self._arguments(params))
+
+    async def scalar(self, session: AsyncSession, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row, or None if there is no row."""
+        driver = driver_of(session)
+        if driver is None:
+            return (await session.execute(self.statement, params)).scalar()
+        return await driver.fetchval(self.sql, *self._arguments(params))

@@ -36,6 +36,7 @@ from aiogram.exceptions import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.db.driver import begin_on_driver
 from bot.db.listener import Listener
 from bot.services import outbox, timers
 from bot.telegram.session import delivery_unknown
@@ -156,6 +157,9 @@ class Worker:
         handled = 0
         while handled < MAX_PER_LANE and not self._stopping:
             async with self.session_factory() as session, session.begin():
+                # What a delivery reads and writes runs on the asyncpg connection itself where it can
+                # (`bot/db/driver.py`): a request's path sends ~20 messages, each reading the request.
+                await begin_on_driver(session)
                 due = await outbox.claim_due(session, 1)
                 if not due:
                     return handled

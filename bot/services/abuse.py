@@ -44,6 +44,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.db.driver import Statement
 from bot.db.models import Block as BlockRow
 from bot.db.models import Operator as OperatorRow
 from bot.services import access, outbox, personal_data, tickets
@@ -221,6 +222,7 @@ _BLOCK_OF = (
     .where(_blocks.c.telegram_id == bindparam("person"))
 )
 _IS_BLOCKED = select(select(_blocks.c.telegram_id).where(_blocks.c.telegram_id == bindparam("person")).exists())
+_BLOCK_OF_ON_DRIVER = Statement(_BLOCK_OF)  # read for every card (`bot/db/driver.py`)
 _NEW_BLOCK = (
     insert(_blocks)
     .values(telegram_id=bindparam("person"), reason=bindparam("reason"), blocked_by=bindparam("by"),
@@ -234,10 +236,12 @@ _UNBLOCK = (
     .where((_blocks.c.telegram_id == bindparam("person")) | (_blocks.c.ticket_id == bindparam("ticket_id")))
     .returning(*_blocks.c)
 )
+
+
 async def block_of(session: AsyncSession, telegram_id: int | None) -> Block | None:
     if telegram_id is None:
         return None
-    row = (await session.execute(_BLOCK_OF, {"person": telegram_id})).mappings().first()
+    row = await _BLOCK_OF_ON_DRIVER.fetchrow(session, {"person": telegram_id})
     return Block.from_row(row) if row else None
 
 

@@ -26,7 +26,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.db.driver import hand_down
+from bot.db.driver import begin, hand_down, pooled
 
 # NOTIFY on this channel wakes the handling in every process; PostgreSQL sends it only at commit.
 CHANNEL = "intake"
@@ -167,15 +167,12 @@ async def claim_next(session: AsyncSession, sql: str = CLAIM_SQL, *params: Any) 
     this begins). `sql` may join more to `intake_claim()` (with its `params`), for the handling to
     read in the same round trip (`Claimed.row`)."""
     # On the driver, under SQLAlchemy's pooled connection: its execution layer cost more than the
-    # statement. SQLAlchemy's asyncpg adapter begins a transaction lazily, with the first statement
-    # it runs itself, so it is begun here through the adapter (which then commits or rolls it back).
-    fairy = await (await session.connection()).get_raw_connection()
-    adapted = fairy.dbapi_connection
+    # statement (the transaction begun through SQLAlchemy's adapter, `driver.begin`).
+    fairy = await pooled(session)
 
     async def begin_and_claim() -> Any:
-        if adapted._transaction is None:  # type: ignore[union-attr]
-            await adapted._start_transaction()  # type: ignore[union-attr]
-        return await fairy.driver_connection.fetchrow(sql, *params)  # type: ignore[union-attr]
+        await begin(fairy)
+        return await fairy.driver_connection.fetchrow(sql, *params)
 
     # One step: a claim made as the caller is cancelled is rolled back with the session.
     row = await _uncancelled(begin_and_claim())

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LANGUAGES
+from bot.db.driver import Statement
 from bot.db.models import Operator as OperatorRow
 from bot.db.models import is_row_id
 from bot.db.models import OperatorInvite
@@ -59,6 +60,9 @@ _DEACTIVATE = (
 )
 _BY_ID = select(*COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
+# Read for every card a request's path sends: on the transaction's own connection (`bot/db/driver.py`).
+_BY_ID_ON_DRIVER = Statement(_BY_ID)
+_BY_ID_LOCKED_ON_DRIVER = Statement(_BY_ID_LOCKED)
 _MOVE = (
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"), _operators.c.active)
     .values(office=bindparam("office")).returning(*COLUMNS)
@@ -207,7 +211,7 @@ async def unreachable(session: AsyncSession, telegram_id: int) -> tuple[Operator
 async def get_operator(session: AsyncSession, telegram_id: int, *, lock: bool = False) -> Operator | None:
     if not is_row_id(telegram_id):
         return None
-    row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"telegram_id": telegram_id})).mappings().first()
+    row = await (_BY_ID_LOCKED_ON_DRIVER if lock else _BY_ID_ON_DRIVER).fetchrow(session, {"telegram_id": telegram_id})
     return Operator.from_row(row) if row else None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Executable, Interval, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import OutboxMessage
 
 # NOTIFY on this channel wakes the workers; PostgreSQL sends it only at commit.
@@ -64,6 +65,13 @@ _NEXT_DUE = text(
 )
 
 
+# On the path of every message owed and sent: on the transaction's own asyncpg connection when it
+# was handed down (an update's, a delivery's; `bot/db/driver.py`), through the session otherwise.
+_OWE_ON_DRIVER = Statement(_OWE)
+_CLAIM_ON_DRIVER = Statement(_CLAIM)
+_SENT_ON_DRIVER = Statement(_SENT)
+
+
 @dataclass(frozen=True, slots=True)
 class Owed:
     id: int
@@ -75,17 +83,17 @@ class Owed:
 
 async def owe(session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any]) -> int:
     """Record a message for `chat_id`; it is sent after the session's transaction commits."""
-    return (await session.execute(_OWE, {"to": chat_id, "what": kind, "data": payload})).scalar_one()
+    return await _OWE_ON_DRIVER.scalar(session, {"to": chat_id, "what": kind, "data": payload})
 
 
 async def claim_due(session: AsyncSession, batch: int = 1) -> list[Owed]:
     """The oldest due message of each chat, locked until the session's transaction ends."""
-    rows = (await session.execute(_CLAIM, {"batch": batch})).mappings()
+    rows = await _CLAIM_ON_DRIVER.fetch(session, {"batch": batch})
     return [Owed(r["id"], r["chat_id"], r["kind"], r["payload"], r["attempts"]) for r in rows]
 
 
 async def mark_sent(session: AsyncSession, owed: Owed) -> None:
-    await session.execute(_SENT, {"row": owed.id})
+    await _SENT_ON_DRIVER.execute(session, {"row": owed.id})
 
 
 async def mark_failed(session: AsyncSession, owed: Owed, reason: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import Interval, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import Timer
 from bot.services import outbox
 
@@ -62,6 +63,7 @@ RETRY_WHEN_BUSY = timedelta(seconds=2)
 _RETRY_LATER = update(_timers).where(_timers.c.id == bindparam("row")).values(
     due_at=func.now() + bindparam("pause", type_=Interval), done_at=None
 )
+_CANCEL_ON_DRIVER = Statement(_CANCEL)  # on a request's path several times (`bot/db/driver.py`)
 
 
 class Busy(Exception):
@@ -120,7 +122,7 @@ async def is_pending(session: AsyncSession, kind: str, key: str) -> bool:
 
 async def cancel_timer(session: AsyncSession, kind: str, key: str) -> bool:
     """True if a pending timer was cancelled."""
-    return (await session.execute(_CANCEL, {"what": kind, "for_key": key})).first() is not None
+    return await _CANCEL_ON_DRIVER.fetchrow(session, {"what": kind, "for_key": key}) is not None
 
 
 async def fire_one(session: AsyncSession) -> DueTimer | None:

@@ -204,8 +204,9 @@ _LANGUAGE_OF = select(
         select(_operators.c.language).where(_operators.c.telegram_id == bindparam("person_id")).scalar_subquery(),
     )
 )
+_LANGUAGE_OF_ON_DRIVER = Statement(_LANGUAGE_OF)  # before every message a delivery sends
 
 
 async def language_of(session: AsyncSession, telegram_id: int) -> str | None:
     """The language someone uses the bot in: their own choice, else their operator record's."""
-    return (await session.execute(_LANGUAGE_OF, {"person_id": telegram_id})).scalar_one_or_none()
+    return await _LANGUAGE_OF_ON_DRIVER.scalar(session, {"person_id": telegram_id})

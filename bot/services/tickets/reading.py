@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import is_row_id
 from bot.services import access, timers
 from bot.services.access import Act
@@ -22,6 +23,14 @@ from bot.services.tickets.queries import (
 
 EARLIER_SHOWN = 5  # on a card: the newest of the citizen's other requests
 
+# Read for every card and message a request's path sends (~20 a request): on the transaction's own
+# asyncpg connection when it was handed down (`bot/db/driver.py`), through the session otherwise.
+_BY_ID_ON_DRIVER = Statement(_BY_ID)
+_BY_ID_LOCKED_ON_DRIVER = Statement(_BY_ID_LOCKED)
+_FIRST_FROM_CITIZEN_ON_DRIVER = Statement(_FIRST_FROM_CITIZEN)
+_CARDS_IN_CHAT_ON_DRIVER = Statement(_CARDS_IN_CHAT)
+_LINK_ON_DRIVER = Statement(_LINK)
+
 _EARLIER = (
     select(*_TICKET_COLUMNS, func.count().over().label("all_of_them")).select_from(_TICKET_FROM)
     .where(_tickets.c.citizen_id == bindparam("citizen_id"), _tickets.c.id != bindparam("ticket_id"))
@@ -33,7 +42,7 @@ _EARLIER_AT_OFFICE = _EARLIER.where(_tickets.c.office == bindparam("office"))
 async def get_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket | None:
     if not is_row_id(ticket_id):
         return None
-    row = (await session.execute(_BY_ID_LOCKED if lock else _BY_ID, {"ticket_id": ticket_id})).mappings().first()
+    row = await (_BY_ID_LOCKED_ON_DRIVER if lock else _BY_ID_ON_DRIVER).fetchrow(session, {"ticket_id": ticket_id})
     return Ticket.from_row(row) if row else None
 
 
@@ -122,7 +131,7 @@ async def history(session: AsyncSession, ticket_id: int) -> list[Said]:
 
 async def first_from_citizen(session: AsyncSession, ticket_id: int) -> Said | None:
     """What the citizen asked first: the message a ticket's card shows."""
-    row = (await session.execute(_FIRST_FROM_CITIZEN, {"ticket_id": ticket_id})).mappings().first()
+    row = await _FIRST_FROM_CITIZEN_ON_DRIVER.fetchrow(session, {"ticket_id": ticket_id})
     return _said(row) if row else None
 
 
@@ -168,8 +177,8 @@ async def replied_ticket(session: AsyncSession, chat_id: int, message_id: int) -
 
 
 async def link(session: AsyncSession, chat_id: int, message_id: int, ticket_id: int, *, is_card: bool) -> None:
-    await session.execute(_LINK, {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id, "is_card": is_card})
+    await _LINK_ON_DRIVER.execute(session, {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id, "is_card": is_card})
 
 
 async def cards_in_chat(session: AsyncSession, ticket_id: int, chat_id: int) -> list[int]:
-    return list((await session.execute(_CARDS_IN_CHAT, {"ticket_id": ticket_id, "chat_id": chat_id})).scalars())
+    return [row["message_id"] for row in await _CARDS_IN_CHAT_ON_DRIVER.fetch(session, {"ticket_id": ticket_id, "chat_id": chat_id})]
