@@ -53,6 +53,21 @@ async def test_a_cancelled_timer_never_fires_and_a_timer_set_again_moves(api, bo
     assert received(api, operator) == ["moved"]
 
 
+async def test_a_sooner_timer_set_while_the_worker_waits_for_a_later_one_fires_at_its_own_time(api, bot, engine, people, settled):
+    """The worker sleeps until the next timer is due; one set meanwhile for sooner wakes it (the
+    commit's NOTIFY), rather than waiting behind the later one."""
+    operator = people("en", started=True)
+    await remind(engine, operator, "ticket:30", 4.0, "later")
+    await settled()  # the worker has looked, and sleeps until the later one
+    set_at = time.monotonic()
+    await remind(engine, operator, "ticket:31", 0.3, "sooner")
+    await api.wait_for(lambda: received(api, operator), 10)
+    assert received(api, operator) == ["sooner"]
+    assert time.monotonic() - set_at < 3.0, "woken for the sooner timer, not at the later one's time"
+    await api.wait_for(lambda: len(received(api, operator)) == 2 or None, 10)
+    assert received(api, operator) == ["sooner", "later"]
+
+
 async def test_timers_due_while_the_bot_was_down_fire_once_after_the_start(api, bot, engine, people, settled):
     operator = people("en", started=True)
     await bot.stop()

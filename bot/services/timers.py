@@ -45,6 +45,12 @@ _SET = _new.on_conflict_do_update(
 _SET_UNLESS_PENDING = _new.on_conflict_do_nothing(
     index_elements=[_timers.c.kind, _timers.c.key], index_where=_timers.c.done_at.is_(None)
 )
+# A timer set or moved wakes the workers, one of them maybe asleep until a later timer, in the same
+# round trip (the row's RETURNING; PostgreSQL sends the NOTIFY at commit, once); one left pending as
+# it was needs no look. On the transaction's own connection when it was handed down (`bot/db/driver.py`).
+_WAKE = func.pg_notify(outbox.CHANNEL, "").label("woken")
+_SET_AND_WAKE = Statement(_SET.returning(_WAKE))
+_SET_UNLESS_PENDING_AND_WAKE = Statement(_SET_UNLESS_PENDING.returning(_WAKE))
 _CANCEL = delete(_timers).where(
     _timers.c.kind == bindparam("what"), _timers.c.key == bindparam("for_key"), _timers.c.done_at.is_(None)
 ).returning(_timers.c.id)
@@ -106,9 +112,8 @@ async def set_timer(
     with `keep_pending`, leaving it as it is)."""
     if kind not in HANDLERS:
         raise ValueError(f"no handler for timers of kind {kind!r}")
-    statement = _SET_UNLESS_PENDING if keep_pending else _SET
-    await session.execute(statement, {"what": kind, "for_key": key, "data": payload or {}, "after": after})
-    await outbox.wake_workers(session)  # a worker asleep until a later timer must look again
+    statement = _SET_UNLESS_PENDING_AND_WAKE if keep_pending else _SET_AND_WAKE
+    await statement.execute(session, {"what": kind, "for_key": key, "data": payload or {}, "after": after})
 
 
 _PENDING = select(_timers.c.id).where(

@@ -30,6 +30,7 @@ _BY_ID_LOCKED_ON_DRIVER = Statement(_BY_ID_LOCKED)
 _FIRST_FROM_CITIZEN_ON_DRIVER = Statement(_FIRST_FROM_CITIZEN)
 _CARDS_IN_CHAT_ON_DRIVER = Statement(_CARDS_IN_CHAT)
 _LINK_ON_DRIVER = Statement(_LINK)
+_MESSAGE_ON_DRIVER = Statement(_MESSAGE)
 
 _EARLIER = (
     select(*_TICKET_COLUMNS, func.count().over().label("all_of_them")).select_from(_TICKET_FROM)
@@ -37,6 +38,8 @@ _EARLIER = (
     .order_by(_tickets.c.id.desc()).limit(EARLIER_SHOWN)
 )
 _EARLIER_AT_OFFICE = _EARLIER.where(_tickets.c.office == bindparam("office"))
+_EARLIER_ON_DRIVER = Statement(_EARLIER)
+_EARLIER_AT_OFFICE_ON_DRIVER = Statement(_EARLIER_AT_OFFICE)
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket | None:
@@ -88,9 +91,9 @@ async def earlier_of(session: AsyncSession, operator: Operator | None, ticket: T
     office = access.own_region(operator, Act.REQUESTS)  # type: ignore[arg-type]
     values = {"citizen_id": ticket.citizen_id, "ticket_id": ticket.id}
     if office is None:
-        rows = (await session.execute(_EARLIER, values)).mappings().all()
+        rows = await _EARLIER_ON_DRIVER.fetch(session, values)
     else:
-        rows = (await session.execute(_EARLIER_AT_OFFICE, {**values, "office": office})).mappings().all()
+        rows = await _EARLIER_AT_OFFICE_ON_DRIVER.fetch(session, {**values, "office": office})
     return [Ticket.from_row(row) for row in rows], (rows[0]["all_of_them"] if rows else 0)
 
 
@@ -136,7 +139,7 @@ async def first_from_citizen(session: AsyncSession, ticket_id: int) -> Said | No
 
 
 async def get_message(session: AsyncSession, message_id: int) -> Said | None:
-    row = (await session.execute(_MESSAGE, {"message_id": message_id})).mappings().first()
+    row = await _MESSAGE_ON_DRIVER.fetchrow(session, {"message_id": message_id})
     return _said(row) if row else None
 
 
