@@ -3,6 +3,7 @@ polling, even across a restart and with two processes; cancelled or moved by the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
@@ -58,7 +59,8 @@ async def test_a_sooner_timer_set_while_the_worker_waits_for_a_later_one_fires_a
     commit's NOTIFY), rather than waiting behind the later one."""
     operator = people("en", started=True)
     await remind(engine, operator, "ticket:30", 4.0, "later")
-    await settled()  # the worker has looked, and sleeps until the later one
+    await settled()
+    await asyncio.sleep(0.5)  # the worker has looked, and sleeps until the later one
     set_at = time.monotonic()
     await remind(engine, operator, "ticket:31", 0.3, "sooner")
     await api.wait_for(lambda: received(api, operator), 10)

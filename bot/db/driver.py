@@ -10,12 +10,15 @@ a timer, a command line) the same statement runs through the session as usual.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
+
+T = TypeVar("T")
 
 DRIVER = "driver"  # the key of `session.info` under which the claim leaves the asyncpg connection
 
@@ -35,19 +38,44 @@ async def pooled(session: AsyncSession) -> Any:
 async def begin(fairy: Any) -> None:
     """Begin the transaction through SQLAlchemy's asyncpg adapter, which then commits or rolls it
     back with the session: the adapter begins lazily, with the first statement it runs itself, and
-    a statement run on the driver first would otherwise run outside any transaction."""
+    a statement run on the driver first would otherwise run outside any transaction. Run it
+    `uncancelled`. A BEGIN that failed (the connection lost, say) leaves the connection in a state
+    nobody knows, and out of SQLAlchemy's sight, which would hand it out again: it is discarded."""
     adapted = fairy.dbapi_connection
     if adapted._transaction is None:
-        await adapted._start_transaction()
+        try:
+            await adapted._start_transaction()
+        except Exception as error:
+            fairy.invalidate(error)
+            raise
 
 
 async def begin_on_driver(session: AsyncSession) -> None:
     """Begin the session's transaction and hand its asyncpg connection down to this module's
     statements (a job's transaction on the path of many messages, as the intake's claim does for
-    an update's)."""
+    an update's), for that one transaction: the session is not to go on after it ends."""
     fairy = await pooled(session)
-    await begin(fairy)
+    await uncancelled(begin(fairy))
     hand_down(session, fairy.driver_connection)
+
+
+async def uncancelled(step: Awaitable[T]) -> T:
+    """`step`, finished even if the caller is cancelled meanwhile (a stop), before the cancellation
+    goes on. Run on the driver, out of SQLAlchemy's sight: cancelled half-way, the BEGIN would have
+    started a transaction the adapter never learned of (so the session's rollback skipped it and the
+    pooled connection went back still in it), and a statement would leave asyncpg mid-way."""
+    running = asyncio.ensure_future(step)
+    cancelled = False
+    while not running.done():
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            cancelled = True  # again, if cancelled again: the step finishes all the same
+        except Exception:
+            break  # the step's own failure, raised below
+    if cancelled:
+        raise asyncio.CancelledError
+    return running.result()
 
 
 def driver_of(session: AsyncSession) -> Any | None:
@@ -55,7 +83,10 @@ def driver_of(session: AsyncSession) -> Any | None:
 
 
 class Statement:
-    """A Core statement, compiled once to asyncpg's SQL and its parameters' order."""
+    """A Core statement, compiled once to asyncpg's SQL and its parameters' order.
+
+    On the driver it raises asyncpg's own errors, not SQLAlchemy's: a statement whose caller catches
+    SQLAlchemy's `IntegrityError` (a race settled in a savepoint) stays with the session."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement

@@ -44,9 +44,11 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # hide_parameters: a failed statement's parameters (message texts, phones) stay out of logs.
         # pool_use_lifo: the connection used last is handed out next, so a quiet bot works on the
         # few whose statements are prepared and planned and whose server caches are warm, rather
-        # than going round all of them (a report's text came 4-5 ms sooner; the keepalives, `KEEPALIVES`,
-        # keep the ones left idle from being dropped unnoticed by a firewall).
+        # than going round all of them (a report's text came 4-5 ms sooner). The ones left idle at the
+        # bottom are kept alive by the keepalives (`KEEPALIVES`) and replaced after half an hour
+        # (pool_recycle), before a proxy's or the server's idle timeout can have closed them.
         url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True, pool_use_lifo=True,
+        pool_recycle=1800,
         connect_args={"server_settings": server_settings()},
     )
 

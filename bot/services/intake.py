@@ -16,17 +16,16 @@ their handling commits. Knows nothing of Telegram's formats: an update here is i
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.db.driver import begin, hand_down, pooled
+from bot.db.driver import begin, hand_down, pooled, uncancelled
 
 # NOTIFY on this channel wakes the handling in every process; PostgreSQL sends it only at commit.
 CHANNEL = "intake"
@@ -140,26 +139,6 @@ async def store(conn: AsyncConnection | AsyncSession, batch: Sequence[Received])
     return int(stored.scalar_one())
 
 
-T = TypeVar("T")
-
-
-async def _uncancelled(step: Awaitable[T]) -> T:
-    """`step`, finished even if the caller is cancelled meanwhile (a stop), before the cancellation
-    goes on. Run on the driver, out of SQLAlchemy's sight: cancelled half-way, the BEGIN would have
-    started a transaction the adapter never learned of (so the session's rollback skipped it and the
-    pooled connection went back still in it), and the claim would leave asyncpg mid-statement."""
-    running = asyncio.ensure_future(step)
-    cancelled = False
-    while not running.done():
-        try:
-            await asyncio.shield(running)
-        except asyncio.CancelledError:
-            cancelled = True  # again, if cancelled again: the step finishes all the same
-        except Exception:
-            break  # the step's own failure, raised below
-    if cancelled:
-        raise asyncio.CancelledError
-    return running.result()
 
 
 async def claim_next(session: AsyncSession, sql: str = CLAIM_SQL, *params: Any) -> Claimed | None:
@@ -175,7 +154,7 @@ async def claim_next(session: AsyncSession, sql: str = CLAIM_SQL, *params: Any) 
         return await fairy.driver_connection.fetchrow(sql, *params)
 
     # One step: a claim made as the caller is cancelled is rolled back with the session.
-    row = await _uncancelled(begin_and_claim())
+    row = await uncancelled(begin_and_claim())
     if row is None:
         return None
     hand_down(session, fairy.driver_connection)
