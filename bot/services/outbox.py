@@ -23,12 +23,14 @@ from bot.db.models import OutboxMessage
 CHANNEL = "outbox"
 
 _outbox = OutboxMessage.__table__
-_NOTIFY = select(func.pg_notify(CHANNEL, ""))
-# The row and the workers' wake-up in one round trip (PostgreSQL sends one NOTIFY of a channel and
-# payload per transaction, however many rows ask for it): a request's path owes ~20 messages.
+# The workers' wake-up, as a column a row's RETURNING can carry: in the round trip that writes the
+# row (PostgreSQL sends one NOTIFY of a channel and payload per transaction, however many ask).
+WAKE = func.pg_notify(CHANNEL, "").label("woken")
+_NOTIFY = select(WAKE)
+# A request's path owes ~20 messages.
 _OWE = (
     insert(_outbox).values(chat_id=bindparam("to"), kind=bindparam("what"), payload=bindparam("data"))
-    .returning(_outbox.c.id, func.pg_notify(CHANNEL, "").label("woken"))
+    .returning(_outbox.c.id, WAKE)
 )
 _CLAIM = text(
     """

@@ -46,11 +46,10 @@ _SET_UNLESS_PENDING = _new.on_conflict_do_nothing(
     index_elements=[_timers.c.kind, _timers.c.key], index_where=_timers.c.done_at.is_(None)
 )
 # A timer set or moved wakes the workers, one of them maybe asleep until a later timer, in the same
-# round trip (the row's RETURNING; PostgreSQL sends the NOTIFY at commit, once); one left pending as
-# it was needs no look. On the transaction's own connection when it was handed down (`bot/db/driver.py`).
-_WAKE = func.pg_notify(outbox.CHANNEL, "").label("woken")
-_SET_AND_WAKE = Statement(_SET.returning(_WAKE))
-_SET_UNLESS_PENDING_AND_WAKE = Statement(_SET_UNLESS_PENDING.returning(_WAKE))
+# round trip (`outbox.WAKE`); one left pending as it was needs no look. On the transaction's own
+# connection when it was handed down (`bot/db/driver.py`).
+_SET_AND_WAKE = Statement(_SET.returning(outbox.WAKE))
+_SET_UNLESS_PENDING_AND_WAKE = Statement(_SET_UNLESS_PENDING.returning(outbox.WAKE))
 _CANCEL = delete(_timers).where(
     _timers.c.kind == bindparam("what"), _timers.c.key == bindparam("for_key"), _timers.c.done_at.is_(None)
 ).returning(_timers.c.id)
