@@ -14,12 +14,13 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import delete, select
+from sqlalchemy import String, bindparam, delete, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import DayOff
-from bot.services import access, offices
+from bot.db.driver import Statement
+from bot.db.models import DayOff, OfficeDetails
+from bot.services import access
 from bot.services.access import Act
 from bot.services.directory import ServiceHours
 from bot.services.staff import Operator
@@ -31,7 +32,25 @@ LOOKAHEAD_DAYS = 120
 MAX_DAYS = 400
 
 _days_off = DayOff.__table__
+_details = OfficeDetails.__table__
 EVERY_OFFICE = ""  # a day off of every office (the table's key cannot hold NULL)
+
+# An office's calendar in one round trip: its own hours (a row only if its coordinators set them)
+# and the days off around `today`, its own and every office's. It is read for every deadline a
+# request's step sets and every notice that names one (T1-T3, a call back, a rating's reminder).
+_office = bindparam("office", type_=String)
+_CALENDAR = Statement(
+    select(
+        _details.c.days, _details.c.opens, _details.c.closes,
+        select(func.array_agg(_days_off.c.day))
+        .where(
+            or_(_days_off.c.office == EVERY_OFFICE, _days_off.c.office == _office),
+            _days_off.c.day >= bindparam("since"), _days_off.c.day <= bindparam("until"),
+        )
+        .scalar_subquery().label("days_off"),
+    )
+    .select_from(select(literal_column("1").label("one")).subquery().outerjoin(_details, _details.c.office == _office))
+)
 
 
 @lru_cache(maxsize=8)
@@ -123,19 +142,12 @@ class WorkingCalendar:
 async def calendar_for(session: AsyncSession, hours: ServiceHours, office: str | None, today: date) -> WorkingCalendar:
     """The working calendar of `office` from `today` on: its own hours if its coordinators set them
     (else the common `hours`), its days off and every office's."""
-    own = await offices.hours_of(session, office)
-    if own is not None:
-        days, opens, closes = own
-        hours = ServiceHours(frozenset(days), opens, closes, hours.utc_offset, hours.public_holidays)
-    condition = _days_off.c.office.in_([EVERY_OFFICE] if office is None else [EVERY_OFFICE, office])
-    days = (
-        await session.execute(
-            select(_days_off.c.day).where(
-                condition, _days_off.c.day >= today - timedelta(days=1), _days_off.c.day <= today + timedelta(days=LOOKAHEAD_DAYS)
-            )
-        )
-    ).scalars()
-    return WorkingCalendar(hours, frozenset(days))
+    row = await _CALENDAR.fetchrow(session, {
+        "office": office, "since": today - timedelta(days=1), "until": today + timedelta(days=LOOKAHEAD_DAYS),
+    })
+    if row["days"] and row["opens"] is not None and row["closes"] is not None:
+        hours = ServiceHours(frozenset(row["days"]), row["opens"], row["closes"], hours.utc_offset, hours.public_holidays)
+    return WorkingCalendar(hours, frozenset(row["days_off"] or ()))
 
 
 # --- the coordinators' days off ---------------------------------------------------------------------

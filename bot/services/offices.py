@@ -113,16 +113,6 @@ async def published(session: AsyncSession, directory: Directory, slugs: list[str
     return [_published(office, rows.get(office.slug), directory.service_hours) for office in offices]
 
 
-async def hours_of(session: AsyncSession, office: str | None) -> tuple[list[int], time, time] | None:
-    """The office's own weekly hours (days, opens, closes), if its coordinators set them."""
-    if office is None:
-        return None
-    row = (await session.execute(select(_details.c.days, _details.c.opens, _details.c.closes).where(_details.c.office == office))).first()
-    if row is None or not row.days or row.opens is None or row.closes is None:
-        return None
-    return list(row.days), row.opens, row.closes
-
-
 def _phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, "KZ")
