@@ -264,6 +264,9 @@ async def test_forget_does_not_lift_a_block_but_drops_its_reason(citizen, operat
     # The request is anonymous now, yet its number still finds the block.
     assert "Unblocked" in (await coordinator.send(f"/unblock {number}")).text
     assert await blocks(engine) == []
+    # Told after the unblock commits (the outbox); waited for, so that it does not land among the
+    # answers to her next taps.
+    await emma.receive("✅ The front-office receives your messages again.")
     await open_question(emma, "en", "A fair question", t)
 
 
