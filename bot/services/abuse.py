@@ -101,7 +101,8 @@ class Admission:
         return self.verdict is Verdict.PASSED
 
 
-_ADMISSION = text(
+# Every message of a citizen to an operator is admitted first.
+_ADMISSION = Statement(text(
     """
     SELECT coalesce(u.slowed_until > now(), false) AS slowed,
            coalesce(u.repeat_told_until > now(), false) AS repeat_told,
@@ -124,7 +125,7 @@ _ADMISSION = text(
     FROM users u
     WHERE u.telegram_id = :person
     """
-).bindparams(bindparam("person", type_=BigInteger))
+).bindparams(bindparam("person", type_=BigInteger)))
 _SLOWED = text("UPDATE users SET slowed_until = now() + CAST(:wait AS interval) WHERE telegram_id = :person")
 _REPEAT_TOLD = text("UPDATE users SET repeat_told_until = now() + CAST(:wait AS interval) WHERE telegram_id = :person")
 
@@ -138,7 +139,7 @@ async def admit(session: AsyncSession, limits: FloodLimits, citizen_id: int, con
     update's transaction; a refusal it tells about is remembered, so the next one in the same
     window is not told again."""
     params = {"person": citizen_id, "window": limits.window, "scan": limits.scan}
-    row = (await session.execute(_ADMISSION, params)).mappings().first()
+    row = await _ADMISSION.fetchrow(session, params)
     if row is None:  # no record: not a citizen who consented, nothing to count
         return Admission(Verdict.PASSED)
     if row["blocked"]:

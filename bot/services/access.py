@@ -28,6 +28,7 @@ from enum import Enum, StrEnum
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import Operator as OperatorRow
 from bot.services.directory import NATIONAL
 from bot.services.staff import COLUMNS, Operator, Role
@@ -151,7 +152,7 @@ def own_region(actor: Operator, act: Act) -> str | None:
 _operators = OperatorRow.__table__
 # FOR NO KEY UPDATE: /remove_operator and /move_operator wait for the action to commit (and then
 # release what it took), while foreign-key checks of other transactions are not held up.
-_ACTOR_LOCKED = (
+_ACTOR_LOCKED = Statement(
     select(*COLUMNS).where(_operators.c.telegram_id == bindparam("telegram_id"))
     .with_for_update(key_share=True)
 )
@@ -162,7 +163,7 @@ async def current(session: AsyncSession, actor: Operator | None, act: Act) -> Op
     the active staff member, of the office and role, that the update arrived with."""
     if actor is None:
         raise Denied(act, Refusal.NOT_STAFF)
-    row = (await session.execute(_ACTOR_LOCKED, {"telegram_id": actor.telegram_id})).mappings().first()
+    row = await _ACTOR_LOCKED.fetchrow(session, {"telegram_id": actor.telegram_id})
     fresh = Operator.from_row(row) if row is not None else None
     if fresh is None or not fresh.active or fresh.office != actor.office or fresh.role is not actor.role:
         raise Denied(act, Refusal.NOT_STAFF)

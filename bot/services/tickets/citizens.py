@@ -144,7 +144,7 @@ async def reopen(session: AsyncSession, limits: Limits, citizen_id: int, ticket_
     message_id = await _say(session, ticket.id, "citizen", citizen_id, first)
     await _stop_clock(session, ticket.id)
     if back_to is not None:
-        await session.execute(_SET_CURRENT, {"operator_id": back_to.telegram_id, "ticket_id": ticket.id})
+        await _SET_CURRENT.execute(session, {"operator_id": back_to.telegram_id, "ticket_id": ticket.id})
         await notify(session, back_to.telegram_id, ticket.id, Notice.REOPENED)
         await outbox.owe(session, back_to.telegram_id, "ticket_card", {"ticket": ticket.id})
         await owe_said(session, ticket.id, message_id, first, back_to.telegram_id)

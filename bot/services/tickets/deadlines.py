@@ -72,7 +72,7 @@ async def _nobody_on_duty_again(session: AsyncSession, payload: dict[str, Any]) 
     ticket = await get_ticket(session, payload["ticket"])
     if ticket is None or ticket.status is not Status.NEW:
         return
-    have_card = frozenset((await session.execute(_CARD_CHATS, {"ticket_id": ticket.id})).scalars())
+    have_card = frozenset(row["chat_id"] for row in await _CARD_CHATS.fetch(session, {"ticket_id": ticket.id}))
     if await _on_duty(session, ticket.office) or await _on_duty(session, NATIONAL):
         await _deliver_cards(session, ticket.id, ticket.office, skip=have_card)
         return
@@ -83,7 +83,7 @@ async def _escalate_untaken(session: AsyncSession, payload: dict[str, Any]) -> N
     ticket = await _ticket_unless_locked(session, payload["ticket"])
     if ticket is None or ticket.status is not Status.NEW or ticket.office == NATIONAL:
         return
-    have_card = frozenset((await session.execute(_CARD_CHATS, {"ticket_id": ticket.id})).scalars())
+    have_card = frozenset(row["chat_id"] for row in await _CARD_CHATS.fetch(session, {"ticket_id": ticket.id}))
     await _refresh_cards(session, ticket.id)
     await session.execute(
         update(_tickets).where(_tickets.c.id == ticket.id).values(office=NATIONAL, escalated_at=func.now())

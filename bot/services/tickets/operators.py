@@ -42,7 +42,7 @@ async def take(
         if current.operator_id == operator.telegram_id:
             return current  # pressed twice: already theirs
         raise TicketError(TAKEN_BY_OTHER, current)
-    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _SET_CURRENT.execute(session, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_remind", "ticket_escalate", NOBODY_ON_DUTY)
     # The question itself waits for an answer: T3 starts now (for a call back, it is the end of the
     # window the citizen chose: the call is due within it, not sooner).
@@ -98,7 +98,7 @@ async def operator_says(
     ticket = await _assigned(session, limits, operator, ticket_id)
     message_id = await _say(session, ticket_id, "operator", operator.telegram_id, content)
     await session.execute(_ANSWERED, {"ticket_id": ticket_id})
-    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _SET_CURRENT.execute(session, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_unanswered")
     await owe_said(session, ticket_id, message_id, content, ticket.citizen_id)
     return ticket
@@ -107,7 +107,7 @@ async def operator_says(
 async def make_current(session: AsyncSession, limits: Limits, operator: Operator, ticket_id: int) -> Ticket:
     """The operator's plain messages go to this ticket from now on (it must be theirs)."""
     ticket = await _assigned(session, limits, operator, ticket_id)
-    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _SET_CURRENT.execute(session, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     return ticket
 
 
@@ -140,7 +140,7 @@ async def call_made(session: AsyncSession, limits: Limits, operator: Operator, t
         raise TicketError(NOT_FOUND, ticket)
     await _say(session, ticket_id, "system", operator.telegram_id, Content("text", extra={"event": "call", "outcome": outcome}))
     await session.execute(_ANSWERED, {"ticket_id": ticket_id})
-    await session.execute(_SET_CURRENT, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
+    await _SET_CURRENT.execute(session, {"operator_id": operator.telegram_id, "ticket_id": ticket_id})
     await _stop_clock(session, ticket_id, "ticket_unanswered")
     if outcome == "no_answer":
         due = await _call_again_in(session, limits, ticket)

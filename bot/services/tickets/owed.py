@@ -23,7 +23,7 @@ async def notify(session: AsyncSession, chat_id: int, ticket_id: int, notice: No
 
 
 async def _on_duty(session: AsyncSession, office: str) -> list[int]:
-    return list((await session.execute(_ON_DUTY, {"office": office})).scalars())
+    return [row["telegram_id"] for row in await _ON_DUTY.fetch(session, {"office": office})]
 
 
 # The time limits in force, for the handlers of timers (which get a session and a payload only):
@@ -82,7 +82,7 @@ async def _alert_nobody_on_duty(session: AsyncSession, ticket_id: int, office: s
 async def _refresh_cards(session: AsyncSession, ticket_id: int, shown: tuple[int, int] | None = None) -> None:
     """Every card of the ticket shows its new state (who took it, where it went, closed), except
     `shown` (chat, message), the card the acting operator sees changed already."""
-    for chat_id in (await session.execute(_CARD_CHATS, {"ticket_id": ticket_id})).scalars():
+    for chat_id in [row["chat_id"] for row in await _CARD_CHATS.fetch(session, {"ticket_id": ticket_id})]:
         payload: dict[str, Any] = {"ticket": ticket_id}
         if shown is not None and shown[0] == chat_id:
             payload["skip"] = shown[1]
@@ -92,13 +92,10 @@ async def _refresh_cards(session: AsyncSession, ticket_id: int, shown: tuple[int
 async def _say(session: AsyncSession, ticket_id: int, author: str, author_id: int | None, content: Content) -> int:
     if content.too_long:  # the handlers refuse it with a reason first; this keeps the rule whole
         raise ValueError("a ticket's message is longer than it may be")
-    return (
-        await session.execute(
-            _SAY,
-            {"ticket_id": ticket_id, "author": author, "author_id": author_id, "kind": content.kind,
-             "text": content.text, "file_id": content.file_id, "extra": content.extra},
-        )
-    ).scalar_one()
+    return await _SAY.scalar(session, {
+        "ticket_id": ticket_id, "author": author, "author_id": author_id, "kind": content.kind,
+        "text": content.text, "file_id": content.file_id, "extra": content.extra,
+    })
 
 
 def _timer_key(ticket_id: int) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from bot.db.driver import Statement
 from bot.db.models import Operator as OperatorRow, Ticket as TicketRow, TicketLink, TicketMessage
 from bot.services.tickets.model import RECENT_TICKETS, Status
 
@@ -32,7 +33,14 @@ _OF_CITIZEN = (
     .order_by(_tickets.c.id.desc()).limit(RECENT_TICKETS)
 )
 _NEW_TICKET = insert(_tickets).returning(_tickets.c.id)
-_SAY = insert(_messages).returning(_messages.c.id)
+# The statements below are on a request's path (each message said, each Take, each card owed): as
+# `Statement`s they run on the transaction's own asyncpg connection when it was handed down.
+_SAY = Statement(
+    insert(_messages).values(
+        ticket_id=bindparam("ticket_id"), author=bindparam("author"), author_id=bindparam("author_id"),
+        kind=bindparam("kind"), text=bindparam("text"), file_id=bindparam("file_id"), extra=bindparam("extra"),
+    ).returning(_messages.c.id)
+)
 # The first Take wins: the status is checked and changed in one statement, so of two operators
 # pressing at once one updates the row and the other finds it taken.
 _TAKE = (
@@ -41,7 +49,7 @@ _TAKE = (
     .values(status=Status.TAKEN.value, operator_id=bindparam("taker"), taken_at=func.now())
     .returning(_tickets.c.id)
 )
-_SET_CURRENT = (
+_SET_CURRENT = Statement(
     update(_operators).where(_operators.c.telegram_id == bindparam("operator_id"))
     .values(current_ticket=bindparam("ticket_id"))
 )
@@ -50,15 +58,15 @@ _FORGET_CURRENT = (
 )
 # Whoever was owed this ticket's card: delivered ones are linked, the rest are still in the outbox,
 # which sends a chat's messages in order, so a refresh owed now reaches each card after it.
-_CARD_CHATS = text(
+_CARD_CHATS = Statement(text(
     """
     SELECT chat_id FROM ticket_links WHERE ticket_id = :ticket_id AND is_card
     UNION
     SELECT chat_id FROM outbox
     WHERE kind = 'ticket_card' AND sent_at IS NULL AND failed IS NULL AND (payload->>'ticket')::bigint = :ticket_id
     """
-)
-_ON_DUTY = (
+).bindparams(bindparam("ticket_id", type_=BigInteger)))
+_ON_DUTY = Statement(
     select(_operators.c.telegram_id)
     .where(_operators.c.office == bindparam("office"), _operators.c.active, _operators.c.on_duty)
     .order_by(_operators.c.telegram_id)

@@ -31,6 +31,8 @@ _FIRST_FROM_CITIZEN_ON_DRIVER = Statement(_FIRST_FROM_CITIZEN)
 _CARDS_IN_CHAT_ON_DRIVER = Statement(_CARDS_IN_CHAT)
 _LINK_ON_DRIVER = Statement(_LINK)
 _MESSAGE_ON_DRIVER = Statement(_MESSAGE)
+_OPEN_OF_CITIZEN_ON_DRIVER = Statement(_OPEN_OF_CITIZEN)
+_OPEN_OF_CITIZEN_LOCKED_ON_DRIVER = Statement(_OPEN_OF_CITIZEN_LOCKED)
 
 _EARLIER = (
     select(*_TICKET_COLUMNS, func.count().over().label("all_of_them")).select_from(_TICKET_FROM)
@@ -60,8 +62,8 @@ async def _ticket_unless_locked(session: AsyncSession, ticket_id: int) -> Ticket
 
 
 async def open_ticket_of(session: AsyncSession, citizen_id: int, *, lock: bool = False) -> Ticket | None:
-    statement = _OPEN_OF_CITIZEN_LOCKED if lock else _OPEN_OF_CITIZEN
-    row = (await session.execute(statement, {"citizen_id": citizen_id})).mappings().first()
+    statement = _OPEN_OF_CITIZEN_LOCKED_ON_DRIVER if lock else _OPEN_OF_CITIZEN_ON_DRIVER
+    row = await statement.fetchrow(session, {"citizen_id": citizen_id})
     return Ticket.from_row(row) if row else None
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.driver import Statement
 from bot.db.models import TicketMessageCopy
 from bot.services import outbox, timers
 from bot.services.lengths import utf16_length
@@ -28,6 +29,12 @@ ALBUM = "ticket_album"  # the timer that owes an album once its items have arriv
 ALBUM_GATHER = timedelta(seconds=1)
 
 _copies = TicketMessageCopy.__table__
+# Each relayed message's delivery records its copy (on the delivery's asyncpg connection).
+_RECORD_COPY = Statement(
+    pg_insert(_copies)
+    .values(chat_id=bindparam("chat_id"), message_id=bindparam("message_id"), ticket_message_id=bindparam("said_id"))
+    .on_conflict_do_nothing()
+)
 
 
 def _album_key(ticket_id: int, album: str, to: int) -> str:
@@ -155,9 +162,7 @@ async def edit_said(session: AsyncSession, author_id: int, message_id: int, text
 
 
 async def record_copy(session: AsyncSession, chat_id: int, message_id: int, said_id: int) -> None:
-    await session.execute(
-        pg_insert(_copies).values(chat_id=chat_id, message_id=message_id, ticket_message_id=said_id).on_conflict_do_nothing()
-    )
+    await _RECORD_COPY.execute(session, {"chat_id": chat_id, "message_id": message_id, "said_id": said_id})
 
 
 async def copies_in_chat(session: AsyncSession, said_id: int, chat_id: int) -> list[int]:
