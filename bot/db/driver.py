@@ -139,4 +139,8 @@ class Statement:
         driver = driver_of(session)
         if driver is None:
             return (await session.execute(self.statement, params)).scalar()
+        return await self.scalar_on(driver, params)
+
+    async def scalar_on(self, driver: Any, params: Mapping[str, Any]) -> Any:
+        """`scalar`, on an asyncpg connection the caller holds (outside any session)."""
         return await driver.fetchval(self.sql, *self._arguments(params))

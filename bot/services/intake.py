@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.db.driver import begin, hand_down, pooled, uncancelled
+from bot.db.driver import Statement, begin, hand_down, pooled, uncancelled
 
 # NOTIFY on this channel wakes the handling in every process; PostgreSQL sends it only at commit.
 CHANNEL = "intake"
@@ -33,7 +33,8 @@ CHANNEL = "intake"
 # a handled update's row (its payload already cleared) is kept a while longer to recognise it.
 KEEP_HANDLED = timedelta(hours=48)
 
-_STORE = text(
+# On the path of every update: run on the asyncpg connection (see `store`).
+_STORE = Statement(text(
     """
     WITH stored AS (
         INSERT INTO intake (update_id, person_id, kind, payload)
@@ -44,7 +45,7 @@ _STORE = text(
     )
     SELECT (SELECT count(*) FROM stored), pg_notify(:channel, '')
     """
-)
+))
 # A function of its own (migration 0019): its plan must not depend on the table's statistics of
 # the moment, and PostgreSQL's only way to say so is settings scoped to a function.
 CLAIM_SQL = "SELECT * FROM intake_claim()"
@@ -127,16 +128,17 @@ class Waiting:
     oldest_seconds: float  # 0 when nothing waits
 
 
-async def store(conn: AsyncConnection | AsyncSession, batch: Sequence[Received]) -> int:
-    """Store a batch (one statement) and wake the handling; returns how many were new. The caller
-    commits (on an autocommit connection the statement is its own transaction)."""
+async def store(conn: AsyncConnection, batch: Sequence[Received]) -> int:
+    """Store a batch and wake the handling, in one statement that is its own transaction (run on
+    `conn`'s asyncpg connection, past SQLAlchemy's execution layer, whose cost was the statement's
+    twice: `conn` must not be in a transaction SQLAlchemy has begun); returns how many were new."""
     if not batch:
         return 0
-    stored = await conn.execute(_STORE, {
+    driver = (await conn.get_raw_connection()).driver_connection
+    return int(await _STORE.scalar_on(driver, {
         "ids": [u.update_id for u in batch], "people": [u.person_id for u in batch],
         "kinds": [u.kind for u in batch], "payloads": [u.payload for u in batch], "channel": CHANNEL,
-    })
-    return int(stored.scalar_one())
+    }))
 
 
 
