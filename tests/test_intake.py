@@ -516,7 +516,8 @@ async def test_a_failed_handling_is_undone_whole_and_its_update_stays_claimed_un
     from bot.services.intake import Received, claim_next
 
     factory = create_session_factory(engine)
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # as the poller's
         await intake.store(conn, [Received(9_000_001, 77, "message", '{"update_id": 9000001}'),
                                   Received(9_000_002, 78, "message", '{"update_id": 9000002}')])
     async with factory() as session:

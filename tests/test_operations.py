@@ -8,6 +8,7 @@ import re
 import time
 
 import aiohttp
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.jobs.send_rates import SendRateSharing
@@ -48,6 +49,42 @@ async def test_health_and_metrics_in_polling_mode(api, engine, content, i18n):
         assert "process_resident_memory_bytes" in after  # the process's own figures
         assert health == {"ok": True, "database": "ok", "intake": {"waiting": 0, "oldest_seconds": 0.0, "state": "ok"},
                           "outbox": {"overdue_seconds": 0.0, "state": "ok"}}
+    finally:
+        await running.stop()
+
+
+async def test_a_pooled_connection_the_database_ended_fails_one_store_not_every_one_after(api, engine, content, i18n, settled):
+    """A connection the server ended while it sat in the pool (an idle timeout, a proxy, an
+    administrator's pg_terminate_backend) fails the store of the update that gets it; that store
+    is tried again on a working connection, so the poller fails once, and the question is answered.
+    (Handed out again, the dead connection failed every store until something else took it.)"""
+    port = free_port()
+    running = RunningBot(api, engine, content, i18n, metrics_listen=f"127.0.0.1:{port}")
+    await running.start()
+    try:
+        people = await set_up(engine, api)
+        questions = distinct_questions(content.kb)
+        await api.send_text(people[0].id, questions[0].question["ru"])
+        await api.wait_for(lambda: answers(api, people[0]) or None, 10)
+        await settled()
+
+        async with aiohttp.ClientSession() as client:
+            async def failures() -> float:
+                async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    exposition = await response.text()
+                return sum(metric(exposition, "bot_polling_failures_total", reason=r) for r in ("database", "error"))
+
+            before = await failures()  # (the scrape reads the database: before the connection is ended)
+            # The pool hands out the connection returned last: the one whose server side is ended here.
+            doomed = await (await engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
+            pid = (await doomed.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            async with engine.connect() as admin:
+                assert (await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
+            await doomed.close()
+
+            await api.send_text(people[1].id, questions[1].question["ru"])
+            await api.wait_for(lambda: answers(api, people[1]) or None, 15)
+            assert await failures() - before <= 1, "the poller was handed the dead connection again"
     finally:
         await running.stop()
 

@@ -4,8 +4,10 @@ The intake claims every update on a connection of SQLAlchemy's pool and hands it
 connection down (`session.info`, set by the claim): a Core statement compiled here once to asyncpg's
 SQL runs on it directly, in the update's transaction, past SQLAlchemy's execution layer (~100 µs of
 the bot's CPU a statement, against a round trip's ~60). The parameters go through the statement's
-own bind processors (JSONB is serialised as SQLAlchemy would). Outside an update's handling (a job,
-a timer, a command line) the same statement runs through the session as usual.
+own bind processors (JSONB is serialised as SQLAlchemy would). The outbox's deliveries hand theirs
+down too (`begin_on_driver`), and the intake's store runs on its autocommit connection's
+(`Statement.scalar_on`). Elsewhere (a timer, a job, a command line) the same statement runs through
+the session as usual.
 """
 
 from __future__ import annotations

@@ -129,16 +129,27 @@ class Waiting:
 
 
 async def store(conn: AsyncConnection, batch: Sequence[Received]) -> int:
-    """Store a batch and wake the handling, in one statement that is its own transaction (run on
-    `conn`'s asyncpg connection, past SQLAlchemy's execution layer, whose cost was the statement's
-    twice: `conn` must not be in a transaction SQLAlchemy has begun); returns how many were new."""
+    """Store a batch and wake the handling, in one statement that is its own transaction; returns
+    how many were new. Run on `conn`'s asyncpg connection, past SQLAlchemy's execution layer (whose
+    cost was the statement's twice), so `conn` must be in autocommit (the poller's, the webhook's)."""
     if not batch:
         return 0
-    driver = (await conn.get_raw_connection()).driver_connection
-    return int(await _STORE.scalar_on(driver, {
-        "ids": [u.update_id for u in batch], "people": [u.person_id for u in batch],
-        "kinds": [u.kind for u in batch], "payloads": [u.payload for u in batch], "channel": CHANNEL,
-    }))
+    fairy = await conn.get_raw_connection()
+    driver = fairy.driver_connection
+    if driver.is_in_transaction():
+        raise RuntimeError("the intake's store is a transaction of its own: give it a connection in autocommit")
+    try:
+        # Finished even if the caller is cancelled (a stop): asyncpg's connection is not left mid-way.
+        stored = await uncancelled(_STORE.scalar_on(driver, {
+            "ids": [u.update_id for u in batch], "people": [u.person_id for u in batch],
+            "kinds": [u.kind for u in batch], "payloads": [u.payload for u in batch], "channel": CHANNEL,
+        }))
+    except Exception as error:
+        # Out of SQLAlchemy's sight, a connection the server ended would go back to the pool, on
+        # top, and fail every store after this one: discarded, as SQLAlchemy would have.
+        fairy.invalidate(error)
+        raise
+    return int(stored)
 
 
 

@@ -33,8 +33,8 @@ _OF_CITIZEN = (
     .order_by(_tickets.c.id.desc()).limit(RECENT_TICKETS)
 )
 _NEW_TICKET = insert(_tickets).returning(_tickets.c.id)
-# The statements below are on a request's path (each message said, each Take, each card owed): as
-# `Statement`s they run on the transaction's own asyncpg connection when it was handed down.
+# On a request's path (each message said): as a `Statement` it runs on the transaction's own asyncpg
+# connection when it was handed down, as do `_SET_CURRENT`, `_CARD_CHATS` and `_ON_DUTY` below.
 _SAY = Statement(
     insert(_messages).values(
         ticket_id=bindparam("ticket_id"), author=bindparam("author"), author_id=bindparam("author_id"),
