@@ -137,7 +137,10 @@ class Handling:
         arrival = users.arrival_joined("claimed.person_id", "format($1::text, claimed.person_id, claimed.person_id)")
         # (`person_arrival` is volatile: it reads with a snapshot taken after the claim's, and so
         # sees the commit of the person's previous update, which the claim waited for.)
-        sql = f"SELECT claimed.*, arrival.* FROM intake_claim() AS claimed LEFT JOIN LATERAL {arrival} AS arrival ON true"
+        sql = (
+            f"SELECT claimed.*, {intake.OTHERS_WAITING}, arrival.* FROM intake_claim() AS claimed"
+            f" LEFT JOIN LATERAL {arrival} AS arrival ON true"
+        )
         return sql, template
 
     async def _warm_up(self) -> None:
@@ -196,13 +199,14 @@ class Handling:
     # --- the loop -------------------------------------------------------------------------------
 
     async def _run(self, bot: Bot) -> None:
+        drain = True  # the first look takes whatever waits (what a stopped process left, too)
         while not self._stopping:
             self._wake.clear()
             wait = IDLE_SECONDS
             try:
                 await self._listener.ensure()
                 await self._purge_now_and_then()
-                if await self._claim_while_room(bot):
+                if await self._claim_while_room(bot, drain):
                     # Full: wait for a handling to end, then take the next.
                     self._room.clear()
                     await self._room.wait()
@@ -219,14 +223,22 @@ class Handling:
                 else:
                     log.warning("the database is unreachable; the intake waits for it")
                 wait = DATABASE_PAUSE
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), wait)
+                # Woken by what was stored or let go: the claims go by what they see waiting.
+                drain = False
+            except TimeoutError:
+                # A look after a quiet while claims until a claim finds nothing: for updates no
+                # wake-up announced, and the claims' counts do not see (one a killed process had
+                # claimed still bears its lock's mark, `intake.OTHERS_WAITING`).
+                drain = True
 
-    async def _claim_while_room(self, bot: Bot) -> bool:
+    async def _claim_while_room(self, bot: Bot, drain: bool = True) -> bool:
         """Take updates while there is room; returns whether it stopped for want of room (rather
         than of updates). Claims run side by side once they find updates (1, 2, 4… up to
         `PARALLEL_CLAIMS`): one at a time, a backlog went no faster than one claim's round trips
-        allowed, well below what the handling can do; a single update waiting costs one claim."""
+        allowed, well below what the handling can do. Unless `drain`, as many as the claims saw
+        waiting: a single update costs one claim, not one more that finds nothing."""
         width = 1
         while not self._stopping:
             room = self.concurrency - len(self._handling)
@@ -238,13 +250,16 @@ class Handling:
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     raise outcome
-            if not all(outcomes):
+            if None in outcomes:
                 return False
-            width = min(width * 2, PARALLEL_CLAIMS)
+            width = min(width * 2, PARALLEL_CLAIMS, PARALLEL_CLAIMS if drain else max(outcomes))
+            if width == 0:
+                return False
         return False
 
-    async def _claim_one(self, bot: Bot) -> bool:
-        """Claim an update and start handling it; returns whether there was one."""
+    async def _claim_one(self, bot: Bot) -> int | None:
+        """Claim an update and start handling it; returns None if there was none, otherwise how
+        many of other people's updates its claim saw waiting."""
         session = self.session_factory()
         try:
             await session.begin()
@@ -254,16 +269,16 @@ class Handling:
             raise
         if claimed is None or self._stopping:
             await _close_quietly(session)  # (a claim made as the stop began rolls back)
-            return False
+            return None
         if claimed.update_id in self._undoing:
             # Its failed handling is being undone here, and its reclaim waits for this claim's lock:
             # let it go to that, and look for the next.
             await _close_quietly(session)
-            return True
+            return 1
         task = asyncio.create_task(self._handle(bot, session, claimed), name=f"update-{claimed.update_id}")
         self._handling.add(task)
         task.add_done_callback(lambda done, more=claimed.more: self._ended(done, more))
-        return True
+        return claimed.others_waiting
 
     def _ended(self, task: asyncio.Task, more: bool) -> None:
         self._handling.discard(task)

@@ -48,7 +48,24 @@ _STORE = Statement(text(
 ))
 # A function of its own (migration 0019): its plan must not depend on the table's statistics of
 # the moment, and PostgreSQL's only way to say so is settings scoped to a function.
-CLAIM_SQL = "SELECT * FROM intake_claim()"
+# How many of other people's updates waited as the claim began, unclaimed (up to `COUNTED`): the
+# loop that claims makes that many claims more, and none if none waited, rather than claims that
+# find nothing (an update stored later wakes it). Unclaimed: `xmax` is 0 on a row version no
+# transaction has locked or changed; a claim in progress has locked its row (a claim rolled back
+# leaves its id there too: such an update waits for the next claim, which takes the oldest first).
+# A person's later updates wait for this one (`more`), and are not counted. Two probes of the
+# waiting index, one each side of the person, so a flood of one person's updates is not read through.
+COUNTED = 4
+OTHERS_WAITING = f"""(
+    SELECT count(*) FROM (
+        (SELECT 1 FROM intake AS other WHERE other.handled_at IS NULL AND other.person_id < claimed.person_id
+             AND other.not_before <= now() AND other.xmax = '0' LIMIT {COUNTED})
+        UNION ALL
+        (SELECT 1 FROM intake AS other WHERE other.handled_at IS NULL AND other.person_id > claimed.person_id
+             AND other.not_before <= now() AND other.xmax = '0' LIMIT {COUNTED})
+    ) AS waiting
+) AS others_waiting"""
+CLAIM_SQL = f"SELECT claimed.*, {OTHERS_WAITING} FROM intake_claim() AS claimed"
 # On the driver connection (asyncpg's numbered parameters): recorded for every Bot API call made
 # while handling, so it skips SQLAlchemy. Rows after this one are an earlier attempt's calls that
 # this attempt no longer makes (it went another way from here): they go.
@@ -114,6 +131,7 @@ class Claimed:
     # (method, Telegram's answer) of each call an earlier attempt made, in order.
     calls: tuple[tuple[str, str], ...]
     more: bool  # the person has later updates waiting
+    others_waiting: int  # other people's updates waiting unclaimed as the claim began (`OTHERS_WAITING`)
     # The asyncpg connection under the session that claimed it: the handling's statements that are
     # on the path of every update run on it directly (SQLAlchemy's way to it costs a greenlet
     # switch each time).
@@ -173,7 +191,8 @@ async def claim_next(session: AsyncSession, sql: str = CLAIM_SQL, *params: Any) 
     hand_down(session, fairy.driver_connection)
     calls = tuple((method, response) for method, response in orjson.loads(row["calls"])) if row["calls"] else ()
     return Claimed(
-        row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"], fairy.driver_connection, row
+        row["update_id"], row["payload"], row["attempts"], float(row["waited"]), calls, row["more"], row["others_waiting"],
+        fairy.driver_connection, row,
     )
 
 
