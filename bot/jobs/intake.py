@@ -111,6 +111,9 @@ class Handling:
         self._counted_starts: set[int] = set()  # updates being handled whose start was counted
         self._undoing: set[int] = set()  # updates whose failed handling is being undone and reclaimed
         self._held_back = True  # whether an update may wait with a `not_before` (looked at first)
+        # When the claims next go on until one finds nothing (`_run`): at once at the start, after
+        # a failure, and at least once a second.
+        self._drain_at = 0.0
         self._claim_sql = intake.CLAIM_SQL
         self._fsm_key_template = ""
         self._forgettable: list[int] = []  # handled updates whose recorded calls are still stored
@@ -199,10 +202,16 @@ class Handling:
     # --- the loop -------------------------------------------------------------------------------
 
     async def _run(self, bot: Bot) -> None:
-        drain = True  # the first look takes whatever waits (what a stopped process left, too)
         while not self._stopping:
             self._wake.clear()
             wait = IDLE_SECONDS
+            # Most looks claim as many updates as the claims see waiting unclaimed. At least once a
+            # second one claims until a claim finds nothing: for updates no wake-up announced and
+            # the count does not see (one whose claim was rolled back, by a killed process, a stop
+            # or a failure, bears that claim's mark until it is claimed again: `OTHERS_WAITING`).
+            drain = time.monotonic() >= self._drain_at
+            if drain:
+                self._drain_at = time.monotonic() + IDLE_SECONDS
             try:
                 await self._listener.ensure()
                 await self._purge_now_and_then()
@@ -223,15 +232,9 @@ class Handling:
                 else:
                     log.warning("the database is unreachable; the intake waits for it")
                 wait = DATABASE_PAUSE
-            try:
+                self._drain_at = 0.0
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
-                # Woken by what was stored or let go: the claims go by what they see waiting.
-                drain = False
-            except TimeoutError:
-                # A look after a quiet while claims until a claim finds nothing: for updates no
-                # wake-up announced, and the claims' counts do not see (one a killed process had
-                # claimed still bears its lock's mark, `intake.OTHERS_WAITING`).
-                drain = True
 
     async def _claim_while_room(self, bot: Bot, drain: bool = True) -> bool:
         """Take updates while there is room; returns whether it stopped for want of room (rather
@@ -476,6 +479,7 @@ class Handling:
                     pause = DATABASE_PAUSE if lost_database else RETRY_SECONDS * 2 ** claimed.attempts
                     await intake.hold_back(conn, claimed.update_id, min(MAX_RETRY_SECONDS, pause), counted=not lost_database)
                     self._held_back = True
+        self._drain_at = 0.0  # (its rolled-back claim left its mark on the row: not counted)
         self._wake.set()  # it (or its person's next) waits again: look soon
 
 
