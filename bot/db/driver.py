@@ -45,11 +45,18 @@ async def begin(fairy: Any) -> None:
     nobody knows, and out of SQLAlchemy's sight, which would hand it out again: it is discarded."""
     adapted = fairy.dbapi_connection
     if adapted._transaction is None:
-        try:
-            await adapted._start_transaction()
-        except Exception as error:
-            fairy.invalidate(error)
-            raise
+        await discarded_on_failure(fairy, adapted._start_transaction())
+
+
+async def discarded_on_failure(fairy: Any, step: Awaitable[T]) -> T:
+    """`step`, run on `fairy`'s connection out of SQLAlchemy's sight: if it fails (the connection
+    lost, say), SQLAlchemy would not know and would hand the connection out again, so it is
+    discarded, as SQLAlchemy discards one whose statement met a lost connection."""
+    try:
+        return await step
+    except Exception as error:
+        fairy.invalidate(error)
+        raise
 
 
 async def begin_on_driver(session: AsyncSession) -> None:

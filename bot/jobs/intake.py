@@ -236,7 +236,7 @@ class Handling:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _claim_while_room(self, bot: Bot, drain: bool = True) -> bool:
+    async def _claim_while_room(self, bot: Bot, drain: bool) -> bool:
         """Take updates while there is room; returns whether it stopped for want of room (rather
         than of updates). Claims run side by side once they find updates (1, 2, 4… up to
         `PARALLEL_CLAIMS`): one at a time, a backlog went no faster than one claim's round trips
@@ -255,7 +255,8 @@ class Handling:
                     raise outcome
             if None in outcomes:
                 return False
-            width = min(width * 2, PARALLEL_CLAIMS, PARALLEL_CLAIMS if drain else max(outcomes))
+            seen_waiting = PARALLEL_CLAIMS if drain else max(outcomes)
+            width = min(width * 2, PARALLEL_CLAIMS, seen_waiting)
             if width == 0:
                 return False
         return False

@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.db.driver import Statement, begin, hand_down, pooled, uncancelled
+from bot.db.driver import Statement, begin, discarded_on_failure, hand_down, pooled, uncancelled
 
 # NOTIFY on this channel wakes the handling in every process; PostgreSQL sends it only at commit.
 CHANNEL = "intake"
@@ -156,17 +156,12 @@ async def store(conn: AsyncConnection, batch: Sequence[Received]) -> int:
     driver = fairy.driver_connection
     if driver.is_in_transaction():
         raise RuntimeError("the intake's store is a transaction of its own: give it a connection in autocommit")
-    try:
-        # Finished even if the caller is cancelled (a stop): asyncpg's connection is not left mid-way.
-        stored = await uncancelled(_STORE.scalar_on(driver, {
-            "ids": [u.update_id for u in batch], "people": [u.person_id for u in batch],
-            "kinds": [u.kind for u in batch], "payloads": [u.payload for u in batch], "channel": CHANNEL,
-        }))
-    except Exception as error:
-        # Out of SQLAlchemy's sight, a connection the server ended would go back to the pool, on
-        # top, and fail every store after this one: discarded, as SQLAlchemy would have.
-        fairy.invalidate(error)
-        raise
+    # Finished even if the caller is cancelled (a stop): asyncpg's connection is not left mid-way.
+    # One the server ended is discarded, not put back on top of the pool for the next store.
+    stored = await uncancelled(discarded_on_failure(fairy, _STORE.scalar_on(driver, {
+        "ids": [u.update_id for u in batch], "people": [u.person_id for u in batch],
+        "kinds": [u.kind for u in batch], "payloads": [u.payload for u in batch], "channel": CHANNEL,
+    })))
     return int(stored)
 
 
